@@ -1,0 +1,263 @@
+/*
+ * client.c - one request, one reply over the control socket.
+ *
+ * Blocking descriptors driven by poll() against a single deadline, so a
+ * daemon that accepts but never answers costs at most CTL_TIMEOUT_MS.  The
+ * reply may not exceed PROTO_MAX_REPLY bytes; anything that is not a
+ * well-formed reply to our request is reported as unreachable (exit 3).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "proto.h"
+#include "util.h"
+
+#define CTL_REQUEST_ID	1
+
+/* Wait until fd is ready for events or the deadline passes. */
+static int
+wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd	pfd;
+	int64_t		left;
+	int		r;
+
+	for (;;) {
+		if ((left = deadline - mono_ms()) <= 0)
+			return 0;
+		pfd.fd = fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, (int)left);
+		if (r == -1 && errno == EINTR)
+			continue;
+		return r == -1 ? -1 : r;
+	}
+}
+
+static int
+send_line(int fd, const char *buf, size_t len, int64_t deadline,
+    const char *path, char *err, size_t errlen)
+{
+	ssize_t	n;
+	int	r;
+
+	while (len > 0) {
+		if ((r = wait_fd(fd, POLLOUT, deadline)) <= 0) {
+			snprintf(err, errlen, "%s: %s", path, r == 0 ?
+			    "timed out sending the request to remedyd" :
+			    strerror(errno));
+			return -1;
+		}
+		n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n == -1) {
+			snprintf(err, errlen, "%s: sending the request: %s",
+			    path, strerror(errno));
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Read up to and including the first newline into a heap buffer (*out,
+ * NUL-terminated, newline removed).  At most PROTO_MAX_REPLY bytes.
+ */
+static int
+recv_line(int fd, int64_t deadline, char **out, size_t *outlen,
+    const char *path, char *err, size_t errlen)
+{
+	char	*buf = NULL, *nbuf, *nl;
+	size_t	 len = 0, cap = 0;
+	ssize_t	 n;
+	int	 r, rc = -1;
+
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 65536;
+			if (cap > PROTO_MAX_REPLY + 1)
+				cap = PROTO_MAX_REPLY + 1;
+			if (cap - len == 0) {
+				snprintf(err, errlen, "%s: reply from remedyd "
+				    "is larger than %d bytes", path,
+				    PROTO_MAX_REPLY);
+				goto out;
+			}
+			if ((nbuf = realloc(buf, cap + 1)) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
+			buf = nbuf;
+		}
+		if ((r = wait_fd(fd, POLLIN, deadline)) <= 0) {
+			snprintf(err, errlen, "%s: %s", path, r == 0 ?
+			    "no reply from remedyd within 30 seconds" :
+			    strerror(errno));
+			goto out;
+		}
+		n = recv(fd, buf + len, cap - len, 0);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n == -1) {
+			snprintf(err, errlen, "%s: reading the reply: %s",
+			    path, strerror(errno));
+			goto out;
+		}
+		if (n == 0) {
+			snprintf(err, errlen, "%s: remedyd closed the "
+			    "connection without a complete reply", path);
+			goto out;
+		}
+		if ((nl = memchr(buf + len, '\n', (size_t)n)) != NULL) {
+			len = (size_t)(nl - buf);
+			break;
+		}
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+static int
+ctl_connect(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "cannot connect to %s: socket path "
+		    "longer than %zu bytes", path, sizeof(sun.sun_path) - 1);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* A local stream connect completes or fails at once. */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		snprintf(err, errlen, "cannot connect to %s: %s (is remedyd "
+		    "running?)", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Check the reply's shape; a refusal yields its code and message. */
+static int
+ctl_check_reply(json_t *reply, json_t **result, const char *path,
+    char *err, size_t errlen)
+{
+	json_t		*ok, *v;
+	const char	*code, *msg;
+	int		 c;
+
+	if (!json_is_object(reply)) {
+		snprintf(err, errlen, "%s: garbled reply from remedyd (not an "
+		    "object)", path);
+		return -1;
+	}
+	v = json_object_get(reply, "v");
+	if (!json_is_integer(v) || json_integer_value(v) != PROTO_VERSION) {
+		snprintf(err, errlen, "%s: remedyd speaks another protocol "
+		    "version (this remedyctl speaks %d)", path, PROTO_VERSION);
+		return -1;
+	}
+	v = json_object_get(reply, "id");
+	ok = json_object_get(reply, "ok");
+	if (!json_is_boolean(ok)) {
+		snprintf(err, errlen, "%s: garbled reply from remedyd (no "
+		    "\"ok\")", path);
+		return -1;
+	}
+	if (json_is_false(ok)) {
+		code = json_str_at(reply, "error.code");
+		msg = json_str_at(reply, "error.message");
+		c = proto_code_from_name(code);
+		if (c <= PROTO_OK)
+			c = PROTO_EINTERNAL;
+		snprintf(err, errlen, "%s", msg && *msg ? msg :
+		    proto_code_text(c));
+		return c;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) != CTL_REQUEST_ID) {
+		snprintf(err, errlen, "%s: garbled reply from remedyd (wrong "
+		    "id)", path);
+		return -1;
+	}
+	if (!json_is_object(json_object_get(reply, "result"))) {
+		snprintf(err, errlen, "%s: garbled reply from remedyd (no "
+		    "result)", path);
+		return -1;
+	}
+	*result = json_incref(json_object_get(reply, "result"));
+	return 0;
+}
+
+int
+ctl_call(const char *path, const char *cmd, json_t *args, json_t **result,
+    char *err, size_t errlen)
+{
+	json_error_t	 jerr;
+	json_t		*req, *reply = NULL;
+	char		*line = NULL, *in = NULL;
+	size_t		 len, inlen;
+	int64_t		 deadline = mono_ms() + CTL_TIMEOUT_MS;
+	int		 fd = -1, rc = -1;
+
+	*result = NULL;
+	req = proto_request(CTL_REQUEST_ID, cmd, args);
+	if (req == NULL || (line = proto_encode(req, &len)) == NULL) {
+		snprintf(err, errlen, "cannot build the request");
+		goto out;
+	}
+	if (len > PROTO_MAX_REQUEST) {
+		snprintf(err, errlen, "request of %zu bytes is over the limit "
+		    "of %d bytes", len, PROTO_MAX_REQUEST);
+		goto out;
+	}
+	if ((fd = ctl_connect(path, err, errlen)) == -1)
+		goto out;
+	if (send_line(fd, line, len, deadline, path, err, errlen) == -1 ||
+	    recv_line(fd, deadline, &in, &inlen, path, err, errlen) == -1)
+		goto out;
+	if ((reply = json_loadb(in, inlen, JSON_REJECT_DUPLICATES,
+	    &jerr)) == NULL) {
+		snprintf(err, errlen, "%s: garbled reply from remedyd: "
+		    "invalid JSON at column %d: %s", path, jerr.column,
+		    jerr.text);
+		goto out;
+	}
+	rc = ctl_check_reply(reply, result, path, err, errlen);
+out:
+	if (fd != -1)
+		close(fd);
+	json_decref(req);
+	json_decref(reply);
+	free(line);
+	free(in);
+	return rc;
+}

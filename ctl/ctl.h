@@ -1,0 +1,49 @@
+/*
+ * ctl.h - remedyctl's modules: the client (client.c) and the output
+ * formats and renderers (output.c).
+ */
+#ifndef REMEDY_CTL_H
+#define REMEDY_CTL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#define CTL_DEFAULT_SOCKET	"/run/remedyd/remedyd.sock"
+#define CTL_TIMEOUT_MS		30000	/* connect + request + whole reply */
+#define CTL_MAX_ERR		1024	/* bytes of an error line */
+
+enum ctl_format {
+	CTL_TABLE,
+	CTL_JSON,
+	CTL_YAML
+};
+
+/*
+ * Send one request and wait for its reply (blocking, poll() with one
+ * deadline of CTL_TIMEOUT_MS for the whole exchange).  args is stolen.
+ * Returns:
+ *   0	ok; *result is the reply's result (owned by the caller);
+ *   >0	the daemon refused: a proto_code, its message in err;
+ *   -1	the daemon could not be reached or answered garbage; err holds one
+ *	line that names the socket or the problem.
+ */
+int	 ctl_call(const char *path, const char *cmd, json_t *args,
+	    json_t **result, char *err, size_t errlen);
+
+/* The result as JSON (indent 2, sorted keys) or YAML, with a newline. */
+int	 out_json(FILE *, const json_t *);
+int	 out_yaml(FILE *, const json_t *, char *err, size_t errlen);
+
+/* Human renderers (the "table" format), one per command. */
+void	 out_status(FILE *, json_t *result);
+void	 out_list(FILE *, json_t *result);
+void	 out_show(FILE *, json_t *action, int color);
+void	 out_incidents(FILE *, json_t *result);
+void	 out_audit(FILE *, json_t *result);
+
+/* "2026-11-27T03:00:00Z" -> unix ms; -1 when not RFC 3339. */
+int64_t	 parse_rfc3339(const char *);
+
+#endif

@@ -1,0 +1,612 @@
+/*
+ * output.c - remedyctl's output formats: JSON, YAML (through libyaml's
+ * emitter) and the human tables and blocks.
+ *
+ * Renderers read the reply defensively: a field that is missing or has
+ * another type prints as "-", never crashes.  Columns are as wide as their
+ * widest cell, up to OUT_MAX_CELL bytes.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <yaml.h>
+
+#include "ctl.h"
+#include "util.h"
+
+#define OUT_MAX_CELL	512	/* bytes of one table cell */
+#define OUT_MAX_COLS	8
+#define OUT_DETAIL_LEN	60	/* bytes of the audit DETAIL column */
+#define OUT_MAX_DEPTH	64	/* nesting the YAML emitter follows */
+
+#define RED	"\033[31m"
+#define GREEN	"\033[32m"
+#define CYAN	"\033[36m"
+#define RESET	"\033[0m"
+
+int
+out_json(FILE *fp, const json_t *v)
+{
+	if (json_dumpf(v, fp, JSON_INDENT(2) | JSON_SORT_KEYS) == -1)
+		return -1;
+	fputc('\n', fp);
+	return 0;
+}
+
+/* --- YAML --- */
+
+/*
+ * Would a plain scalar with this text read back as something other than a
+ * string (null, a boolean, a number)?  Then it must be quoted.
+ */
+static int
+yaml_ambiguous(const char *s)
+{
+	static const char *const words[] = { "null", "~", "true", "false",
+	    "yes", "no", "on", "off", "y", "n", ".nan", ".inf", "-.inf",
+	    "+.inf" };
+	char	*end;
+	size_t	 i;
+
+	if (*s == '\0')
+		return 1;
+	/* 2026-11-27...: a YAML 1.1 timestamp */
+	if (strspn(s, "0123456789") == 4 && s[4] == '-')
+		return 1;
+	for (i = 0; i < NELEM(words); i++)
+		if (strcasecmp(s, words[i]) == 0)
+			return 1;
+	if (strchr("0123456789+-.", *s) != NULL) {
+		(void)strtod(s, &end);
+		if (*end == '\0')
+			return 1;
+		/* 0x1f, 0o17, 1_000, 12:30: YAML 1.1 numbers and times */
+		if (strspn(s, "0123456789+-._:xXoOabcdefABCDEF") == strlen(s))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+yaml_scalar(yaml_emitter_t *em, const char *text, int plain_ok,
+    yaml_scalar_style_t style)
+{
+	yaml_event_t	ev;
+
+	if (!yaml_scalar_event_initialize(&ev, NULL, NULL,
+	    (yaml_char_t *)(uintptr_t)text, (int)strlen(text), plain_ok, 1,
+	    style))
+		return -1;
+	return yaml_emitter_emit(em, &ev) ? 0 : -1;
+}
+
+static int
+yaml_value(yaml_emitter_t *em, const json_t *v, int depth)
+{
+	yaml_event_t	 ev;
+	const char	*key, *s;
+	json_t		*item;
+	size_t		 i;
+	char		 num[64];
+
+	if (depth > OUT_MAX_DEPTH)
+		return -1;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+		    YAML_ANY_MAPPING_STYLE) || !yaml_emitter_emit(em, &ev))
+			return -1;
+		json_object_foreach((json_t *)(uintptr_t)v, key, item) {
+			if (yaml_scalar(em, key, !yaml_ambiguous(key),
+			    YAML_ANY_SCALAR_STYLE) == -1 ||
+			    yaml_value(em, item, depth + 1) == -1)
+				return -1;
+		}
+		if (!yaml_mapping_end_event_initialize(&ev) ||
+		    !yaml_emitter_emit(em, &ev))
+			return -1;
+		return 0;
+	case JSON_ARRAY:
+		if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+		    YAML_ANY_SEQUENCE_STYLE) || !yaml_emitter_emit(em, &ev))
+			return -1;
+		json_array_foreach(v, i, item)
+			if (yaml_value(em, item, depth + 1) == -1)
+				return -1;
+		if (!yaml_sequence_end_event_initialize(&ev) ||
+		    !yaml_emitter_emit(em, &ev))
+			return -1;
+		return 0;
+	case JSON_STRING:
+		s = json_string_value(v);
+		return yaml_scalar(em, s, !yaml_ambiguous(s),
+		    strchr(s, '\n') ? YAML_LITERAL_SCALAR_STYLE :
+		    YAML_ANY_SCALAR_STYLE);
+	case JSON_INTEGER:
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		return yaml_scalar(em, num, 1, YAML_PLAIN_SCALAR_STYLE);
+	case JSON_REAL:
+		snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+		return yaml_scalar(em, num, 1, YAML_PLAIN_SCALAR_STYLE);
+	case JSON_TRUE:
+		return yaml_scalar(em, "true", 1, YAML_PLAIN_SCALAR_STYLE);
+	case JSON_FALSE:
+		return yaml_scalar(em, "false", 1, YAML_PLAIN_SCALAR_STYLE);
+	case JSON_NULL:
+	default:
+		return yaml_scalar(em, "null", 1, YAML_PLAIN_SCALAR_STYLE);
+	}
+}
+
+static int
+yaml_write_cb(void *data, unsigned char *buf, size_t len)
+{
+	return fwrite(buf, 1, len, data) == len;
+}
+
+int
+out_yaml(FILE *fp, const json_t *v, char *err, size_t errlen)
+{
+	yaml_emitter_t	em;
+	yaml_event_t	ev;
+	int		rc = -1;
+
+	if (!yaml_emitter_initialize(&em)) {
+		snprintf(err, errlen, "cannot start the YAML emitter");
+		return -1;
+	}
+	yaml_emitter_set_output(&em, yaml_write_cb, fp);
+	yaml_emitter_set_unicode(&em, 1);
+	yaml_emitter_set_width(&em, -1);
+	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) ||
+	    !yaml_emitter_emit(&em, &ev) ||
+	    !yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) ||
+	    !yaml_emitter_emit(&em, &ev) ||
+	    yaml_value(&em, v, 0) == -1 ||
+	    !yaml_document_end_event_initialize(&ev, 1) ||
+	    !yaml_emitter_emit(&em, &ev) ||
+	    !yaml_stream_end_event_initialize(&ev) ||
+	    !yaml_emitter_emit(&em, &ev)) {
+		snprintf(err, errlen, "YAML output: %s", em.problem ?
+		    em.problem : "nesting too deep or write error");
+		goto out;
+	}
+	rc = 0;
+out:
+	yaml_emitter_delete(&em);
+	return rc;
+}
+
+/* --- helpers for the human formats --- */
+
+int64_t
+parse_rfc3339(const char *s)
+{
+	struct tm	tm;
+	int		used = 0;
+	time_t		t;
+
+	if (s == NULL)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6 ||
+	    used != 19)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	return (int64_t)t * 1000;
+}
+
+/* "45s", "12m", "3h", "2d" since an RFC 3339 time; "-" if unknown. */
+static void
+fmt_age(const char *when, char *buf, size_t len)
+{
+	int64_t	ms = parse_rfc3339(when), s;
+
+	if (ms < 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	s = (now_ms() - ms) / 1000;
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(buf, len, "%llds", (long long)s);
+	else if (s < 2 * 3600)
+		snprintf(buf, len, "%lldm", (long long)(s / 60));
+	else if (s < 2 * 86400)
+		snprintf(buf, len, "%lldh", (long long)(s / 3600));
+	else
+		snprintf(buf, len, "%lldd", (long long)(s / 86400));
+}
+
+/* A field as text: strings bare, numbers as digits, anything else "-". */
+static const char *
+field(json_t *obj, const char *key, char *buf, size_t len)
+{
+	json_t	*v = json_object_get(obj, key);
+
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v)) {
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		return buf;
+	}
+	if (json_is_boolean(v))
+		return json_is_true(v) ? "true" : "false";
+	return "-";
+}
+
+struct table {
+	int	 ncols;
+	size_t	 width[OUT_MAX_COLS];
+	size_t	 nrows, cap;
+	char	**cells;	/* nrows * ncols heap strings */
+};
+
+static void
+table_init(struct table *t, int ncols)
+{
+	memset(t, 0, sizeof(*t));
+	t->ncols = ncols;
+}
+
+/* Add one row of ncols cells; each is copied and cut at OUT_MAX_CELL. */
+static void
+table_row(struct table *t, const char **cells)
+{
+	char	**nc;
+	size_t	  n;
+	int	  i;
+
+	if (t->nrows == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 32;
+		nc = reallocarray(t->cells, t->cap, (size_t)t->ncols *
+		    sizeof(char *));
+		if (nc == NULL) {
+			fprintf(stderr, "remedyctl: out of memory\n");
+			exit(1);
+		}
+		t->cells = nc;
+	}
+	for (i = 0; i < t->ncols; i++) {
+		n = strnlen(cells[i] ? cells[i] : "-", OUT_MAX_CELL);
+		if ((t->cells[t->nrows * (size_t)t->ncols + (size_t)i] =
+		    strndup(cells[i] ? cells[i] : "-", n)) == NULL) {
+			fprintf(stderr, "remedyctl: out of memory\n");
+			exit(1);
+		}
+		if (n > t->width[i])
+			t->width[i] = n;
+	}
+	t->nrows++;
+}
+
+/* Print and free: columns separated by two spaces, the last not padded. */
+static void
+table_print(FILE *fp, struct table *t)
+{
+	size_t	 r;
+	int	 i;
+	char	*c;
+
+	for (r = 0; r < t->nrows; r++) {
+		for (i = 0; i < t->ncols; i++) {
+			c = t->cells[r * (size_t)t->ncols + (size_t)i];
+			if (i == t->ncols - 1)
+				fprintf(fp, "%s\n", c);
+			else
+				fprintf(fp, "%-*s  ", (int)t->width[i], c);
+			free(c);
+		}
+	}
+	free(t->cells);
+	t->cells = NULL;
+	t->nrows = 0;
+}
+
+/* --- per-command renderers --- */
+
+void
+out_status(FILE *fp, json_t *r)
+{
+	const char	*key;
+	json_t		*v, *actions = json_object_get(r, "actions");
+	json_int_t	 up = json_int_at(r, "uptime_s", 0);
+	int		 any = 0;
+	char		 b[32];
+
+	fprintf(fp, "remedyd %s, pid %s, up ", json_str_at(r, "version") ?
+	    json_str_at(r, "version") : "?", field(r, "pid", b, sizeof(b)));
+	if (up >= 86400)
+		fprintf(fp, "%lldd%lldh\n", (long long)(up / 86400),
+		    (long long)(up % 86400 / 3600));
+	else if (up >= 3600)
+		fprintf(fp, "%lldh%lldm\n", (long long)(up / 3600),
+		    (long long)(up % 3600 / 60));
+	else if (up >= 60)
+		fprintf(fp, "%lldm%llds\n", (long long)(up / 60),
+		    (long long)(up % 60));
+	else
+		fprintf(fp, "%llds\n", (long long)up);
+	fprintf(fp, "Caches:     %s\n", json_is_true(json_object_get(r,
+	    "synced")) ? "synced" : "syncing");
+	fprintf(fp, "Incidents:  %lld open\n",
+	    (long long)json_int_at(r, "incidents_open", 0));
+	fprintf(fp, "Actions:   ");
+	json_object_foreach(actions, key, v) {
+		if (json_integer_value(v) <= 0)
+			continue;
+		fprintf(fp, "%s %s %lld", any ? "," : "", key,
+		    (long long)json_integer_value(v));
+		any = 1;
+	}
+	fprintf(fp, "%s\n", any ? "" : " none");
+}
+
+void
+out_list(FILE *fp, json_t *r)
+{
+	struct table	 t;
+	json_t		*a, *list = json_object_get(r, "actions");
+	size_t		 i;
+	char		 id[32], age[32], target[OUT_MAX_CELL];
+	char		 b[32], b2[32], b3[32];
+	const char	*row[6];
+
+	if (json_array_size(list) == 0) {
+		fprintf(fp, "No actions.\n");
+		return;
+	}
+	table_init(&t, 6);
+	row[0] = "ID"; row[1] = "STATE"; row[2] = "AGE";
+	row[3] = "NAMESPACE"; row[4] = "TARGET"; row[5] = "SUMMARY";
+	table_row(&t, row);
+	json_array_foreach(list, i, a) {
+		snprintf(id, sizeof(id), "%s", field(a, "id", b, sizeof(b)));
+		fmt_age(json_str_at(a, "created"), age, sizeof(age));
+		snprintf(target, sizeof(target), "%s/%s",
+		    field(a, "kind", b, sizeof(b)),
+		    field(a, "name", b2, sizeof(b2)));
+		row[0] = id;
+		row[1] = field(a, "state", b, sizeof(b));
+		row[2] = age;
+		row[3] = field(a, "namespace", b2, sizeof(b2));
+		row[4] = target;
+		row[5] = field(a, "summary", b3, sizeof(b3));
+		table_row(&t, row);
+	}
+	table_print(fp, &t);
+}
+
+void
+out_incidents(FILE *fp, json_t *r)
+{
+	struct table	 t;
+	json_t		*a, *list = json_object_get(r, "incidents");
+	size_t		 i;
+	char		 id[32], pods[32], age[32], target[OUT_MAX_CELL];
+	char		 b[32], b2[32], b3[32], b4[32];
+	const char	*row[8];
+
+	if (json_array_size(list) == 0) {
+		fprintf(fp, "No incidents.\n");
+		return;
+	}
+	table_init(&t, 8);
+	row[0] = "ID"; row[1] = "STATE"; row[2] = "AGE";
+	row[3] = "NAMESPACE"; row[4] = "TARGET"; row[5] = "REASON";
+	row[6] = "PODS"; row[7] = "SUMMARY";
+	table_row(&t, row);
+	json_array_foreach(list, i, a) {
+		snprintf(id, sizeof(id), "%s", field(a, "id", b, sizeof(b)));
+		snprintf(pods, sizeof(pods), "%s",
+		    field(a, "pods", b, sizeof(b)));
+		fmt_age(json_str_at(a, "first_seen"), age, sizeof(age));
+		snprintf(target, sizeof(target), "%s/%s",
+		    field(a, "kind", b, sizeof(b)),
+		    field(a, "name", b2, sizeof(b2)));
+		row[0] = id;
+		row[1] = field(a, "state", b, sizeof(b));
+		row[2] = age;
+		row[3] = field(a, "namespace", b2, sizeof(b2));
+		row[4] = target;
+		row[5] = field(a, "reason", b3, sizeof(b3));
+		row[6] = pods;
+		row[7] = field(a, "summary", b4, sizeof(b4));
+		table_row(&t, row);
+	}
+	table_print(fp, &t);
+}
+
+/* Compact JSON of v cut to max bytes with "..." (a heap string). */
+static char *
+short_json(json_t *v, size_t max)
+{
+	char	*s;
+
+	if (v == NULL || json_is_null(v))
+		return strdup("-");
+	if ((s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS |
+	    JSON_ENCODE_ANY)) == NULL)
+		return strdup("-");
+	if (strlen(s) > max && max > 3)
+		memcpy(s + max - 3, "...", 4);
+	return s;
+}
+
+void
+out_audit(FILE *fp, json_t *r)
+{
+	struct table	 t;
+	json_t		*a, *list = json_object_get(r, "rows");
+	size_t		 i;
+	char		 seq[32], act[32], actor[OUT_MAX_CELL], *detail;
+	char		 b[32], b2[32];
+	const char	*row[6], *name;
+	json_int_t	 uid;
+
+	if (json_array_size(list) == 0) {
+		fprintf(fp, "No audit rows.\n");
+		return;
+	}
+	table_init(&t, 6);
+	row[0] = "SEQ"; row[1] = "TIME"; row[2] = "ACTION";
+	row[3] = "EVENT"; row[4] = "ACTOR"; row[5] = "DETAIL";
+	table_row(&t, row);
+	json_array_foreach(list, i, a) {
+		snprintf(seq, sizeof(seq), "%s", field(a, "seq", b, sizeof(b)));
+		snprintf(act, sizeof(act), "%s",
+		    field(a, "action_id", b, sizeof(b)));
+		name = json_str_at(a, "actor") ? json_str_at(a, "actor") : "-";
+		uid = json_int_at(a, "actor_uid", -1);
+		if (uid >= 0)
+			snprintf(actor, sizeof(actor), "%s(%lld)", name,
+			    (long long)uid);
+		else
+			snprintf(actor, sizeof(actor), "%s", name);
+		detail = short_json(json_object_get(a, "detail"),
+		    OUT_DETAIL_LEN);
+		row[0] = seq;
+		row[1] = field(a, "time", b, sizeof(b));
+		row[2] = act;
+		row[3] = field(a, "event", b2, sizeof(b2));
+		row[4] = actor;
+		row[5] = detail ? detail : "-";
+		table_row(&t, row);
+		free(detail);
+	}
+	table_print(fp, &t);
+}
+
+/* --- show --- */
+
+/* Print text with every line prefixed (continuation lines too). */
+static void
+print_prefixed(FILE *fp, const char *prefix, const char *text,
+    const char *color)
+{
+	const char	*p = text, *nl;
+
+	do {
+		nl = strchr(p, '\n');
+		fprintf(fp, "%s%s%.*s%s\n", color ? color : "", prefix,
+		    (int)(nl ? nl - p : (long)strlen(p)), p, color ? RESET : "");
+		p = nl ? nl + 1 : NULL;
+	} while (p != NULL && *p != '\0');
+}
+
+/* A diff value: strings bare, everything else compact JSON. */
+static char *
+diff_value(json_t *v)
+{
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+}
+
+/*
+ * The changes as a unified diff: one hunk per changed path, "-" the value
+ * before (omitted when the field did not exist), "+" the value after
+ * (omitted when the patch removes it).
+ */
+static void
+print_changes(FILE *fp, json_t *changes, int color)
+{
+	json_t		*c, *before, *after;
+	const char	*path;
+	char		*s;
+	size_t		 i;
+
+	fprintf(fp, "%s--- before%s\n", color ? RED : "", color ? RESET : "");
+	fprintf(fp, "%s+++ after%s\n", color ? GREEN : "", color ? RESET : "");
+	json_array_foreach(changes, i, c) {
+		path = json_str_at(c, "path");
+		fprintf(fp, "%s@@ %s @@%s\n", color ? CYAN : "",
+		    path ? path : "?", color ? RESET : "");
+		if ((before = json_object_get(c, "before")) != NULL &&
+		    (s = diff_value(before)) != NULL) {
+			print_prefixed(fp, "- ", s, color ? RED : NULL);
+			free(s);
+		}
+		if ((after = json_object_get(c, "after")) != NULL &&
+		    (s = diff_value(after)) != NULL) {
+			print_prefixed(fp, "+ ", s, color ? GREEN : NULL);
+			free(s);
+		}
+	}
+}
+
+void
+out_show(FILE *fp, json_t *a, int color)
+{
+	json_t		*v;
+	const char	*state = json_str_at(a, "state");
+	char		 b[32], b2[32], *s;
+	size_t		 i;
+
+	fprintf(fp, "Action %s (%s)\n", field(a, "id", b, sizeof(b)),
+	    state ? state : "?");
+	fprintf(fp, "Target:     %s %s/%s\n", field(a, "kind", b, sizeof(b)),
+	    field(a, "namespace", b2, sizeof(b2)),
+	    json_str_at(a, "name") ? json_str_at(a, "name") : "-");
+	if (json_str_at(a, "api_path"))
+		fprintf(fp, "API path:   %s\n", json_str_at(a, "api_path"));
+	fprintf(fp, "Incident:   %s\n", field(a, "incident_id", b, sizeof(b)));
+	fprintf(fp, "Backend:    %s", field(a, "backend", b, sizeof(b)));
+	fprintf(fp, "   Risk: %s\n", field(a, "risk", b, sizeof(b)));
+	fprintf(fp, "Created:    %s\n", field(a, "created", b, sizeof(b)));
+	fprintf(fp, "Updated:    %s\n", field(a, "updated", b, sizeof(b)));
+	fprintf(fp, "Summary:    %s\n", field(a, "summary", b, sizeof(b)));
+	if (json_str_at(a, "root_cause")) {
+		fprintf(fp, "\nRoot cause:\n");
+		print_prefixed(fp, "  ", json_str_at(a, "root_cause"), NULL);
+	}
+	v = json_object_get(a, "evidence");
+	if (json_array_size(v) > 0) {
+		fprintf(fp, "\nEvidence:\n");
+		for (i = 0; i < json_array_size(v); i++) {
+			if ((s = diff_value(json_array_get(v, i))) == NULL)
+				continue;
+			print_prefixed(fp, "  - ", s, NULL);
+			free(s);
+		}
+	}
+	v = json_object_get(a, "changes");
+	if (json_array_size(v) > 0) {
+		fprintf(fp, "\nChanges:\n");
+		print_changes(fp, v, color);
+	}
+	v = json_object_get(a, "patch");
+	if (v != NULL && !json_is_null(v)) {
+		fprintf(fp, "\nPatch:\n");
+		json_dumpf(v, fp, JSON_INDENT(2) | JSON_ENCODE_ANY);
+		fputc('\n', fp);
+	}
+	if (json_str_at(a, "reason"))
+		fprintf(fp, "\nReason:     %s\n", json_str_at(a, "reason"));
+	v = json_object_get(a, "result");
+	if (v != NULL && !json_is_null(v) && (s = short_json(v, 4096))) {
+		fprintf(fp, "Result:     %s\n", s);
+		free(s);
+	}
+	if (json_str_at(a, "approved_by"))
+		fprintf(fp, "Approved by: %s (uid %lld)\n",
+		    json_str_at(a, "approved_by"),
+		    (long long)json_int_at(a, "approved_uid", -1));
+	if (state != NULL && strcmp(state, "pending") == 0) {
+		const char *id = field(a, "id", b, sizeof(b));
+
+		fprintf(fp, "\nApprove with: remedyctl approve %s\n", id);
+		fprintf(fp, "Reject with:  remedyctl reject %s --reason TEXT\n",
+		    id);
+	}
+}

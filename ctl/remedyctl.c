@@ -1,0 +1,547 @@
+/*
+ * remedyctl - talk to remedyd over its control socket.
+ *
+ *   remedyctl [-s SOCKET] [-o table|json|yaml] [-h] COMMAND [ARGS]
+ *
+ * The grammar is a table: each command names its positional arguments,
+ * its options (each mapped onto one request argument) and its handler.
+ * Commands may be abbreviated to any unambiguous prefix.
+ *
+ * Exit status (proto.h): 0 ok, 1 refused by the daemon, 2 usage error,
+ * 3 daemon unreachable or garbled reply, 4 permission denied.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "proto.h"
+#include "util.h"
+
+#define CTL_MAX_OPTS	4
+#define CTL_MAX_POS	2
+
+struct ctl_opt {
+	const char	*lname;		/* "state" for --state */
+	char		 sname;		/* 'n' for -n, or 0 */
+	const char	*arg;		/* request argument it sets */
+	int		 is_id;		/* value must be a positive integer */
+	const char	*metavar;
+	const char	*help;
+};
+
+struct ctl;
+
+struct ctl_cmd {
+	const char	*name;
+	int		 min_pos, max_pos;
+	const char	*pos_usage;	/* "ID" */
+	struct ctl_opt	 opts[CTL_MAX_OPTS];
+	int		(*fn)(struct ctl *, const struct ctl_cmd *, int npos,
+			    char **pos, json_t *args);
+	const char	*help;
+};
+
+struct ctl {
+	const char	*socket;
+	enum ctl_format	 format;
+	int		 color;
+};
+
+static int	cmd_help(struct ctl *, const struct ctl_cmd *, int, char **,
+		    json_t *);
+static int	cmd_status(struct ctl *, const struct ctl_cmd *, int, char **,
+		    json_t *);
+static int	cmd_list(struct ctl *, const struct ctl_cmd *, int, char **,
+		    json_t *);
+static int	cmd_show(struct ctl *, const struct ctl_cmd *, int, char **,
+		    json_t *);
+static int	cmd_decide(struct ctl *, const struct ctl_cmd *, int, char **,
+		    json_t *);
+static int	cmd_incidents(struct ctl *, const struct ctl_cmd *, int,
+		    char **, json_t *);
+static int	cmd_audit(struct ctl *, const struct ctl_cmd *, int, char **,
+		    json_t *);
+
+static const struct ctl_cmd commands[] = {
+	{ "status", 0, 0, "", { { NULL, 0, NULL, 0, NULL, NULL } },
+	    cmd_status, "show the daemon's version, uptime, cache sync and "
+	    "action counts" },
+	{ "list", 0, 0, "", {
+		{ "state", 0, "state", 0, "STATE",
+		    "only actions in this state (pending, applied, ...)" },
+		{ "namespace", 'n', "namespace", 0, "NS",
+		    "only actions in this namespace" },
+		{ NULL, 0, NULL, 0, NULL, NULL } },
+	    cmd_list, "list proposed actions, newest first" },
+	{ "show", 1, 1, "ID", { { NULL, 0, NULL, 0, NULL, NULL } },
+	    cmd_show, "show one action: root cause, evidence, the change as a "
+	    "diff, and the exact patch" },
+	{ "approve", 1, 1, "ID", {
+		{ "comment", 0, "comment", 0, "TEXT",
+		    "a note recorded in the audit log" },
+		{ NULL, 0, NULL, 0, NULL, NULL } },
+	    cmd_decide, "approve a pending action; remedyd applies it at once" },
+	{ "reject", 1, 1, "ID", {
+		{ "reason", 0, "reason", 0, "TEXT",
+		    "why (required; recorded in the audit log)" },
+		{ NULL, 0, NULL, 0, NULL, NULL } },
+	    cmd_decide, "reject a pending action" },
+	{ "incidents", 0, 0, "", {
+		{ "state", 0, "state", 0, "STATE",
+		    "only incidents in this state (open, resolved)" },
+		{ NULL, 0, NULL, 0, NULL, NULL } },
+	    cmd_incidents, "list incidents, newest first" },
+	{ "audit", 0, 1, "[verify]", {
+		{ "action", 0, "action", 1, "ID",
+		    "only rows about this action" },
+		{ "since", 0, "since", 0, "TIME",
+		    "only rows from TIME on (RFC 3339 or unix ms)" },
+		{ NULL, 0, NULL, 0, NULL, NULL } },
+	    cmd_audit, "show the audit log, oldest first; \"audit verify\" "
+	    "checks its hash chain" },
+	{ "help", 0, 1, "[COMMAND]", { { NULL, 0, NULL, 0, NULL, NULL } },
+	    cmd_help, "show this help, or one command's" },
+};
+
+static const char *progname = "remedyctl";
+
+static void
+usage_line(FILE *fp)
+{
+	fprintf(fp, "usage: %s [-s SOCKET] [-o table|json|yaml] [-h] COMMAND "
+	    "[ARGS]\n", progname);
+}
+
+static void
+general_help(FILE *fp)
+{
+	size_t	i;
+
+	usage_line(fp);
+	fprintf(fp, "\noptions:\n"
+	    "  -s SOCKET  control socket (default $REMEDY_SOCKET, else "
+	    CTL_DEFAULT_SOCKET ")\n"
+	    "  -o FORMAT  output format: table (default), json, yaml\n"
+	    "  -h         this help\n\ncommands:\n");
+	for (i = 0; i < NELEM(commands); i++)
+		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(fp, "\nCommands may be abbreviated.  \"%s COMMAND --help\" "
+	    "describes one.\n", progname);
+}
+
+static void
+command_help(FILE *fp, const struct ctl_cmd *c)
+{
+	const struct ctl_opt	*o;
+	char			 opt[64];
+
+	fprintf(fp, "usage: %s %s", progname, c->name);
+	if (*c->pos_usage)
+		fprintf(fp, " %s", c->pos_usage);
+	for (o = c->opts; o->lname != NULL; o++) {
+		if (c->fn == cmd_decide && strcmp(o->lname, "reason") == 0)
+			fprintf(fp, " --%s %s", o->lname, o->metavar);
+		else
+			fprintf(fp, " [--%s %s]", o->lname, o->metavar);
+	}
+	fprintf(fp, "\n\n%s.\n", c->help);
+	if (c->opts[0].lname != NULL)
+		fprintf(fp, "\noptions:\n");
+	for (o = c->opts; o->lname != NULL; o++) {
+		if (o->sname)
+			snprintf(opt, sizeof(opt), "-%c, --%s %s", o->sname,
+			    o->lname, o->metavar);
+		else
+			snprintf(opt, sizeof(opt), "--%s %s", o->lname,
+			    o->metavar);
+		fprintf(fp, "  %-24s %s\n", opt, o->help);
+	}
+}
+
+/* A usage error: one line naming the problem, exit 2. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(CTL_EXIT_USAGE);
+}
+
+/*
+ * An exact name wins; otherwise a prefix must match exactly one command.
+ * An ambiguous prefix lists the candidates.
+ */
+static const struct ctl_cmd *
+lookup_command(const char *name)
+{
+	const struct ctl_cmd	*match = NULL;
+	char			 cands[256];
+	size_t			 i, n = strlen(name), off = 0;
+	int			 nmatch = 0;
+
+	for (i = 0; i < NELEM(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	cands[0] = '\0';
+	for (i = 0; n > 0 && i < NELEM(commands); i++) {
+		if (strncmp(commands[i].name, name, n) != 0)
+			continue;
+		match = &commands[i];
+		nmatch++;
+		if (off < sizeof(cands))
+			off += (size_t)snprintf(cands + off,
+			    sizeof(cands) - off, "%s%s", nmatch > 1 ? ", " : "",
+			    commands[i].name);
+	}
+	if (nmatch == 1)
+		return match;
+	if (nmatch > 1)
+		usage_error("ambiguous command \"%s\": %s", name, cands);
+	usage_error("unknown command \"%s\"; \"%s help\" lists them", name,
+	    progname);
+}
+
+/* A positive integer, or a usage error naming what it was for. */
+static json_int_t
+parse_id(const struct ctl_cmd *c, const char *what, const char *s)
+{
+	char		*end;
+	long long	 v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v <= 0)
+		usage_error("%s: %s must be a positive integer, not \"%s\"",
+		    c->name, what, s);
+	return (json_int_t)v;
+}
+
+static const struct ctl_opt *
+find_opt(const struct ctl_cmd *c, const char *lname, size_t len, char sname)
+{
+	const struct ctl_opt	*o;
+
+	for (o = c->opts; o->lname != NULL; o++) {
+		if (sname != 0 && o->sname == sname)
+			return o;
+		if (sname == 0 && strlen(o->lname) == len &&
+		    strncmp(o->lname, lname, len) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/*
+ * Split a command's arguments into positionals and options; options set
+ * request arguments in args.  "--help"/"-h" prints the command's help.
+ */
+static int
+parse_command_args(const struct ctl_cmd *c, int argc, char **argv,
+    char **pos, json_t *args)
+{
+	const struct ctl_opt	*o;
+	const char		*a, *val, *eq;
+	int			 i, npos = 0, opts_done = 0;
+
+	for (i = 0; i < argc; i++) {
+		a = argv[i];
+		if (opts_done || a[0] != '-' || a[1] == '\0') {
+			if (npos >= c->max_pos)
+				usage_error("%s: unexpected argument \"%s\"",
+				    c->name, a);
+			pos[npos++] = argv[i];
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			opts_done = 1;
+			continue;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			command_help(stdout, c);
+			exit(CTL_EXIT_OK);
+		}
+		val = NULL;
+		if (a[1] == '-') {
+			eq = strchr(a + 2, '=');
+			o = find_opt(c, a + 2, eq ? (size_t)(eq - a - 2) :
+			    strlen(a + 2), 0);
+			if (eq)
+				val = eq + 1;
+		} else {
+			o = a[2] == '\0' ? find_opt(c, NULL, 0, a[1]) : NULL;
+		}
+		if (o == NULL)
+			usage_error("%s: unknown option %s", c->name, a);
+		if (val == NULL) {
+			if (i + 1 >= argc)
+				usage_error("%s: option %s needs a value",
+				    c->name, a);
+			val = argv[++i];
+		}
+		if (o->is_id)
+			json_object_set_new(args, o->arg,
+			    json_integer(parse_id(c, o->metavar, val)));
+		else
+			json_object_set_new(args, o->arg, json_string(val));
+	}
+	if (npos < c->min_pos)
+		usage_error("%s: missing %s (usage: %s %s %s)", c->name,
+		    c->pos_usage, progname, c->name, c->pos_usage);
+	return npos;
+}
+
+/*
+ * Send one command.  On success *result is set and 0 returned; otherwise
+ * the error is printed as one line and the exit status returned.
+ */
+static int
+call(struct ctl *ctl, const char *cmd, json_t *args, json_t **result)
+{
+	char	err[CTL_MAX_ERR];
+	int	rc;
+
+	rc = ctl_call(ctl->socket, cmd, json_incref(args), result, err,
+	    sizeof(err));
+	if (rc == 0)
+		return CTL_EXIT_OK;
+	fprintf(stderr, "%s: %s\n", progname, err);
+	return rc < 0 ? CTL_EXIT_UNREACHABLE : proto_code_exit(rc);
+}
+
+/* Print a result in the chosen machine format; 1 when it was handled. */
+static int
+machine_output(struct ctl *ctl, json_t *result, int *rc)
+{
+	char	err[256];
+
+	if (ctl->format == CTL_JSON) {
+		if (out_json(stdout, result) == -1)
+			*rc = CTL_EXIT_REFUSED;
+		return 1;
+	}
+	if (ctl->format == CTL_YAML) {
+		if (out_yaml(stdout, result, err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s: %s\n", progname, err);
+			*rc = CTL_EXIT_REFUSED;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* The common shape: call, then print with the machine format or fn. */
+static int
+simple(struct ctl *ctl, const char *cmd, json_t *args,
+    void (*fn)(FILE *, json_t *))
+{
+	json_t	*result = NULL;
+	int	 rc;
+
+	if ((rc = call(ctl, cmd, args, &result)) != CTL_EXIT_OK)
+		return rc;
+	if (!machine_output(ctl, result, &rc))
+		fn(stdout, result);
+	json_decref(result);
+	return rc;
+}
+
+static int
+cmd_help(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
+    json_t *args)
+{
+	if (npos == 1)
+		command_help(stdout, lookup_command(pos[0]));
+	else
+		general_help(stdout);
+	return CTL_EXIT_OK;
+}
+
+static int
+cmd_status(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
+    json_t *args)
+{
+	return simple(ctl, "status", args, out_status);
+}
+
+static int
+cmd_list(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
+    json_t *args)
+{
+	return simple(ctl, "list", args, out_list);
+}
+
+static int
+cmd_incidents(struct ctl *ctl, const struct ctl_cmd *c, int npos,
+    char **pos, json_t *args)
+{
+	return simple(ctl, "incidents", args, out_incidents);
+}
+
+static int
+cmd_show(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
+    json_t *args)
+{
+	json_t	*result = NULL;
+	int	 rc;
+
+	json_object_set_new(args, "id", json_integer(parse_id(c, "ID",
+	    pos[0])));
+	if ((rc = call(ctl, "show", args, &result)) != CTL_EXIT_OK)
+		return rc;
+	if (!machine_output(ctl, result, &rc))
+		out_show(stdout, json_object_get(result, "action"), ctl->color);
+	json_decref(result);
+	return rc;
+}
+
+/* approve and reject: one line saying what happened. */
+static int
+cmd_decide(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
+    json_t *args)
+{
+	json_t		*result = NULL;
+	const char	*reason;
+	json_int_t	 id;
+	int		 approve = strcmp(c->name, "approve") == 0, rc;
+
+	id = parse_id(c, "ID", pos[0]);
+	if (!approve) {
+		reason = json_string_value(json_object_get(args, "reason"));
+		if (reason == NULL || *reason == '\0')
+			usage_error("reject: --reason TEXT is required");
+	}
+	json_object_set_new(args, "id", json_integer(id));
+	if ((rc = call(ctl, c->name, args, &result)) != CTL_EXIT_OK)
+		return rc;
+	if (!machine_output(ctl, result, &rc)) {
+		if (approve)
+			printf("action %lld approved; remedyd applies it now\n",
+			    (long long)id);
+		else
+			printf("action %lld rejected\n", (long long)id);
+	}
+	json_decref(result);
+	return rc;
+}
+
+/* The store's reason already names the row; do not say it twice. */
+static const char *
+strip_row_prefix(const char *why)
+{
+	const char	*p = why;
+
+	if (strncmp(p, "row ", 4) != 0)
+		return why;
+	p += 4;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return strncmp(p, ": ", 2) == 0 ? p + 2 : why;
+}
+
+static int
+cmd_audit(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
+    json_t *args)
+{
+	json_t		*result = NULL;
+	const char	*why;
+	int		 rc;
+
+	if (npos == 0)
+		return simple(ctl, "audit", args, out_audit);
+	if (strcmp(pos[0], "verify") != 0)
+		usage_error("audit: unexpected argument \"%s\" (did you mean "
+		    "\"audit verify\"?)", pos[0]);
+	if (json_object_size(args) != 0)
+		usage_error("audit verify takes no options");
+	if ((rc = call(ctl, "audit-verify", args, &result)) != CTL_EXIT_OK)
+		return rc;
+	if (!machine_output(ctl, result, &rc)) {
+		if (json_is_true(json_object_get(result, "ok")))
+			printf("audit log intact: %lld rows\n",
+			    (long long)json_int_at(result, "rows", 0));
+		else {
+			why = json_str_at(result, "why");
+			printf("audit log BROKEN at row %lld: %s\n",
+			    (long long)json_int_at(result, "bad_seq", 0),
+			    why ? strip_row_prefix(why) : "hash mismatch");
+		}
+	}
+	if (rc == CTL_EXIT_OK && !json_is_true(json_object_get(result, "ok")))
+		rc = CTL_EXIT_REFUSED;
+	json_decref(result);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct ctl		 ctl;
+	const struct ctl_cmd	*c;
+	const char		*nc;
+	char			*pos[CTL_MAX_POS];
+	json_t			*args;
+	int			 ch, npos, rc;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.socket = getenv("REMEDY_SOCKET");
+	if (ctl.socket == NULL || *ctl.socket == '\0')
+		ctl.socket = CTL_DEFAULT_SOCKET;
+	ctl.format = CTL_TABLE;
+	while ((ch = getopt(argc, argv, "+s:o:h")) != -1) {
+		switch (ch) {
+		case 's':
+			ctl.socket = optarg;
+			break;
+		case 'o':
+			if (strcmp(optarg, "table") == 0)
+				ctl.format = CTL_TABLE;
+			else if (strcmp(optarg, "json") == 0)
+				ctl.format = CTL_JSON;
+			else if (strcmp(optarg, "yaml") == 0)
+				ctl.format = CTL_YAML;
+			else
+				usage_error("unknown output format \"%s\" "
+				    "(table, json or yaml)", optarg);
+			break;
+		case 'h':
+			general_help(stdout);
+			return CTL_EXIT_OK;
+		default:
+			usage_line(stderr);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		usage_line(stderr);
+		fprintf(stderr, "\"%s help\" lists the commands\n", progname);
+		return CTL_EXIT_USAGE;
+	}
+	nc = getenv("NO_COLOR");
+	ctl.color = isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0');
+	c = lookup_command(argv[0]);
+	if ((args = json_object()) == NULL) {
+		fprintf(stderr, "%s: out of memory\n", progname);
+		return CTL_EXIT_REFUSED;
+	}
+	npos = parse_command_args(c, argc - 1, argv + 1, pos, args);
+	rc = c->fn(&ctl, c, npos, pos, args);
+	json_decref(args);
+	fflush(stdout);
+	if (ferror(stdout)) {
+		fprintf(stderr, "%s: writing output failed\n", progname);
+		if (rc == CTL_EXIT_OK)
+			rc = CTL_EXIT_REFUSED;
+	}
+	return rc;
+}

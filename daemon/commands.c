@@ -1,0 +1,473 @@
+/*
+ * commands.c - the control commands remedyd answers (proto/control.md).
+ *
+ * Every handler checks its arguments first (names the field that is wrong),
+ * then calls the store; store errors are mapped onto protocol codes in one
+ * place (store_fail).  The actor of every decision is the peer the control
+ * socket identified at accept, never anything the client sent.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "proto.h"
+#include "util.h"
+
+#ifndef REMEDY_VERSION
+#define REMEDY_VERSION	"unknown"
+#endif
+
+#define CMD_MAX_REASON		1024	/* bytes of a reject reason */
+#define CMD_MAX_COMMENT		1024	/* bytes of an approve comment */
+#define CMD_MAX_NAMESPACE	253	/* a DNS subdomain */
+#define CMD_MAX_TIME		64	/* bytes of a "since" string */
+
+static const char *const action_states[] = {
+	ACTION_PROPOSED, ACTION_PENDING, ACTION_REFUSED, ACTION_APPROVED,
+	ACTION_APPLYING, ACTION_APPLIED, ACTION_VERIFIED, ACTION_NOT_RECOVERED,
+	ACTION_FAILED, ACTION_REJECTED, ACTION_EXPIRED, ACTION_SUPERSEDED,
+};
+
+static const char *const incident_states[] = { "open", "resolved" };
+
+
+#define FAIL(c, ...) do {						\
+	*code = (c);							\
+	snprintf(msg, msglen, __VA_ARGS__);				\
+	goto out;							\
+} while (0)
+
+/* A positive integer field; absent is an error only when required. */
+static int
+arg_id(json_t *args, const char *field, int required, int64_t *id,
+    char *msg, size_t msglen)
+{
+	json_t	*v = json_object_get(args, field);
+
+	*id = 0;
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return 0;
+		snprintf(msg, msglen, "missing field \"%s\"", field);
+		return -1;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+		snprintf(msg, msglen, "field \"%s\" must be a positive integer",
+		    field);
+		return -1;
+	}
+	*id = json_integer_value(v);
+	return 0;
+}
+
+/*
+ * A string field of at most max bytes, without NUL bytes.  *out is NULL
+ * when an optional field is absent or null; a required field must be
+ * present and non-empty.
+ */
+static int
+arg_str(json_t *args, const char *field, int required, size_t max,
+    const char **out, char *msg, size_t msglen)
+{
+	json_t	*v = json_object_get(args, field);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return 0;
+		snprintf(msg, msglen, "missing field \"%s\"", field);
+		return -1;
+	}
+	if (!json_is_string(v)) {
+		snprintf(msg, msglen, "field \"%s\" must be a string", field);
+		return -1;
+	}
+	if (json_string_length(v) > max) {
+		snprintf(msg, msglen, "field \"%s\" is longer than %zu bytes",
+		    field, max);
+		return -1;
+	}
+	if (strlen(json_string_value(v)) != json_string_length(v)) {
+		snprintf(msg, msglen, "field \"%s\" contains a NUL byte", field);
+		return -1;
+	}
+	if (required && json_string_length(v) == 0) {
+		snprintf(msg, msglen, "field \"%s\" must not be empty", field);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* The value must be one of a fixed list; the message lists them. */
+static int
+arg_enum(const char *field, const char *v, const char *const *list,
+    size_t n, char *msg, size_t msglen)
+{
+	size_t	i, off;
+	int	w;
+
+	if (v == NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (strcmp(v, list[i]) == 0)
+			return 0;
+	w = snprintf(msg, msglen, "field \"%s\": unknown value \"%.64s\" "
+	    "(one of", field, v);
+	off = w > 0 ? (size_t)w : 0;
+	for (i = 0; i < n && off < msglen; i++) {
+		w = snprintf(msg + off, msglen - off, "%s %s", i ? "," : "",
+		    list[i]);
+		off += w > 0 ? (size_t)w : 0;
+	}
+	if (off < msglen)
+		snprintf(msg + off, msglen - off, ")");
+	return -1;
+}
+
+/*
+ * Map a store error for action id onto a protocol code and message.  For
+ * EBADSTATE the action's current state is read back so the message says
+ * what it is ("action 3 is applied, not pending").
+ */
+static void
+store_fail(struct cmd_ctx *cx, int rc, int64_t id, const char *want,
+    int *code, char *msg, size_t msglen)
+{
+	struct store_action	a;
+
+	switch (rc) {
+	case STORE_ENOTFOUND:
+		*code = PROTO_ENOTFOUND;
+		snprintf(msg, msglen, "no action %lld", (long long)id);
+		break;
+	case STORE_EBADSTATE:
+		*code = PROTO_EBADSTATE;
+		memset(&a, 0, sizeof(a));
+		if (store_action_get(cx->store, id, &a) == STORE_OK &&
+		    a.state != NULL)
+			snprintf(msg, msglen, "action %lld is %s, not %s",
+			    (long long)id, a.state, want);
+		else
+			snprintf(msg, msglen, "action %lld is not %s",
+			    (long long)id, want);
+		store_action_clear(&a);
+		break;
+	case STORE_EINVAL:
+		*code = PROTO_EBADREQ;
+		snprintf(msg, msglen, "%s", store_errmsg(cx->store));
+		break;
+	default:
+		*code = PROTO_EINTERNAL;
+		snprintf(msg, msglen, "store: %s", store_errmsg(cx->store));
+		break;
+	}
+}
+
+/* {"action": full action} for id, or NULL with the error set. */
+static json_t *
+action_result(struct cmd_ctx *cx, int64_t id, int *code, char *msg,
+    size_t msglen)
+{
+	struct store_action	 a;
+	json_t			*v, *res = NULL;
+	int			 rc;
+
+	memset(&a, 0, sizeof(a));
+	if ((rc = store_action_get(cx->store, id, &a)) != STORE_OK) {
+		store_fail(cx, rc, id, "", code, msg, msglen);
+		goto out;
+	}
+	if ((v = store_action_json(&a)) == NULL)
+		FAIL(PROTO_EINTERNAL, "cannot render action %lld",
+		    (long long)id);
+	res = json_pack("{s:o}", "action", v);
+out:
+	store_action_clear(&a);
+	return res;
+}
+
+static json_t *
+cmd_status(void *ctx, const struct control_peer *peer, json_t *args,
+    int *code, char *msg, size_t msglen)
+{
+	struct cmd_ctx	*cx = ctx;
+	json_t		*res = NULL, *counts = NULL, *open = NULL;
+	int64_t		*ids;
+	size_t		 i, n;
+
+	if ((counts = json_object()) == NULL)
+		FAIL(PROTO_EINTERNAL, "out of memory");
+	for (i = 0; i < NELEM(action_states); i++) {
+		n = 0;
+		ids = store_action_ids(cx->store, action_states[i], &n);
+		if (ids == NULL)
+			FAIL(PROTO_EINTERNAL, "store: %s",
+			    store_errmsg(cx->store));
+		free(ids);
+		json_object_set_new(counts, action_states[i],
+		    json_integer((json_int_t)n));
+	}
+	if ((open = store_incidents_json(cx->store, "open")) == NULL)
+		FAIL(PROTO_EINTERNAL, "store: %s", store_errmsg(cx->store));
+	res = json_pack("{s:s, s:I, s:I, s:b, s:I, s:O}",
+	    "version", REMEDY_VERSION,
+	    "pid", (json_int_t)getpid(),
+	    "uptime_s", (json_int_t)((now_ms() - cx->started_ms) / 1000),
+	    "synced", cx->synced ? cx->synced(cx->arg) != 0 : 0,
+	    "incidents_open", (json_int_t)json_array_size(open),
+	    "actions", counts);
+	if (res == NULL)
+		FAIL(PROTO_EINTERNAL, "out of memory");
+out:
+	json_decref(counts);
+	json_decref(open);
+	return res;
+}
+
+static json_t *
+cmd_list(void *ctx, const struct control_peer *peer, json_t *args,
+    int *code, char *msg, size_t msglen)
+{
+	struct cmd_ctx	*cx = ctx;
+	const char	*state, *ns;
+	json_t		*list, *res = NULL;
+
+	*code = PROTO_EBADREQ;
+	if (arg_str(args, "state", 0, 32, &state, msg, msglen) == -1 ||
+	    arg_enum("state", state, action_states, NELEM(action_states),
+	    msg, msglen) == -1 ||
+	    arg_str(args, "namespace", 0, CMD_MAX_NAMESPACE, &ns, msg,
+	    msglen) == -1)
+		goto out;
+	if (ns != NULL && *ns == '\0')
+		ns = NULL;
+	if ((list = store_actions_json(cx->store, state, ns)) == NULL)
+		FAIL(PROTO_EINTERNAL, "store: %s", store_errmsg(cx->store));
+	res = json_pack("{s:o}", "actions", list);
+out:
+	return res;
+}
+
+static json_t *
+cmd_show(void *ctx, const struct control_peer *peer, json_t *args,
+    int *code, char *msg, size_t msglen)
+{
+	int64_t	id;
+
+	if (arg_id(args, "id", 1, &id, msg, msglen) == -1) {
+		*code = PROTO_EBADREQ;
+		return NULL;
+	}
+	return action_result(ctx, id, code, msg, msglen);
+}
+
+/*
+ * pending -> approved, as the peer.  The applier is told only after the
+ * store committed the transition, so a crash in between leaves an approved
+ * row that recovery applies, never an applied action without approval.
+ */
+static json_t *
+cmd_approve(void *ctx, const struct control_peer *peer, json_t *args,
+    int *code, char *msg, size_t msglen)
+{
+	struct cmd_ctx		*cx = ctx;
+	struct store_actor	 who = { (long)peer->uid, peer->user };
+	const char		*comment;
+	int64_t			 id;
+	int			 rc;
+
+	if (arg_id(args, "id", 1, &id, msg, msglen) == -1 ||
+	    arg_str(args, "comment", 0, CMD_MAX_COMMENT, &comment, msg,
+	    msglen) == -1) {
+		*code = PROTO_EBADREQ;
+		return NULL;
+	}
+	if ((rc = store_action_approve(cx->store, id, &who, comment)) !=
+	    STORE_OK) {
+		store_fail(cx, rc, id, ACTION_PENDING, code, msg, msglen);
+		return NULL;
+	}
+	if (cx->approved != NULL)
+		cx->approved(cx->arg, id);
+	return action_result(cx, id, code, msg, msglen);
+}
+
+static json_t *
+cmd_reject(void *ctx, const struct control_peer *peer, json_t *args,
+    int *code, char *msg, size_t msglen)
+{
+	struct cmd_ctx		*cx = ctx;
+	struct store_actor	 who = { (long)peer->uid, peer->user };
+	const char		*reason;
+	int64_t			 id;
+	int			 rc;
+
+	if (arg_id(args, "id", 1, &id, msg, msglen) == -1 ||
+	    arg_str(args, "reason", 1, CMD_MAX_REASON, &reason, msg,
+	    msglen) == -1) {
+		*code = PROTO_EBADREQ;
+		return NULL;
+	}
+	if ((rc = store_action_reject(cx->store, id, &who, reason)) !=
+	    STORE_OK) {
+		store_fail(cx, rc, id, ACTION_PENDING, code, msg, msglen);
+		return NULL;
+	}
+	return action_result(cx, id, code, msg, msglen);
+}
+
+static json_t *
+cmd_incidents(void *ctx, const struct control_peer *peer, json_t *args,
+    int *code, char *msg, size_t msglen)
+{
+	struct cmd_ctx	*cx = ctx;
+	const char	*state;
+	json_t		*list, *res = NULL;
+
+	*code = PROTO_EBADREQ;
+	if (arg_str(args, "state", 0, 32, &state, msg, msglen) == -1 ||
+	    arg_enum("state", state, incident_states, NELEM(incident_states),
+	    msg, msglen) == -1)
+		goto out;
+	if ((list = store_incidents_json(cx->store, state)) == NULL)
+		FAIL(PROTO_EINTERNAL, "store: %s", store_errmsg(cx->store));
+	res = json_pack("{s:o}", "incidents", list);
+out:
+	return res;
+}
+
+/*
+ * "since" as unix milliseconds (a JSON integer or a string of digits) or
+ * RFC 3339 ("2026-11-27T03:00:00Z", fractions and +hh:mm offsets allowed).
+ */
+static int
+parse_since(json_t *v, int64_t *ms, char *msg, size_t msglen)
+{
+	const char	*s, *p;
+	struct tm	 tm;
+	long long	 n;
+	int		 oh, om, sign, used;
+	char		*end;
+	time_t		 t;
+
+	if (json_is_integer(v) && json_integer_value(v) >= 0) {
+		*ms = json_integer_value(v);
+		return 0;
+	}
+	if (!json_is_string(v) || json_string_length(v) > CMD_MAX_TIME)
+		goto bad;
+	s = json_string_value(v);
+	if (*s >= '0' && *s <= '9' && strspn(s, "0123456789") == strlen(s)) {
+		n = strtoll(s, &end, 10);
+		if (*end != '\0' || n < 0 || n > INT64_MAX / 2)
+			goto bad;
+		*ms = n;
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	used = 0;
+	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &tm.tm_year,
+	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+	    &used) != 6 || used != 19)
+		goto bad;
+	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 60)
+		goto bad;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	p = s + used;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			goto bad;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	if ((t = timegm(&tm)) == (time_t)-1)
+		goto bad;
+	if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
+		/* UTC */
+	} else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
+	    isdigit((unsigned char)p[2]) && p[3] == ':' &&
+	    isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5]) &&
+	    p[6] == '\0') {
+		sign = *p == '-' ? -1 : 1;
+		oh = (p[1] - '0') * 10 + (p[2] - '0');
+		om = (p[4] - '0') * 10 + (p[5] - '0');
+		if (oh > 23 || om > 59)
+			goto bad;
+		t -= sign * (oh * 3600 + om * 60);
+	} else
+		goto bad;
+	if (t < 0)
+		goto bad;
+	*ms = (int64_t)t * 1000;
+	return 0;
+bad:
+	snprintf(msg, msglen, "field \"since\" must be RFC 3339 time "
+	    "(2026-11-27T03:00:00Z) or unix milliseconds");
+	return -1;
+}
+
+static json_t *
+cmd_audit(void *ctx, const struct control_peer *peer, json_t *args,
+    int *code, char *msg, size_t msglen)
+{
+	struct cmd_ctx	*cx = ctx;
+	json_t		*since, *rows, *res = NULL;
+	int64_t		 action = 0, since_ms = 0;
+
+	*code = PROTO_EBADREQ;
+	if (arg_id(args, "action", 0, &action, msg, msglen) == -1)
+		goto out;
+	since = json_object_get(args, "since");
+	if (since != NULL && !json_is_null(since) &&
+	    parse_since(since, &since_ms, msg, msglen) == -1)
+		goto out;
+	if ((rows = store_audit_json(cx->store, action, since_ms)) == NULL)
+		FAIL(PROTO_EINTERNAL, "store: %s", store_errmsg(cx->store));
+	res = json_pack("{s:o}", "rows", rows);
+out:
+	return res;
+}
+
+static json_t *
+cmd_audit_verify(void *ctx, const struct control_peer *peer, json_t *args,
+    int *code, char *msg, size_t msglen)
+{
+	struct cmd_ctx	*cx = ctx;
+	int64_t		 rows = 0, bad = 0;
+	char		 why[256];
+	int		 rc;
+
+	why[0] = '\0';
+	rc = store_audit_verify(cx->store, &rows, &bad, why, sizeof(why));
+	if (rc == 0)
+		return json_pack("{s:b, s:I}", "ok", 1, "rows",
+		    (json_int_t)rows);
+	if (rc == 1)
+		return json_pack("{s:b, s:I, s:I, s:s}", "ok", 0, "rows",
+		    (json_int_t)rows, "bad_seq", (json_int_t)bad, "why",
+		    why[0] ? why : "hash mismatch");
+	*code = PROTO_EINTERNAL;
+	snprintf(msg, msglen, "store: %s", store_errmsg(cx->store));
+	return NULL;
+}
+
+const struct control_cmd remedyd_commands[] = {
+	{ "status",		cmd_status },
+	{ "list",		cmd_list },
+	{ "show",		cmd_show },
+	{ "approve",		cmd_approve },
+	{ "reject",		cmd_reject },
+	{ "incidents",		cmd_incidents },
+	{ "audit",		cmd_audit },
+	{ "audit-verify",	cmd_audit_verify },
+	{ NULL,			NULL }
+};

@@ -1,0 +1,706 @@
+/*
+ * control.c - the control socket server (see control.h, proto/control.md).
+ *
+ * Limits, each protecting the daemon from one client:
+ *   CONTROL_MAX_CONNS	connections at once; further ones get an error line
+ *			and are closed;
+ *   PROTO_MAX_REQUEST	bytes of one request line (the input buffer size);
+ *   CONTROL_WBUF_HIGH	unsent reply bytes after which we stop reading (and
+ *			answering) until they drain below CONTROL_WBUF_LOW;
+ *   CONTROL_IDLE_MS	silence after which a connection is closed;
+ *   PROTO_MAX_REPLY	bytes of one reply (a larger one becomes "internal").
+ *
+ * Accepting.  libuv's uv_listen() gives the connection callback only a
+ * status: on EMFILE it has already run its reserve-descriptor trick (accept
+ * and drop the waiting clients) and offers no way to stop the listen watcher
+ * short of closing the handle, which would unlink the socket.  So the
+ * listening socket is ours: created, probed, bound and chmod'ed here, watched
+ * with a uv_poll_t, accepted with accept4(SOCK_NONBLOCK | SOCK_CLOEXEC).  On
+ * EMFILE/ENFILE the poll handle is stopped and a one-second uv_timer starts
+ * it again: waiting clients stay in the backlog instead of being dropped, and
+ * the loop does not spin.  Each accepted descriptor is wrapped in a uv_pipe_t.
+ *
+ * Memory.  A connection (and the server itself) is freed only from the close
+ * callback of its last handle, never from inside a callback that may still
+ * use it.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* struct ucred (SO_PEERCRED), accept4() */
+#endif
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "log.h"
+#include "proto.h"
+
+#define CONTROL_MAX_CONNS	64
+#define CONTROL_IDLE_MS		(300 * 1000)
+#define CONTROL_WBUF_HIGH	(1024 * 1024)
+#define CONTROL_WBUF_LOW	(256 * 1024)
+#define CONTROL_PAUSE_MS	1000
+#define CONTROL_BACKLOG		16
+#define CONTROL_MAX_MSG		512	/* bytes of a handler's message */
+
+struct conn {
+	uv_pipe_t		 pipe;		/* pipe.data = this */
+	uv_timer_t		 idle;		/* idle.data = this */
+	struct control		*ctl;
+	struct conn		*prev, *next;	/* ctl->conns */
+	struct control_peer	 peer;
+	char			*in;		/* PROTO_MAX_REQUEST bytes */
+	size_t			 inlen;
+	size_t			 wqueued;	/* reply bytes not yet written */
+	int			 reading;
+	int			 eof;		/* the client sent EOF */
+	int			 doomed;	/* close once output drained */
+	int			 closing;
+	int			 open_handles;
+};
+
+/* One queued reply; the bytes follow the struct. */
+struct wreq {
+	uv_write_t	 req;		/* req.data = the conn */
+	size_t		 len;
+	char		 buf[];
+};
+
+struct control {
+	uv_loop_t		*loop;
+	uv_poll_t		 lpoll;		/* lpoll.data = this */
+	uv_timer_t		 pause;		/* pause.data = this */
+	int			 lfd;
+	char			 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const struct control_cmd *table;
+	void			*ctx;
+	struct conn		*conns;
+	int			 nconns;
+	int			 open_handles;	/* ours + every conn's */
+	int			 freeing;
+	unsigned long		 npauses;	/* accept pauses, for tests */
+};
+
+static void	conn_close(struct conn *);
+static void	conn_process(struct conn *);
+static void	conn_read_start(struct conn *);
+
+static void
+control_release(struct control *ctl)
+{
+	if (--ctl->open_handles == 0 && ctl->freeing)
+		free(ctl);
+}
+
+/*
+ * Probe path before binding: if someone answers, another daemon owns it and
+ * we refuse; a socket nobody listens on (ECONNREFUSED) is a stale leftover
+ * and is removed; anything that is not a socket is left alone.
+ */
+static int
+control_probe(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	int			 fd, rc = -1;
+
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "control socket %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "control socket %s exists and is not a "
+		    "socket", path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		snprintf(err, errlen, "another remedyd is listening on %s",
+		    path);
+		goto out;
+	}
+	if (errno == ECONNREFUSED || errno == ENOENT) {
+		if (unlink(path) == -1 && errno != ENOENT) {
+			snprintf(err, errlen, "cannot remove stale socket %s: "
+			    "%s", path, strerror(errno));
+			goto out;
+		}
+		log_info("removed stale control socket %s", path);
+		rc = 0;
+		goto out;
+	}
+	snprintf(err, errlen, "cannot probe control socket %s: %s", path,
+	    strerror(errno));
+out:
+	close(fd);
+	return rc;
+}
+
+/* Bind under umask 077 so the socket is never reachable by others, then
+ * open it to the group with chmod 0660. */
+static int
+control_listen_fd(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+	int			 fd, rc;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	old = umask(077);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc == -1) {
+		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (chmod(path, 0660) == -1) {
+		snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
+		unlink(path);
+		goto fail;
+	}
+	if (listen(fd, CONTROL_BACKLOG) == -1) {
+		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
+		unlink(path);
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* The peer's credentials, read once; the user name falls back to the uid. */
+static int
+conn_peercred(int fd, struct control_peer *peer)
+{
+	struct ucred	 cred;
+	socklen_t	 len = sizeof(cred);
+	struct passwd	 pw, *res = NULL;
+	char		 buf[4096];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED");
+		return -1;
+	}
+	peer->uid = cred.uid;
+	peer->gid = cred.gid;
+	peer->pid = cred.pid;
+	if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &res) == 0 &&
+	    res != NULL && strlen(pw.pw_name) < sizeof(peer->user))
+		snprintf(peer->user, sizeof(peer->user), "%s", pw.pw_name);
+	else
+		snprintf(peer->user, sizeof(peer->user), "%lu",
+		    (unsigned long)cred.uid);
+	return 0;
+}
+
+static void
+conn_close_cb(uv_handle_t *h)
+{
+	struct conn	*c = h->data;
+	struct control	*ctl = c->ctl;
+
+	if (--c->open_handles > 0)
+		return;
+	free(c->in);
+	free(c);
+	control_release(ctl);
+}
+
+/* Start closing; the memory goes in conn_close_cb.  Safe to call twice. */
+static void
+conn_close(struct conn *c)
+{
+	struct control	*ctl = c->ctl;
+
+	if (c->closing)
+		return;
+	c->closing = 1;
+	log_debug("control: closed connection uid %lu pid %ld",
+	    (unsigned long)c->peer.uid, (long)c->peer.pid);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ctl->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	ctl->nconns--;
+	uv_close((uv_handle_t *)&c->pipe, conn_close_cb);
+	uv_close((uv_handle_t *)&c->idle, conn_close_cb);
+}
+
+static void
+conn_idle_cb(uv_timer_t *t)
+{
+	struct conn	*c = t->data;
+
+	log_debug("control: uid %lu pid %ld idle for %d s, closing",
+	    (unsigned long)c->peer.uid, (long)c->peer.pid,
+	    CONTROL_IDLE_MS / 1000);
+	conn_close(c);
+}
+
+static void
+conn_touch(struct conn *c)
+{
+	if (!c->closing)
+		uv_timer_start(&c->idle, conn_idle_cb, CONTROL_IDLE_MS, 0);
+}
+
+/* Close when there is nothing more to say: the client is gone (EOF) or the
+ * connection is doomed, and every reply has been written. */
+static void
+conn_maybe_finish(struct conn *c)
+{
+	if (c->closing || c->wqueued > 0)
+		return;
+	if (c->doomed || (c->eof && memchr(c->in, '\n', c->inlen) == NULL))
+		conn_close(c);
+}
+
+static void
+conn_write_cb(uv_write_t *req, int status)
+{
+	struct wreq	*w = (struct wreq *)req;	/* req is first */
+	struct conn	*c = req->data;
+
+	c->wqueued -= w->len;
+	free(w);
+	if (c->closing)
+		return;
+	if (status < 0) {
+		log_debug("control: write to pid %ld: %s", (long)c->peer.pid,
+		    uv_strerror(status));
+		conn_close(c);
+		return;
+	}
+	conn_touch(c);
+	if (c->wqueued < CONTROL_WBUF_LOW && !c->doomed) {
+		/* Buffered lines waited for the output to drain. */
+		conn_process(c);
+		if (c->closing)
+			return;
+		if (!c->eof && c->wqueued <= CONTROL_WBUF_HIGH)
+			conn_read_start(c);
+	}
+	conn_maybe_finish(c);
+}
+
+/*
+ * Queue one reply.  A reply over PROTO_MAX_REPLY is replaced by an
+ * "internal" error so a client never receives more than it accepts.
+ */
+static void
+conn_send(struct conn *c, json_t *msg, json_int_t id)
+{
+	struct wreq	*w;
+	uv_buf_t	 b;
+	char		*line;
+	size_t		 len;
+	int		 r;
+
+	line = proto_encode(msg, &len);
+	if (line != NULL && len > PROTO_MAX_REPLY) {
+		json_t *err = proto_reply_err(id, PROTO_EINTERNAL,
+		    "reply of %zu bytes is over the limit of %d bytes", len,
+		    PROTO_MAX_REPLY);
+		free(line);
+		line = err ? proto_encode(err, &len) : NULL;
+		json_decref(err);
+	}
+	if (line == NULL || (w = malloc(sizeof(*w) + len)) == NULL) {
+		log_warnx("control: out of memory for a reply to pid %ld",
+		    (long)c->peer.pid);
+		free(line);
+		conn_close(c);
+		return;
+	}
+	memcpy(w->buf, line, len);
+	free(line);
+	w->len = len;
+	w->req.data = c;
+	b = uv_buf_init(w->buf, (unsigned int)len);
+	c->wqueued += len;
+	if ((r = uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1,
+	    conn_write_cb)) < 0) {
+		c->wqueued -= len;
+		free(w);
+		log_debug("control: write: %s", uv_strerror(r));
+		conn_close(c);
+	}
+}
+
+static const struct control_cmd *
+control_lookup(const struct control *ctl, const char *name)
+{
+	const struct control_cmd	*cmd;
+
+	for (cmd = ctl->table; cmd->name != NULL; cmd++)
+		if (strcmp(cmd->name, name) == 0)
+			return cmd;
+	return NULL;
+}
+
+/* Parse, dispatch and answer one request line (newline removed). */
+static void
+conn_request(struct conn *c, const char *line, size_t len)
+{
+	const struct control_cmd	*cmd;
+	json_t				*root = NULL, *args, *result, *reply;
+	json_int_t			 id;
+	const char			*name;
+	char				 msg[CONTROL_MAX_MSG];
+	int				 code;
+
+	code = proto_parse_request(line, len, &root, &id, &name, &args, msg,
+	    sizeof(msg));
+	if (code != PROTO_OK) {
+		reply = proto_reply_err(id, code, "%s", msg);
+		goto send;
+	}
+	if ((cmd = control_lookup(c->ctl, name)) == NULL) {
+		reply = proto_reply_err(id, PROTO_EUNKNOWN,
+		    "unknown command \"%.64s\"", name);
+		goto send;
+	}
+	code = PROTO_EINTERNAL;
+	msg[0] = '\0';
+	result = cmd->fn(c->ctl->ctx, &c->peer, args, &code, msg, sizeof(msg));
+	if (result != NULL)
+		reply = proto_reply_ok(id, result);
+	else {
+		if (code == PROTO_OK)
+			code = PROTO_EINTERNAL;
+		reply = proto_reply_err(id, code, "%s", msg);
+	}
+send:
+	json_decref(root);
+	if (reply == NULL) {
+		log_warnx("control: out of memory building a reply");
+		conn_close(c);
+		return;
+	}
+	conn_send(c, reply, id);
+	json_decref(reply);
+}
+
+/*
+ * Answer the complete lines in the input buffer, in order, while the unsent
+ * output is under the high-water mark; what remains stays buffered.  A full
+ * buffer without a newline is a line over PROTO_MAX_REQUEST: answer too_big
+ * and close once that reply is written.
+ */
+static void
+conn_process(struct conn *c)
+{
+	char	*nl;
+	size_t	 n;
+
+	while (!c->closing && !c->doomed && c->wqueued <= CONTROL_WBUF_HIGH) {
+		if ((nl = memchr(c->in, '\n', c->inlen)) == NULL)
+			break;
+		n = (size_t)(nl - c->in);
+		conn_request(c, c->in, n);
+		memmove(c->in, nl + 1, c->inlen - n - 1);
+		c->inlen -= n + 1;
+	}
+	if (c->closing || c->doomed)
+		return;
+	if (c->inlen == PROTO_MAX_REQUEST &&
+	    memchr(c->in, '\n', c->inlen) == NULL) {
+		json_t *reply = proto_reply_err(0, PROTO_ETOOBIG,
+		    "request line over the limit of %d bytes",
+		    PROTO_MAX_REQUEST);
+		log_debug("control: pid %ld sent a line over %d bytes",
+		    (long)c->peer.pid, PROTO_MAX_REQUEST);
+		c->doomed = 1;
+		uv_read_stop((uv_stream_t *)&c->pipe);
+		c->reading = 0;
+		if (reply != NULL)
+			conn_send(c, reply, 0);
+		json_decref(reply);
+		conn_maybe_finish(c);
+	}
+}
+
+static void
+conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct conn	*c = h->data;
+
+	/* Never more than the room left: the buffer is the line limit. */
+	*buf = uv_buf_init(c->in + c->inlen,
+	    (unsigned int)(PROTO_MAX_REQUEST - c->inlen));
+}
+
+static void
+conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct conn	*c = s->data;
+
+	if (nread == 0)
+		return;
+	if (nread < 0) {
+		uv_read_stop(s);
+		c->reading = 0;
+		if (nread != UV_EOF) {
+			log_debug("control: read from pid %ld: %s",
+			    (long)c->peer.pid, uv_strerror((int)nread));
+			conn_close(c);
+			return;
+		}
+		c->eof = 1;
+		conn_process(c);
+		conn_maybe_finish(c);
+		return;
+	}
+	c->inlen += (size_t)nread;
+	conn_touch(c);
+	conn_process(c);
+	if (c->closing)
+		return;
+	/* Backpressure: stop reading until the replies drain. */
+	if (c->reading && (c->wqueued > CONTROL_WBUF_HIGH || c->doomed)) {
+		uv_read_stop(s);
+		c->reading = 0;
+	}
+}
+
+static void
+conn_read_start(struct conn *c)
+{
+	int	r;
+
+	if (c->reading || c->closing || c->eof || c->doomed)
+		return;
+	if ((r = uv_read_start((uv_stream_t *)&c->pipe, conn_alloc_cb,
+	    conn_read_cb)) < 0) {
+		log_warnx("control: read start: %s", uv_strerror(r));
+		conn_close(c);
+		return;
+	}
+	c->reading = 1;
+}
+
+/* Over the connection limit: one error line, best effort, then close. */
+static void
+control_turn_away(int fd)
+{
+	json_t	*reply;
+	char	*line;
+	size_t	 len;
+
+	reply = proto_reply_err(0, PROTO_EINTERNAL, "too many control "
+	    "connections (limit %d); try again later", CONTROL_MAX_CONNS);
+	if (reply != NULL && (line = proto_encode(reply, &len)) != NULL) {
+		(void)send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		free(line);
+	}
+	json_decref(reply);
+	close(fd);
+}
+
+static void
+control_accept_one(struct control *ctl, int fd)
+{
+	struct conn	*c;
+	int		 r;
+
+	if (ctl->nconns >= CONTROL_MAX_CONNS) {
+		log_warnx("control: %d connections open, turning one away",
+		    ctl->nconns);
+		control_turn_away(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->in = malloc(PROTO_MAX_REQUEST)) == NULL) {
+		log_warnx("control: out of memory accepting a connection");
+		if (c)
+			free(c);
+		close(fd);
+		return;
+	}
+	if (conn_peercred(fd, &c->peer) == -1) {
+		free(c->in);
+		free(c);
+		close(fd);
+		return;
+	}
+	c->ctl = ctl;
+	c->pipe.data = c;
+	c->idle.data = c;
+	uv_pipe_init(ctl->loop, &c->pipe, 0);
+	uv_timer_init(ctl->loop, &c->idle);
+	c->open_handles = 2;
+	ctl->open_handles++;
+	c->next = ctl->conns;
+	if (ctl->conns)
+		ctl->conns->prev = c;
+	ctl->conns = c;
+	ctl->nconns++;
+	if ((r = uv_pipe_open(&c->pipe, fd)) < 0) {
+		log_warnx("control: uv_pipe_open: %s", uv_strerror(r));
+		close(fd);
+		conn_close(c);
+		return;
+	}
+	log_debug("control: accepted connection uid %lu (%s) pid %ld",
+	    (unsigned long)c->peer.uid, c->peer.user, (long)c->peer.pid);
+	conn_touch(c);
+	conn_read_start(c);
+}
+
+static void	control_poll_cb(uv_poll_t *, int, int);
+
+static void
+control_pause_cb(uv_timer_t *t)
+{
+	struct control	*ctl = t->data;
+
+	if (!ctl->freeing)
+		uv_poll_start(&ctl->lpoll, UV_READABLE, control_poll_cb);
+}
+
+/*
+ * Accept everything waiting.  Out of descriptors: stop watching the listener
+ * for CONTROL_PAUSE_MS rather than spin on a socket that stays readable.
+ */
+static void
+control_poll_cb(uv_poll_t *p, int status, int events)
+{
+	struct control	*ctl = p->data;
+	int		 fd;
+
+	if (status < 0) {
+		log_warnx("control: listener: %s", uv_strerror(status));
+		return;
+	}
+	for (;;) {
+		fd = accept4(ctl->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_warn("control: accept; pausing for %d ms",
+				    CONTROL_PAUSE_MS);
+				ctl->npauses++;
+				uv_poll_stop(&ctl->lpoll);
+				uv_timer_start(&ctl->pause, control_pause_cb,
+				    CONTROL_PAUSE_MS, 0);
+				return;
+			}
+			log_warn("control: accept");
+			return;
+		}
+		control_accept_one(ctl, fd);
+	}
+}
+
+struct control *
+control_new(uv_loop_t *loop, const char *path,
+    const struct control_cmd *table, void *ctx, char *err, size_t errlen)
+{
+	struct control	*ctl = NULL;
+	int		 fd = -1, r;
+
+	if (path == NULL || *path == '\0') {
+		snprintf(err, errlen, "control socket path is empty");
+		goto fail;
+	}
+	if (strlen(path) >= sizeof(ctl->path)) {
+		snprintf(err, errlen, "control socket path %s is longer than "
+		    "%zu bytes", path, sizeof(ctl->path) - 1);
+		goto fail;
+	}
+	if (control_probe(path, err, errlen) == -1)
+		goto fail;
+	if ((fd = control_listen_fd(path, err, errlen)) == -1)
+		goto fail;
+	if ((ctl = calloc(1, sizeof(*ctl))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		unlink(path);
+		goto fail;
+	}
+	ctl->loop = loop;
+	ctl->lfd = fd;
+	ctl->table = table;
+	ctl->ctx = ctx;
+	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
+	if ((r = uv_poll_init(loop, &ctl->lpoll, fd)) < 0) {
+		snprintf(err, errlen, "control socket %s: %s", path,
+		    uv_strerror(r));
+		unlink(path);
+		goto fail;
+	}
+	ctl->lpoll.data = ctl;
+	ctl->pause.data = ctl;
+	uv_timer_init(loop, &ctl->pause);
+	ctl->open_handles = 2;
+	uv_poll_start(&ctl->lpoll, UV_READABLE, control_poll_cb);
+	log_debug("control: listening on %s", path);
+	return ctl;
+fail:
+	if (fd != -1)
+		close(fd);
+	free(ctl);
+	return NULL;
+}
+
+static void
+control_lpoll_close_cb(uv_handle_t *h)
+{
+	struct control	*ctl = h->data;
+
+	/* The descriptor may be closed only once libuv stopped polling it. */
+	close(ctl->lfd);
+	ctl->lfd = -1;
+	control_release(ctl);
+}
+
+static void
+control_pause_close_cb(uv_handle_t *h)
+{
+	control_release(h->data);
+}
+
+void
+control_free(struct control *ctl)
+{
+	if (ctl == NULL || ctl->freeing)
+		return;
+	ctl->freeing = 1;
+	unlink(ctl->path);
+	while (ctl->conns != NULL)
+		conn_close(ctl->conns);
+	uv_close((uv_handle_t *)&ctl->lpoll, control_lpoll_close_cb);
+	uv_close((uv_handle_t *)&ctl->pause, control_pause_close_cb);
+}

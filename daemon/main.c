@@ -1,0 +1,250 @@
+/*
+ * remedyd - human-in-the-loop remediation daemon for Kubernetes.
+ *
+ * main() wires the modules together on one libuv loop: config, kubeconfig,
+ * store, HTTP, the engine (informers -> incidents -> diagnosis -> pending
+ * actions; approved -> applied -> verified) and the control socket.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <uv.h>
+
+#include "commands.h"
+#include "config.h"
+#include "control.h"
+#include "engine.h"
+#include "http.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+#define DEFAULT_CONFIG	"/etc/remedyd/remedyd.yaml"
+#define DRAIN_TIMEOUT_MS 20000
+
+struct remedyd {
+	uv_loop_t		 loop;
+	struct remedy_config	 cfg;
+	struct kube_config	 kc;
+	struct store		*store;
+	struct http		*http;
+	struct kube_client	*kube;
+	struct control		*control;
+	struct engine		 engine;
+	struct cmd_ctx		 cmd;
+	uv_signal_t		 sigterm, sigint, sighup;
+	uv_timer_t		 drain_timer;
+	int			 shutting_down;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: remedyd [-nv] [-c file]\n"
+	    "  -c file  configuration (default " DEFAULT_CONFIG ")\n"
+	    "  -n       check the configuration and exit\n"
+	    "  -v       more verbose; with -n, print the configuration\n");
+	exit(2);
+}
+
+/* Close everything that keeps the loop alive; uv_run then returns. */
+static void
+finish(void *arg)
+{
+	struct remedyd *d = arg;
+
+	if (d->control != NULL) {
+		control_free(d->control);
+		d->control = NULL;
+	}
+	if (d->kube != NULL) {
+		kube_client_free(d->kube);
+		d->kube = NULL;
+	}
+	if (d->http != NULL) {
+		http_free(d->http);
+		d->http = NULL;
+	}
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+	uv_close((uv_handle_t *)&d->drain_timer, NULL);
+}
+
+static void
+on_drain_timeout(uv_timer_t *t)
+{
+	log_warnx("applies still in flight after %ds; stopping anyway",
+	    DRAIN_TIMEOUT_MS / 1000);
+	finish(t->data);
+}
+
+static void
+on_drained(void *arg)
+{
+	struct remedyd *d = arg;
+
+	finish(d);
+}
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+	struct remedyd *d = s->data;
+
+	if (signum == SIGHUP) {
+		log_info("SIGHUP: configuration reload is not supported yet; "
+		    "restart remedyd to apply a new configuration");
+		return;
+	}
+	if (d->shutting_down)
+		return;
+	d->shutting_down = 1;
+	log_info("%s: shutting down", signum == SIGTERM ? "SIGTERM" :
+	    "SIGINT");
+	uv_timer_start(&d->drain_timer, on_drain_timeout, DRAIN_TIMEOUT_MS, 0);
+	engine_stop(&d->engine, on_drained, d);
+}
+
+static int
+check_config(const char *path, struct remedy_config *cfg)
+{
+	char	*errs = NULL;
+	int	 n;
+
+	config_init(cfg);
+	n = config_load(path, cfg, &errs);
+	if (n > 0) {
+		fputs(errs, stderr);
+		fprintf(stderr, "remedyd: %d error%s in %s\n", n,
+		    n == 1 ? "" : "s", path);
+	}
+	free(errs);
+	return n;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct remedyd	 d;
+	const char	*conffile = DEFAULT_CONFIG;
+	char		 err[1024], *dump;
+	int		 ch, noaction = 0, verbose = 0, rc = 1;
+
+	while ((ch = getopt(argc, argv, "c:nv")) != -1) {
+		switch (ch) {
+		case 'c':
+			conffile = optarg;
+			break;
+		case 'n':
+			noaction = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	memset(&d, 0, sizeof(d));
+	if (check_config(conffile, &d.cfg) > 0) {
+		config_clear(&d.cfg);
+		return 1;
+	}
+	if (noaction) {
+		if (verbose && (dump = config_dump(&d.cfg)) != NULL) {
+			fputs(dump, stdout);
+			free(dump);
+		}
+		fprintf(stderr, "configuration OK\n");
+		config_clear(&d.cfg);
+		return 0;
+	}
+	log_init(verbose ? LOG_DEBUG : d.cfg.log_level);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (kubeconfig_load(d.cfg.kubeconfig, d.cfg.context, &d.kc, err,
+	    sizeof(err)) == -1) {
+		log_errx("%s", err);
+		goto out;
+	}
+	if ((d.store = store_open(d.cfg.store_path, err, sizeof(err))) ==
+	    NULL) {
+		log_errx("store: %s", err);
+		goto out;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_errx("libcurl initialisation failed");
+		goto out;
+	}
+	uv_loop_init(&d.loop);
+	if ((d.http = http_new(&d.loop)) == NULL ||
+	    (d.kube = kube_client_new(d.http, &d.kc, err, sizeof(err))) ==
+	    NULL) {
+		log_errx("kubernetes client: %s", d.http ? err :
+		    "out of memory");
+		goto loop_out;
+	}
+	d.cmd.store = d.store;
+	d.cmd.started_ms = now_ms();
+	d.cmd.synced = engine_synced;
+	d.cmd.approved = engine_approved;
+	d.cmd.arg = &d.engine;
+	if ((d.control = control_new(&d.loop, d.cfg.control_socket,
+	    remedyd_commands, &d.cmd, err, sizeof(err))) == NULL) {
+		log_errx("control socket: %s", err);
+		goto loop_out;
+	}
+	if (engine_start(&d.engine, &d.loop, &d.cfg, d.store, d.kube) == -1) {
+		log_errx("cannot start: out of memory");
+		goto loop_out;
+	}
+	uv_signal_init(&d.loop, &d.sigterm);
+	uv_signal_init(&d.loop, &d.sigint);
+	uv_signal_init(&d.loop, &d.sighup);
+	uv_timer_init(&d.loop, &d.drain_timer);
+	d.sigterm.data = d.sigint.data = d.sighup.data = &d;
+	d.drain_timer.data = &d;
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_signal_start(&d.sighup, on_signal, SIGHUP);
+	log_info("remedyd %s started: cluster %s (context %s), socket %s, "
+	    "store %s, backend %s", REMEDY_VERSION, d.kc.server,
+	    d.kc.context ? d.kc.context : "-", d.cfg.control_socket,
+	    d.cfg.store_path, d.cfg.backend);
+
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	rc = 0;
+	log_info("stopped");
+	goto closed;
+loop_out:
+	if (d.control != NULL)
+		control_free(d.control);
+	if (d.kube != NULL)
+		kube_client_free(d.kube);
+	if (d.http != NULL)
+		http_free(d.http);
+	d.control = NULL;
+	d.kube = NULL;
+	d.http = NULL;
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+closed:
+	engine_free(&d.engine);
+	if (uv_loop_close(&d.loop) != 0)
+		log_warnx("event loop closed with handles still open");
+	curl_global_cleanup();
+out:
+	store_close(d.store);
+	kube_config_clear(&d.kc);
+	config_clear(&d.cfg);
+	return rc;
+}

@@ -1,0 +1,705 @@
+/*
+ * config.c - remedyd's YAML configuration: parse, check, dump.
+ *
+ * The file is loaded as a libyaml document and walked against a table of
+ * sections and keys.  Each key has one handler that checks the node's type
+ * and value and names the key path in its message, so an error reads
+ * "remedyd.yaml:7:18: kubernetes.namespaces[1]: expected a string, got a
+ * mapping".  Parsing goes on after an error; every problem is reported.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include <yaml.h>
+
+#include "config.h"
+#include "util.h"
+#include "yamltree.h"
+
+#define DEFAULT_STORE_PATH	"/var/lib/remedyd/remedy.db"
+#define DEFAULT_CONTROL_SOCKET	"/run/remedyd/remedyd.sock"
+#define DEFAULT_BACKEND		"rules"
+#define DEFAULT_HOLD_DOWN_MS	(10 * 1000)
+#define DEFAULT_VERIFY_MS	(5 * 60 * 1000)
+#define KEY_PATH_MAX		64	/* "kubernetes.namespaces[255]" */
+#define DUMP_MAX		(4 * CONFIG_MAX_BYTES)
+
+struct cfgctx {
+	struct ytree		 t;
+	struct remedy_config	*cfg;
+};
+
+typedef void (*key_fn)(struct cfgctx *, const char *, yaml_node_t *);
+
+struct cfgkey {
+	const char	*name;
+	key_fn		 fn;
+};
+
+struct section {
+	const char		*name;
+	const struct cfgkey	*keys;
+	size_t			 nkeys;
+};
+
+static const struct {
+	const char	*name;
+	int		 level;
+} levels[] = {
+	{ "debug",	LOG_DEBUG },
+	{ "info",	LOG_INFO },
+	{ "notice",	LOG_NOTICE },
+	{ "warning",	LOG_WARNING },
+	{ "error",	LOG_ERR },
+};
+
+static const char *const backends[] = { "rules" };
+
+void
+config_init(struct remedy_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->store_path = strdup(DEFAULT_STORE_PATH);
+	cfg->control_socket = strdup(DEFAULT_CONTROL_SOCKET);
+	cfg->backend = strdup(DEFAULT_BACKEND);
+	cfg->hold_down_ms = DEFAULT_HOLD_DOWN_MS;
+	cfg->verify_timeout_ms = DEFAULT_VERIFY_MS;
+	cfg->log_level = LOG_INFO;
+}
+
+static void
+free_namespaces(char **ns)
+{
+	size_t	i;
+
+	if (ns == NULL)
+		return;
+	for (i = 0; ns[i] != NULL; i++)
+		free(ns[i]);
+	free(ns);
+}
+
+void
+config_clear(struct remedy_config *cfg)
+{
+	free(cfg->path);
+	free(cfg->kubeconfig);
+	free(cfg->context);
+	free_namespaces(cfg->namespaces);
+	free(cfg->store_path);
+	free(cfg->control_socket);
+	free(cfg->backend);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/*
+ * The text of scalar v for key path, or NULL after recording why it is
+ * not a usable string: another node type, null (unless nullok, which
+ * returns NULL without an error), empty, or holding a NUL byte.
+ */
+static const char *
+want_string(struct cfgctx *c, const char *path, yaml_node_t *v, int nullok,
+    int *isnull)
+{
+	const char	*s;
+
+	*isnull = 0;
+	if (ytree_is_null(v)) {
+		*isnull = 1;
+		if (!nullok)
+			ytree_error(&c->t, v, "%s: expected a string, got null",
+			    path);
+		return NULL;
+	}
+	if ((s = ytree_str(v)) == NULL) {
+		ytree_error(&c->t, v, "%s: expected a string, got %s", path,
+		    ytree_kind(v));
+		return NULL;
+	}
+	if (strlen(s) != v->data.scalar.length) {
+		ytree_error(&c->t, v, "%s: contains a NUL byte", path);
+		return NULL;
+	}
+	if (*s == '\0') {
+		ytree_error(&c->t, v, "%s: must not be empty", path);
+		return NULL;
+	}
+	return s;
+}
+
+/* Replace *dst by a copy of v's text; null clears it when nullok. */
+static void
+set_string(struct cfgctx *c, const char *path, yaml_node_t *v, char **dst,
+    int nullok)
+{
+	const char	*s;
+	char		*copy = NULL;
+	int		 isnull;
+
+	s = want_string(c, path, v, nullok, &isnull);
+	if (s == NULL && !(isnull && nullok))
+		return;
+	if (s != NULL && (copy = strdup(s)) == NULL) {
+		ytree_error(&c->t, v, "%s: out of memory", path);
+		return;
+	}
+	free(*dst);
+	*dst = copy;
+}
+
+/* Parse v as a duration for key path into *dst (which must be > 0 when
+ * positive is set). */
+static void
+set_duration(struct cfgctx *c, const char *path, yaml_node_t *v,
+    int64_t *dst, int positive)
+{
+	const char	*s;
+	int64_t		 ms;
+	int		 isnull;
+
+	if ((s = want_string(c, path, v, 0, &isnull)) == NULL)
+		return;
+	if (parse_duration(s, &ms) == -1) {
+		ytree_error(&c->t, v, "%s: \"%s\" is not a duration (like "
+		    "250ms, 10s, 5m, 2h)", path, s);
+		return;
+	}
+	if (positive && ms == 0) {
+		ytree_error(&c->t, v, "%s: must be greater than zero", path);
+		return;
+	}
+	*dst = ms;
+}
+
+static void
+k_kubeconfig(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	set_string(c, path, v, &c->cfg->kubeconfig, 1);
+}
+
+static void
+k_context(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	set_string(c, path, v, &c->cfg->context, 1);
+}
+
+/* A DNS-1123 label: 1..63 of [a-z0-9-], alphanumeric at both ends. */
+static int
+dns1123_label(const char *s)
+{
+	size_t	i, n = strlen(s);
+
+	if (n == 0 || n > 63)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9'))
+			continue;
+		if (s[i] == '-' && i != 0 && i != n - 1)
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * kubernetes.namespaces: a sequence of at most CONFIG_MAX_NAMESPACES
+ * distinct DNS-1123 labels.  The list replaces the old one only when
+ * every item is good.
+ */
+static void
+k_namespaces(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	char		 ipath[KEY_PATH_MAX];
+	char		**ns = NULL;
+	yaml_node_item_t *it;
+	yaml_node_t	*item;
+	const char	*s;
+	size_t		 n, i, j;
+	int		 bad = 0, isnull;
+
+	if (ytree_is_null(v)) {
+		free_namespaces(c->cfg->namespaces);
+		c->cfg->namespaces = NULL;
+		c->cfg->nnamespaces = 0;
+		return;
+	}
+	if (v->type != YAML_SEQUENCE_NODE) {
+		ytree_error(&c->t, v, "%s: expected a sequence, got %s", path,
+		    ytree_kind(v));
+		return;
+	}
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (n > CONFIG_MAX_NAMESPACES) {
+		ytree_error(&c->t, v, "%s: more than %d namespaces", path,
+		    CONFIG_MAX_NAMESPACES);
+		return;
+	}
+	if ((ns = calloc(n + 1, sizeof(*ns))) == NULL) {
+		ytree_error(&c->t, v, "%s: out of memory", path);
+		return;
+	}
+	for (i = 0, it = v->data.sequence.items.start; i < n; i++, it++) {
+		item = ytree_node(&c->t, *it);
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+		if ((s = want_string(c, ipath, item, 0, &isnull)) == NULL) {
+			bad = 1;
+			continue;
+		}
+		if (!dns1123_label(s)) {
+			ytree_error(&c->t, item, "%s: \"%s\" is not a valid "
+			    "namespace name (a DNS-1123 label: at most 63 "
+			    "lowercase letters, digits or '-')", ipath, s);
+			bad = 1;
+			continue;
+		}
+		for (j = 0; j < i; j++)
+			if (ns[j] != NULL && strcmp(ns[j], s) == 0)
+				break;
+		if (j < i) {
+			ytree_error(&c->t, item, "%s: namespace \"%s\" is "
+			    "listed twice", ipath, s);
+			bad = 1;
+			continue;
+		}
+		if ((ns[i] = strdup(s)) == NULL) {
+			ytree_error(&c->t, item, "%s: out of memory", ipath);
+			bad = 1;
+		}
+	}
+	if (bad) {
+		/* holes from skipped items: free every slot, not up to NULL */
+		for (i = 0; i < n; i++)
+			free(ns[i]);
+		free(ns);
+		return;
+	}
+	free_namespaces(c->cfg->namespaces);
+	c->cfg->namespaces = ns;
+	c->cfg->nnamespaces = n;
+}
+
+static void
+k_store_path(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	set_string(c, path, v, &c->cfg->store_path, 0);
+}
+
+static void
+k_control_socket(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	set_string(c, path, v, &c->cfg->control_socket, 0);
+}
+
+static void
+k_backend(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	const char	*s;
+	size_t		 i;
+	int		 isnull;
+
+	if ((s = want_string(c, path, v, 0, &isnull)) == NULL)
+		return;
+	for (i = 0; i < NELEM(backends); i++)
+		if (strcmp(s, backends[i]) == 0)
+			break;
+	if (i == NELEM(backends)) {
+		ytree_error(&c->t, v, "%s: unknown backend \"%s\" (known: "
+		    "rules)", path, s);
+		return;
+	}
+	set_string(c, path, v, &c->cfg->backend, 0);
+}
+
+static void
+k_hold_down(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	set_duration(c, path, v, &c->cfg->hold_down_ms, 0);
+}
+
+static void
+k_verify_timeout(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	set_duration(c, path, v, &c->cfg->verify_timeout_ms, 1);
+}
+
+static void
+k_log_level(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	const char	*s;
+	size_t		 i;
+	int		 isnull;
+
+	if ((s = want_string(c, path, v, 0, &isnull)) == NULL)
+		return;
+	for (i = 0; i < NELEM(levels); i++) {
+		if (strcmp(s, levels[i].name) == 0) {
+			c->cfg->log_level = levels[i].level;
+			return;
+		}
+	}
+	ytree_error(&c->t, v, "%s: unknown level \"%s\" (known: debug, info, "
+	    "notice, warning, error)", path, s);
+}
+
+static const struct cfgkey kubernetes_keys[] = {
+	{ "kubeconfig",		k_kubeconfig },
+	{ "context",		k_context },
+	{ "namespaces",		k_namespaces },
+};
+static const struct cfgkey store_keys[] = {
+	{ "path",		k_store_path },
+};
+static const struct cfgkey control_keys[] = {
+	{ "socket",		k_control_socket },
+};
+static const struct cfgkey diagnosis_keys[] = {
+	{ "backend",		k_backend },
+	{ "hold_down",		k_hold_down },
+};
+static const struct cfgkey actions_keys[] = {
+	{ "verify_timeout",	k_verify_timeout },
+};
+static const struct cfgkey log_keys[] = {
+	{ "level",		k_log_level },
+};
+
+static const struct section sections[] = {
+	{ "kubernetes",	kubernetes_keys,	NELEM(kubernetes_keys) },
+	{ "store",	store_keys,		NELEM(store_keys) },
+	{ "control",	control_keys,		NELEM(control_keys) },
+	{ "diagnosis",	diagnosis_keys,		NELEM(diagnosis_keys) },
+	{ "actions",	actions_keys,		NELEM(actions_keys) },
+	{ "log",	log_keys,		NELEM(log_keys) },
+};
+
+#define MAX_KEYS	8	/* most keys in one table */
+
+/*
+ * Walk mapping m against the names in names[0..n) (stride bytes apart,
+ * each starting with a const char * name).  where is the key path of m
+ * ("" for the top level).  Unknown and duplicate keys are errors; for each
+ * known key, visit(c, index, keypath, value) is called.  Both tables
+ * walked this way (sections[] and each section's keys) are arrays of
+ * structs whose first member is the name, hence names + i * stride.
+ */
+static void
+walk_map(struct cfgctx *c, yaml_node_t *m, const char *where,
+    const void *names, size_t stride, size_t n,
+    void (*visit)(struct cfgctx *, const void *, size_t, const char *,
+    yaml_node_t *), const void *arg)
+{
+	char			 path[KEY_PATH_MAX];
+	yaml_node_t		*seen[MAX_KEYS] = { NULL };
+	yaml_node_pair_t	*pr;
+	yaml_node_t		*k, *v;
+	const char		*name;
+	size_t			 i;
+
+	if (ytree_is_null(m))
+		return;
+	if (m->type != YAML_MAPPING_NODE) {
+		if (*where == '\0')
+			ytree_error(&c->t, m, "expected a mapping at the top "
+			    "level, got %s", ytree_kind(m));
+		else
+			ytree_error(&c->t, m, "%s: expected a mapping, got %s",
+			    where, ytree_kind(m));
+		return;
+	}
+	for (pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top;
+	    pr++) {
+		k = ytree_node(&c->t, pr->key);
+		v = ytree_node(&c->t, pr->value);
+		if ((name = ytree_str(k)) == NULL) {
+			ytree_error(&c->t, k, "%s%sexpected a string key, got "
+			    "%s", where, *where ? ": " : "", ytree_kind(k));
+			continue;
+		}
+		for (i = 0; i < n; i++)
+			if (strcmp(name, *(const char *const *)(const void *)
+			    ((const char *)names + i * stride)) == 0)
+				break;
+		if (i == n) {
+			if (*where == '\0')
+				ytree_error(&c->t, k, "unknown key \"%s\"",
+				    name);
+			else
+				ytree_error(&c->t, k, "unknown key \"%s\" in "
+				    "%s", name, where);
+			continue;
+		}
+		if (seen[i] != NULL) {
+			ytree_error(&c->t, k, "duplicate key \"%s\"%s%s "
+			    "(first on line %zu)", name, *where ? " in " : "",
+			    where, seen[i]->start_mark.line + 1);
+			continue;
+		}
+		seen[i] = k;
+		snprintf(path, sizeof(path), "%s%s%s", where, *where ? "." : "",
+		    name);
+		visit(c, arg, i, path, v);
+	}
+}
+
+static void
+visit_key(struct cfgctx *c, const void *arg, size_t i, const char *path,
+    yaml_node_t *v)
+{
+	const struct section	*s = arg;
+
+	s->keys[i].fn(c, path, v);
+}
+
+static void
+visit_section(struct cfgctx *c, const void *arg, size_t i, const char *path,
+    yaml_node_t *v)
+{
+	const struct section	*s = &sections[i];
+
+	(void)arg;
+	walk_map(c, v, path, s->keys, sizeof(s->keys[0]), s->nkeys,
+	    visit_key, s);
+}
+
+int
+config_load(const char *path, struct remedy_config *cfg, char **errs)
+{
+	struct cfgctx	 c;
+	char		 err[512];
+	char		*buf = NULL;
+	size_t		 len = 0;
+	yaml_node_t	*root;
+	int		 n;
+
+	*errs = NULL;
+	if (ytree_init(&c.t, path, 0) == -1) {
+		*errs = strdup("out of memory\n");
+		return 1;
+	}
+	c.cfg = cfg;
+	free(cfg->path);
+	cfg->path = strdup(path);
+	if (read_file(path, CONFIG_MAX_BYTES, &buf, &len, err,
+	    sizeof(err)) == -1) {
+		/* read_file's message already names the file */
+		c.t.nerrs = 1;
+		if ((c.t.errs = malloc(strlen(err) + 2)) != NULL)
+			snprintf(c.t.errs, strlen(err) + 2, "%s\n", err);
+		goto out;
+	}
+	if (ytree_parse(&c.t, buf, len) == -1)
+		goto out;
+	if ((root = ytree_root(&c.t)) != NULL)
+		walk_map(&c, root, "", sections, sizeof(sections[0]),
+		    NELEM(sections), visit_section, NULL);
+out:
+	free(buf);
+	n = c.t.nerrs;
+	*errs = ytree_take_errors(&c.t);
+	ytree_clear(&c.t);
+	return n;
+}
+
+/* Dump buffer: the emitter's write handler appends here, up to DUMP_MAX. */
+struct dumpbuf {
+	char	*p;
+	size_t	 len;
+	int	 failed;
+};
+
+static int
+dump_write(void *arg, unsigned char *data, size_t size)
+{
+	struct dumpbuf	*b = arg;
+	char		*p;
+
+	if (b->len + size > DUMP_MAX ||
+	    (p = realloc(b->p, b->len + size + 1)) == NULL) {
+		b->failed = 1;
+		return 0;
+	}
+	memcpy(p + b->len, data, size);
+	b->len += size;
+	p[b->len] = '\0';
+	b->p = p;
+	return 1;
+}
+
+/* Emit s as a scalar; NULL as "~".  Text that would read back as null is
+ * quoted. */
+static int
+emit_scalar(yaml_emitter_t *em, const char *s)
+{
+	yaml_event_t		 ev;
+	yaml_scalar_style_t	 style = YAML_ANY_SCALAR_STYLE;
+
+	if (s == NULL) {
+		s = "~";
+		style = YAML_PLAIN_SCALAR_STYLE;
+	} else if (*s == '\0' || strcmp(s, "~") == 0 ||
+	    strcasecmp(s, "null") == 0)
+		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+	if (!yaml_scalar_event_initialize(&ev, NULL, NULL,
+	    (yaml_char_t *)(uintptr_t)s, (int)strlen(s), 1, 1, style))
+		return 0;
+	return yaml_emitter_emit(em, &ev);
+}
+
+static int
+emit_simple(yaml_emitter_t *em, yaml_event_type_t type)
+{
+	yaml_event_t	ev;
+	int		ok;
+
+	switch (type) {
+	case YAML_MAPPING_START_EVENT:
+		ok = yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+		    YAML_BLOCK_MAPPING_STYLE);
+		break;
+	case YAML_MAPPING_END_EVENT:
+		ok = yaml_mapping_end_event_initialize(&ev);
+		break;
+	case YAML_SEQUENCE_END_EVENT:
+		ok = yaml_sequence_end_event_initialize(&ev);
+		break;
+	default:
+		return 0;
+	}
+	return ok && yaml_emitter_emit(em, &ev);
+}
+
+/* "10s", "5m", "1500ms": the largest unit that divides ms exactly. */
+static void
+fmt_duration(int64_t ms, char *buf, size_t len)
+{
+	static const struct {
+		const char	*unit;
+		int64_t		 ms;
+	} units[] = {
+		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
+		{ "s", 1000 },
+	};
+	size_t	i;
+
+	for (i = 0; i < NELEM(units); i++) {
+		if (ms != 0 && ms % units[i].ms == 0) {
+			snprintf(buf, len, "%lld%s",
+			    (long long)(ms / units[i].ms), units[i].unit);
+			return;
+		}
+	}
+	if (ms == 0)
+		snprintf(buf, len, "0s");
+	else
+		snprintf(buf, len, "%lldms", (long long)ms);
+}
+
+static int
+emit_pair(yaml_emitter_t *em, const char *key, const char *value)
+{
+	return emit_scalar(em, key) && emit_scalar(em, value);
+}
+
+/*
+ * Emit every key in the order of the section table, defaults included,
+ * as a block mapping document.
+ */
+static int
+emit_config(yaml_emitter_t *em, const struct remedy_config *cfg)
+{
+	yaml_event_t	 ev;
+	char		 hold[32], verify[32];
+	const char	*level = "info";
+	size_t		 i;
+
+	for (i = 0; i < NELEM(levels); i++)
+		if (levels[i].level == cfg->log_level)
+			level = levels[i].name;
+	fmt_duration(cfg->hold_down_ms, hold, sizeof(hold));
+	fmt_duration(cfg->verify_timeout_ms, verify, sizeof(verify));
+
+	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) ||
+	    !yaml_emitter_emit(em, &ev))
+		return 0;
+	if (!yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) ||
+	    !yaml_emitter_emit(em, &ev))
+		return 0;
+	if (!emit_simple(em, YAML_MAPPING_START_EVENT))
+		return 0;
+
+	if (!emit_scalar(em, "kubernetes") ||
+	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
+	    !emit_pair(em, "kubeconfig", cfg->kubeconfig) ||
+	    !emit_pair(em, "context", cfg->context) ||
+	    !emit_scalar(em, "namespaces"))
+		return 0;
+	if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+	    cfg->nnamespaces ? YAML_BLOCK_SEQUENCE_STYLE :
+	    YAML_FLOW_SEQUENCE_STYLE) || !yaml_emitter_emit(em, &ev))
+		return 0;
+	for (i = 0; i < cfg->nnamespaces; i++)
+		if (!emit_scalar(em, cfg->namespaces[i]))
+			return 0;
+	if (!emit_simple(em, YAML_SEQUENCE_END_EVENT) ||
+	    !emit_simple(em, YAML_MAPPING_END_EVENT))
+		return 0;
+
+	if (!emit_scalar(em, "store") ||
+	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
+	    !emit_pair(em, "path", cfg->store_path) ||
+	    !emit_simple(em, YAML_MAPPING_END_EVENT) ||
+	    !emit_scalar(em, "control") ||
+	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
+	    !emit_pair(em, "socket", cfg->control_socket) ||
+	    !emit_simple(em, YAML_MAPPING_END_EVENT) ||
+	    !emit_scalar(em, "diagnosis") ||
+	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
+	    !emit_pair(em, "backend", cfg->backend) ||
+	    !emit_pair(em, "hold_down", hold) ||
+	    !emit_simple(em, YAML_MAPPING_END_EVENT) ||
+	    !emit_scalar(em, "actions") ||
+	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
+	    !emit_pair(em, "verify_timeout", verify) ||
+	    !emit_simple(em, YAML_MAPPING_END_EVENT) ||
+	    !emit_scalar(em, "log") ||
+	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
+	    !emit_pair(em, "level", level) ||
+	    !emit_simple(em, YAML_MAPPING_END_EVENT))
+		return 0;
+
+	if (!emit_simple(em, YAML_MAPPING_END_EVENT))
+		return 0;
+	if (!yaml_document_end_event_initialize(&ev, 1) ||
+	    !yaml_emitter_emit(em, &ev))
+		return 0;
+	if (!yaml_stream_end_event_initialize(&ev) ||
+	    !yaml_emitter_emit(em, &ev))
+		return 0;
+	return yaml_emitter_flush(em);
+}
+
+char *
+config_dump(const struct remedy_config *cfg)
+{
+	yaml_emitter_t	 em;
+	struct dumpbuf	 b = { NULL, 0, 0 };
+	char		*ret = NULL;
+
+	if (!yaml_emitter_initialize(&em))
+		return NULL;
+	yaml_emitter_set_output(&em, dump_write, &b);
+	yaml_emitter_set_unicode(&em, 1);
+	yaml_emitter_set_indent(&em, 2);
+	yaml_emitter_set_width(&em, -1);
+	if (!emit_config(&em, cfg) || b.failed)
+		goto out;
+	ret = b.p;
+	b.p = NULL;
+out:
+	yaml_emitter_delete(&em);
+	free(b.p);
+	return ret;
+}

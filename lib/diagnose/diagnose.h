@@ -1,0 +1,48 @@
+/*
+ * diagnose.h - a diagnosis: the root cause of an incident and, when a safe
+ * fix is known, the exact JSON Patch that would fix it.
+ *
+ * The input is what the caches hold about the incident's root owner; the
+ * output is a proposal that the daemon dry-runs and stores as a pending
+ * action.  Every patch carries `test` operations on each value it replaces
+ * and on /metadata/generation, so applying it after someone else changed the
+ * object fails (422) instead of overwriting their change.
+ */
+#ifndef REMEDY_DIAGNOSE_H
+#define REMEDY_DIAGNOSE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "incident.h"
+#include "kube/objects.h"
+
+struct diag_input {
+	const struct incident		 *inc;
+	const struct kdeployment	 *dep;	/* root owner, or NULL */
+	const struct kreplicaset	**rs;	/* controlled by dep */
+	size_t				  nrs;
+	json_t				 *events;	/* core/v1 Events of an
+							 * affected pod, or NULL */
+};
+
+struct proposal {
+	char		 summary[512];	/* one line: what the fix does */
+	char		*root_cause;	/* heap paragraph */
+	json_t		*evidence;	/* array of strings */
+	json_t		*patch;		/* JSON Patch, or NULL: no safe fix */
+	json_t		*changes;	/* [{path, before, after}] */
+	const char	*risk;		/* "low" | "medium" | "high" */
+	char		 api_path[512];	/* the object the patch targets */
+	const char	*kind;		/* borrowed from the input */
+	const char	*ns;
+	const char	*name;
+};
+
+/* The offline rules backend.  Returns 0 and fills p (patch may be NULL when
+ * the rules can explain but not fix), or -1 on allocation failure. */
+int	rules_diagnose(const struct diag_input *, struct proposal *p);
+void	proposal_clear(struct proposal *);
+
+#endif

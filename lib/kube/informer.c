@@ -1,0 +1,622 @@
+/*
+ * informer.c - LIST then WATCH one resource, keeping a cache of projections.
+ *
+ * States: a call in flight (LIST page or WATCH) or a pending timer (backoff
+ * before the next attempt).  Every transition happens in a done() callback
+ * or in the timer callback, i.e. outside of libcurl; watch events only
+ * update the cache and note what the end of the stream must lead to.
+ *
+ * The user's callback may call informer_free(): the informer is then only
+ * marked (inf->dying), and the code that called back stops and does the
+ * real teardown once the callback has returned.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "hmap.h"
+#include "kube/client.h"
+#include "kube/informer.h"
+#include "log.h"
+#include "util.h"
+
+#define INF_PAGE		"500"
+#define INF_PATH		2048
+#define INF_MAX_RV		128
+#define INF_MAX_CONTINUE	4096
+#define INF_KEY			512
+#define INF_BACKOFF_MIN		800
+#define INF_BACKOFF_MAX		30000
+#define INF_HEALTHY_RESET	(2 * 60 * 1000)
+#define INF_WATCH_MIN_S		300
+#define INF_WATCH_SPAN_S	300
+#define INF_SHORT_WATCH		1000
+
+enum inf_next { INF_RELIST, INF_REWATCH };
+
+struct informer {
+	struct kube_client		*kc;
+	uv_loop_t			*loop;
+	const struct informer_type	*t;
+	char				*ns;
+	informer_cb			 cb;
+	void				*arg;
+
+	struct hmap			 cache;
+	struct hmap			 listing;	/* pages of a relist */
+	char				 rv[INF_MAX_RV];
+	char				*cont;		/* continue token */
+	int				 paginate;
+
+	struct kube_call		*call;
+	uv_timer_t			 timer;
+	enum inf_next			 after_timer;
+
+	int64_t				 backoff_ms;
+	int64_t				 last_failure_ms;
+	int64_t				 watch_started_ms;
+	uint64_t			 watch_events;
+	char				 watch_err[256];
+
+	uint64_t			 rng;
+	int				 started;
+	int				 synced;
+	int				 in_cb;
+	int				 dying;
+	struct informer_stats		 stats;
+};
+
+static void	inf_list(struct informer *);
+static void	inf_relist(struct informer *);
+static void	inf_watch(struct informer *);
+static void	inf_teardown(struct informer *);
+
+static uint64_t
+inf_rand(struct informer *inf)
+{
+	/* xorshift64*: jitter only, no security meaning */
+	inf->rng ^= inf->rng >> 12;
+	inf->rng ^= inf->rng << 25;
+	inf->rng ^= inf->rng >> 27;
+	return inf->rng * 2685821657736338717ULL;
+}
+
+/* "/api/v1[/namespaces/NS]/pods" into buf; -1 when it does not fit. */
+static int
+inf_path(const struct informer *inf, char *buf, size_t len)
+{
+	int n;
+
+	if (inf->ns != NULL)
+		n = snprintf(buf, len, "%s/namespaces/%s/%s",
+		    inf->t->group_path, inf->ns, inf->t->resource);
+	else
+		n = snprintf(buf, len, "%s/%s", inf->t->group_path,
+		    inf->t->resource);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* "namespace/name" of an object; -1 when it has no name. */
+static int
+inf_key(json_t *obj, char *buf, size_t len)
+{
+	const char *ns = json_str_at(obj, "metadata.namespace");
+	const char *name = json_str_at(obj, "metadata.name");
+	int n;
+
+	if (name == NULL)
+		return -1;
+	n = snprintf(buf, len, "%s/%s", ns ? ns : "", name);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static void
+inf_set_rv(struct informer *inf, json_t *obj, const char *dotted)
+{
+	const char *rv = json_str_at(obj, dotted);
+
+	if (rv == NULL || rv[0] == '\0')
+		return;
+	if (strlen(rv) >= sizeof(inf->rv)) {
+		log_warnx("informer %s: resourceVersion longer than %zu bytes "
+		    "ignored", inf->t->name, sizeof(inf->rv) - 1);
+		return;
+	}
+	memcpy(inf->rv, rv, strlen(rv) + 1);
+}
+
+/* Call the user back; returns -1 when the informer must stop (freed). */
+static int
+inf_deliver(struct informer *inf, enum informer_event ev, void *old,
+    void *new_)
+{
+	inf->in_cb++;
+	inf->cb(inf, ev, old, new_, inf->arg);
+	inf->in_cb--;
+	return inf->dying ? -1 : 0;
+}
+
+static void
+inf_free_map(struct informer *inf, struct hmap *m)
+{
+	size_t pos = 0;
+	void *v;
+
+	while (hmap_next(m, &pos, NULL, &v))
+		inf->t->free_fn(v);
+	hmap_clear(m);
+}
+
+static void
+inf_timer_cb(uv_timer_t *t)
+{
+	struct informer *inf = t->data;
+
+	if (inf->after_timer == INF_RELIST)
+		inf_relist(inf);
+	else
+		inf_watch(inf);
+}
+
+/*
+ * A failed attempt: wait 800 ms doubling to 30 s, with jitter of up to
+ * the same again, reset once two minutes passed without a failure.
+ */
+static void
+inf_fail(struct informer *inf, enum inf_next next, const char *what,
+    const char *msg)
+{
+	int64_t now = mono_ms(), delay;
+
+	inf->stats.errors++;
+	if (inf->backoff_ms == 0 ||
+	    now - inf->last_failure_ms >= INF_HEALTHY_RESET)
+		inf->backoff_ms = INF_BACKOFF_MIN;
+	inf->last_failure_ms = now;
+	delay = inf->backoff_ms +
+	    (int64_t)(inf_rand(inf) % (uint64_t)inf->backoff_ms);
+	if (delay > INF_BACKOFF_MAX)
+		delay = INF_BACKOFF_MAX;
+	inf->backoff_ms *= 2;
+	if (inf->backoff_ms > INF_BACKOFF_MAX)
+		inf->backoff_ms = INF_BACKOFF_MAX;
+	log_warnx("informer %s%s%s: %s failed: %s; retry in %lld ms",
+	    inf->t->name, inf->ns ? " in " : "", inf->ns ? inf->ns : "",
+	    what, msg && msg[0] ? msg : "unknown error", (long long)delay);
+	inf->after_timer = next;
+	uv_timer_start(&inf->timer, inf_timer_cb, (uint64_t)delay, 0);
+}
+
+static void
+inf_start_soon(struct informer *inf, enum inf_next next)
+{
+	inf->after_timer = next;
+	uv_timer_start(&inf->timer, inf_timer_cb, 0, 0);
+}
+
+/*
+ * The relist is complete: inf->listing becomes the cache.  Objects gone
+ * from it are reported deleted, the others added or updated; old
+ * projections are freed after their callback.
+ */
+static int
+inf_list_finish(struct informer *inf)
+{
+	struct hmap old = inf->cache;
+	const char *key;
+	size_t pos = 0;
+	void *v, *o;
+
+	inf->cache = inf->listing;
+	hmap_init(&inf->listing);
+	while (hmap_next(&old, &pos, &key, &o)) {
+		if (hmap_get(&inf->cache, key) != NULL)
+			continue;
+		hmap_del(&old, key);
+		if (inf_deliver(inf, INFORMER_DELETE, o, NULL) == -1) {
+			inf->t->free_fn(o);
+			inf_free_map(inf, &old);
+			return -1;
+		}
+		inf->t->free_fn(o);
+	}
+	pos = 0;
+	while (hmap_next(&inf->cache, &pos, &key, &v)) {
+		o = hmap_del(&old, key);
+		if (inf_deliver(inf, o ? INFORMER_UPDATE : INFORMER_ADD, o, v)
+		    == -1) {
+			if (o != NULL)
+				inf->t->free_fn(o);
+			inf_free_map(inf, &old);
+			return -1;
+		}
+		if (o != NULL)
+			inf->t->free_fn(o);
+	}
+	inf_free_map(inf, &old);
+	inf->synced = 1;
+	return 0;
+}
+
+/* Project the items of one LIST page into inf->listing. */
+static int
+inf_list_page(struct informer *inf, json_t *body, char *err, size_t errlen)
+{
+	json_t *items, *obj;
+	char key[INF_KEY];
+	size_t i;
+	void *p, *old;
+
+	items = json_object_get(body, "items");
+	if (!json_is_array(items) && !json_is_null(items)) {
+		snprintf(err, errlen, "answer has no items array");
+		return -1;
+	}
+	json_array_foreach(items, i, obj) {
+		if (inf_key(obj, key, sizeof(key)) == -1) {
+			log_warnx("informer %s: item %zu has no usable name",
+			    inf->t->name, i);
+			continue;
+		}
+		if ((p = inf->t->project(obj)) == NULL)
+			continue;
+		if (hmap_put(&inf->listing, key, p, &old) == -1) {
+			inf->t->free_fn(p);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		if (old != NULL)
+			inf->t->free_fn(old);
+	}
+	return 0;
+}
+
+static void
+inf_list_done(const struct kube_resp *r, void *arg)
+{
+	struct informer *inf = arg;
+	const char *cont;
+	char err[256];
+
+	inf->call = NULL;
+	if (r->status == 410 && inf->paginate && inf->cont != NULL) {
+		/* continue token expired: one unpaginated LIST */
+		inf->stats.relists_410++;
+		inf_free_map(inf, &inf->listing);
+		free(inf->cont);
+		inf->cont = NULL;
+		inf->paginate = 0;
+		inf_list(inf);
+		return;
+	}
+	if (r->status != 200 || r->body == NULL) {
+		inf_free_map(inf, &inf->listing);
+		free(inf->cont);
+		inf->cont = NULL;
+		inf_fail(inf, INF_RELIST, "list", r->status == 200 ?
+		    "answer is not JSON" : r->message);
+		return;
+	}
+	if (inf_list_page(inf, r->body, err, sizeof(err)) == -1) {
+		inf_free_map(inf, &inf->listing);
+		inf_fail(inf, INF_RELIST, "list", err);
+		return;
+	}
+	free(inf->cont);
+	inf->cont = NULL;
+	cont = json_str_at(r->body, "metadata.continue");
+	if (inf->paginate && cont != NULL && cont[0] != '\0') {
+		if (strlen(cont) > INF_MAX_CONTINUE ||
+		    (inf->cont = strdup(cont)) == NULL) {
+			inf_free_map(inf, &inf->listing);
+			inf_fail(inf, INF_RELIST, "list",
+			    "continue token too long");
+			return;
+		}
+		inf_list(inf);
+		return;
+	}
+	inf->rv[0] = '\0';
+	inf_set_rv(inf, r->body, "metadata.resourceVersion");
+	if (inf_list_finish(inf) == -1) {
+		inf_teardown(inf);
+		return;
+	}
+	inf_watch(inf);
+}
+
+/*
+ * Start (or continue) a LIST: the first page starts a relist; later pages
+ * carry the continue token.
+ */
+static void
+inf_list(struct informer *inf)
+{
+	char path[INF_PATH + INF_MAX_CONTINUE * 3];
+
+	if (inf_path(inf, path, sizeof(path)) == -1) {
+		inf_fail(inf, INF_RELIST, "list", "path too long");
+		return;
+	}
+	if (inf->cont == NULL)
+		inf->stats.lists++;
+	if (inf->paginate &&
+	    (kube_query_add(path, sizeof(path), "limit", INF_PAGE) == -1 ||
+	    (inf->cont != NULL && kube_query_add(path, sizeof(path),
+	    "continue", inf->cont) == -1))) {
+		inf_fail(inf, INF_RELIST, "list", "path too long");
+		return;
+	}
+	inf->call = kube_get(inf->kc, path, inf_list_done, inf);
+	if (inf->call == NULL)
+		inf_fail(inf, INF_RELIST, "list", "cannot start the request");
+}
+
+/* Begin a relist from the first page, paginated. */
+static void
+inf_relist(struct informer *inf)
+{
+	inf_free_map(inf, &inf->listing);
+	free(inf->cont);
+	inf->cont = NULL;
+	inf->paginate = 1;
+	inf_list(inf);
+}
+
+/*
+ * One watch event.  Runs inside libcurl, where no transfer may be removed:
+ * the end of the stream (inf_watch_done) decides what comes next, or,
+ * after an ERROR event, the timer does once libcurl has returned.
+ */
+static void
+inf_event(const char *type, json_t *obj, void *arg)
+{
+	struct informer *inf = arg;
+	char key[INF_KEY];
+	void *p, *old = NULL;
+	int dead;
+
+	if (inf->dying)
+		return;
+	inf->watch_events++;
+	inf->stats.events++;
+	if (strcmp(type, "BOOKMARK") == 0) {
+		inf->stats.bookmarks++;
+		inf_set_rv(inf, obj, "metadata.resourceVersion");
+		return;
+	}
+	if (strcmp(type, "ERROR") == 0) {
+		/* the stream is over; the timer leads on, outside libcurl */
+		kube_cancel(inf->call);
+		inf->call = NULL;
+		if (json_int_at(obj, "code", 0) == 410) {
+			inf->stats.relists_410++;
+			inf_start_soon(inf, INF_RELIST);
+			return;
+		}
+		snprintf(inf->watch_err, sizeof(inf->watch_err),
+		    "ERROR event %lld: %s",
+		    (long long)json_int_at(obj, "code", 0),
+		    json_str_at(obj, "message") ?
+		    json_str_at(obj, "message") : "no message");
+		inf_fail(inf, INF_REWATCH, "watch", inf->watch_err);
+		return;
+	}
+	if (inf_key(obj, key, sizeof(key)) == -1) {
+		log_warnx("informer %s: %s event without a usable name",
+		    inf->t->name, type);
+		return;
+	}
+	inf_set_rv(inf, obj, "metadata.resourceVersion");
+	if (strcmp(type, "DELETED") == 0) {
+		if ((old = hmap_del(&inf->cache, key)) == NULL)
+			return;
+		dead = inf_deliver(inf, INFORMER_DELETE, old, NULL);
+		inf->t->free_fn(old);
+		if (dead)
+			inf_teardown(inf);
+		return;
+	}
+	if (strcmp(type, "ADDED") != 0 && strcmp(type, "MODIFIED") != 0) {
+		log_warnx("informer %s: unknown watch event type \"%s\"",
+		    inf->t->name, type);
+		return;
+	}
+	if ((p = inf->t->project(obj)) == NULL) {
+		/* no longer of interest: drop what we had */
+		if ((old = hmap_del(&inf->cache, key)) == NULL)
+			return;
+		dead = inf_deliver(inf, INFORMER_DELETE, old, NULL);
+		inf->t->free_fn(old);
+		if (dead)
+			inf_teardown(inf);
+		return;
+	}
+	if (hmap_put(&inf->cache, key, p, &old) == -1) {
+		log_warnx("informer %s: out of memory, object %s dropped",
+		    inf->t->name, key);
+		inf->t->free_fn(p);
+		return;
+	}
+	dead = inf_deliver(inf, old ? INFORMER_UPDATE : INFORMER_ADD, old, p);
+	if (old != NULL)
+		inf->t->free_fn(old);
+	if (dead)
+		inf_teardown(inf);
+}
+
+static void
+inf_watch_done(const struct kube_resp *r, void *arg)
+{
+	struct informer *inf = arg;
+	int64_t lived = mono_ms() - inf->watch_started_ms;
+
+	inf->call = NULL;
+	if (r->status == 410) {
+		inf->stats.relists_410++;
+		inf_relist(inf);
+		return;
+	}
+	if (r->status != 200 || r->message[0] != '\0') {
+		inf_fail(inf, INF_REWATCH, "watch", r->message);
+		return;
+	}
+	if (lived < INF_SHORT_WATCH && inf->watch_events == 0) {
+		inf_fail(inf, INF_REWATCH, "watch",
+		    "closed within 1 s without an event");
+		return;
+	}
+	inf_watch(inf);
+}
+
+/* WATCH from the last resourceVersion seen. */
+static void
+inf_watch(struct informer *inf)
+{
+	char path[INF_PATH + INF_MAX_RV * 3 + 128], tmo[16];
+
+	if (inf_path(inf, path, sizeof(path)) == -1)
+		return;
+	snprintf(tmo, sizeof(tmo), "%u", INF_WATCH_MIN_S +
+	    (unsigned)(inf_rand(inf) % (INF_WATCH_SPAN_S + 1)));
+	if (kube_query_add(path, sizeof(path), "watch", "1") == -1 ||
+	    kube_query_add(path, sizeof(path), "resourceVersion", inf->rv) ==
+	    -1 ||
+	    kube_query_add(path, sizeof(path), "allowWatchBookmarks", "true")
+	    == -1 ||
+	    kube_query_add(path, sizeof(path), "timeoutSeconds", tmo) == -1) {
+		inf_fail(inf, INF_RELIST, "watch", "path too long");
+		return;
+	}
+	inf->watch_events = 0;
+	inf->watch_err[0] = '\0';
+	inf->watch_started_ms = mono_ms();
+	inf->stats.watches++;
+	inf->call = kube_watch(inf->kc, path, inf_event, inf_watch_done, inf);
+	if (inf->call == NULL)
+		inf_fail(inf, INF_REWATCH, "watch", "cannot start the request");
+}
+
+struct informer *
+informer_new(struct kube_client *kc, uv_loop_t *loop,
+    const struct informer_type *t, const char *namespace, informer_cb cb,
+    void *arg)
+{
+	struct informer *inf;
+
+	if ((inf = calloc(1, sizeof(*inf))) == NULL)
+		return NULL;
+	inf->kc = kc;
+	inf->loop = loop;
+	inf->t = t;
+	inf->cb = cb;
+	inf->arg = arg;
+	if (namespace != NULL && namespace[0] != '\0' &&
+	    (inf->ns = strdup(namespace)) == NULL) {
+		free(inf);
+		return NULL;
+	}
+	hmap_init(&inf->cache);
+	hmap_init(&inf->listing);
+	inf->rng = (uint64_t)mono_ms() ^ (uint64_t)(uintptr_t)inf ^
+	    0x9e3779b97f4a7c15ULL;
+	if (inf->rng == 0)
+		inf->rng = 1;
+	uv_timer_init(loop, &inf->timer);
+	inf->timer.data = inf;
+	return inf;
+}
+
+void
+informer_start(struct informer *inf)
+{
+	if (inf->started || inf->dying)
+		return;
+	inf->started = 1;
+	inf_relist(inf);
+}
+
+static void
+inf_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+/* Cancel, drop the cache, close the timer; memory goes in the close cb. */
+static void
+inf_teardown(struct informer *inf)
+{
+	inf->dying = 1;
+	if (inf->call != NULL) {
+		kube_cancel(inf->call);
+		inf->call = NULL;
+	}
+	inf_free_map(inf, &inf->cache);
+	inf_free_map(inf, &inf->listing);
+	free(inf->cont);
+	inf->cont = NULL;
+	free(inf->ns);
+	inf->ns = NULL;
+	uv_timer_stop(&inf->timer);
+	uv_close((uv_handle_t *)&inf->timer, inf_closed);
+}
+
+void
+informer_free(struct informer *inf)
+{
+	if (inf == NULL)
+		return;
+	if (inf->in_cb > 0) {
+		inf->dying = 1;		/* the caller back tears down */
+		return;
+	}
+	if (inf->dying)
+		return;
+	inf_teardown(inf);
+}
+
+int
+informer_synced(const struct informer *inf)
+{
+	return inf->synced;
+}
+
+void *
+informer_get(const struct informer *inf, const char *ns, const char *name)
+{
+	char key[INF_KEY];
+	int n;
+
+	n = snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name);
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return NULL;
+	return hmap_get(&inf->cache, key);
+}
+
+int
+informer_next(const struct informer *inf, size_t *pos, void **proj)
+{
+	return hmap_next(&inf->cache, pos, NULL, proj);
+}
+
+size_t
+informer_size(const struct informer *inf)
+{
+	return inf->cache.len;
+}
+
+const char *
+informer_rv(const struct informer *inf)
+{
+	return inf->rv;
+}
+
+void
+informer_stats(const struct informer *inf, struct informer_stats *st)
+{
+	*st = inf->stats;
+}

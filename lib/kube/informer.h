@@ -1,0 +1,70 @@
+/*
+ * informer.h - LIST then WATCH one resource in one namespace (or all), and
+ * keep a cache of projections keyed by "namespace/name".
+ *
+ * Semantics (../shared/notes/kubernetes-api.md §1, client-go reflector):
+ *  - paginated LIST (limit=500, continue) with resourceVersion unset; all
+ *    pages share one resourceVersion; an expired continue (410) restarts the
+ *    LIST without pagination;
+ *  - WATCH from the LIST's resourceVersion with allowWatchBookmarks=true and
+ *    timeoutSeconds random in 300..600; BOOKMARKs only move the
+ *    resourceVersion; a normal close re-watches at once from the last RV;
+ *  - 410 (HTTP status or an ERROR event with code 410) relists; after a relist
+ *    objects that vanished are reported as deleted, the rest as updates;
+ *  - other failures back off 800 ms doubling to 30 s with jitter, reset after
+ *    2 min of health; a watch that ends within 1 s with no event counts as a
+ *    failure.
+ *
+ * The projection function turns an API object into the caller's compact
+ * struct (NULL: skip the object); the cache owns projections and frees them
+ * with free_fn.  Callbacks see old (NULL for adds) and new (NULL for
+ * deletes); both are valid only during the callback.
+ */
+#ifndef REMEDY_KUBE_INFORMER_H
+#define REMEDY_KUBE_INFORMER_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "kube/client.h"
+
+struct informer;
+
+enum informer_event { INFORMER_ADD, INFORMER_UPDATE, INFORMER_DELETE };
+
+struct informer_type {
+	const char	*name;		/* "pods", for logs and metrics */
+	const char	*group_path;	/* "/api/v1" or "/apis/apps/v1" */
+	const char	*resource;	/* "pods" */
+	void		*(*project)(json_t *obj);
+	void		 (*free_fn)(void *proj);
+};
+
+typedef void	(*informer_cb)(struct informer *, enum informer_event ev,
+		    void *old, void *new_, void *arg);
+
+/* namespace NULL or "": all namespaces. */
+struct informer	*informer_new(struct kube_client *, uv_loop_t *,
+		    const struct informer_type *, const char *namespace,
+		    informer_cb cb, void *arg);
+void		 informer_start(struct informer *);
+/* Stops watching, frees the cache (no callbacks); timers are closed and the
+ * memory released from their close callbacks. */
+void		 informer_free(struct informer *);
+
+/* True once the first LIST has been delivered. */
+int		 informer_synced(const struct informer *);
+void		*informer_get(const struct informer *, const char *ns,
+		    const char *name);
+/* Iterate the cache (see hmap_next). */
+int		 informer_next(const struct informer *, size_t *pos, void **proj);
+size_t		 informer_size(const struct informer *);
+const char	*informer_rv(const struct informer *);
+
+struct informer_stats {
+	uint64_t	lists, watches, relists_410, errors, events, bookmarks;
+};
+void		 informer_stats(const struct informer *, struct informer_stats *);
+
+#endif

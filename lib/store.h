@@ -1,0 +1,208 @@
+/*
+ * store.h - the SQLite store: incidents, actions, and the audit log.
+ *
+ * One database file in WAL mode.  Every action state change is one function
+ * here, one transaction, and exactly one audit row; a transition from a state
+ * the action is not in fails with STORE_EBADSTATE and writes nothing.
+ *
+ * Action states (DESIGN.md):
+ *   proposed -> pending | refused
+ *   pending  -> approved | rejected | expired | superseded
+ *   approved -> applying
+ *   applying -> applied | failed
+ *   applied  -> verified | not-recovered
+ *
+ * The audit log is append-only.  Each row carries
+ *   hash = sha256(prev_hash || canonical row)   (hex, 64 chars)
+ * where the canonical row is the compact, key-sorted JSON of
+ *   {"seq","time","action_id","event","actor","actor_uid","detail"}
+ * and prev_hash of the first row is 64 '0's.  store_audit_verify() walks the
+ * chain and reports the first row whose hash does not match.
+ *
+ * Ownership: strings in struct store_action are heap copies owned by the
+ * struct; store_action_clear() frees them.  JSON values returned by store_*
+ * functions are new references owned by the caller.
+ */
+#ifndef REMEDY_STORE_H
+#define REMEDY_STORE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+struct store;
+
+enum store_err {
+	STORE_OK = 0,
+	STORE_ENOTFOUND = -1,	/* no such action / incident */
+	STORE_EBADSTATE = -2,	/* transition not allowed from current state */
+	STORE_EDB = -3,		/* SQLite error; message via store_errmsg() */
+	STORE_EINVAL = -4	/* bad argument */
+};
+
+/* Who did it: a peer's uid and user name, or the daemon itself (uid -1,
+ * name "remedyd"). */
+struct store_actor {
+	long		 uid;
+	const char	*name;
+};
+
+extern const struct store_actor store_actor_daemon;
+
+/* Action states as stored (TEXT column) and shown. */
+#define ACTION_PROPOSED		"proposed"
+#define ACTION_PENDING		"pending"
+#define ACTION_REFUSED		"refused"
+#define ACTION_APPROVED		"approved"
+#define ACTION_APPLYING		"applying"
+#define ACTION_APPLIED		"applied"
+#define ACTION_VERIFIED		"verified"
+#define ACTION_NOT_RECOVERED	"not-recovered"
+#define ACTION_FAILED		"failed"
+#define ACTION_REJECTED		"rejected"
+#define ACTION_EXPIRED		"expired"
+#define ACTION_SUPERSEDED	"superseded"
+
+/* An incident: findings grouped by root owner. */
+struct store_incident {
+	int64_t	 id;
+	char	*fingerprint;	/* analyzer + root owner + reason, unique */
+	char	*analyzer;	/* "image-pull" */
+	char	*namespace;
+	char	*kind;		/* root owner kind, "Deployment" */
+	char	*name;		/* root owner name */
+	char	*uid;		/* root owner uid */
+	char	*reason;	/* "ImagePullBackOff" */
+	char	*summary;	/* one line for humans */
+	char	*state;		/* "open" | "resolved" */
+	int64_t	 first_seen;	/* unix ms */
+	int64_t	 last_seen;
+	int64_t	 resolved_at;	/* 0 while open */
+	int	 pods;		/* affected pods at last update */
+};
+
+/*
+ * A proposed action.  patch is the exact JSON Patch (array) that will be sent;
+ * changes is an array of {"path","before","after"} for display; evidence is
+ * an array of strings.
+ */
+struct store_action {
+	int64_t	 id;
+	int64_t	 incident_id;
+	char	*state;
+	int64_t	 created;	/* unix ms */
+	int64_t	 updated;
+	char	*namespace;
+	char	*kind;
+	char	*name;
+	char	*api_path;	/* "/apis/apps/v1/namespaces/demo/deployments/web" */
+	char	*backend;	/* "rules" */
+	char	*risk;		/* "low" | "medium" | "high" */
+	char	*summary;	/* one line: what the action does */
+	char	*root_cause;	/* paragraph: why */
+	json_t	*evidence;	/* array of strings */
+	json_t	*patch;		/* JSON Patch array, exactly as it will be sent */
+	json_t	*changes;	/* array of {path, before, after} */
+	char	*reason;	/* why refused / failed / rejected, else NULL */
+	json_t	*result;	/* API server's answer summary, else NULL */
+	char	*approved_by;	/* user name of approver, else NULL */
+	long	 approved_uid;	/* -1 when not approved */
+};
+
+/*
+ * Open (creating if needed) the database at path; creates the schema, sets
+ * WAL and foreign keys.  Returns NULL and writes a message into err.
+ */
+struct store	*store_open(const char *path, char *err, size_t errlen);
+void		 store_close(struct store *);
+const char	*store_errmsg(struct store *);
+
+/* --- incidents --- */
+
+/*
+ * Insert the incident, or update last_seen/pods/summary of the open incident
+ * with the same fingerprint.  Sets inc->id.  A resolved incident with the same
+ * fingerprint is reopened (state "open", resolved_at 0).
+ */
+int		 store_incident_upsert(struct store *, struct store_incident *inc);
+int		 store_incident_resolve(struct store *, int64_t id, int64_t when);
+int		 store_incident_get(struct store *, int64_t id,
+		    struct store_incident *out);
+int		 store_incident_find(struct store *, const char *fingerprint,
+		    struct store_incident *out);
+void		 store_incident_clear(struct store_incident *);
+/* Array of incident objects (see store_incident_json), newest first. */
+json_t		*store_incidents_json(struct store *, const char *state_or_null);
+json_t		*store_incident_json(const struct store_incident *);
+
+/* --- actions --- */
+
+/*
+ * Record a new action for the incident in state pending (refused_reason NULL)
+ * or refused, with audit row "suggested" (actor remedyd, detail holds the
+ * patch) or "refused" (detail holds reason).  Sets act->id and act->state.
+ * dryrun is the server's dry-run answer summary (may be NULL), stored in
+ * result.
+ */
+int		 store_action_propose(struct store *, struct store_action *act,
+		    const char *refused_reason, json_t *dryrun);
+
+/* pending -> approved; audit "approved" with actor and optional comment. */
+int		 store_action_approve(struct store *, int64_t id,
+		    const struct store_actor *who, const char *comment);
+/* pending -> rejected; audit "rejected" with actor and reason. */
+int		 store_action_reject(struct store *, int64_t id,
+		    const struct store_actor *who, const char *reason);
+/* approved -> applying; audit "applying" (actor remedyd). */
+int		 store_action_begin_apply(struct store *, int64_t id);
+/* applying -> applied; audit "applied" with the patch sent and the answer. */
+int		 store_action_applied(struct store *, int64_t id,
+		    json_t *sent_patch, json_t *answer);
+/* applying -> failed; audit "failed" with reason and answer. */
+int		 store_action_failed(struct store *, int64_t id,
+		    const char *reason, json_t *answer);
+/* applied -> verified; audit "verified" with detail. */
+int		 store_action_verified(struct store *, int64_t id,
+		    const char *detail);
+/* applied -> not-recovered; audit "not-recovered" with detail. */
+int		 store_action_not_recovered(struct store *, int64_t id,
+		    const char *detail);
+/* pending -> superseded; audit "superseded" with reason. */
+int		 store_action_supersede(struct store *, int64_t id,
+		    const char *reason);
+
+int		 store_action_get(struct store *, int64_t id,
+		    struct store_action *out);
+void		 store_action_clear(struct store_action *);
+/* IDs of actions in the given state, oldest first; *n set; caller frees. */
+int64_t		*store_action_ids(struct store *, const char *state, size_t *n);
+/* The newest action of an incident in one of the live states
+ * (pending, approved, applying, applied), or 0 when there is none. */
+int64_t		 store_action_live_for_incident(struct store *, int64_t incident_id);
+
+/*
+ * JSON views used by the control protocol (proto/control.md):
+ * store_action_json: the full object; store_actions_json: an array of
+ * summaries filtered by state and namespace (either may be NULL), newest
+ * first.
+ */
+json_t		*store_action_json(const struct store_action *);
+json_t		*store_actions_json(struct store *, const char *state,
+		    const char *namespace);
+
+/* --- audit --- */
+
+/* Array of audit rows (oldest first), filtered by action (0 = all) and by
+ * time (since_ms, 0 = all). */
+json_t		*store_audit_json(struct store *, int64_t action_id,
+		    int64_t since_ms);
+/*
+ * Walk the hash chain.  Returns 0 when intact (*rows set to the number of
+ * rows checked), 1 when broken (*bad_seq set to the first bad row's seq and
+ * why describes it), or a negative store_err.
+ */
+int		 store_audit_verify(struct store *, int64_t *rows,
+		    int64_t *bad_seq, char *why, size_t whylen);
+
+#endif

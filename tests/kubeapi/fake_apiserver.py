@@ -1,0 +1,1930 @@
+#!/usr/bin/env python3
+"""A small Kubernetes API server for remedy's tests.
+
+It speaks the parts of the kube-apiserver protocol that remedyd uses (TLS,
+bearer token and client-certificate auth, GET/LIST/WATCH/POST/PUT/PATCH/DELETE,
+pagination, resourceVersions, dry-run, Status errors) and runs a tiny
+Deployment -> ReplicaSet -> Pod controller plus a kubelet simulation, so that a
+rollout with a bad image ends in ImagePullBackOff the way it does on a real
+cluster.  The answers are held to real captures by test_fixtures.py; see
+README.md in this folder for the contract.
+
+Standard library only, plus the openssl command for the certificates.
+"""
+
+import argparse
+import base64
+import copy
+import hashlib
+import http.server
+import json
+import os
+import random
+import re
+import signal
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+
+MAX_BODY = 8 * 1024 * 1024          # largest request body accepted
+MAX_LOG = 100000                    # request log entries kept
+DEFAULT_WATCH_TIMEOUT = 1800        # seconds, when timeoutSeconds is absent
+NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+REV_ANN = "deployment.kubernetes.io/revision"
+LOG_ANN = "remedy.test/log"
+
+# plural -> (group, version, kind, namespaced)
+RESOURCES = {
+    "namespaces": ("", "v1", "Namespace", False),
+    "pods": ("", "v1", "Pod", True),
+    "events": ("", "v1", "Event", True),
+    "deployments": ("apps", "v1", "Deployment", True),
+    "replicasets": ("apps", "v1", "ReplicaSet", True),
+    "leases": ("coordination.k8s.io", "v1", "Lease", True),
+}
+SUBRESOURCES = {"pods": ("status", "log"), "deployments": ("status",),
+                "replicasets": ("status",), "namespaces": ("status",)}
+KIND_TO_PLURAL = {v[2]: k for k, v in RESOURCES.items()}
+
+VERSION = {
+    "major": "1",
+    "minor": "20",
+    "gitVersion": "v1.20.2",
+    "gitCommit": "faecb196815e248d3ecfb03c680a4507229c2a56",
+    "gitTreeState": "clean",
+    "buildDate": "2026-11-26T23:59:39Z",
+    "goVersion": "go1.19.8",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+
+PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
+               "application/strategic-merge-patch+json")
+
+
+def now_ts():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def api_version(res):
+    group, version = RESOURCES[res][0], RESOURCES[res][1]
+    return version if not group else group + "/" + version
+
+
+def qualified(res):
+    """deployments.apps, pods, leases.coordination.k8s.io"""
+    group = RESOURCES[res][0]
+    return res if not group else res + "." + group
+
+
+def kind_qualified(res):
+    """Deployment.apps, Pod"""
+    group = RESOURCES[res][0]
+    kind = RESOURCES[res][2]
+    return kind if not group else kind + "." + group
+
+
+class ApiError(Exception):
+    """An answer in the shape of a metav1.Status."""
+
+    def __init__(self, code, reason, message, details=None):
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.details = details
+
+    def body(self):
+        st = {"kind": "Status", "apiVersion": "v1", "metadata": {},
+              "status": "Failure", "message": self.message,
+              "reason": self.reason}
+        if self.details is not None:
+            st["details"] = self.details
+        st["code"] = self.code
+        return st
+
+
+def err_details(res, name, kind=None):
+    d = {"name": name}
+    if RESOURCES[res][0]:
+        d["group"] = RESOURCES[res][0]
+    d["kind"] = kind if kind else res
+    return d
+
+
+def not_found(res, name):
+    return ApiError(404, "NotFound", '%s "%s" not found' % (qualified(res), name),
+                    err_details(res, name))
+
+
+def conflict(res, name):
+    return ApiError(409, "Conflict",
+                    'Operation cannot be fulfilled on %s "%s": the object has been '
+                    'modified; please apply your changes to the latest version and '
+                    'try again' % (qualified(res), name), err_details(res, name))
+
+
+def bad_request(msg):
+    return ApiError(400, "BadRequest", msg)
+
+
+def invalid(res, name, causes):
+    """causes: list of (field, reason, message)"""
+    parts = ["%s: %s" % (f, m) for f, _, m in causes]
+    joined = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
+    d = err_details(res, name, RESOURCES[res][2])
+    d["causes"] = [{"reason": r, "message": m, "field": f} for f, r, m in causes]
+    return ApiError(422, "Invalid", '%s "%s" is invalid: %s' % (kind_qualified(res), name, joined), d)
+
+
+def patch_rejected():
+    return ApiError(422, "Invalid",
+                    "the server rejected our request due to an error in our request", {})
+
+
+def unsupported_media():
+    return ApiError(415, "UnsupportedMediaType",
+                    "the body of the request was in an unknown format - accepted media "
+                    "types include: application/json-patch+json, application/merge-patch+json, "
+                    "application/strategic-merge-patch+json, application/apply-patch+yaml")
+
+
+def unauthorized():
+    return ApiError(401, "Unauthorized", "Unauthorized")
+
+
+def go_json_error(raw, exc):
+    """Describe a JSON decode error the way Go's encoding/json does for the
+    common case of a bad first character."""
+    s = raw.lstrip(b" \t\r\n")
+    if s and s[:1] not in b'{["-0123456789tfn':
+        c = s[0]
+        q = "'%c'" % c if 0x20 <= c < 0x7f else "'\\u%04x'" % c
+        return "invalid character %s looking for beginning of value" % q
+    return str(exc)
+
+
+# ---------------------------------------------------------------- JSON patch
+
+def _ptr_tokens(path):
+    if path == "":
+        return []
+    if not path.startswith("/"):
+        raise ValueError("bad pointer %r" % path)
+    return [t.replace("~1", "/").replace("~0", "~") for t in path[1:].split("/")]
+
+
+def _ptr_parent(doc, tokens):
+    cur = doc
+    for t in tokens[:-1]:
+        if isinstance(cur, dict) and t in cur:
+            cur = cur[t]
+        elif isinstance(cur, list) and t.isdigit() and int(t) < len(cur):
+            cur = cur[int(t)]
+        else:
+            raise ValueError("path not found")
+    return cur
+
+
+def _ptr_get(doc, path):
+    tokens = _ptr_tokens(path)
+    if not tokens:
+        return doc
+    parent = _ptr_parent(doc, tokens)
+    t = tokens[-1]
+    if isinstance(parent, dict) and t in parent:
+        return parent[t]
+    if isinstance(parent, list) and t.isdigit() and int(t) < len(parent):
+        return parent[int(t)]
+    raise ValueError("path not found")
+
+
+def _ptr_add(doc, path, value):
+    tokens = _ptr_tokens(path)
+    if not tokens:
+        return value
+    parent = _ptr_parent(doc, tokens)
+    t = tokens[-1]
+    if isinstance(parent, dict):
+        parent[t] = value
+    elif isinstance(parent, list):
+        if t == "-":
+            parent.append(value)
+        elif t.isdigit() and int(t) <= len(parent):
+            parent.insert(int(t), value)
+        else:
+            raise ValueError("bad index")
+    else:
+        raise ValueError("parent not a container")
+    return doc
+
+
+def _ptr_remove(doc, path):
+    tokens = _ptr_tokens(path)
+    if not tokens:
+        raise ValueError("cannot remove root")
+    parent = _ptr_parent(doc, tokens)
+    t = tokens[-1]
+    if isinstance(parent, dict) and t in parent:
+        return parent.pop(t)
+    if isinstance(parent, list) and t.isdigit() and int(t) < len(parent):
+        return parent.pop(int(t))
+    raise ValueError("path not found")
+
+
+def json_equal(a, b):
+    """Equality of JSON values that, unlike ==, tells true from 1."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def json_patch(doc, ops):
+    """RFC 6902 on a copy of doc; ValueError on any failed operation."""
+    if not isinstance(ops, list):
+        raise ValueError("patch is not a list")
+    doc = copy.deepcopy(doc)
+    for op in ops:
+        if not isinstance(op, dict) or not isinstance(op.get("path"), str):
+            raise ValueError("bad operation")
+        kind, path = op.get("op"), op["path"]
+        if kind == "add":
+            doc = _ptr_add(doc, path, copy.deepcopy(op["value"]))
+        elif kind == "remove":
+            _ptr_remove(doc, path)
+        elif kind == "replace":
+            _ptr_get(doc, path)
+            if path == "":
+                doc = copy.deepcopy(op["value"])
+            else:
+                _ptr_remove(doc, path)
+                doc = _ptr_add(doc, path, copy.deepcopy(op["value"]))
+        elif kind == "move":
+            v = _ptr_remove(doc, op["from"])
+            doc = _ptr_add(doc, path, v)
+        elif kind == "copy":
+            doc = _ptr_add(doc, path, copy.deepcopy(_ptr_get(doc, op["from"])))
+        elif kind == "test":
+            if "value" not in op or not json_equal(_ptr_get(doc, path), op["value"]):
+                raise ValueError("test failed")
+        else:
+            raise ValueError("unknown op %r" % kind)
+    return doc
+
+
+def merge_patch(target, patch):
+    """RFC 7386."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_patch(out.get(k), v)
+    return out
+
+
+# ---------------------------------------------------------------- selectors
+
+def parse_label_selector(sel):
+    """List of (key, op, values); raises ApiError on garbage."""
+    reqs = []
+    if not sel:
+        return reqs
+    parts = re.findall(r'(?:[^,(]|\([^)]*\))+', sel)
+    for p in parts:
+        p = p.strip()
+        m = re.match(r'^(\S+)\s+(in|notin)\s+\(([^)]*)\)$', p)
+        if m:
+            reqs.append((m.group(1), m.group(2), [v.strip() for v in m.group(3).split(",")]))
+            continue
+        m = re.match(r'^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$', p)
+        if m:
+            op = "!=" if m.group(2) == "!=" else "="
+            reqs.append((m.group(1), op, [m.group(3)]))
+            continue
+        m = re.match(r'^(!?)([A-Za-z0-9._/-]+)$', p)
+        if m:
+            reqs.append((m.group(2), "!" if m.group(1) else "exists", []))
+            continue
+        raise bad_request("unable to parse requirement: invalid label selector %r" % sel)
+    return reqs
+
+
+def label_match(obj, reqs):
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    for key, op, vals in reqs:
+        have = key in labels
+        v = labels.get(key)
+        if op == "=" and v != vals[0]:
+            return False
+        if op == "!=" and have and v == vals[0]:
+            return False
+        if op == "exists" and not have:
+            return False
+        if op == "!" and have:
+            return False
+        if op == "in" and v not in vals:
+            return False
+        if op == "notin" and have and v in vals:
+            return False
+    return True
+
+
+def parse_field_selector(sel):
+    reqs = []
+    if not sel:
+        return reqs
+    for p in sel.split(","):
+        m = re.match(r'^([A-Za-z0-9._]+)\s*(==|=|!=)\s*(.*)$', p.strip())
+        if not m:
+            raise bad_request("invalid field selector %r" % sel)
+        reqs.append((m.group(1), m.group(2) == "!=", m.group(3)))
+    return reqs
+
+
+def field_match(obj, reqs):
+    for path, negate, want in reqs:
+        cur = obj
+        for part in path.split("."):
+            cur = cur.get(part) if isinstance(cur, dict) else None
+        have = "" if cur is None else (str(cur).lower() if isinstance(cur, bool) else str(cur))
+        if (have == want) == negate:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- state
+
+class State:
+    """Every object, the watch history and the request log, behind one lock.
+
+    Objects are never changed in place once stored: a write stores a fresh
+    copy, so history entries can share them."""
+
+    def __init__(self, args):
+        self.args = args
+        self.cond = threading.Condition(threading.RLock())
+        self.rv = 0
+        self.objects = {}           # (res, ns, name) -> obj
+        self.history = []           # (rv, res, ns, name, type, obj, prev)
+        self.min_rv = 0             # watches from below this are too old
+        self.live_min_rv = 0        # running watches below this missed events
+        self.watch_epoch = 0
+        self.stopping = False
+        self.requests = []
+        self.req_seq = 0
+        self.registry = set(["nginx:1.25", "nginx:1.26", "busybox:1.36"])
+        self.manual_status = set()  # keys whose status tests set by hand
+        self.pull_fail_since = {}   # (ns, pod, container) -> monotonic time
+        self.progress_since = {}    # (ns, deploy) -> (rs name, monotonic time)
+
+    # -- storage
+
+    def _record(self, res, ns, name, etype, obj, prev):
+        self.history.append((self.rv, res, ns, name, etype, obj, prev))
+        limit = max(1, self.args.history)
+        if len(self.history) > limit + limit // 10:
+            del self.history[:len(self.history) - limit]
+            self.min_rv = max(self.min_rv, self.history[0][0] - 1)
+            self.live_min_rv = max(self.live_min_rv, self.min_rv)
+        self.cond.notify_all()
+
+    def put(self, res, obj):
+        """Store obj (ADDED or MODIFIED) with a new resourceVersion."""
+        md = obj["metadata"]
+        ns = md.get("namespace", "") if RESOURCES[res][3] else ""
+        key = (res, ns, md["name"])
+        prev = self.objects.get(key)
+        self.rv += 1
+        obj = copy.deepcopy(obj)
+        obj["metadata"]["resourceVersion"] = str(self.rv)
+        self.objects[key] = obj
+        self._record(res, ns, md["name"], "MODIFIED" if prev else "ADDED", obj, prev)
+        return obj
+
+    def remove(self, res, ns, name):
+        key = (res, ns, name)
+        prev = self.objects.pop(key)
+        self.rv += 1
+        gone = copy.deepcopy(prev)
+        gone["metadata"]["resourceVersion"] = str(self.rv)
+        self.manual_status.discard(key)
+        self._record(res, ns, name, "DELETED", gone, prev)
+        return gone
+
+    def get(self, res, ns, name):
+        return self.objects.get((res, ns if RESOURCES[res][3] else "", name))
+
+    def compact(self):
+        """Forget the watch history: a new watch from any resourceVersion
+        handed out so far is too old; running watches that are caught up go on."""
+        self.live_min_rv = self.rv
+        self.rv += 1
+        self.history = []
+        self.min_rv = self.rv
+
+    def snapshot(self, res, at_rv):
+        """Objects of res as they were at at_rv, rebuilt from history."""
+        state = {k: v for k, v in self.objects.items() if k[0] == res}
+        for rv, r, ns, name, etype, obj, prev in reversed(self.history):
+            if rv <= at_rv:
+                break
+            if r != res:
+                continue
+            if etype == "ADDED":
+                state.pop((r, ns, name), None)
+            else:
+                state[(r, ns, name)] = prev
+        return state
+
+    def log_request(self, entry):
+        self.req_seq += 1
+        entry["seq"] = self.req_seq
+        self.requests.append(entry)
+        if len(self.requests) > MAX_LOG:
+            del self.requests[:len(self.requests) - MAX_LOG]
+
+
+# ---------------------------------------------------------------- defaults and validation
+
+def default_pod_spec(spec):
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("securityContext", {})
+    spec.setdefault("schedulerName", "default-scheduler")
+    for c in spec.get("containers") or []:
+        if isinstance(c, dict):
+            c.setdefault("resources", {})
+            c.setdefault("terminationMessagePath", "/dev/termination-log")
+            c.setdefault("terminationMessagePolicy", "File")
+            img = c.get("image") or ""
+            c.setdefault("imagePullPolicy", "Always" if img.endswith(":latest") or ":" not in img else "IfNotPresent")
+
+
+def default_pod_admission(spec):
+    """What defaulting and admission add to a Pod (not to a template)."""
+    default_pod_spec(spec)
+    spec.setdefault("tolerations", [
+        {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+        {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
+         "tolerationSeconds": 300}])
+    spec.setdefault("priority", 0)
+    spec.setdefault("enableServiceLinks", True)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+
+
+def apply_defaults(res, obj):
+    spec = obj.get("spec")
+    if res in ("deployments", "replicasets") and isinstance(spec, dict):
+        spec.setdefault("replicas", 1)
+        if res == "deployments":
+            spec.setdefault("strategy", {"type": "RollingUpdate",
+                                         "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
+            spec.setdefault("revisionHistoryLimit", 10)
+            spec.setdefault("progressDeadlineSeconds", 600)
+        tmpl = spec.get("template")
+        if isinstance(tmpl, dict):
+            tmpl.setdefault("metadata", {}).setdefault("creationTimestamp", None)
+            if isinstance(tmpl.get("spec"), dict):
+                default_pod_spec(tmpl["spec"])
+    elif res == "pods" and isinstance(spec, dict):
+        default_pod_admission(spec)
+    elif res == "namespaces":
+        obj.setdefault("spec", {"finalizers": ["kubernetes"]})
+        obj.setdefault("status", {"phase": "Active"})
+
+
+def validate(res, obj):
+    """Raise ApiError 422 with details.causes when obj is not acceptable."""
+    md = obj.get("metadata")
+    name = md.get("name", "") if isinstance(md, dict) else ""
+    causes = []
+    if not name:
+        causes.append(("metadata.name", "FieldValueRequired",
+                       "Required value: name or generateName is required"))
+    spec = obj.get("spec")
+    pod_spec, prefix = None, "spec"
+    if res in ("deployments", "replicasets"):
+        if not isinstance(spec, dict):
+            spec = {}
+            causes.append(("spec", "FieldValueRequired", "Required value"))
+        r = spec.get("replicas", 0)
+        if not isinstance(r, int) or isinstance(r, bool):
+            causes.append(("spec.replicas", "FieldValueInvalid",
+                           "Invalid value: %s: must be an integer" % json.dumps(r)))
+        elif r < 0:
+            causes.append(("spec.replicas", "FieldValueInvalid",
+                           "Invalid value: %d: must be greater than or equal to 0" % r))
+        tmpl = spec.get("template") if isinstance(spec.get("template"), dict) else {}
+        pod_spec, prefix = tmpl.get("spec"), "spec.template.spec"
+        if not isinstance(pod_spec, dict):
+            pod_spec = {}
+    elif res == "pods":
+        pod_spec = spec if isinstance(spec, dict) else {}
+    if pod_spec is not None:
+        cs = pod_spec.get("containers")
+        if not isinstance(cs, list) or not cs:
+            causes.append((prefix + ".containers", "FieldValueRequired", "Required value"))
+        else:
+            for i, c in enumerate(cs):
+                c = c if isinstance(c, dict) else {}
+                if not c.get("name"):
+                    causes.append(("%s.containers[%d].name" % (prefix, i), "FieldValueRequired", "Required value"))
+                img = c.get("image")
+                if not isinstance(img, str) or not img.strip():
+                    causes.append(("%s.containers[%d].image" % (prefix, i), "FieldValueRequired", "Required value"))
+    if causes:
+        raise invalid(res, name, causes)
+
+
+# ---------------------------------------------------------------- controller
+
+def template_hash(tmpl):
+    canon = json.dumps(tmpl, sort_keys=True, separators=(",", ":")).encode()
+    digest = hashlib.sha256(canon).digest()
+    return "".join(NAME_ALPHABET[b % len(NAME_ALPHABET)] for b in digest[:10])
+
+
+def rand_suffix(n=5):
+    return "".join(random.choice(NAME_ALPHABET) for _ in range(n))
+
+
+def owner_ref(owner, kind, api_ver):
+    return {"apiVersion": api_ver, "kind": kind, "name": owner["metadata"]["name"],
+            "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+
+
+def controller_uid(obj):
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref.get("uid")
+    return None
+
+
+def strip_zero(status, keys):
+    for k in keys:
+        if not status.get(k):
+            status.pop(k, None)
+    return status
+
+
+def image_ref(img):
+    return img if "/" in img else "docker.io/library/" + img
+
+
+class Controller:
+    """Deployment, ReplicaSet, kubelet and garbage collector in one pass.
+
+    Every step writes only when the computed object differs from the stored
+    one, so a settled cluster causes no writes and no watch traffic."""
+
+    def __init__(self, st):
+        self.st = st
+        self.due = None         # monotonic time of the next timed transition
+        self.seen_rv = -1       # resourceVersion after the last full pass
+
+    def due_at(self, t):
+        self.due = t if self.due is None else min(self.due, t)
+
+    def tick(self):
+        """The 0.1 s tick: a full pass only when something was written or a
+        timed transition (image pull back-off, progress deadline) is due, so
+        an idle server costs no CPU."""
+        if self.st.rv != self.seen_rv or (self.due is not None and time.monotonic() >= self.due):
+            self.run()
+
+    def new_meta(self, name, ns, labels=None):
+        md = {"name": name, "namespace": ns, "uid": str(uuid.uuid4()),
+              "creationTimestamp": now_ts()}
+        if labels:
+            md["labels"] = dict(labels)
+        return md
+
+    def event(self, obj, kind, etype, reason, message, component, field_path=None):
+        st = self.st
+        md = obj["metadata"]
+        name = "%s.%s" % (md["name"], uuid.uuid4().hex[:16])
+        ts = now_ts()
+        inv = {"kind": kind, "namespace": md["namespace"], "name": md["name"],
+               "uid": md["uid"], "apiVersion": obj.get("apiVersion", "v1"),
+               "resourceVersion": md.get("resourceVersion", "")}
+        if field_path:
+            inv["fieldPath"] = field_path
+        ev = {"kind": "Event", "apiVersion": "v1",
+              "metadata": self.new_meta(name, md["namespace"]),
+              "involvedObject": inv, "reason": reason, "message": message,
+              "source": {"component": component},
+              "firstTimestamp": ts, "lastTimestamp": ts, "count": 1, "type": etype,
+              "eventTime": None, "reportingComponent": "", "reportingInstance": ""}
+        if component == "kubelet":
+            ev["source"]["host"] = "node-a"
+        st.put("events", ev)
+
+    def run(self, max_passes=20):
+        for _ in range(max_passes):
+            self.due = None
+            if not self.one_pass():
+                break
+        self.seen_rv = self.st.rv
+
+    def one_pass(self):
+        changed = False
+        changed |= self.gc()
+        for key in sorted(k for k in self.st.objects if k[0] == "deployments"):
+            if key in self.st.objects:
+                changed |= self.sync_deployment(self.st.objects[key])
+        for key in sorted(k for k in self.st.objects if k[0] == "replicasets"):
+            if key in self.st.objects:
+                changed |= self.sync_replicaset(self.st.objects[key])
+        for key in sorted(k for k in self.st.objects if k[0] == "pods"):
+            if key in self.st.objects:
+                changed |= self.kubelet(self.st.objects[key])
+        return changed
+
+    def gc(self):
+        st = self.st
+        uids = {o["metadata"].get("uid") for o in st.objects.values()}
+        doomed = [k for k, o in st.objects.items()
+                  if k[0] in ("replicasets", "pods") and controller_uid(o) and controller_uid(o) not in uids]
+        for k in doomed:
+            st.remove(*k)
+        return bool(doomed)
+
+    def owned(self, res, owner):
+        uid = owner["metadata"]["uid"]
+        ns = owner["metadata"]["namespace"]
+        return [o for k, o in sorted(self.st.objects.items())
+                if k[0] == res and k[1] == ns and controller_uid(o) == uid]
+
+    def sync_deployment(self, d):
+        st = self.st
+        md, spec = d["metadata"], d["spec"]
+        ns, dname = md["namespace"], md["name"]
+        changed = False
+        tmpl = spec["template"]
+        h = template_hash(tmpl)
+        rss = self.owned("replicasets", d)
+
+        def rev(rs):
+            try:
+                return int(rs["metadata"].get("annotations", {}).get(REV_ANN, "0"))
+            except ValueError:
+                return 0
+        max_rev = max([rev(rs) for rs in rss] or [0])
+        new = None
+        for rs in rss:
+            if (rs["metadata"].get("labels") or {}).get("pod-template-hash") == h:
+                new = rs
+        want = spec.get("replicas", 1)
+        if new is None:
+            labels = dict((tmpl.get("metadata") or {}).get("labels") or {})
+            labels["pod-template-hash"] = h
+            rst = copy.deepcopy(tmpl)
+            rst.setdefault("metadata", {})["labels"] = dict(labels)
+            sel = copy.deepcopy(spec.get("selector") or {"matchLabels": {}})
+            sel.setdefault("matchLabels", {})["pod-template-hash"] = h
+            rsmd = self.new_meta("%s-%s" % (dname, h), ns, labels)
+            rsmd["annotations"] = {REV_ANN: str(max_rev + 1),
+                                   "deployment.kubernetes.io/desired-replicas": str(want),
+                                   "deployment.kubernetes.io/max-replicas": str(want + max(1, (want + 3) // 4))}
+            rsmd["ownerReferences"] = [owner_ref(d, "Deployment", "apps/v1")]
+            rsmd["generation"] = 1
+            new = st.put("replicasets", {"kind": "ReplicaSet", "apiVersion": "apps/v1", "metadata": rsmd,
+                                         "spec": {"replicas": want, "selector": sel, "template": rst},
+                                         "status": {"replicas": 0}})
+            self.event(d, "Deployment", "Normal", "ScalingReplicaSet",
+                       "Scaled up replica set %s to %d" % (new["metadata"]["name"], want),
+                       "deployment-controller")
+            changed = True
+        elif rev(new) != max_rev or new["spec"].get("replicas") != want:
+            rs = copy.deepcopy(new)
+            if rev(new) != max_rev:
+                rs["metadata"].setdefault("annotations", {})[REV_ANN] = str(max_rev + 1)
+            if rs["spec"].get("replicas") != want:
+                self.event(d, "Deployment", "Normal", "ScalingReplicaSet",
+                           "Scaled %s replica set %s to %d" % ("up" if want > rs["spec"].get("replicas", 0) else "down",
+                                                               rs["metadata"]["name"], want),
+                           "deployment-controller")
+                rs["spec"]["replicas"] = want
+                rs["metadata"]["generation"] = rs["metadata"].get("generation", 1) + 1
+            new = st.put("replicasets", rs)
+            changed = True
+        new_name = new["metadata"]["name"]
+        nst = new.get("status") or {}
+        complete = (nst.get("availableReplicas", 0) == want and nst.get("replicas", 0) == want
+                    and new["spec"].get("replicas") == want)
+        if complete:
+            for rs in self.owned("replicasets", d):
+                if rs["metadata"]["name"] != new_name and rs["spec"].get("replicas", 0) != 0:
+                    rs = copy.deepcopy(rs)
+                    rs["spec"]["replicas"] = 0
+                    rs["metadata"]["generation"] = rs["metadata"].get("generation", 1) + 1
+                    st.put("replicasets", rs)
+                    self.event(d, "Deployment", "Normal", "ScalingReplicaSet",
+                               "Scaled down replica set %s to 0" % rs["metadata"]["name"],
+                               "deployment-controller")
+                    changed = True
+        # the Deployment itself: revision annotation and status
+        d2 = copy.deepcopy(st.get("deployments", ns, dname))
+        new = st.get("replicasets", ns, new_name)
+        d2["metadata"].setdefault("annotations", {})[REV_ANN] = new["metadata"]["annotations"][REV_ANN]
+        if (("deployments", ns, dname)) not in st.manual_status:
+            d2["status"] = self.deployment_status(d2, new, self.owned("replicasets", d2), complete)
+        if d2 != st.get("deployments", ns, dname):
+            st.put("deployments", d2)
+            changed = True
+        return changed
+
+    def deployment_status(self, d, new, rss, complete):
+        spec = d["spec"]
+        ns, dname = d["metadata"]["namespace"], d["metadata"]["name"]
+        want = spec.get("replicas", 1)
+        old = d.get("status") or {}
+        total = sum(rs["spec"].get("replicas", 0) for rs in rss)
+        s = {"observedGeneration": d["metadata"].get("generation", 1),
+             "replicas": sum((rs.get("status") or {}).get("replicas", 0) for rs in rss),
+             "updatedReplicas": (new.get("status") or {}).get("replicas", 0),
+             "readyReplicas": sum((rs.get("status") or {}).get("readyReplicas", 0) for rs in rss),
+             "availableReplicas": sum((rs.get("status") or {}).get("availableReplicas", 0) for rs in rss)}
+        s["unavailableReplicas"] = max(total - s["availableReplicas"], 0)
+        strip_zero(s, ["replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "unavailableReplicas"])
+        max_unavail = want // 4
+        ru = (spec.get("strategy") or {}).get("rollingUpdate") or {}
+        mu = ru.get("maxUnavailable", "25%")
+        if isinstance(mu, int):
+            max_unavail = mu
+        elif isinstance(mu, str) and mu.endswith("%") and mu[:-1].isdigit():
+            max_unavail = want * int(mu[:-1]) // 100
+        if s.get("availableReplicas", 0) >= want - max_unavail:
+            avail = ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+        else:
+            avail = ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+        rsname = new["metadata"]["name"]
+        key = (ns, dname)
+        since = self.st.progress_since.get(key)
+        if since is None or since[0] != rsname:
+            since = (rsname, time.monotonic())
+            self.st.progress_since[key] = since
+        deadline = spec.get("progressDeadlineSeconds", 600)
+        if complete:
+            prog = ("True", "NewReplicaSetAvailable", 'ReplicaSet "%s" has successfully progressed.' % rsname)
+        elif isinstance(deadline, int) and time.monotonic() - since[1] > deadline:
+            prog = ("False", "ProgressDeadlineExceeded", 'ReplicaSet "%s" has timed out progressing.' % rsname)
+        else:
+            if isinstance(deadline, int):
+                self.due_at(since[1] + deadline + 0.01)
+            prog = ("True", "ReplicaSetUpdated", 'ReplicaSet "%s" is progressing.' % rsname)
+        olds = {c.get("type"): c for c in old.get("conditions") or []}
+        conds = []
+        for ctype, (cs, reason, msg) in (("Available", avail), ("Progressing", prog)):
+            o = olds.get(ctype) or {}
+            ts = now_ts()
+            same = o.get("status") == cs and o.get("reason") == reason and o.get("message") == msg
+            conds.append({"type": ctype, "status": cs,
+                          "lastUpdateTime": o.get("lastUpdateTime", ts) if same else ts,
+                          "lastTransitionTime": o.get("lastTransitionTime", ts) if o.get("status") == cs else ts,
+                          "reason": reason, "message": msg})
+        s["conditions"] = conds
+        return s
+
+    def sync_replicaset(self, rs):
+        st = self.st
+        md = rs["metadata"]
+        ns = md["namespace"]
+        changed = False
+        pods = self.owned("pods", rs)
+        want = rs["spec"].get("replicas", 1)
+        tmpl = rs["spec"].get("template") or {}
+        while len(pods) < want:
+            name = "%s-%s" % (md["name"], rand_suffix())
+            if st.get("pods", ns, name):
+                continue
+            pmd = self.new_meta(name, ns, (tmpl.get("metadata") or {}).get("labels"))
+            pmd["ownerReferences"] = [owner_ref(rs, "ReplicaSet", "apps/v1")]
+            pspec = copy.deepcopy(tmpl.get("spec") or {})
+            default_pod_admission(pspec)
+            pspec["nodeName"] = "node-a"
+            pod = st.put("pods", {"kind": "Pod", "apiVersion": "v1", "metadata": pmd, "spec": pspec,
+                                  "status": {"phase": "Pending", "qosClass": "BestEffort"}})
+            pods.append(pod)
+            changed = True
+        if len(pods) > want:
+            pods.sort(key=lambda p: (p.get("status", {}).get("phase") == "Running", p["metadata"]["creationTimestamp"]))
+            for p in pods[:len(pods) - want]:
+                st.remove("pods", ns, p["metadata"]["name"])
+            pods = pods[len(pods) - want:]
+            changed = True
+        if ("replicasets", ns, md["name"]) not in st.manual_status:
+            ready = sum(1 for p in pods if self.pod_ready(p))
+            s = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
+                 "availableReplicas": ready, "observedGeneration": md.get("generation", 1)}
+            strip_zero(s, ["fullyLabeledReplicas", "readyReplicas", "availableReplicas"])
+            cur = st.get("replicasets", ns, md["name"])
+            if cur.get("status") != s:
+                rs2 = copy.deepcopy(cur)
+                rs2["status"] = s
+                st.put("replicasets", rs2)
+                changed = True
+        return changed
+
+    @staticmethod
+    def pod_ready(p):
+        for c in (p.get("status") or {}).get("conditions") or []:
+            if c.get("type") == "Ready":
+                return c.get("status") == "True"
+        return False
+
+    def kubelet(self, pod):
+        """Drive a scheduled pod's status from its images and the registry."""
+        st = self.st
+        md, spec = pod["metadata"], pod.get("spec") or {}
+        ns, name = md["namespace"], md["name"]
+        if not spec.get("nodeName") or ("pods", ns, name) in st.manual_status:
+            return False
+        old = pod.get("status") or {}
+        olds = {c.get("name"): c for c in old.get("containerStatuses") or []}
+        ts = now_ts()
+        statuses, not_ready, events = [], [], []
+        seed = hashlib.sha256(md["uid"].encode()).hexdigest()
+        for c in spec.get("containers") or []:
+            cname, img = c.get("name", ""), c.get("image", "")
+            o = olds.get(cname) or {}
+            running = o.get("state", {}).get("running") if o.get("image") == image_ref(img) else None
+            fkey = (ns, name, cname)
+            if running or img in st.registry:
+                st.pull_fail_since.pop(fkey, None)
+                cid = hashlib.sha256((seed + cname + img).encode()).hexdigest()
+                statuses.append({"name": cname, "state": {"running": {"startedAt": (running or {}).get("startedAt", ts)}},
+                                 "lastState": {}, "ready": True, "restartCount": o.get("restartCount", 0),
+                                 "image": image_ref(img),
+                                 "imageID": "%s@sha256:%s" % (image_ref(img).rsplit(":", 1)[0],
+                                                              hashlib.sha256(img.encode()).hexdigest()),
+                                 "containerID": "containerd://" + cid, "started": True})
+                continue
+            not_ready.append(cname)
+            first = fkey not in st.pull_fail_since
+            if first:
+                st.pull_fail_since[fkey] = time.monotonic()
+            waited = time.monotonic() - st.pull_fail_since[fkey]
+            base = image_ref(img)
+            if waited >= self.st.args.pull_backoff:
+                waiting = {"reason": "ImagePullBackOff", "message": 'Back-off pulling image "%s"' % img}
+            else:
+                self.due_at(st.pull_fail_since[fkey] + self.st.args.pull_backoff)
+                waiting = {"reason": "ErrImagePull",
+                           "message": 'rpc error: code = NotFound desc = failed to pull and unpack image '
+                                      '"%s": not found' % base}
+            prev_reason = ((o.get("state") or {}).get("waiting") or {}).get("reason")
+            fp = "spec.containers{%s}" % cname
+            if waiting["reason"] != prev_reason:
+                if waiting["reason"] == "ErrImagePull":
+                    events.append(("Failed", 'Failed to pull image "%s": %s' % (img, waiting["message"]), fp))
+                    events.append(("Failed", "Error: ErrImagePull", fp))
+                elif prev_reason is None:
+                    events.append(("Failed", 'Failed to pull image "%s": rpc error: code = NotFound desc = failed to '
+                                             'pull and unpack image "%s": not found' % (img, base), fp))
+                    events.append(("BackOff", waiting["message"], fp))
+                    events.append(("Failed", "Error: ImagePullBackOff", fp))
+                else:
+                    events.append(("BackOff", waiting["message"], fp))
+                    events.append(("Failed", "Error: ImagePullBackOff", fp))
+            statuses.append({"name": cname, "state": {"waiting": waiting}, "lastState": {}, "ready": False,
+                             "restartCount": 0, "image": img, "imageID": "", "started": False})
+        ready = not not_ready
+        oconds = {c.get("type"): c for c in old.get("conditions") or []}
+
+        def cond(ctype, ok, reason=None, msg=None):
+            c = {"type": ctype, "status": "True" if ok else "False", "lastProbeTime": None}
+            o = oconds.get(ctype) or {}
+            c["lastTransitionTime"] = o.get("lastTransitionTime", ts) if o.get("status") == c["status"] else ts
+            if not ok:
+                c["reason"], c["message"] = reason, msg
+            return c
+        msg = "containers with unready status: [%s]" % " ".join(not_ready)
+        ipn = int(seed[:4], 16) % 250 + 2
+        s = {"phase": "Running" if ready else "Pending",
+             "conditions": [cond("Initialized", True), cond("Ready", ready, "ContainersNotReady", msg),
+                            cond("ContainersReady", ready, "ContainersNotReady", msg), cond("PodScheduled", True)],
+             "hostIP": "10.0.0.1", "podIP": "10.244.0.%d" % ipn, "podIPs": [{"ip": "10.244.0.%d" % ipn}],
+             "startTime": old.get("startTime", ts), "containerStatuses": statuses, "qosClass": "BestEffort"}
+        if s == old:
+            return False
+        p2 = copy.deepcopy(pod)
+        p2["status"] = s
+        p2 = st.put("pods", p2)
+        for reason, message, fp in events:
+            self.event(p2, "Pod", "Warning", reason, message, "kubelet", fp)
+        return True
+
+
+# ---------------------------------------------------------------- HTTP
+
+def parse_api_path(path):
+    """-> (res, ns, name, sub) or None.  ns is None for an all-namespace list."""
+    segs = [s for s in path.split("/") if s]
+    if len(segs) >= 2 and segs[0] == "api" and segs[1] == "v1":
+        group, rest = "", segs[2:]
+    elif len(segs) >= 3 and segs[0] == "apis":
+        group, rest = segs[1], segs[3:]
+        if segs[2] != "v1":
+            return None
+    else:
+        return None
+    ns = None
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        ns, rest = rest[1], rest[2:]
+    if not rest or rest[0] not in RESOURCES or RESOURCES[rest[0]][0] != group:
+        return None
+    res = rest[0]
+    name = rest[1] if len(rest) > 1 else None
+    sub = rest[2] if len(rest) > 2 else None
+    if len(rest) > 3 or (sub and sub not in SUBRESOURCES.get(res, ())):
+        return None
+    if ns is not None and not RESOURCES[res][3]:
+        return None
+    if ns is None and RESOURCES[res][3] and name is not None:
+        return None
+    return res, ns, name, sub
+
+
+def discovery(path):
+    segs = [s for s in path.split("/") if s]
+    if segs == ["api"]:
+        return {"kind": "APIVersions", "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]}
+    groups = sorted({g for g, _, _, _ in RESOURCES.values() if g})
+    if segs == ["apis"]:
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+            {"name": g, "versions": [{"groupVersion": g + "/v1", "version": "v1"}],
+             "preferredVersion": {"groupVersion": g + "/v1", "version": "v1"}} for g in groups]}
+    gv = None
+    if segs == ["api", "v1"]:
+        gv, group = "v1", ""
+    elif len(segs) == 3 and segs[0] == "apis" and segs[1] in groups and segs[2] == "v1":
+        gv, group = segs[1] + "/v1", segs[1]
+    if gv is None:
+        return None
+    out = []
+    for res, (g, _, kind, nsd) in sorted(RESOURCES.items()):
+        if g != group:
+            continue
+        out.append({"name": res, "singularName": "", "namespaced": nsd, "kind": kind,
+                    "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]})
+        for sub in SUBRESOURCES.get(res, ()):
+            out.append({"name": res + "/" + sub, "singularName": "", "namespaced": nsd, "kind": kind,
+                        "verbs": ["get"] if sub == "log" else ["get", "patch", "update"]})
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-apiserver"
+    sys_version = ""
+
+    def log_message(self, format, *args):
+        if self.server.opts.verbose:
+            sys.stderr.write("fake-apiserver: %s\n" % (format % args))
+
+    def do_GET(self):
+        self.dispatch()
+
+    def do_POST(self):
+        self.dispatch()
+
+    def do_PUT(self):
+        self.dispatch()
+
+    def do_PATCH(self):
+        self.dispatch()
+
+    def do_DELETE(self):
+        self.dispatch()
+
+    # -- helpers
+
+    def read_body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            data = b""
+            while True:
+                line = self.rfile.readline(64)
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return data
+                if len(data) + size > MAX_BODY:
+                    raise ApiError(413, "RequestEntityTooLarge", "request body too large")
+                data += self.rfile.read(size)
+                self.rfile.readline(8)
+        n = int(self.headers.get("Content-Length") or 0)
+        if n > MAX_BODY:
+            raise ApiError(413, "RequestEntityTooLarge", "request body too large")
+        return self.rfile.read(n) if n > 0 else b""
+
+    def pretty(self):
+        return (self.headers.get("User-Agent") or "").startswith("curl")
+
+    def encode(self, obj):
+        if self.pretty():
+            return json.dumps(obj, indent=2).encode()
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+    def send_json(self, code, obj, extra=None):
+        body = self.encode(obj)
+        self.send_response(code)
+        self.send_header("Cache-Control", "no-cache, private")
+        self.send_header("Content-Type", "application/json")
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def send_raw(self, code, ctype, body):
+        self.send_response(code)
+        self.send_header("Cache-Control", "no-cache, private")
+        if body or code != 204:
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+
+    def peer_user(self):
+        try:
+            cert = self.connection.getpeercert()
+        except (ValueError, AttributeError):
+            cert = None
+        if not cert:
+            return None
+        for rdn in cert.get("subject", ()):
+            for k, v in rdn:
+                if k == "commonName":
+                    return v
+        return None
+
+    def authenticate(self):
+        auth = self.headers.get("Authorization") or ""
+        opts = self.server.opts
+        if auth.startswith("Bearer "):
+            tok = auth[7:].strip()
+            if tok == opts.token:
+                return "tester"
+            if opts.restricted_token and tok == opts.restricted_token:
+                return "restricted"
+            return None
+        return self.peer_user()
+
+    # -- dispatch
+
+    def dispatch(self):
+        st = self.server.state
+        parsed = urllib.parse.urlsplit(self.path)
+        path, query = parsed.path, parsed.query
+        params = {k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()}
+        entry = None
+        try:
+            body = self.read_body()
+        except (ApiError, ValueError) as e:
+            self.close_connection = True
+            err = e if isinstance(e, ApiError) else bad_request("bad request body")
+            self.send_json(err.code, err.body())
+            return
+        if path.startswith("/_test/"):
+            try:
+                self.test_endpoint(path, params, body)
+            except ApiError as e:
+                self.send_json(e.code, e.body())
+            return
+        ctypes = self.headers.get_all("Content-Type") or []
+        entry = {"time": time.time(), "method": self.command, "path": path, "query": query,
+                 "content_type": ", ".join(ctypes), "body": body.decode("utf-8", "replace"),
+                 "dry_run": params.get("dryRun") == "All", "status": 0,
+                 "user_agent": self.headers.get("User-Agent") or ""}
+        try:
+            user = self.authenticate()
+            if user is None:
+                raise unauthorized()
+            self.api(user, path, params, body, ctypes, entry)
+        except ApiError as e:
+            entry["status"] = e.code
+            with st.cond:
+                st.log_request(entry)
+            self.send_json(e.code, e.body())
+
+    def respond(self, entry, code, obj):
+        entry["status"] = code
+        with self.server.state.cond:
+            self.server.state.log_request(entry)
+        self.send_json(code, obj)
+
+    def test_endpoint(self, path, params, body):
+        st = self.server.state
+        ctl = self.server.controller
+        if self.command == "GET" and path == "/_test/requests":
+            since = int(params.get("since") or 0)
+            with st.cond:
+                reqs = [r for r in st.requests if r["seq"] > since]
+                out = self.encode({"requests": reqs})
+            self.send_raw(200, "application/json", out)
+            return
+        if self.command == "GET" and path.startswith("/_test/objects/"):
+            p = parse_api_path(path[len("/_test/objects"):])
+            if not p or not p[2] or p[3]:
+                raise bad_request("not an object path: %s" % path)
+            res, ns, name, _ = p
+            with st.cond:
+                obj = st.get(res, ns or "", name)
+                if obj is None:
+                    raise not_found(res, name)
+                out = self.encode(obj)
+            self.send_raw(200, "application/json", out)
+            return
+        if self.command != "POST":
+            raise ApiError(405, "MethodNotAllowed", "%s %s is not supported" % (self.command, path))
+        try:
+            doc = json.loads(body) if body.strip() else {}
+        except ValueError as e:
+            raise bad_request("%s: body is not JSON: %s" % (path, e))
+        if path == "/_test/objects":
+            items = doc if isinstance(doc, list) else (doc.get("items") if doc.get("kind") == "List" else [doc])
+            with st.cond:
+                out = [self.apply_manifest(m) for m in items]
+                ctl.run()
+            self.send_json(200, out[0] if len(out) == 1 and not isinstance(doc, list) and doc.get("kind") != "List"
+                           else {"kind": "List", "apiVersion": "v1", "items": out})
+        elif path == "/_test/compact":
+            with st.cond:
+                st.compact()
+                out = {"resourceVersion": str(st.rv)}
+            self.send_json(200, out)
+        elif path == "/_test/close-watches":
+            with st.cond:
+                st.watch_epoch += 1
+                st.cond.notify_all()
+            self.send_json(200, {"closed": True})
+        elif path == "/_test/registry":
+            with st.cond:
+                st.registry |= set(doc.get("add") or [])
+                st.registry -= set(doc.get("remove") or [])
+                ctl.run()
+                out = {"registry": sorted(st.registry)}
+            self.send_json(200, out)
+        else:
+            raise ApiError(404, "NotFound", "no such test endpoint: %s" % path)
+
+    def apply_manifest(self, m):
+        """Create or replace like kubectl apply; status kept unless given."""
+        st = self.server.state
+        if not isinstance(m, dict) or m.get("kind") not in KIND_TO_PLURAL:
+            raise bad_request("manifest kind %r is not served" % (m.get("kind") if isinstance(m, dict) else m))
+        res = KIND_TO_PLURAL[m["kind"]]
+        m = copy.deepcopy(m)
+        m["apiVersion"] = api_version(res)
+        md = m.setdefault("metadata", {})
+        if RESOURCES[res][3]:
+            md.setdefault("namespace", "demo")
+        else:
+            md.pop("namespace", None)
+        apply_defaults(res, m)
+        validate(res, m)
+        ns = md.get("namespace", "")
+        cur = st.get(res, ns, md["name"])
+        key = (res, ns, md["name"])
+        if "status" in m and res != "namespaces":
+            st.manual_status.add(key)
+        if cur is None:
+            md["uid"] = md.get("uid") or str(uuid.uuid4())
+            md.setdefault("creationTimestamp", now_ts())
+            if res in ("deployments", "replicasets"):
+                md["generation"] = 1
+            return st.put(res, m)
+        md["uid"] = cur["metadata"]["uid"]
+        md["creationTimestamp"] = cur["metadata"].get("creationTimestamp")
+        if "generation" in cur["metadata"]:
+            md["generation"] = cur["metadata"]["generation"] + (1 if m.get("spec") != cur.get("spec") else 0)
+        if "status" not in m and "status" in cur:
+            m["status"] = cur["status"]
+        return st.put(res, m)
+
+    # -- the API proper
+
+    def api(self, user, path, params, body, ctypes, entry):
+        st = self.server.state
+        if path in ("/healthz", "/readyz", "/livez"):
+            entry["status"] = 200
+            with st.cond:
+                st.log_request(entry)
+            self.send_raw(200, "text/plain; charset=utf-8", b"ok")
+            return
+        if path == "/version":
+            return self.respond(entry, 200, VERSION)
+        disc = discovery(path)
+        if disc is not None and self.command == "GET":
+            return self.respond(entry, 200, disc)
+        p = parse_api_path(path)
+        if p is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
+        res, ns, name, sub = p
+        if "dryRun" in params and params["dryRun"] != "All":
+            raise bad_request("Invalid dryRun value: %s" % params["dryRun"])
+        verb = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[self.command]
+        if verb == "get" and name is None:
+            verb = "watch" if params.get("watch") in ("1", "true") else "list"
+        if verb == "get" and params.get("watch") in ("1", "true"):
+            verb = "watch"
+        if user == "restricted" and verb not in ("get", "list", "watch"):
+            d = err_details(res, name or "")
+            raise ApiError(403, "Forbidden",
+                           '%s "%s" is forbidden: User "restricted" cannot %s resource "%s" in API group "%s" '
+                           'in the namespace "%s"' % (qualified(res), name or "", verb, res, RESOURCES[res][0],
+                                                      ns or ""), d)
+        if verb == "watch":
+            return self.watch(entry, res, ns, name, params)
+        if verb == "list":
+            with st.cond:
+                out = self.list_objects(res, ns, params)
+            return self.respond(entry, 200, out)
+        if self.command == "POST":
+            if name is not None:
+                raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+            return self.create(entry, res, ns, params, body)
+        if sub == "log":
+            if self.command != "GET":
+                raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+            return self.pod_log(entry, ns, name, params)
+        if self.command == "GET":
+            with st.cond:
+                obj = st.get(res, ns, name)
+            if obj is None:
+                raise not_found(res, name)
+            return self.respond(entry, 200, obj)
+        if self.command == "DELETE":
+            return self.delete(entry, res, ns, name, params, body)
+        return self.update(entry, res, ns, name, sub, params, body, ctypes)
+
+    def list_objects(self, res, ns, params):
+        st = self.server.state
+        lsel = parse_label_selector(params.get("labelSelector", ""))
+        fsel = parse_field_selector(params.get("fieldSelector", ""))
+        try:
+            limit = int(params.get("limit") or 0)
+        except ValueError:
+            raise bad_request("invalid limit %r" % params.get("limit"))
+        cont = params.get("continue") or ""
+        start = None
+        at_rv = st.rv
+        if cont:
+            try:
+                raw = base64.urlsafe_b64decode(cont + "=" * (-len(cont) % 4))
+            except ValueError as e:
+                raise bad_request("invalid continue token: %s" % e)
+            try:
+                try:
+                    tok = json.loads(raw)
+                except ValueError as e:
+                    raise ValueError(go_json_error(raw, e))
+                if not isinstance(tok, dict) or tok.get("v") != "meta.k8s.io/v1":
+                    raise ValueError("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+                at_rv, start = int(tok["rv"]), str(tok["start"])
+            except (ValueError, KeyError, TypeError) as e:
+                msg = str(e)
+                if not msg.startswith("continue key"):
+                    msg = "continue key is not valid: " + msg
+                raise bad_request("invalid continue token: " + msg)
+            if at_rv < st.min_rv:
+                raise ApiError(410, "Expired",
+                               "The provided continue parameter is too old to display a consistent list result. "
+                               "You can start a new list without the continue parameter, or use the continue token "
+                               "in this response to retrieve the remainder of the results. Continuing with the "
+                               "provided token results in an inconsistent list - objects that were created, modified, "
+                               "or deleted between the time the first chunk was returned and now may show up in the list.")
+        objs = st.snapshot(res, at_rv) if cont else {k: v for k, v in st.objects.items() if k[0] == res}
+        rows = []
+        for (_, ons, oname), o in objs.items():
+            if ns is not None and ons != ns:
+                continue
+            if not label_match(o, lsel) or not field_match(o, fsel):
+                continue
+            skey = oname if ns is not None or not RESOURCES[res][3] else ons + "/" + oname
+            rows.append((skey, o))
+        rows.sort(key=lambda r: r[0])
+        if start is not None:
+            rows = [r for r in rows if r[0] > start]
+        meta = {"resourceVersion": str(at_rv)}
+        if limit > 0 and len(rows) > limit:
+            last = rows[limit - 1][0]
+            tok = {"v": "meta.k8s.io/v1", "rv": at_rv, "start": last + "\x00"}
+            meta["continue"] = base64.urlsafe_b64encode(
+                json.dumps(tok, separators=(",", ":")).encode()).decode().rstrip("=")
+            meta["remainingItemCount"] = len(rows) - limit
+            rows = rows[:limit]
+        items = []
+        for _, o in rows:
+            o = dict(o)
+            o.pop("kind", None)
+            o.pop("apiVersion", None)
+            items.append(o)
+        return {"kind": RESOURCES[res][2] + "List", "apiVersion": api_version(res), "metadata": meta, "items": items}
+
+    def parse_obj(self, body):
+        try:
+            obj = json.loads(body)
+        except ValueError as e:
+            raise bad_request("the body of the request could not be decoded: %s" % e)
+        if not isinstance(obj, dict):
+            raise bad_request("the body of the request is not a JSON object")
+        return obj
+
+    def finish_write(self, entry, code, obj):
+        """Log and answer, then let the controller react (the answer is the
+        object as written, before the controller touched it)."""
+        st = self.server.state
+        with st.cond:
+            out = self.encode(obj)
+            entry["status"] = code
+            st.log_request(entry)
+            if not entry["dry_run"]:
+                self.server.controller.run()
+        self.send_response(code)
+        self.send_header("Cache-Control", "no-cache, private")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def create(self, entry, res, ns, params, body):
+        st = self.server.state
+        obj = self.parse_obj(body)
+        obj["apiVersion"] = api_version(res)
+        obj["kind"] = RESOURCES[res][2]
+        md = obj.setdefault("metadata", {})
+        if not isinstance(md, dict):
+            raise bad_request("metadata must be an object")
+        if not md.get("name") and md.get("generateName"):
+            md["name"] = md["generateName"] + rand_suffix()
+        if RESOURCES[res][3]:
+            if md.get("namespace") not in (None, "", ns):
+                raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
+            md["namespace"] = ns
+        for k in ("uid", "resourceVersion", "generation", "deletionTimestamp"):
+            md.pop(k, None)
+        md["uid"] = str(uuid.uuid4())
+        md["creationTimestamp"] = now_ts()
+        if res in ("deployments", "replicasets"):
+            md["generation"] = 1
+        apply_defaults(res, obj)
+        validate(res, obj)
+        with st.cond:
+            if RESOURCES[res][3] and not st.get("namespaces", "", ns):
+                raise ApiError(404, "NotFound", 'namespaces "%s" not found' % ns, {"name": ns, "kind": "namespaces"})
+            if st.get(res, ns, md["name"]):
+                raise ApiError(409, "AlreadyExists", '%s "%s" already exists' % (qualified(res), md["name"]),
+                               err_details(res, md["name"]))
+            if entry["dry_run"]:
+                out = obj
+            else:
+                if res in ("pods",) and "status" not in obj:
+                    obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+                out = st.put(res, obj)
+        self.finish_write(entry, 201, out)
+
+    def update(self, entry, res, ns, name, sub, params, body, ctypes):
+        st = self.server.state
+        if self.command == "PATCH":
+            if len(ctypes) != 1:
+                raise unsupported_media()
+            ctype = ctypes[0].split(";")[0].strip().lower()
+            if "," in ctype or ctype not in PATCH_TYPES:
+                raise unsupported_media()
+            try:
+                patch = json.loads(body)
+            except ValueError as e:
+                raise bad_request("error decoding patch: %s" % e)
+        else:
+            new = self.parse_obj(body)
+        with st.cond:
+            cur = st.get(res, ns, name)
+            if cur is None:
+                raise not_found(res, name)
+            cur_rv = cur["metadata"]["resourceVersion"]
+            if self.command == "PATCH":
+                if ctype == "application/json-patch+json":
+                    try:
+                        new = json_patch(cur, patch)
+                    except (ValueError, KeyError, TypeError, IndexError):
+                        raise patch_rejected()
+                else:
+                    if not isinstance(patch, dict):
+                        raise bad_request("patch body must be a JSON object")
+                    new = merge_patch(cur, patch)
+                if not isinstance(new, dict) or not isinstance(new.get("metadata"), dict):
+                    raise patch_rejected()
+                want_rv = new["metadata"].get("resourceVersion")
+                if want_rv not in (None, "", cur_rv):
+                    raise conflict(res, name)
+            else:
+                md = new.get("metadata")
+                if not isinstance(md, dict):
+                    raise bad_request("metadata must be an object")
+                if md.get("name") not in (None, name):
+                    raise bad_request("the name of the object (%s) does not match the name on the URL (%s)"
+                                      % (md.get("name"), name))
+                if md.get("resourceVersion") not in (None, "", cur_rv):
+                    raise conflict(res, name)
+            new["kind"], new["apiVersion"] = cur["kind"], cur["apiVersion"]
+            md = new["metadata"]
+            for k in ("name", "namespace", "uid", "creationTimestamp"):
+                if k in cur["metadata"]:
+                    md[k] = cur["metadata"][k]
+            md["resourceVersion"] = cur_rv
+            if sub == "status":
+                merged = copy.deepcopy(cur)
+                merged["status"] = new.get("status")
+                if merged["status"] is None:
+                    merged.pop("status")
+                new = merged
+                st.manual_status.add((res, ns or "", name))
+            else:
+                if "status" in cur:
+                    new["status"] = copy.deepcopy(cur["status"])
+                else:
+                    new.pop("status", None)
+                apply_defaults(res, new)
+                if "generation" in cur["metadata"]:
+                    md["generation"] = cur["metadata"]["generation"] + (1 if new.get("spec") != cur.get("spec") else 0)
+            validate(res, new)
+            if entry["dry_run"] or new == cur:
+                out = new
+            else:
+                out = st.put(res, new)
+        self.finish_write(entry, 200, out)
+
+    def delete(self, entry, res, ns, name, params, body):
+        st = self.server.state
+        pre = {}
+        if body.strip():
+            opts = self.parse_obj(body)
+            pre = opts.get("preconditions") or {}
+        with st.cond:
+            cur = st.get(res, ns, name)
+            if cur is None:
+                raise not_found(res, name)
+            if (pre.get("uid") not in (None, cur["metadata"]["uid"])
+                    or pre.get("resourceVersion") not in (None, cur["metadata"]["resourceVersion"])):
+                raise conflict(res, name)
+            gone = cur if entry["dry_run"] else st.remove(res, ns or "", name)
+            if res in ("pods", "namespaces"):
+                out = gone
+            else:
+                d = err_details(res, name)
+                d["uid"] = cur["metadata"]["uid"]
+                out = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": d}
+        self.finish_write(entry, 200, out)
+
+    def pod_log(self, entry, ns, name, params):
+        st = self.server.state
+        with st.cond:
+            pod = st.get("pods", ns, name)
+            if pod is None:
+                raise not_found("pods", name)
+            spec = pod.get("spec") or {}
+            names = [c.get("name") for c in spec.get("containers") or []]
+            cname = params.get("container")
+            if cname is None:
+                if len(names) != 1:
+                    raise bad_request("a container name must be specified for pod %s, choose one of: [%s]"
+                                      % (name, " ".join(names)))
+                cname = names[0]
+            if cname not in names:
+                raise bad_request("container %s is not valid for pod %s" % (cname, name))
+            entry["status"] = 204 if not spec.get("nodeName") else 200
+            st.log_request(entry)
+            if not spec.get("nodeName"):
+                text = None
+            else:
+                ann = (pod["metadata"].get("annotations") or {}).get(LOG_ANN)
+                if ann is not None:
+                    text = ann if ann.endswith("\n") or not ann else ann + "\n"
+                else:
+                    img = next(c.get("image", "") for c in spec["containers"] if c.get("name") == cname)
+                    text = "".join("%s container %s (%s) line %d\n" % (pod["metadata"].get("creationTimestamp"),
+                                                                     cname, img, i) for i in range(1, 6))
+        if text is None:
+            self.send_raw(204, "", b"")
+            return
+        lines = text.splitlines(True)
+        if params.get("tailLines", "").isdigit():
+            n = int(params["tailLines"])
+            lines = lines[len(lines) - n:] if n else []
+        data = "".join(lines).encode()
+        if params.get("limitBytes", "").isdigit():
+            data = data[:int(params["limitBytes"])]
+        self.send_raw(200, "text/plain", data)
+
+    # -- watch
+
+    def chunk(self, obj):
+        data = json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def watch(self, entry, res, ns, name, params):
+        """Stream events as chunks until timeoutSeconds, /_test/close-watches,
+        server stop or the client going away."""
+        st = self.server.state
+        lsel = parse_label_selector(params.get("labelSelector", ""))
+        fsel = parse_field_selector(params.get("fieldSelector", ""))
+        if name is not None:
+            fsel.append(("metadata.name", False, name))
+        try:
+            timeout = int(params.get("timeoutSeconds") or DEFAULT_WATCH_TIMEOUT)
+        except ValueError:
+            raise bad_request("invalid timeoutSeconds")
+        bookmarks = params.get("allowWatchBookmarks") in ("1", "true")
+        interval = self.server.opts.bookmark_interval
+        rvs = params.get("resourceVersion", "")
+        if rvs not in ("", "0"):
+            try:
+                rv = int(rvs)
+            except ValueError:
+                raise bad_request('invalid resource version: "%s"' % rvs)
+        deadline = time.monotonic() + timeout
+
+        def wanted(r, ons, o):
+            return (r == res and (ns is None or ons == ns) and label_match(o, lsel) and field_match(o, fsel))
+
+        with st.cond:
+            epoch = st.watch_epoch
+            initial = []
+            if rvs in ("", "0"):
+                rv = st.rv
+                for k in sorted(st.objects):
+                    if wanted(k[0], k[1], st.objects[k]):
+                        initial.append({"type": "ADDED", "object": st.objects[k]})
+                if params.get("sendInitialEvents") == "true":
+                    initial.append({"type": "BOOKMARK", "object": {
+                        "kind": RESOURCES[res][2], "apiVersion": api_version(res),
+                        "metadata": {"resourceVersion": str(rv),
+                                     "annotations": {"k8s.io/initial-events-end": "true"}}}})
+            elif rv < st.min_rv:
+                initial.append({"type": "ERROR", "object": {
+                    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                    "message": "too old resource version: %d (%d)" % (rv, st.min_rv),
+                    "reason": "Expired", "code": 410}})
+                rv = None
+            initial = [json.loads(json.dumps(e)) for e in initial]
+            entry["status"] = 200
+            st.log_request(entry)
+        self.send_response(200)
+        self.send_header("Cache-Control", "no-cache, private")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for e in initial:
+                self.chunk(e)
+            next_bm = time.monotonic() + interval
+            while rv is not None:
+                out = []
+                with st.cond:
+                    while True:
+                        if st.stopping or st.watch_epoch != epoch or time.monotonic() >= deadline:
+                            rv = None
+                            break
+                        if rv < st.live_min_rv:
+                            out.append({"type": "ERROR", "object": {
+                                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                "message": "too old resource version: %d (%d)" % (rv, st.min_rv),
+                                "reason": "Expired", "code": 410}})
+                            rv = None
+                            break
+                        if st.rv > rv:
+                            for hrv, r, ons, oname, etype, obj, prev in st.history:
+                                if hrv > rv and wanted(r, ons, obj):
+                                    out.append(json.dumps({"type": etype, "object": obj}, separators=(",", ":")))
+                            rv = st.rv
+                            if out:
+                                break
+                        if bookmarks and time.monotonic() >= next_bm:
+                            out.append({"type": "BOOKMARK", "object": {
+                                "kind": RESOURCES[res][2], "apiVersion": api_version(res),
+                                "metadata": {"resourceVersion": str(rv)}}})
+                            next_bm = time.monotonic() + interval
+                            break
+                        wait = min(deadline, next_bm if bookmarks else deadline) - time.monotonic()
+                        st.cond.wait(max(0.01, min(wait, 0.5)))
+                for e in out:
+                    if isinstance(e, str):
+                        data = e.encode() + b"\n"
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                        self.wfile.flush()
+                    else:
+                        self.chunk(e)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            self.close_connection = True
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def finish_request(self, request, client_address):
+        """TLS handshake in the connection's own thread, so a slow or bad
+        client cannot stall accept()."""
+        try:
+            request.settimeout(30)
+            conn = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            conn.settimeout(None)
+            self.RequestHandlerClass(conn, client_address, self)
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def handle_error(self, request, client_address):
+        if self.opts.verbose:
+            super().handle_error(request, client_address)
+
+
+# ---------------------------------------------------------------- setup
+
+def openssl(*args):
+    r = subprocess.run(["openssl"] + list(args), capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit("fake-apiserver: openssl %s failed: %s" % (args[0], r.stderr.strip()))
+
+
+def make_certs(d):
+    """CA, server (127.0.0.1, localhost) and client certificates; reused when
+    already present so a restarted server keeps the kubeconfig valid."""
+    names = ["ca.crt", "ca.key", "server.crt", "server.key", "client.crt", "client.key"]
+    if all(os.path.exists(os.path.join(d, n)) for n in names):
+        return
+    p = lambda n: os.path.join(d, n)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl("req", "-x509", *ec, "-keyout", p("ca.key"), "-out", p("ca.crt"), "-days", "3650",
+            "-subj", "/CN=remedy-fake-ca", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    for who, subj, ext in (("server", "/CN=127.0.0.1",
+                            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"),
+                           ("client", "/O=remedy/CN=remedy-client", "extendedKeyUsage=clientAuth\n")):
+        extf = p(who + ".ext")
+        with open(extf, "w") as f:
+            f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n" + ext)
+        openssl("req", "-new", *ec, "-keyout", p(who + ".key"), "-out", p(who + ".csr"), "-subj", subj)
+        openssl("x509", "-req", "-in", p(who + ".csr"), "-CA", p("ca.crt"), "-CAkey", p("ca.key"),
+                "-set_serial", str(random.randrange(1, 2 ** 62)), "-days", "3650",
+                "-extfile", extf, "-out", p(who + ".crt"))
+        os.unlink(extf)
+        os.unlink(p(who + ".csr"))
+    for n in ("ca.key", "server.key", "client.key"):
+        os.chmod(p(n), 0o600)
+
+
+def write_atomic(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def write_kubeconfigs(d, port, token):
+    with open(os.path.join(d, "ca.crt"), "rb") as f:
+        ca = base64.b64encode(f.read()).decode()
+    server = "https://127.0.0.1:%d" % port
+    q = json.dumps
+    write_atomic(os.path.join(d, "kubeconfig"), (
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n"
+        "    server: %s\n    certificate-authority-data: %s\n"
+        "users:\n- name: tester\n  user:\n    token: %s\n"
+        "contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: tester\n    namespace: demo\n"
+        "current-context: fake\npreferences: {}\n") % (server, ca, q(token)))
+    write_atomic(os.path.join(d, "kubeconfig-certs"), (
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n"
+        "    server: %s\n    certificate-authority: ca.crt\n"
+        "users:\n- name: remedy-client\n  user:\n    client-certificate: client.crt\n    client-key: client.key\n"
+        "contexts:\n- name: fake-certs\n  context:\n    cluster: fake\n    user: remedy-client\n    namespace: demo\n"
+        "current-context: fake-certs\npreferences: {}\n") % server)
+
+
+def deployment_manifest(name, ns, image, replicas):
+    return {"kind": "Deployment", "apiVersion": "apps/v1",
+            "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "nginx", "image": image}]}}}}
+
+
+def load_scenario(st, ctl, name, replicas):
+    def put_new(res, obj):
+        md = obj["metadata"]
+        md["uid"] = str(uuid.uuid4())
+        md["creationTimestamp"] = now_ts()
+        if res in ("deployments", "replicasets"):
+            md["generation"] = 1
+        apply_defaults(res, obj)
+        return st.put(res, obj)
+
+    with st.cond:
+        put_new("namespaces", {"kind": "Namespace", "apiVersion": "v1",
+                               "metadata": {"name": "demo", "labels": {"kubernetes.io/metadata.name": "demo"}}})
+        if name == "empty":
+            return
+        put_new("deployments", deployment_manifest("web", "demo", "nginx:1.25", replicas))
+        ctl.run(100)
+        if name == "healthy":
+            return
+        d = copy.deepcopy(st.get("deployments", "demo", "web"))
+        d["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.27-typo"
+        d["metadata"]["generation"] += 1
+        st.put("deployments", d)
+        ctl.run(100)
+        # the scenario starts settled: the pulls have already backed off
+        for k in list(st.pull_fail_since):
+            st.pull_fail_since[k] -= st.args.pull_backoff
+        ctl.run(100)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Kubernetes API server for remedy's tests")
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--token", default="remedy-test-token")
+    ap.add_argument("--restricted-token", default="",
+                    help="a second token whose user (\"restricted\") may only get, list and watch")
+    ap.add_argument("--scenario", default="empty", choices=["empty", "healthy", "broken-rollout"])
+    ap.add_argument("--replicas", type=int, default=2)
+    ap.add_argument("--bookmark-interval", type=float, default=1.0)
+    ap.add_argument("--pull-backoff", type=float, default=0.3)
+    ap.add_argument("--history", type=int, default=10000)
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args()
+    if args.replicas < 0 or args.history < 1 or args.bookmark_interval <= 0 or args.pull_backoff < 0:
+        sys.exit("fake-apiserver: --replicas, --history, --bookmark-interval or --pull-backoff out of range")
+    d = os.path.abspath(args.dir)
+    os.makedirs(d, exist_ok=True)
+    if os.path.exists(os.path.join(d, "ready")):
+        os.unlink(os.path.join(d, "ready"))      # never let a waiter see a stale one
+    make_certs(d)
+
+    st = State(args)
+    ctl = Controller(st)
+    load_scenario(st, ctl, args.scenario, args.replicas)
+
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(os.path.join(d, "server.crt"), os.path.join(d, "server.key"))
+    tls.load_verify_locations(os.path.join(d, "ca.crt"))
+    tls.verify_mode = ssl.CERT_OPTIONAL
+    tls.set_alpn_protocols(["http/1.1"])
+
+    try:
+        srv = Server(("127.0.0.1", args.port), Handler)
+    except OSError as e:
+        sys.exit("fake-apiserver: cannot listen on 127.0.0.1:%d: %s" % (args.port, e.strerror))
+    srv.tls, srv.opts, srv.state, srv.controller = tls, args, st, ctl
+    port = srv.server_address[1]
+
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def ticker():
+        while not stop.wait(0.1):
+            with st.cond:
+                ctl.tick()
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    threading.Thread(target=ticker, daemon=True).start()
+
+    write_kubeconfigs(d, port, args.token)
+    write_atomic(os.path.join(d, "ready"), json.dumps(
+        {"port": port, "pid": os.getpid(), "url": "https://127.0.0.1:%d" % port}) + "\n")
+    while not stop.wait(1.0):
+        pass
+    with st.cond:
+        st.stopping = True
+        st.cond.notify_all()
+    srv.shutdown()
+    srv.server_close()
+    return 0
+
+
+# ---------------------------------------------------------------- for tests
+
+class Harness:
+    """Start this server in a directory, talk to it, stop it by pid.
+
+    Used by the Python tests: `with Harness(tmpdir, "--scenario", "healthy") as h:`.
+    Every wait has a deadline; nothing sleeps blindly."""
+
+    def __init__(self, directory, *args, timeout=20.0):
+        self.dir = directory
+        self.args = list(args)
+        self.timeout = timeout
+        self.proc = None
+        self.port = None
+        self.token = "remedy-test-token"
+        if "--token" in self.args:
+            self.token = self.args[self.args.index("--token") + 1]
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        ready = os.path.join(self.dir, "ready")
+        if os.path.exists(ready):
+            os.unlink(ready)
+        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--dir", self.dir] + self.args)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            if os.path.exists(ready):
+                with open(ready) as f:
+                    info = json.load(f)
+                self.port = info["port"]
+                if info["pid"] != self.proc.pid:
+                    raise RuntimeError("ready file names pid %d, started %d" % (info["pid"], self.proc.pid))
+                break
+            if self.proc.poll() is not None:
+                raise RuntimeError("fake_apiserver exited with %d before it was ready" % self.proc.returncode)
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("fake_apiserver not ready within %.0f s" % self.timeout)
+            time.sleep(0.02)
+        self.ctx = ssl.create_default_context(cafile=os.path.join(self.dir, "ca.crt"))
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.proc = None
+
+    def conn(self, ctx=None, timeout=10):
+        import http.client
+        return http.client.HTTPSConnection("127.0.0.1", self.port, context=ctx or self.ctx, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, auth=True, ua="remedy-tests/1", ctx=None):
+        """-> (status, headers as a lower-case dict, body bytes)"""
+        h = {"User-Agent": ua}
+        if auth:
+            h["Authorization"] = "Bearer " + self.token
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            h.setdefault("Content-Type", "application/json")
+        h.update(headers or {})
+        c = self.conn(ctx)
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        finally:
+            c.close()
+
+    def json(self, method, path, body=None, headers=None, expect=200, **kw):
+        status, _, data = self.request(method, path, body, headers, **kw)
+        if status != expect:
+            raise AssertionError("%s %s: HTTP %d, expected %d: %s" % (method, path, status, expect, data[:500]))
+        return json.loads(data) if data else None
+
+    def wait_for(self, what, fn, timeout=10.0):
+        """Poll fn() until it returns something true; AssertionError after timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            v = fn()
+            if v:
+                return v
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out waiting for %s" % what)
+            time.sleep(0.05)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,477 @@
+/*
+ * test_config.c - remedyd.yaml parsing: every key, both YAML styles, each
+ * kind of error with its exact "file:line:col: message", defaults, and the
+ * canonical dump read back.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "t.h"
+
+#define NELEM_CASES(a)	(sizeof(a) / sizeof((a)[0]))
+
+static char datadir[4096];
+static char tmpdir[] = "/tmp/remedy-test-config-XXXXXX";
+
+/* tests/unit/data, from $REMEDY_SRCDIR or else from this file's path. */
+static void
+find_datadir(void)
+{
+	const char	*src = getenv("REMEDY_SRCDIR");
+	const char	*slash;
+
+	if (src != NULL && *src != '\0') {
+		snprintf(datadir, sizeof(datadir), "%s/tests/unit/data", src);
+		return;
+	}
+	slash = strrchr(__FILE__, '/');
+	snprintf(datadir, sizeof(datadir), "%.*s/data",
+	    slash ? (int)(slash - __FILE__) : 1, slash ? __FILE__ : ".");
+}
+
+static const char *
+data(const char *name)
+{
+	static char	path[4200];
+
+	snprintf(path, sizeof(path), "%s/%s", datadir, name);
+	return path;
+}
+
+/* Load name from the data directory; errs gets the messages with the
+ * directory prefix removed so golden strings stay short. */
+static int
+load(const char *name, struct remedy_config *cfg, char **errs)
+{
+	char		*raw, *out, *p, *q;
+	size_t		 dl = strlen(datadir) + 1;
+	int		 n;
+
+	config_init(cfg);
+	n = config_load(data(name), cfg, &raw);
+	*errs = NULL;
+	if (raw == NULL)
+		return n;
+	out = calloc(1, strlen(raw) + 1);
+	for (p = raw, q = out; *p != '\0'; ) {
+		if (strncmp(p, datadir, dl - 1) == 0 && p[dl - 1] == '/')
+			p += dl;
+		while (*p != '\0' && *p != '\n')
+			*q++ = *p++;
+		if (*p == '\n')
+			*q++ = *p++;
+	}
+	free(raw);
+	*errs = out;
+	return n;
+}
+
+static void
+write_file(const char *path, const char *text, size_t len)
+{
+	FILE	*f = fopen(path, "w");
+
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	CHECK(fwrite(text, 1, len, f) == len);
+	fclose(f);
+}
+
+static void
+test_defaults(void)
+{
+	struct remedy_config	 cfg;
+	char			*errs, path[256];
+
+	config_init(&cfg);
+	CHECK(cfg.kubeconfig == NULL);
+	CHECK(cfg.context == NULL);
+	CHECK(cfg.namespaces == NULL);
+	CHECK_INT(cfg.nnamespaces, 0);
+	CHECK_STR(cfg.store_path, "/var/lib/remedyd/remedy.db");
+	CHECK_STR(cfg.control_socket, "/run/remedyd/remedyd.sock");
+	CHECK_STR(cfg.backend, "rules");
+	CHECK_INT(cfg.hold_down_ms, 10000);
+	CHECK_INT(cfg.verify_timeout_ms, 300000);
+	CHECK_INT(cfg.log_level, LOG_INFO);
+	config_clear(&cfg);
+
+	/* an empty file and a file of one section keep every other default */
+	snprintf(path, sizeof(path), "%s/empty.yaml", tmpdir);
+	write_file(path, "", 0);
+	config_init(&cfg);
+	CHECK_INT(config_load(path, &cfg, &errs), 0);
+	CHECK(errs == NULL);
+	CHECK_STR(cfg.path, path);
+	CHECK_STR(cfg.store_path, "/var/lib/remedyd/remedy.db");
+	config_clear(&cfg);
+
+	snprintf(path, sizeof(path), "%s/partial.yaml", tmpdir);
+	write_file(path, "log:\n  level: warning\nkubernetes:\n", 34);
+	config_init(&cfg);
+	CHECK_INT(config_load(path, &cfg, &errs), 0);
+	CHECK(errs == NULL);
+	CHECK_INT(cfg.log_level, LOG_WARNING);
+	CHECK_INT(cfg.hold_down_ms, 10000);
+	CHECK_STR(cfg.control_socket, "/run/remedyd/remedyd.sock");
+	config_clear(&cfg);
+}
+
+static void
+test_full(void)
+{
+	struct remedy_config	 cfg;
+	char			*errs;
+
+	CHECK_INT(load("config-full.yaml", &cfg, &errs), 0);
+	CHECK(errs == NULL);
+	CHECK_STR(cfg.kubeconfig, "/etc/remedyd/kubeconfig");
+	CHECK_STR(cfg.context, "prod-admin");
+	CHECK_INT(cfg.nnamespaces, 2);
+	if (cfg.nnamespaces == 2) {
+		CHECK_STR(cfg.namespaces[0], "demo");
+		CHECK_STR(cfg.namespaces[1], "payments-v2");
+		CHECK(cfg.namespaces[2] == NULL);
+	}
+	CHECK_STR(cfg.store_path, "/srv/remedy/remedy.db");
+	CHECK_STR(cfg.control_socket, "/run/remedy-test/ctl.sock");
+	CHECK_STR(cfg.backend, "rules");
+	CHECK_INT(cfg.hold_down_ms, 30000);
+	CHECK_INT(cfg.verify_timeout_ms, 120000);
+	CHECK_INT(cfg.log_level, LOG_DEBUG);
+	config_clear(&cfg);
+	free(errs);
+}
+
+static void
+test_flow(void)
+{
+	struct remedy_config	 cfg;
+	char			*errs;
+
+	CHECK_INT(load("config-flow.yaml", &cfg, &errs), 0);
+	CHECK(errs == NULL);
+	CHECK_STR(cfg.kubeconfig, "/home/op/.kube/config");
+	CHECK_STR(cfg.context, "kind-remedy");
+	CHECK_INT(cfg.nnamespaces, 1);
+	if (cfg.nnamespaces == 1)
+		CHECK_STR(cfg.namespaces[0], "demo");
+	CHECK_STR(cfg.store_path, "/var/lib/remedyd/remedy.db");
+	CHECK_STR(cfg.control_socket, "/run/remedyd/remedyd.sock");
+	CHECK_INT(cfg.hold_down_ms, 10000);
+	CHECK_INT(cfg.verify_timeout_ms, 300000);
+	CHECK_INT(cfg.log_level, LOG_INFO);
+	config_clear(&cfg);
+	free(errs);
+}
+
+/* Every error of one file is reported, in order, with its position. */
+static void
+test_errors(void)
+{
+	struct remedy_config	 cfg;
+	char			*errs;
+
+	CHECK_INT(load("config-errors.yaml", &cfg, &errs), 10);
+	CHECK_STR(errs,
+	    "config-errors.yaml:2:3: unknown key \"namspaces\" in kubernetes\n"
+	    "config-errors.yaml:4:3: duplicate key \"context\" in kubernetes "
+	    "(first on line 3)\n"
+	    "config-errors.yaml:7:7: kubernetes.namespaces[1]: expected a "
+	    "string, got a mapping\n"
+	    "config-errors.yaml:8:7: kubernetes.namespaces[2]: \"Bad_Name\" "
+	    "is not a valid namespace name (a DNS-1123 label: at most 63 "
+	    "lowercase letters, digits or '-')\n"
+	    "config-errors.yaml:10:12: diagnosis.backend: unknown backend "
+	    "\"openai\" (known: rules)\n"
+	    "config-errors.yaml:11:14: diagnosis.hold_down: \"soon\" is not a "
+	    "duration (like 250ms, 10s, 5m, 2h)\n"
+	    "config-errors.yaml:13:19: actions.verify_timeout: expected a "
+	    "string, got a sequence\n"
+	    "config-errors.yaml:15:10: log.level: unknown level \"loud\" "
+	    "(known: debug, info, notice, warning, error)\n"
+	    "config-errors.yaml:16:8: store: expected a mapping, got a "
+	    "string\n"
+	    "config-errors.yaml:17:1: unknown key \"extra\"\n");
+	/* a bad list leaves the default (all namespaces) in place */
+	CHECK_INT(cfg.nnamespaces, 0);
+	CHECK_STR(cfg.backend, "rules");
+	config_clear(&cfg);
+	free(errs);
+
+	CHECK_INT(load("config-syntax.yaml", &cfg, &errs), 1);
+	CHECK_STR(errs, "config-syntax.yaml:3:14: mapping values are not "
+	    "allowed in this context\n");
+	config_clear(&cfg);
+	free(errs);
+
+	CHECK_INT(load("config-notmap.yaml", &cfg, &errs), 1);
+	CHECK_STR(errs, "config-notmap.yaml:1:1: expected a mapping at the "
+	    "top level, got a sequence\n");
+	config_clear(&cfg);
+	free(errs);
+
+	CHECK_INT(load("config-twodocs.yaml", &cfg, &errs), 1);
+	CHECK_STR(errs, "config-twodocs.yaml:3:1: more than one YAML "
+	    "document\n");
+	config_clear(&cfg);
+	free(errs);
+
+	CHECK_INT(load("no-such-file.yaml", &cfg, &errs), 1);
+	CHECK_STR(errs, "no-such-file.yaml: No such file or directory\n");
+	config_clear(&cfg);
+	free(errs);
+}
+
+/* Inline cases, written to the temp dir: golden message for each. */
+static void
+test_error_cases(void)
+{
+	static const struct {
+		const char	*yaml;
+		const char	*err;
+	} cases[] = {
+		{ "kubernetes: {namespaces: demo}\n",
+		  "1:26: kubernetes.namespaces: expected a sequence, got a "
+		  "string" },
+		{ "kubernetes:\n  namespaces: [demo, x, demo]\n",
+		  "2:25: kubernetes.namespaces[2]: namespace \"demo\" is listed "
+		  "twice" },
+		{ "kubernetes:\n  namespaces: [-a]\n",
+		  "2:16: kubernetes.namespaces[0]: \"-a\" is not a valid "
+		  "namespace name (a DNS-1123 label: at most 63 lowercase "
+		  "letters, digits or '-')" },
+		{ "store: {path: }\n",
+		  "1:15: store.path: expected a string, got null" },
+		{ "store: {path: \"\"}\n",
+		  "1:15: store.path: must not be empty" },
+		{ "actions: {verify_timeout: 0s}\n",
+		  "1:27: actions.verify_timeout: must be greater than zero" },
+		{ "diagnosis: {hold_down: 10x}\n",
+		  "1:24: diagnosis.hold_down: \"10x\" is not a duration (like "
+		  "250ms, 10s, 5m, 2h)" },
+		{ "log: {[a]: b}\n",
+		  "1:7: log: expected a string key, got a sequence" },
+		{ "kubernetes: {namespaces: [demo}\n",
+		  "1:31: did not find expected ',' or ']' while parsing a "
+		  "flow sequence (line 1)" },
+		{ "log: {level: info}\nlog: {level: debug}\n",
+		  "2:1: duplicate key \"log\" (first on line 1)" },
+		{ "control: {sock: /x}\n",
+		  "1:11: unknown key \"sock\" in control" },
+	};
+	struct remedy_config	 cfg;
+	char			 path[256], want[512];
+	char			*errs;
+	size_t			 i;
+
+	snprintf(path, sizeof(path), "%s/case.yaml", tmpdir);
+	for (i = 0; i < NELEM_CASES(cases); i++) {
+		write_file(path, cases[i].yaml, strlen(cases[i].yaml));
+		config_init(&cfg);
+		CHECK_INT(config_load(path, &cfg, &errs), 1);
+		snprintf(want, sizeof(want), "%s:%s\n", path, cases[i].err);
+		CHECK_STR(errs, want);
+		free(errs);
+		config_clear(&cfg);
+	}
+}
+
+/* Limits: a file over CONFIG_MAX_BYTES is one error; more namespaces than
+ * CONFIG_MAX_NAMESPACES is one error; a flood of errors is summarised. */
+static void
+test_limits(void)
+{
+	struct remedy_config	 cfg;
+	char			 path[256], want[512];
+	char			*buf, *errs, *p;
+	size_t			 i, n, lines;
+	int			 nerr;
+
+	snprintf(path, sizeof(path), "%s/big.yaml", tmpdir);
+	n = CONFIG_MAX_BYTES + 1;
+	buf = malloc(n);
+	memset(buf, '#', n);
+	write_file(path, buf, n);
+	free(buf);
+	config_init(&cfg);
+	CHECK_INT(config_load(path, &cfg, &errs), 1);
+	snprintf(want, sizeof(want), "%s: larger than %d bytes\n", path,
+	    CONFIG_MAX_BYTES);
+	CHECK_STR(errs, want);
+	free(errs);
+	config_clear(&cfg);
+
+	snprintf(path, sizeof(path), "%s/many-ns.yaml", tmpdir);
+	buf = malloc(16 * (CONFIG_MAX_NAMESPACES + 2));
+	p = buf + sprintf(buf, "kubernetes:\n  namespaces:\n");
+	for (i = 0; i <= CONFIG_MAX_NAMESPACES; i++)
+		p += sprintf(p, "  - ns%zu\n", i);
+	write_file(path, buf, (size_t)(p - buf));
+	config_init(&cfg);
+	CHECK_INT(config_load(path, &cfg, &errs), 1);
+	snprintf(want, sizeof(want), "%s:3:3: kubernetes.namespaces: more "
+	    "than %d namespaces\n", path, CONFIG_MAX_NAMESPACES);
+	CHECK_STR(errs, want);
+	free(errs);
+	config_clear(&cfg);
+
+	/* exactly the maximum is fine */
+	p = buf + sprintf(buf, "kubernetes:\n  namespaces:\n");
+	for (i = 0; i < CONFIG_MAX_NAMESPACES; i++)
+		p += sprintf(p, "  - ns%zu\n", i);
+	write_file(path, buf, (size_t)(p - buf));
+	config_init(&cfg);
+	CHECK_INT(config_load(path, &cfg, &errs), 0);
+	CHECK_INT(cfg.nnamespaces, CONFIG_MAX_NAMESPACES);
+	free(errs);
+	config_clear(&cfg);
+	free(buf);
+
+	snprintf(path, sizeof(path), "%s/flood.yaml", tmpdir);
+	buf = malloc(16 * 200);
+	p = buf;
+	for (i = 0; i < 200; i++)
+		p += sprintf(p, "k%zu: 1\n", i);
+	write_file(path, buf, (size_t)(p - buf));
+	free(buf);
+	config_init(&cfg);
+	nerr = config_load(path, &cfg, &errs);
+	CHECK_INT(nerr, 200);
+	for (lines = 0, p = errs; p != NULL && *p != '\0'; p++)
+		lines += *p == '\n';
+	CHECK_INT(lines, 65);
+	snprintf(want, sizeof(want), "%s: 136 more errors not shown\n", path);
+	CHECK(errs != NULL && strlen(errs) > strlen(want) &&
+	    strcmp(errs + strlen(errs) - strlen(want), want) == 0);
+	free(errs);
+	config_clear(&cfg);
+}
+
+static int
+config_equal(const struct remedy_config *a, const struct remedy_config *b)
+{
+	size_t	i;
+
+#define SEQ(x, y)	((x) == NULL ? (y) == NULL : ((y) != NULL && \
+			    strcmp((x), (y)) == 0))
+	if (!SEQ(a->kubeconfig, b->kubeconfig) || !SEQ(a->context, b->context)
+	    || !SEQ(a->store_path, b->store_path) ||
+	    !SEQ(a->control_socket, b->control_socket) ||
+	    !SEQ(a->backend, b->backend) || a->nnamespaces != b->nnamespaces ||
+	    a->hold_down_ms != b->hold_down_ms ||
+	    a->verify_timeout_ms != b->verify_timeout_ms ||
+	    a->log_level != b->log_level)
+		return 0;
+	for (i = 0; i < a->nnamespaces; i++)
+		if (!SEQ(a->namespaces[i], b->namespaces[i]))
+			return 0;
+#undef SEQ
+	return 1;
+}
+
+/* dump -> load -> equal, and the dump of the reloaded config is the same
+ * text (the canonical form is a fixed point). */
+static void
+roundtrip(struct remedy_config *cfg)
+{
+	struct remedy_config	 back;
+	char			 path[256];
+	char			*dump, *dump2, *errs;
+
+	snprintf(path, sizeof(path), "%s/dump.yaml", tmpdir);
+	dump = config_dump(cfg);
+	CHECK(dump != NULL);
+	if (dump == NULL)
+		return;
+	write_file(path, dump, strlen(dump));
+	config_init(&back);
+	CHECK_INT(config_load(path, &back, &errs), 0);
+	if (errs)
+		fprintf(stderr, "%s", errs);
+	free(errs);
+	CHECK(config_equal(cfg, &back));
+	dump2 = config_dump(&back);
+	CHECK_STR(dump2, dump);
+	free(dump);
+	free(dump2);
+	config_clear(&back);
+}
+
+static void
+test_dump(void)
+{
+	struct remedy_config	 cfg;
+	char			*errs, *dump;
+
+	config_init(&cfg);
+	dump = config_dump(&cfg);
+	CHECK_STR(dump,
+	    "kubernetes:\n"
+	    "  kubeconfig: ~\n"
+	    "  context: ~\n"
+	    "  namespaces: []\n"
+	    "store:\n"
+	    "  path: /var/lib/remedyd/remedy.db\n"
+	    "control:\n"
+	    "  socket: /run/remedyd/remedyd.sock\n"
+	    "diagnosis:\n"
+	    "  backend: rules\n"
+	    "  hold_down: 10s\n"
+	    "actions:\n"
+	    "  verify_timeout: 5m\n"
+	    "log:\n"
+	    "  level: info\n");
+	free(dump);
+	roundtrip(&cfg);
+	config_clear(&cfg);
+
+	load("config-full.yaml", &cfg, &errs);
+	free(errs);
+	roundtrip(&cfg);
+	config_clear(&cfg);
+
+	/* odd but legal values must survive the trip */
+	config_init(&cfg);
+	free(cfg.store_path);
+	cfg.store_path = strdup("null");
+	free(cfg.control_socket);
+	cfg.control_socket = strdup("/run/a b: c #d");
+	cfg.context = strdup("~");
+	cfg.kubeconfig = strdup("'quoted' \"x\"");
+	cfg.hold_down_ms = 1500;
+	cfg.verify_timeout_ms = 2 * 86400000LL;
+	cfg.log_level = LOG_ERR;
+	roundtrip(&cfg);
+	config_clear(&cfg);
+}
+
+
+
+int
+main(void)
+{
+	char	cmd[128];
+
+	find_datadir();
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_defaults();
+	test_full();
+	test_flow();
+	test_errors();
+	test_error_cases();
+	test_limits();
+	test_dump();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+	return T_DONE();
+}
