@@ -201,7 +201,8 @@ dryrun_done(const struct kube_resp *r, void *arg)
 	act.patch = d->p.patch;
 	act.changes = d->p.changes;
 	act.approved_uid = -1;
-	answer = answer_json(r);
+	if ((answer = answer_json(r)) != NULL)
+		json_object_set_new(answer, "dry_run", json_true());
 	if (r->status / 100 == 2) {
 		rc = store_action_propose(e->store, &act, NULL, answer);
 	} else {

@@ -229,9 +229,10 @@ rules_diagnose(const struct diag_input *in, struct proposal *p)
 
 	snprintf(cause, sizeof(cause),
 	    "%zu pod(s) of %s %s/%s cannot start: image \"%s\" cannot be "
-	    "pulled (%s). The kubelet reports: %s",
+	    "pulled (%s). The kubelet reports: %s%s",
 	    incident_pods(inc), inc->kind, inc->ns, inc->name, inc->image,
-	    inc->reason, kubelet);
+	    inc->reason, kubelet, *kubelet && kubelet[strlen(kubelet) - 1] ==
+	    '.' ? "" : ".");
 
 	if (d == NULL || strcmp(inc->kind, "Deployment") != 0) {
 		snprintf(p->summary, sizeof(p->summary),

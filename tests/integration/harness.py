@@ -37,13 +37,13 @@ def wait_for(cond, timeout=30.0, what="condition", interval=0.05):
 class Cluster:
     """The test API server in its own directory."""
 
-    def __init__(self, workdir, scenario="broken-rollout", replicas=3, extra=()):
+    def __init__(self, workdir, scenario="broken-rollout", replicas=3):
         self.dir = os.path.join(workdir, "cluster")
         os.makedirs(self.dir)
         self.log = open(os.path.join(self.dir, "server.log"), "w")
         self.proc = subprocess.Popen(
             [sys.executable, FAKE, "--dir", self.dir, "--port", "0",
-             "--scenario", scenario, "--replicas", str(replicas)] + list(extra),
+             "--scenario", scenario, "--replicas", str(replicas)],
             stdout=self.log, stderr=subprocess.STDOUT)
         ready = os.path.join(self.dir, "ready")
 
@@ -126,7 +126,7 @@ def pod_ready(p):
 class Daemon:
     """A real remedyd with its own config, store and socket."""
 
-    def __init__(self, workdir, cluster, hold_down="1s", verify_timeout="60s", extra_yaml=""):
+    def __init__(self, workdir, cluster, hold_down="1s", verify_timeout="60s"):
         self.dir = os.path.join(workdir, "remedyd")
         os.makedirs(self.dir, exist_ok=True)
         self.socket = os.path.join(self.dir, "remedyd.sock")
@@ -137,9 +137,9 @@ class Daemon:
                     "store:\n  path: %s\n"
                     "control:\n  socket: %s\n"
                     "diagnosis:\n  backend: rules\n  hold_down: %s\n"
-                    "actions:\n  verify_timeout: %s\n%s"
+                    "actions:\n  verify_timeout: %s\n"
                     % (cluster.kubeconfig, self.db, self.socket, hold_down,
-                       verify_timeout, extra_yaml))
+                       verify_timeout))
         self.logpath = os.path.join(self.dir, "remedyd.log")
         self.proc = None
         self.start()
@@ -187,21 +187,26 @@ class Daemon:
 
 
 class Env:
-    """A temp directory with a cluster and a daemon; cleaned up on success."""
+    """A temp directory with a cluster and a daemon; cleaned up on success.
 
-    def __init__(self, **kw):
+    before_daemon(cluster) runs after the cluster is up and before remedyd
+    starts (to plan failures, say)."""
+
+    def __init__(self, scenario="broken-rollout", replicas=3, hold_down="1s",
+                 verify_timeout="60s", before_daemon=None):
         self.workdir = tempfile.mkdtemp(prefix="remedy-it-")
-        self.cluster = None
         self.daemon = None
-        self.cluster = Cluster(self.workdir, **{k: v for k, v in kw.items() if k in ("scenario", "replicas", "extra")})
-        self.daemon = Daemon(self.workdir, self.cluster, **{k: v for k, v in kw.items() if k in ("hold_down", "verify_timeout", "extra_yaml")})
+        self.cluster = Cluster(self.workdir, scenario=scenario, replicas=replicas)
+        if before_daemon:
+            before_daemon(self.cluster)
+        self.daemon = Daemon(self.workdir, self.cluster, hold_down=hold_down,
+                             verify_timeout=verify_timeout)
 
     def close(self, ok):
         rc = 0
         if self.daemon:
             rc = self.daemon.stop()
-        if self.cluster:
-            self.cluster.stop()
+        self.cluster.stop()
         if not ok:
             print("--- remedyd log ---\n" + (self.daemon.log() if self.daemon else ""))
             print("--- workdir kept: " + self.workdir)

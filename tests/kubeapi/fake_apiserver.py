@@ -376,6 +376,7 @@ class State:
         self.watch_epoch = 0
         self.stopping = False
         self.requests = []
+        self.injections = []    # POST /_test/inject: planned failures
         self.req_seq = 0
         self.registry = set(["nginx:1.25", "nginx:1.26", "busybox:1.36"])
         self.manual_status = set()  # keys whose status tests set by hand
@@ -1111,12 +1112,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
             user = self.authenticate()
             if user is None:
                 raise unauthorized()
+            self.inject(path, entry)
             self.api(user, path, params, body, ctypes, entry)
         except ApiError as e:
             entry["status"] = e.code
             with st.cond:
                 st.log_request(entry)
             self.send_json(e.code, e.body())
+
+    def inject(self, path, entry):
+        """Fail this request if a planned failure (POST /_test/inject) matches
+        it: same method, path prefix and, when given, dry-run flag."""
+        st = self.server.state
+        with st.cond:
+            for inj in st.injections:
+                if inj["count"] <= 0 or inj.get("method", entry["method"]) != entry["method"]:
+                    continue
+                if not path.startswith(inj.get("path", "")):
+                    continue
+                if inj.get("dry_run") is not None and inj["dry_run"] != entry["dry_run"]:
+                    continue
+                inj["count"] -= 1
+                raise ApiError(int(inj.get("status", 500)), inj.get("reason", "InternalError"),
+                               inj.get("message", "injected failure"), inj.get("details"))
 
     def respond(self, entry, code, obj):
         entry["status"] = code
@@ -1169,6 +1187,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 st.watch_epoch += 1
                 st.cond.notify_all()
             self.send_json(200, {"closed": True})
+        elif path == "/_test/inject":
+            # {"method","path" (prefix),"dry_run"?,"status","reason","message",
+            #  "details"?,"count"}: the next `count` matching requests fail
+            # with that metav1.Status.
+            doc.setdefault("count", 1)
+            with st.cond:
+                st.injections.append(doc)
+            self.send_json(200, {"injected": doc})
         elif path == "/_test/registry":
             with st.cond:
                 st.registry |= set(doc.get("add") or [])

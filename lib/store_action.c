@@ -1,0 +1,641 @@
+/*
+ * store_action.c - actions: propose, every state transition (each one
+ * BEGIN IMMEDIATE transaction that checks the current state, updates the
+ * row and appends exactly one audit row), reads and the JSON views.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+#include "store_int.h"
+#include "util.h"
+
+#define ACTION_COLS \
+    "SELECT id, incident_id, state, created, updated, namespace, kind, name," \
+    " api_path, backend, risk, summary, root_cause, evidence, patch, changes," \
+    " reason, result, approved_by, approved_uid FROM actions"
+
+/* --- actions --- */
+
+static int
+action_check(struct store *s, const struct store_action *a,
+    const char *refused_reason)
+{
+	int	rc;
+
+	if ((rc = st_check_text(s, "action namespace", a->namespace,
+	    STORE_MAX_NAME, 1)) != STORE_OK ||
+	    (rc = st_check_text(s, "action kind", a->kind, STORE_MAX_NAME,
+	    1)) != STORE_OK ||
+	    (rc = st_check_text(s, "action name", a->name, STORE_MAX_NAME,
+	    1)) != STORE_OK ||
+	    (rc = st_check_text(s, "action api_path", a->api_path,
+	    STORE_MAX_PATH, 0)) != STORE_OK ||
+	    (rc = st_check_text(s, "action backend", a->backend, STORE_MAX_NAME,
+	    0)) != STORE_OK ||
+	    (rc = st_check_text(s, "action risk", a->risk, STORE_MAX_NAME,
+	    0)) != STORE_OK ||
+	    (rc = st_check_text(s, "action summary", a->summary, STORE_MAX_TEXT,
+	    1)) != STORE_OK ||
+	    (rc = st_check_text(s, "action root_cause", a->root_cause,
+	    STORE_MAX_LONG, 0)) != STORE_OK ||
+	    (rc = st_check_text(s, "refusal reason", refused_reason,
+	    STORE_MAX_TEXT, 0)) != STORE_OK)
+		return rc;
+	if (refused_reason == NULL && (a->patch == NULL ||
+	    !json_is_array(a->patch)))
+		return st_seterr(s, STORE_EINVAL, "store: a pending action needs "
+		    "a JSON Patch array");
+	return STORE_OK;
+}
+
+/*
+ * Insert the action (pending, or refused with refused_reason) and its
+ * "suggested" / "refused" audit row in one transaction.  STORE_ENOTFOUND
+ * when the incident does not exist.
+ */
+int
+store_action_propose(struct store *s, struct store_action *act,
+    const char *refused_reason, json_t *dryrun)
+{
+	sqlite3_stmt	*st = NULL;
+	json_t		*detail = NULL;
+	char		*ev = NULL, *pa = NULL, *ch = NULL, *re = NULL, *state;
+	const char	*to;
+	int64_t		 now, id = 0;
+	int		 rc, step;
+
+	if ((rc = action_check(s, act, refused_reason)) != STORE_OK ||
+	    (rc = st_canon_json(s, "action evidence", act->evidence, JSON_ARRAY,
+	    &ev)) != STORE_OK ||
+	    (rc = st_canon_json(s, "action patch", act->patch, JSON_ARRAY,
+	    &pa)) != STORE_OK ||
+	    (rc = st_canon_json(s, "action changes", act->changes, JSON_ARRAY,
+	    &ch)) != STORE_OK ||
+	    (rc = st_canon_json(s, "dry-run result", dryrun, 0, &re)) != STORE_OK)
+		goto out;
+	to = refused_reason ? ACTION_REFUSED : ACTION_PENDING;
+	if (refused_reason)
+		detail = json_pack("{s:s, s:O}", "reason", refused_reason,
+		    "patch", act->patch ? act->patch : json_null());
+	else
+		detail = json_pack("{s:O, s:s}", "patch", act->patch,
+		    "summary", act->summary);
+	if (detail == NULL) {
+		rc = st_seterr(s, STORE_EDB, "store: out of memory");
+		goto out;
+	}
+	now = now_ms();
+	if ((rc = st_begin(s)) != STORE_OK)
+		goto out;
+	if ((rc = st_prep(s, "SELECT 1 FROM incidents WHERE id = ?", &st)) !=
+	    STORE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, act->incident_id);
+	if ((step = sqlite3_step(st)) == SQLITE_DONE) {
+		rc = st_seterr(s, STORE_ENOTFOUND, "incident %lld not found",
+		    (long long)act->incident_id);
+		goto out;
+	} else if (step != SQLITE_ROW) {
+		rc = st_dberr(s, "read incident");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((rc = st_prep(s, "INSERT INTO actions (incident_id, state, created, "
+	    "updated, namespace, kind, name, api_path, backend, risk, summary, "
+	    "root_cause, evidence, patch, changes, reason, result, "
+	    "approved_by, approved_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, NULL, -1)", &st)) != STORE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, act->incident_id);
+	st_bind_text(st, 2, to);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, now);
+	st_bind_text(st, 5, act->namespace);
+	st_bind_text(st, 6, act->kind);
+	st_bind_text(st, 7, act->name);
+	st_bind_text(st, 8, act->api_path);
+	st_bind_text(st, 9, act->backend);
+	st_bind_text(st, 10, act->risk);
+	st_bind_text(st, 11, act->summary);
+	st_bind_text(st, 12, act->root_cause);
+	st_bind_text(st, 13, ev);
+	st_bind_text(st, 14, pa);
+	st_bind_text(st, 15, ch);
+	st_bind_text(st, 16, refused_reason);
+	st_bind_text(st, 17, re);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = st_dberr(s, "insert action");
+		goto out;
+	}
+	id = sqlite3_last_insert_rowid(s->db);
+	if ((rc = store_audit_append(s, now, id, refused_reason ? "refused" :
+	    "suggested", &store_actor_daemon, detail)) != STORE_OK)
+		goto out;
+	if ((rc = st_commit(s)) != STORE_OK)
+		goto out;
+	if ((state = strdup(to)) != NULL) {
+		free(act->state);
+		act->state = state;
+	}
+	act->id = id;
+	act->created = act->updated = now;
+out:
+	sqlite3_finalize(st);
+	if (rc != STORE_OK)
+		st_rollback(s);
+	json_decref(detail);
+	free(ev);
+	free(pa);
+	free(ch);
+	free(re);
+	return rc;
+}
+
+/* One transition: what it needs and what it writes. */
+struct xition {
+	int64_t				 id;
+	const char			*from;		/* required state */
+	const char			*to;
+	const char			*event;		/* audit event */
+	const struct store_actor	*who;
+	json_t				*detail;	/* audit detail */
+	const char			*approved_by;	/* set when not NULL */
+	long				 approved_uid;
+	const char			*reason;	/* set when not NULL */
+	json_t				*result;	/* set when not NULL */
+};
+
+/*
+ * Run one transition in one BEGIN IMMEDIATE transaction: refuse unless the
+ * action is in x->from (STORE_EBADSTATE, nothing written), update state,
+ * updated and the fields x sets, append the audit row, commit.
+ */
+static int
+transition(struct store *s, const struct xition *x)
+{
+	sqlite3_stmt	*st = NULL;
+	char		*res = NULL;
+	int64_t		 now = now_ms();
+	int		 rc, step;
+
+	if (x->detail == NULL)
+		return st_seterr(s, STORE_EDB, "store: out of memory");
+	if ((rc = st_canon_json(s, "result", x->result, 0, &res)) != STORE_OK)
+		return rc;
+	if ((rc = st_begin(s)) != STORE_OK)
+		goto out;
+	if ((rc = st_prep(s, "SELECT state FROM actions WHERE id = ?", &st)) !=
+	    STORE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, x->id);
+	if ((step = sqlite3_step(st)) == SQLITE_DONE) {
+		rc = st_seterr(s, STORE_ENOTFOUND, "action %lld not found",
+		    (long long)x->id);
+		goto out;
+	} else if (step != SQLITE_ROW) {
+		rc = st_dberr(s, "read action");
+		goto out;
+	}
+	if (strcmp(st_col_str(st, 0), x->from) != 0) {
+		rc = st_seterr(s, STORE_EBADSTATE, "action %lld is %s, not %s",
+		    (long long)x->id, st_col_str(st, 0), x->from);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((rc = st_prep(s, "UPDATE actions SET state = ?1, updated = ?2, "
+	    "approved_by = coalesce(?3, approved_by), "
+	    "approved_uid = CASE WHEN ?3 IS NULL THEN approved_uid ELSE ?4 END, "
+	    "reason = coalesce(?5, reason), result = coalesce(?6, result) "
+	    "WHERE id = ?7 AND state = ?8", &st)) != STORE_OK)
+		goto out;
+	st_bind_text(st, 1, x->to);
+	sqlite3_bind_int64(st, 2, now);
+	st_bind_text(st, 3, x->approved_by);
+	sqlite3_bind_int64(st, 4, x->approved_uid);
+	st_bind_text(st, 5, x->reason);
+	st_bind_text(st, 6, res);
+	sqlite3_bind_int64(st, 7, x->id);
+	st_bind_text(st, 8, x->from);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = st_dberr(s, "update action");
+		goto out;
+	}
+	if (sqlite3_changes(s->db) != 1) {
+		rc = st_seterr(s, STORE_EDB, "store: action %lld changed under "
+		    "us", (long long)x->id);
+		goto out;
+	}
+	if ((rc = store_audit_append(s, now, x->id, x->event, x->who, x->detail)) !=
+	    STORE_OK)
+		goto out;
+	rc = st_commit(s);
+out:
+	sqlite3_finalize(st);
+	if (rc != STORE_OK)
+		st_rollback(s);
+	free(res);
+	return rc;
+}
+
+/* A caller-supplied actor: a user name of sane length. */
+static int
+check_actor(struct store *s, const struct store_actor *who)
+{
+	if (who == NULL)
+		return st_seterr(s, STORE_EINVAL, "store: actor is required");
+	return st_check_text(s, "actor name", who->name, STORE_MAX_NAME, 1);
+}
+
+int
+store_action_approve(struct store *s, int64_t id,
+    const struct store_actor *who, const char *comment)
+{
+	struct xition	x = { .id = id, .from = ACTION_PENDING,
+			    .to = ACTION_APPROVED, .event = "approved" };
+	int		rc;
+
+	if ((rc = check_actor(s, who)) != STORE_OK ||
+	    (rc = st_check_text(s, "comment", comment, STORE_MAX_TEXT, 0)) !=
+	    STORE_OK)
+		return rc;
+	x.who = who;
+	x.approved_by = who->name;
+	x.approved_uid = who->uid;
+	x.detail = comment ? json_pack("{s:s}", "comment", comment) :
+	    json_object();
+	rc = transition(s, &x);
+	json_decref(x.detail);
+	return rc;
+}
+
+int
+store_action_reject(struct store *s, int64_t id,
+    const struct store_actor *who, const char *reason)
+{
+	struct xition	x = { .id = id, .from = ACTION_PENDING,
+			    .to = ACTION_REJECTED, .event = "rejected" };
+	int		rc;
+
+	if ((rc = check_actor(s, who)) != STORE_OK ||
+	    (rc = st_check_text(s, "reason", reason, STORE_MAX_TEXT, 1)) !=
+	    STORE_OK)
+		return rc;
+	x.who = who;
+	x.reason = reason;
+	x.detail = json_pack("{s:s}", "reason", reason);
+	rc = transition(s, &x);
+	json_decref(x.detail);
+	return rc;
+}
+
+int
+store_action_begin_apply(struct store *s, int64_t id)
+{
+	struct xition	x = { .id = id, .from = ACTION_APPROVED,
+			    .to = ACTION_APPLYING, .event = "applying",
+			    .who = &store_actor_daemon };
+	int		rc;
+
+	x.detail = json_object();
+	rc = transition(s, &x);
+	json_decref(x.detail);
+	return rc;
+}
+
+int
+store_action_applied(struct store *s, int64_t id, json_t *sent_patch,
+    json_t *answer)
+{
+	struct xition	x = { .id = id, .from = ACTION_APPLYING,
+			    .to = ACTION_APPLIED, .event = "applied",
+			    .who = &store_actor_daemon, .result = answer };
+	int		rc;
+
+	x.detail = json_pack("{s:O, s:O}",
+	    "patch", sent_patch ? sent_patch : json_null(),
+	    "answer", answer ? answer : json_null());
+	rc = transition(s, &x);
+	json_decref(x.detail);
+	return rc;
+}
+
+int
+store_action_failed(struct store *s, int64_t id, const char *reason,
+    json_t *answer)
+{
+	struct xition	x = { .id = id, .from = ACTION_APPLYING,
+			    .to = ACTION_FAILED, .event = "failed",
+			    .who = &store_actor_daemon, .reason = reason,
+			    .result = answer };
+	int		rc;
+
+	if ((rc = st_check_text(s, "reason", reason, STORE_MAX_TEXT, 1)) !=
+	    STORE_OK)
+		return rc;
+	x.detail = json_pack("{s:s, s:O}", "reason", reason,
+	    "answer", answer ? answer : json_null());
+	rc = transition(s, &x);
+	json_decref(x.detail);
+	return rc;
+}
+
+/* applied -> to, audit event "to" with {"detail": detail}. */
+static int
+settle(struct store *s, int64_t id, const char *to, const char *detail)
+{
+	struct xition	x = { .id = id, .from = ACTION_APPLIED, .to = to,
+			    .event = to, .who = &store_actor_daemon };
+	int		rc;
+
+	if ((rc = st_check_text(s, "detail", detail, STORE_MAX_TEXT, 0)) !=
+	    STORE_OK)
+		return rc;
+	x.detail = json_pack("{s:o}", "detail", st_jstr(detail));
+	rc = transition(s, &x);
+	json_decref(x.detail);
+	return rc;
+}
+
+int
+store_action_verified(struct store *s, int64_t id, const char *detail)
+{
+	return settle(s, id, ACTION_VERIFIED, detail);
+}
+
+int
+store_action_not_recovered(struct store *s, int64_t id, const char *detail)
+{
+	return settle(s, id, ACTION_NOT_RECOVERED, detail);
+}
+
+int
+store_action_supersede(struct store *s, int64_t id, const char *reason)
+{
+	struct xition	x = { .id = id, .from = ACTION_PENDING,
+			    .to = ACTION_SUPERSEDED, .event = "superseded",
+			    .who = &store_actor_daemon, .reason = reason };
+	int		rc;
+
+	if ((rc = st_check_text(s, "reason", reason, STORE_MAX_TEXT, 1)) !=
+	    STORE_OK)
+		return rc;
+	x.detail = json_pack("{s:s}", "reason", reason);
+	rc = transition(s, &x);
+	json_decref(x.detail);
+	return rc;
+}
+
+/* Fill *o from an action_cols row; STORE_EDB when a JSON column is bad. */
+static int
+action_from_row(struct store *s, sqlite3_stmt *st, struct store_action *o)
+{
+	int	rc;
+
+	memset(o, 0, sizeof(*o));
+	o->id = sqlite3_column_int64(st, 0);
+	o->incident_id = sqlite3_column_int64(st, 1);
+	o->state = st_col_dup(st, 2);
+	o->created = sqlite3_column_int64(st, 3);
+	o->updated = sqlite3_column_int64(st, 4);
+	o->namespace = st_col_dup(st, 5);
+	o->kind = st_col_dup(st, 6);
+	o->name = st_col_dup(st, 7);
+	o->api_path = st_col_dup(st, 8);
+	o->backend = st_col_dup(st, 9);
+	o->risk = st_col_dup(st, 10);
+	o->summary = st_col_dup(st, 11);
+	o->root_cause = st_col_dup(st, 12);
+	o->reason = st_col_dup(st, 16);
+	o->approved_by = st_col_dup(st, 18);
+	o->approved_uid = (long)sqlite3_column_int64(st, 19);
+	if ((rc = st_col_json(s, st, 13, "evidence", o->id, &o->evidence)) !=
+	    STORE_OK ||
+	    (rc = st_col_json(s, st, 14, "patch", o->id, &o->patch)) != STORE_OK ||
+	    (rc = st_col_json(s, st, 15, "changes", o->id, &o->changes)) !=
+	    STORE_OK ||
+	    (rc = st_col_json(s, st, 17, "result", o->id, &o->result)) != STORE_OK)
+		goto out;
+	if (o->state == NULL || o->namespace == NULL || o->kind == NULL ||
+	    o->name == NULL || o->summary == NULL)
+		rc = st_seterr(s, STORE_EDB, "store: out of memory");
+out:
+	if (rc != STORE_OK)
+		store_action_clear(o);
+	return rc;
+}
+
+int
+store_action_get(struct store *s, int64_t id, struct store_action *out)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 rc, step;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = st_prep(s, ACTION_COLS " WHERE id = ?", &st)) != STORE_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	if ((step = sqlite3_step(st)) == SQLITE_DONE)
+		rc = st_seterr(s, STORE_ENOTFOUND, "action %lld not found",
+		    (long long)id);
+	else if (step != SQLITE_ROW)
+		rc = st_dberr(s, "read action");
+	else
+		rc = action_from_row(s, st, out);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+void
+store_action_clear(struct store_action *a)
+{
+	if (a == NULL)
+		return;
+	free(a->state);
+	free(a->namespace);
+	free(a->kind);
+	free(a->name);
+	free(a->api_path);
+	free(a->backend);
+	free(a->risk);
+	free(a->summary);
+	free(a->root_cause);
+	json_decref(a->evidence);
+	json_decref(a->patch);
+	json_decref(a->changes);
+	free(a->reason);
+	json_decref(a->result);
+	free(a->approved_by);
+	memset(a, 0, sizeof(*a));
+}
+
+/*
+ * IDs of the actions in state, oldest first, at most STORE_MAX_ROWS.  An
+ * empty result is a non-NULL array with *n = 0; NULL means an error.
+ */
+int64_t *
+store_action_ids(struct store *s, const char *state, size_t *n)
+{
+	sqlite3_stmt	*st = NULL;
+	int64_t		*ids = NULL, *nids;
+	size_t		 cap = 16, len = 0;
+	int		 step, ok = 0;
+
+	*n = 0;
+	if (st_check_text(s, "state", state, STORE_MAX_NAME, 1) != STORE_OK)
+		return NULL;
+	if (st_prep(s, "SELECT id FROM actions WHERE state = ? ORDER BY id "
+	    "LIMIT ?", &st) != STORE_OK)
+		return NULL;
+	st_bind_text(st, 1, state);
+	sqlite3_bind_int(st, 2, STORE_MAX_ROWS);
+	if ((ids = calloc(cap, sizeof(*ids))) == NULL)
+		goto nomem;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			if ((nids = reallocarray(ids, cap * 2,
+			    sizeof(*ids))) == NULL)
+				goto nomem;
+			ids = nids;
+			cap *= 2;
+		}
+		ids[len++] = sqlite3_column_int64(st, 0);
+	}
+	if (step != SQLITE_DONE) {
+		st_dberr(s, "list action ids");
+		goto out;
+	}
+	*n = len;
+	ok = 1;
+	goto out;
+nomem:
+	st_seterr(s, STORE_EDB, "store: out of memory");
+out:
+	sqlite3_finalize(st);
+	if (!ok) {
+		free(ids);
+		ids = NULL;
+	}
+	return ids;
+}
+
+/*
+ * The newest live action of the incident, 0 when none (a store error also
+ * yields 0, logged, and leaves the message in store_errmsg()).
+ */
+int64_t
+store_action_live_for_incident(struct store *s, int64_t incident_id)
+{
+	sqlite3_stmt	*st = NULL;
+	int64_t		 id = 0;
+	int		 step;
+
+	if (st_prep(s, "SELECT id FROM actions WHERE incident_id = ? AND state "
+	    "IN ('pending', 'approved', 'applying', 'applied') "
+	    "ORDER BY id DESC LIMIT 1", &st) != STORE_OK) {
+		log_warnx("%s", s->err);
+		return 0;
+	}
+	sqlite3_bind_int64(st, 1, incident_id);
+	if ((step = sqlite3_step(st)) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	else if (step != SQLITE_DONE) {
+		st_dberr(s, "find live action");
+		log_warnx("%s", s->err);
+	}
+	sqlite3_finalize(st);
+	return id;
+}
+
+/* The summary fields shared by list and show. */
+static json_t *
+action_summary(const struct store_action *a)
+{
+	json_t	*o;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	json_object_set_new(o, "id", json_integer(a->id));
+	json_object_set_new(o, "incident_id", json_integer(a->incident_id));
+	json_object_set_new(o, "state", st_jstr(a->state));
+	json_object_set_new(o, "created", st_jtime(a->created));
+	json_object_set_new(o, "namespace", st_jstr(a->namespace));
+	json_object_set_new(o, "kind", st_jstr(a->kind));
+	json_object_set_new(o, "name", st_jstr(a->name));
+	json_object_set_new(o, "summary", st_jstr(a->summary));
+	json_object_set_new(o, "backend", st_jstr(a->backend));
+	json_object_set_new(o, "risk", st_jstr(a->risk));
+	return o;
+}
+
+json_t *
+store_action_json(const struct store_action *a)
+{
+	json_t	*o;
+
+	if ((o = action_summary(a)) == NULL)
+		return NULL;
+	json_object_set_new(o, "updated", st_jtime(a->updated));
+	json_object_set_new(o, "api_path", st_jstr(a->api_path));
+	json_object_set_new(o, "root_cause", st_jstr(a->root_cause));
+	json_object_set_new(o, "evidence", a->evidence ?
+	    json_incref(a->evidence) : json_array());
+	json_object_set_new(o, "patch", st_jref(a->patch));
+	json_object_set_new(o, "changes", a->changes ?
+	    json_incref(a->changes) : json_array());
+	json_object_set_new(o, "reason", st_jstr(a->reason));
+	json_object_set_new(o, "result", st_jref(a->result));
+	json_object_set_new(o, "approved_by", st_jstr(a->approved_by));
+	json_object_set_new(o, "approved_uid", json_integer(a->approved_uid));
+	return o;
+}
+
+/*
+ * Summaries of the actions matching state and namespace (NULL = any),
+ * newest first, at most STORE_MAX_ROWS.  NULL on error.
+ */
+json_t *
+store_actions_json(struct store *s, const char *state, const char *namespace)
+{
+	sqlite3_stmt		*st = NULL;
+	struct store_action	 a;
+	json_t			*arr = NULL, *o;
+	int			 step, ok = 0;
+
+	if (st_prep(s, ACTION_COLS " WHERE (?1 IS NULL OR state = ?1) AND "
+	    "(?2 IS NULL OR namespace = ?2) ORDER BY id DESC LIMIT ?3", &st) !=
+	    STORE_OK)
+		return NULL;
+	st_bind_text(st, 1, state);
+	st_bind_text(st, 2, namespace);
+	sqlite3_bind_int(st, 3, STORE_MAX_ROWS);
+	if ((arr = json_array()) == NULL)
+		goto out;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (action_from_row(s, st, &a) != STORE_OK)
+			goto out;
+		o = action_summary(&a);
+		store_action_clear(&a);
+		if (o == NULL || json_array_append_new(arr, o) == -1) {
+			st_seterr(s, STORE_EDB, "store: out of memory");
+			goto out;
+		}
+	}
+	if (step != SQLITE_DONE) {
+		st_dberr(s, "list actions");
+		goto out;
+	}
+	ok = 1;
+out:
+	sqlite3_finalize(st);
+	if (!ok) {
+		json_decref(arr);
+		arr = NULL;
+	}
+	return arr;
+}
