@@ -1,0 +1,36 @@
+/*
+ * engine_int.h - what engine.c, diagnosis.c and apply.c share.  Private to
+ * the daemon's engine; everything else uses engine.h.
+ */
+#ifndef REMEDY_DAEMON_ENGINE_INT_H
+#define REMEDY_DAEMON_ENGINE_INT_H
+
+#include <jansson.h>
+
+#include "engine.h"
+#include "kube/client.h"
+
+#define JSON_PATCH	"application/json-patch+json"
+
+/* engine.c */
+/* A projection from the per-namespace informers, or NULL. */
+void	*engine_cache_get(struct engine *, struct informer **infs,
+	    const char *ns, const char *name);
+/* Call the drained callback when stopping and nothing is in flight. */
+void	 engine_check_drained(struct engine *);
+
+/* diagnosis.c */
+/* Diagnose an incident once per episode (events, backend, dry-run, store). */
+void	 engine_diagnose(struct engine *, struct incident *);
+/* {status, reason, message[, resourceVersion, generation]} of an answer. */
+json_t	*engine_answer_json(const struct kube_resp *);
+
+/* apply.c */
+/* Apply an approved action; anything not in state approved is left alone. */
+void	 engine_apply(struct engine *, int64_t action_id);
+void	 engine_verify_tick(struct engine *, int64_t now);
+/* At start: resume applying/applied/approved actions of a previous run. */
+void	 engine_recover(struct engine *);
+void	 engine_verify_free(struct engine *);
+
+#endif
