@@ -63,6 +63,7 @@ extern const struct store_actor store_actor_daemon;
 #define ACTION_REJECTED		"rejected"
 #define ACTION_EXPIRED		"expired"
 #define ACTION_SUPERSEDED	"superseded"
+#define ACTION_ROLLED_BACK	"rolled-back"
 
 /* An incident: findings grouped by root owner. */
 struct store_incident {
@@ -171,6 +172,16 @@ int		 store_action_not_recovered(struct store *, int64_t id,
 /* pending -> superseded; audit "superseded" with reason. */
 int		 store_action_supersede(struct store *, int64_t id,
 		    const char *reason);
+
+/*
+ * Rollback (DESIGN.md): for an action in applied, verified or not-recovered,
+ * create a NEW pending action holding the stored inverse patch (with its own
+ * preconditions), linked to the original, with audit rows "rollback-proposed"
+ * on both; *new_id is set.  The original becomes rolled-back when the new
+ * action is applied.  (Implemented with the safe-actions work.)
+ */
+int		 store_action_rollback(struct store *, int64_t id,
+		    const struct store_actor *who, int64_t *new_id);
 
 int		 store_action_get(struct store *, int64_t id,
 		    struct store_action *out);
