@@ -63,8 +63,11 @@ send_line(int fd, const char *buf, size_t len, int64_t deadline,
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n == -1) {
+			int e = errno;
+
 			snprintf(err, errlen, "%s: sending the request: %s",
-			    path, strerror(errno));
+			    path, strerror(e));
+			errno = e;
 			return -1;
 		}
 		buf += n;
@@ -217,6 +220,28 @@ ctl_check_reply(json_t *reply, json_t **result, const char *path,
 	return 0;
 }
 
+/*
+ * The daemon may refuse a connection at accept (no role, too many
+ * connections) and close it before reading the request, so sending fails
+ * with EPIPE; its one-line reason is still waiting to be read.  Returns 1
+ * with the line in *in, else 0 (the send error stands).
+ */
+static int
+refused_early(int fd, int64_t deadline, char **in, size_t *inlen,
+    const char *path)
+{
+	char	ignored[CTL_MAX_ERR];
+
+	if (errno != EPIPE && errno != ECONNRESET)
+		return 0;
+	if (recv_line(fd, deadline, in, inlen, path, ignored,
+	    sizeof(ignored)) == -1) {
+		*in = NULL;
+		return 0;
+	}
+	return 1;
+}
+
 int
 ctl_call(const char *path, const char *cmd, json_t *args, json_t **result,
     char *err, size_t errlen)
@@ -241,7 +266,10 @@ ctl_call(const char *path, const char *cmd, json_t *args, json_t **result,
 	}
 	if ((fd = ctl_connect(path, err, errlen)) == -1)
 		goto out;
-	if (send_line(fd, line, len, deadline, path, err, errlen) == -1 ||
+	if (send_line(fd, line, len, deadline, path, err, errlen) == -1 &&
+	    !refused_early(fd, deadline, &in, &inlen, path))
+		goto out;
+	if (in == NULL &&
 	    recv_line(fd, deadline, &in, &inlen, path, err, errlen) == -1)
 		goto out;
 	if ((reply = json_loadb(in, inlen, JSON_REJECT_DUPLICATES,
@@ -259,5 +287,145 @@ out:
 	json_decref(reply);
 	free(line);
 	free(in);
+	return rc;
+}
+
+/*
+ * A line reader over a blocking descriptor: lines may arrive several per
+ * recv() or split across them.  Each line is at most PROTO_MAX_REPLY bytes.
+ */
+struct lines {
+	char	*buf;
+	size_t	 len, cap;
+};
+
+/* Next line (NUL-terminated, newline removed) into *out, a heap copy.
+ * deadline 0: wait for ever.  Returns 0, or -1 with err set. */
+static int
+lines_next(struct lines *l, int fd, int64_t deadline, char **out,
+    const char *path, char *err, size_t errlen)
+{
+	char	*nl, *nbuf;
+	size_t	 n;
+	ssize_t	 r;
+	int	 w;
+
+	for (;;) {
+		if (l->len > 0 &&
+		    (nl = memchr(l->buf, '\n', l->len)) != NULL) {
+			n = (size_t)(nl - l->buf);
+			if ((*out = malloc(n + 1)) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			memcpy(*out, l->buf, n);
+			(*out)[n] = '\0';
+			memmove(l->buf, nl + 1, l->len - n - 1);
+			l->len -= n + 1;
+			return 0;
+		}
+		if (l->len > PROTO_MAX_REPLY) {
+			snprintf(err, errlen, "%s: message from remedyd is "
+			    "larger than %d bytes", path, PROTO_MAX_REPLY);
+			return -1;
+		}
+		if (l->cap - l->len < 4096) {
+			n = l->cap ? l->cap * 2 : 65536;
+			if ((nbuf = realloc(l->buf, n)) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			l->buf = nbuf;
+			l->cap = n;
+		}
+		if (deadline != 0) {
+			if ((w = wait_fd(fd, POLLIN, deadline)) <= 0) {
+				snprintf(err, errlen, "%s: %s", path, w == 0 ?
+				    "no reply from remedyd within 30 seconds" :
+				    strerror(errno));
+				return -1;
+			}
+		}
+		r = recv(fd, l->buf + l->len, l->cap - l->len, 0);
+		if (r == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r == -1) {
+			snprintf(err, errlen, "%s: reading from remedyd: %s",
+			    path, strerror(errno));
+			return -1;
+		}
+		if (r == 0) {
+			snprintf(err, errlen, "%s: remedyd closed the "
+			    "connection", path);
+			return -1;
+		}
+		l->len += (size_t)r;
+	}
+}
+
+int
+ctl_watch(const char *path, json_t *args, ctl_event_fn fn, void *arg,
+    char *err, size_t errlen)
+{
+	struct lines	 l = { NULL, 0, 0 };
+	json_error_t	 jerr;
+	json_t		*req, *msg = NULL, *result = NULL;
+	char		*line = NULL, *in = NULL;
+	size_t		 len;
+	int64_t		 deadline = mono_ms() + CTL_TIMEOUT_MS;
+	int		 fd = -1, rc = -1;
+
+	req = proto_request(CTL_REQUEST_ID, "watch", args);
+	if (req == NULL || (line = proto_encode(req, &len)) == NULL) {
+		snprintf(err, errlen, "cannot build the request");
+		goto out;
+	}
+	if ((fd = ctl_connect(path, err, errlen)) == -1)
+		goto out;
+	if (send_line(fd, line, len, deadline, path, err, errlen) == -1 &&
+	    !refused_early(fd, deadline, &in, &len, path))
+		goto out;
+	if (in == NULL &&
+	    lines_next(&l, fd, deadline, &in, path, err, errlen) == -1)
+		goto out;
+	if ((msg = json_loads(in, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		snprintf(err, errlen, "%s: garbled reply from remedyd: "
+		    "invalid JSON at column %d: %s", path, jerr.column,
+		    jerr.text);
+		goto out;
+	}
+	if ((rc = ctl_check_reply(msg, &result, path, err, errlen)) != 0)
+		goto out;
+	rc = -1;
+	json_decref(msg);
+	msg = NULL;
+	for (;;) {
+		free(in);
+		in = NULL;
+		if (lines_next(&l, fd, 0, &in, path, err, errlen) == -1)
+			goto out;
+		if ((msg = json_loads(in, JSON_REJECT_DUPLICATES, &jerr)) ==
+		    NULL || !json_is_object(msg) ||
+		    json_str_at(msg, "event") == NULL) {
+			snprintf(err, errlen, "%s: garbled event from remedyd",
+			    path);
+			goto out;
+		}
+		if (fn(msg, arg) != 0) {
+			rc = 0;
+			goto out;
+		}
+		json_decref(msg);
+		msg = NULL;
+	}
+out:
+	if (fd != -1)
+		close(fd);
+	json_decref(req);
+	json_decref(msg);
+	json_decref(result);
+	free(line);
+	free(in);
+	free(l.buf);
 	return rc;
 }

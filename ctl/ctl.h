@@ -32,6 +32,17 @@ enum ctl_format {
 int	 ctl_call(const char *path, const char *cmd, json_t *args,
 	    json_t **result, char *err, size_t errlen);
 
+/*
+ * Stream events: send "watch" (args stolen), then call fn for every event
+ * message ({"v","id","event","data"}) until fn returns non-zero (then 0 is
+ * returned) or the connection fails (-1, err set).  A refusal of the watch
+ * request itself returns its proto_code as ctl_call() does.  After the
+ * first reply there is no deadline: events come when they come.
+ */
+typedef int (*ctl_event_fn)(json_t *event, void *arg);
+int	 ctl_watch(const char *path, json_t *args, ctl_event_fn fn, void *arg,
+	    char *err, size_t errlen);
+
 /* The result as JSON (indent 2, sorted keys) or YAML, with a newline. */
 int	 out_json(FILE *, const json_t *);
 int	 out_yaml(FILE *, const json_t *, char *err, size_t errlen);
@@ -41,7 +52,10 @@ void	 out_status(FILE *, json_t *result);
 void	 out_list(FILE *, json_t *result);
 void	 out_show(FILE *, json_t *action, int color);
 void	 out_incidents(FILE *, json_t *result);
+void	 out_incident(FILE *, json_t *incident);
 void	 out_audit(FILE *, json_t *result);
+/* One watch event as a line: time, event, id, target, summary. */
+void	 out_event(FILE *, json_t *event, int color);
 
 /* "2026-11-27T03:00:00Z" -> unix ms; -1 when not RFC 3339. */
 int64_t	 parse_rfc3339(const char *);

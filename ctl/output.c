@@ -350,6 +350,14 @@ out_status(FILE *fp, json_t *r)
 		any = 1;
 	}
 	fprintf(fp, "%s\n", any ? "" : " none");
+	if (json_is_true(json_object_get(r, "two_person")))
+		fprintf(fp, "Approvals:  two approvers for risk high\n");
+	if (json_str_at(r, "you.user") != NULL)
+		fprintf(fp, "You:        %s (uid %lld), role %s\n",
+		    json_str_at(r, "you.user"),
+		    (long long)json_int_at(r, "you.uid", -1),
+		    json_str_at(r, "you.role") ? json_str_at(r, "you.role") :
+		    "?");
 }
 
 void
@@ -385,6 +393,10 @@ out_list(FILE *fp, json_t *r)
 		table_row(&t, row);
 	}
 	table_print(fp, &t);
+	if (json_int_at(r, "total", 0) > (json_int_t)json_array_size(list))
+		fprintf(fp, "(the newest %zu of %lld; --all or --limit N shows "
+		    "more)\n", json_array_size(list),
+		    (long long)json_int_at(r, "total", 0));
 }
 
 void
@@ -394,7 +406,7 @@ out_incidents(FILE *fp, json_t *r)
 	json_t		*a, *list = json_object_get(r, "incidents");
 	size_t		 i;
 	char		 id[32], pods[32], age[32], target[OUT_MAX_CELL];
-	char		 b[32], b2[32], b3[32], b4[32];
+	char		 b[32], b2[32], b3[32], b4[32], failed[OUT_MAX_CELL];
 	const char	*row[8];
 
 	if (json_array_size(list) == 0) {
@@ -422,6 +434,14 @@ out_incidents(FILE *fp, json_t *r)
 		row[5] = field(a, "reason", b3, sizeof(b3));
 		row[6] = pods;
 		row[7] = field(a, "summary", b4, sizeof(b4));
+		/* A diagnosis that failed says why instead. */
+		if (json_str_at(a, "diagnosis.status") != NULL &&
+		    strcmp(json_str_at(a, "diagnosis.status"), "failed") == 0) {
+			snprintf(failed, sizeof(failed), "diagnosis failed: %s",
+			    json_str_at(a, "diagnosis.error") ?
+			    json_str_at(a, "diagnosis.error") : "?");
+			row[7] = failed;
+		}
 		table_row(&t, row);
 	}
 	table_print(fp, &t);
@@ -545,6 +565,8 @@ print_changes(FILE *fp, json_t *changes, int color)
 	}
 }
 
+static void	out_diagnosis(FILE *, json_t *);
+
 void
 out_show(FILE *fp, json_t *a, int color)
 {
@@ -566,6 +588,7 @@ out_show(FILE *fp, json_t *a, int color)
 	fprintf(fp, "Created:    %s\n", field(a, "created", b, sizeof(b)));
 	fprintf(fp, "Updated:    %s\n", field(a, "updated", b, sizeof(b)));
 	fprintf(fp, "Summary:    %s\n", field(a, "summary", b, sizeof(b)));
+	out_diagnosis(fp, json_object_get(a, "diagnosis"));
 	if (json_str_at(a, "root_cause")) {
 		fprintf(fp, "\nRoot cause:\n");
 		print_prefixed(fp, "  ", json_str_at(a, "root_cause"), NULL);
@@ -609,4 +632,102 @@ out_show(FILE *fp, json_t *a, int color)
 		fprintf(fp, "Reject with:  remedyctl reject %s --reason TEXT\n",
 		    id);
 	}
+}
+
+/* --- watch --- */
+
+/*
+ * "2026-11-27T03:12:01Z  pending   3  demo  Deployment/web  Roll back ..."
+ * followed, for a pending action, by the command that reviews it.
+ */
+void
+out_event(FILE *fp, json_t *ev, int color)
+{
+	json_t		*a = json_object_get(ev, "data");
+	const char	*event = json_str_at(ev, "event");
+	const char	*col = NULL;
+	char		 now[40], b[32], b2[32], b3[32];
+
+	fmt_rfc3339(now_ms(), now, sizeof(now));
+	if (event != NULL && color) {
+		if (strcmp(event, "pending") == 0)
+			col = CYAN;
+		else if (strcmp(event, "failed") == 0 ||
+		    strcmp(event, "rejected") == 0)
+			col = RED;
+		else
+			col = GREEN;
+	}
+	fprintf(fp, "%s  %s%-9s%s %s  %s  %s/%s  %s\n", now, col ? col : "",
+	    event ? event : "-", col ? RESET : "", field(a, "id", b,
+	    sizeof(b)), field(a, "namespace", b2, sizeof(b2)),
+	    field(a, "kind", b3, sizeof(b3)),
+	    json_str_at(a, "name") ? json_str_at(a, "name") : "-",
+	    json_str_at(a, "summary") ? json_str_at(a, "summary") : "");
+	if (event != NULL && strcmp(event, "pending") == 0)
+		fprintf(fp, "    review: remedyctl show %s\n", field(a, "id", b,
+		    sizeof(b)));
+	fflush(fp);
+}
+
+/* "Diagnosis:  ok by openai/gpt-4o-mini, tokens 1234 prompt + 210
+ * completion, 1 call", or "diagnosis failed: why". */
+static void
+out_diagnosis(FILE *fp, json_t *d)
+{
+	const char	*st = json_str_at(d, "status");
+
+	if (st == NULL)
+		return;
+	if (strcmp(st, "failed") == 0) {
+		fprintf(fp, "Diagnosis:  diagnosis failed: %s\n",
+		    json_str_at(d, "error") ? json_str_at(d, "error") : "?");
+		return;
+	}
+	fprintf(fp, "Diagnosis:  %s by %s%s%s, tokens %lld prompt + %lld "
+	    "completion, %lld call(s)%s\n", st,
+	    json_str_at(d, "backend") ? json_str_at(d, "backend") : "?",
+	    json_str_at(d, "model") ? "/" : "",
+	    json_str_at(d, "model") ? json_str_at(d, "model") : "",
+	    (long long)json_int_at(d, "tokens.prompt", 0),
+	    (long long)json_int_at(d, "tokens.completion", 0),
+	    (long long)json_int_at(d, "calls", 0),
+	    json_is_true(json_object_get(d, "cached")) ? ", from the cache" :
+	    "");
+}
+
+/* incidents show ID: the incident, its findings and affected objects. */
+void
+out_incident(FILE *fp, json_t *a)
+{
+	static const char *const keys[][2] = {
+		{ "Incident:", "id" }, { "State:", "state" },
+		{ "Analyzer:", "analyzer" }, { "Reason:", "reason" },
+		{ "Namespace:", "namespace" }, { "Kind:", "kind" },
+		{ "Name:", "name" }, { "Summary:", "summary" },
+		{ "First seen:", "first_seen" }, { "Last seen:", "last_seen" },
+		{ "Resolved:", "resolved_at" }, { "Diagnosed:", "diagnosed_at" },
+		{ "Pods:", "pods" }, { "Objects:", "objects" },
+		{ "Flaps:", "flaps" }, { "Reopened:", "reopens" },
+	};
+	json_t	*v;
+	size_t	 i;
+	char	 b[64];
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		fprintf(fp, "%-12s%s\n", keys[i][0], field(a, keys[i][1], b,
+		    sizeof(b)));
+	out_diagnosis(fp, json_object_get(a, "diagnosis"));
+	fprintf(fp, "Actions:   ");
+	json_array_foreach(json_object_get(a, "actions"), i, v)
+		fprintf(fp, " %" JSON_INTEGER_FORMAT, json_integer_value(v));
+	fprintf(fp, "%s\n\nFindings:\n", json_array_size(json_object_get(a,
+	    "actions")) ? "" : " -");
+	json_array_foreach(json_object_get(a, "findings"), i, v)
+		fprintf(fp, "  %s\n", json_string_value(v) ?
+		    json_string_value(v) : "-");
+	fprintf(fp, "\nAffected objects:\n");
+	json_array_foreach(json_object_get(a, "affected"), i, v)
+		fprintf(fp, "  %s\n", json_string_value(v) ?
+		    json_string_value(v) : "-");
 }

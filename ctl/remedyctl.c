@@ -21,14 +21,18 @@
 #include "proto.h"
 #include "util.h"
 
-#define CTL_MAX_OPTS	4
+#define CTL_MAX_OPTS	6
+#define OPT_FLAG	2
+#define CTL_LIST_LIMIT	100	/* list: the newest this many unless --all */
 #define CTL_MAX_POS	2
 
 struct ctl_opt {
 	const char	*lname;		/* "state" for --state */
 	char		 sname;		/* 'n' for -n, or 0 */
 	const char	*arg;		/* request argument it sets */
-	int		 is_id;		/* value must be a positive integer */
+	int		 is_id;		/* value must be a positive integer;
+					 * OPT_FLAG: takes no value, sets
+					 * arg to true */
 	const char	*metavar;
 	const char	*help;
 };
@@ -65,6 +69,10 @@ static int	cmd_incidents(struct ctl *, const struct ctl_cmd *, int,
 		    char **, json_t *);
 static int	cmd_audit(struct ctl *, const struct ctl_cmd *, int, char **,
 		    json_t *);
+static int	cmd_rollback(struct ctl *, const struct ctl_cmd *, int,
+		    char **, json_t *);
+static int	cmd_watch(struct ctl *, const struct ctl_cmd *, int, char **,
+		    json_t *);
 
 static const struct ctl_cmd commands[] = {
 	{ "status", 0, 0, "", { { NULL, 0, NULL, 0, NULL, NULL } },
@@ -75,8 +83,12 @@ static const struct ctl_cmd commands[] = {
 		    "only actions in this state (pending, applied, ...)" },
 		{ "namespace", 'n', "namespace", 0, "NS",
 		    "only actions in this namespace" },
+		{ "limit", 0, "limit", 1, "N",
+		    "the newest N actions (default 100)" },
+		{ "all", 'a', "all", OPT_FLAG, NULL, "every action" },
 		{ NULL, 0, NULL, 0, NULL, NULL } },
-	    cmd_list, "list proposed actions, newest first" },
+	    cmd_list, "list proposed actions, newest first (the newest 100 "
+	    "unless --limit or --all)" },
 	{ "show", 1, 1, "ID", { { NULL, 0, NULL, 0, NULL, NULL } },
 	    cmd_show, "show one action: root cause, evidence, the change as a "
 	    "diff, and the exact patch" },
@@ -90,11 +102,15 @@ static const struct ctl_cmd commands[] = {
 		    "why (required; recorded in the audit log)" },
 		{ NULL, 0, NULL, 0, NULL, NULL } },
 	    cmd_decide, "reject a pending action" },
-	{ "incidents", 0, 0, "", {
+	{ "rollback", 1, 1, "ID", { { NULL, 0, NULL, 0, NULL, NULL } },
+	    cmd_rollback, "propose undoing an applied action: a new pending "
+	    "action with the inverse patch, approved like any other" },
+	{ "incidents", 0, 2, "[show ID]", {
 		{ "state", 0, "state", 0, "STATE",
 		    "only incidents in this state (open, resolved)" },
 		{ NULL, 0, NULL, 0, NULL, NULL } },
-	    cmd_incidents, "list incidents, newest first" },
+	    cmd_incidents, "list incidents, newest first; \"incidents show "
+	    "ID\" shows one: findings, affected objects, counts, actions" },
 	{ "audit", 0, 1, "[verify]", {
 		{ "action", 0, "action", 1, "ID",
 		    "only rows about this action" },
@@ -103,6 +119,9 @@ static const struct ctl_cmd commands[] = {
 		{ NULL, 0, NULL, 0, NULL, NULL } },
 	    cmd_audit, "show the audit log, oldest first; \"audit verify\" "
 	    "checks its hash chain" },
+	{ "watch", 0, 0, "", { { NULL, 0, NULL, 0, NULL, NULL } },
+	    cmd_watch, "stream action events (new pending actions, approvals, "
+	    "failures) until interrupted" },
 	{ "help", 0, 1, "[COMMAND]", { { NULL, 0, NULL, 0, NULL, NULL } },
 	    cmd_help, "show this help, or one command's" },
 };
@@ -143,7 +162,9 @@ command_help(FILE *fp, const struct ctl_cmd *c)
 	if (*c->pos_usage)
 		fprintf(fp, " %s", c->pos_usage);
 	for (o = c->opts; o->lname != NULL; o++) {
-		if (c->fn == cmd_decide && strcmp(o->lname, "reason") == 0)
+		if (o->is_id == OPT_FLAG)
+			fprintf(fp, " [--%s]", o->lname);
+		else if (c->fn == cmd_decide && strcmp(o->lname, "reason") == 0)
 			fprintf(fp, " --%s %s", o->lname, o->metavar);
 		else
 			fprintf(fp, " [--%s %s]", o->lname, o->metavar);
@@ -154,10 +175,10 @@ command_help(FILE *fp, const struct ctl_cmd *c)
 	for (o = c->opts; o->lname != NULL; o++) {
 		if (o->sname)
 			snprintf(opt, sizeof(opt), "-%c, --%s %s", o->sname,
-			    o->lname, o->metavar);
+			    o->lname, o->metavar ? o->metavar : "");
 		else
 			snprintf(opt, sizeof(opt), "--%s %s", o->lname,
-			    o->metavar);
+			    o->metavar ? o->metavar : "");
 		fprintf(fp, "  %-24s %s\n", opt, o->help);
 	}
 }
@@ -281,6 +302,13 @@ parse_command_args(const struct ctl_cmd *c, int argc, char **argv,
 		}
 		if (o == NULL)
 			usage_error("%s: unknown option %s", c->name, a);
+		if (o->is_id == OPT_FLAG) {
+			if (val != NULL)
+				usage_error("%s: option --%s takes no value",
+				    c->name, o->lname);
+			json_object_set_new(args, o->arg, json_true());
+			continue;
+		}
 		if (val == NULL) {
 			if (i + 1 >= argc)
 				usage_error("%s: option %s needs a value",
@@ -372,10 +400,17 @@ cmd_status(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
 	return simple(ctl, "status", args, out_status);
 }
 
+/* The newest CTL_LIST_LIMIT unless --limit or --all says otherwise. */
 static int
 cmd_list(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
     json_t *args)
 {
+	if (json_object_get(args, "all") != NULL) {
+		if (json_object_get(args, "limit") != NULL)
+			usage_error("list: --all and --limit exclude each other");
+		json_object_del(args, "all");
+	} else if (json_object_get(args, "limit") == NULL)
+		json_object_set_new(args, "limit", json_integer(CTL_LIST_LIMIT));
 	return simple(ctl, "list", args, out_list);
 }
 
@@ -383,7 +418,22 @@ static int
 cmd_incidents(struct ctl *ctl, const struct ctl_cmd *c, int npos,
     char **pos, json_t *args)
 {
-	return simple(ctl, "incidents", args, out_incidents);
+	json_t	*result = NULL;
+	int	 rc;
+
+	if (npos == 0)
+		return simple(ctl, "incidents", args, out_incidents);
+	if (npos != 2 || strcmp(pos[0], "show") != 0)
+		usage_error("incidents: expected \"incidents\" or "
+		    "\"incidents show ID\"");
+	json_object_set_new(args, "id", json_integer(parse_id(c, "ID",
+	    pos[1])));
+	if ((rc = call(ctl, "incident", args, &result)) != CTL_EXIT_OK)
+		return rc;
+	if (!machine_output(ctl, result, &rc))
+		out_incident(stdout, json_object_get(result, "incident"));
+	json_decref(result);
+	return rc;
 }
 
 static int
@@ -423,7 +473,14 @@ cmd_decide(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
 	if ((rc = call(ctl, c->name, args, &result)) != CTL_EXIT_OK)
 		return rc;
 	if (!machine_output(ctl, result, &rc)) {
-		if (approve)
+		json_int_t have = json_int_at(result, "approvals.have", 0);
+		json_int_t need = json_int_at(result, "approvals.required", 0);
+
+		if (approve && have < need)
+			printf("action %lld: approval %lld of %lld recorded; "
+			    "it needs another approver (two-person rule)\n",
+			    (long long)id, (long long)have, (long long)need);
+		else if (approve)
 			printf("action %lld approved; remedyd applies it now\n",
 			    (long long)id);
 		else
@@ -431,6 +488,76 @@ cmd_decide(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
 	}
 	json_decref(result);
 	return rc;
+}
+
+static int
+cmd_rollback(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
+    json_t *args)
+{
+	json_t		*result = NULL;
+	json_int_t	 id, nid;
+	int		 rc;
+
+	id = parse_id(c, "ID", pos[0]);
+	json_object_set_new(args, "id", json_integer(id));
+	if ((rc = call(ctl, "rollback", args, &result)) != CTL_EXIT_OK)
+		return rc;
+	if (!machine_output(ctl, result, &rc)) {
+		nid = json_int_at(result, "action.id", 0);
+		printf("action %lld proposed: rolls back action %lld\n"
+		    "review with:  remedyctl show %lld\n"
+		    "approve with: remedyctl approve %lld\n", (long long)nid,
+		    (long long)id, (long long)nid, (long long)nid);
+	}
+	json_decref(result);
+	return rc;
+}
+
+/* One event per line (table), per compact JSON line, or per YAML doc. */
+static int
+watch_event(json_t *ev, void *arg)
+{
+	struct ctl	*ctl = arg;
+	char		*s, err[256];
+
+	switch (ctl->format) {
+	case CTL_JSON:
+		if ((s = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS)) !=
+		    NULL) {
+			printf("%s\n", s);
+			free(s);
+		}
+		break;
+	case CTL_YAML:
+		if (out_yaml(stdout, ev, err, sizeof(err)) == -1)
+			fprintf(stderr, "%s: %s\n", progname, err);
+		break;
+	default:
+		out_event(stdout, ev, ctl->color);
+		break;
+	}
+	fflush(stdout);
+	return ferror(stdout) ? 1 : 0;
+}
+
+static int
+cmd_watch(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
+    json_t *args)
+{
+	char	err[CTL_MAX_ERR];
+	int	rc;
+
+	if (ctl->format == CTL_TABLE) {
+		printf("watching %s for action events (interrupt to stop)\n",
+		    ctl->socket);
+		fflush(stdout);
+	}
+	rc = ctl_watch(ctl->socket, json_incref(args), watch_event, ctl,
+	    err, sizeof(err));
+	if (rc == 0)
+		return CTL_EXIT_OK;
+	fprintf(stderr, "%s: %s\n", progname, err);
+	return rc < 0 ? CTL_EXIT_UNREACHABLE : proto_code_exit(rc);
 }
 
 /* The store's reason already names the row; do not say it twice. */

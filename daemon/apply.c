@@ -1,22 +1,50 @@
 /*
- * apply.c - approved action -> PATCH -> verification.
+ * apply.c - approved action -> PATCH -> verification, crash recovery, and
+ * the pending sweep (expired, superseded).
  *
  * The only code path that sends a mutating request for an action: it starts
  * from a row the store has just moved from approved to applying (DESIGN.md,
- * invariant 2).  After a 2xx answer the action is applied and its workload
- * watched until it is healthy (verified) or verify_timeout passes
- * (not-recovered).
+ * invariant 2).  The sequence, each step committed before the next:
+ *
+ *   GET the object -> policy re-check -> approved->applying (commit)
+ *   -> PATCH (the approved patch + the remedy.dev/action-id annotation)
+ *   -> applied (commit, the answer stored) -> verification
+ *
+ * Recovery (engine_recover): an action found in applying is resolved
+ * against the cluster.  The annotation is written by the same atomic PATCH
+ * as the change, so: annotation == our id -> the PATCH landed -> applied;
+ * absent and every "test" op still holds -> it did not land -> sent again
+ * under the same approval; absent and a test fails -> failed.  Even a PATCH
+ * that lands after our GET cannot be applied twice: its own tests (the
+ * generation and every replaced value) fail the second time (422).
+ *
+ * REMEDY_TEST_CRASH_AT=<point> makes remedyd _exit(137) at that point (the
+ * kill -9 sweep in tests/integration/test_crash.py); unset, it is inert:
+ *   before-applying  object read, row still approved
+ *   after-applying   row committed as applying, nothing sent
+ *   after-patch      the API server answered the PATCH, nothing recorded
+ *   after-applied    applied committed, verification not started
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine_int.h"
 #include "kube/objects.h"
 #include "log.h"
+#include "normalize.h"
+#include "policy.h"
 #include "util.h"
 
-/* An applied action whose workload we watch for recovery. */
+#define RESOLVE_RETRY_MS	2000	/* recovery GET failed: try again */
+#define SWEEP_MS		5000	/* pending TTL / superseded check */
+
+/*
+ * An applied action whose workload we watch for recovery, or (resolve set)
+ * an action found in applying whose recovery GET must be retried at
+ * deadline.
+ */
 struct verify {
 	struct verify	*next;
 	int64_t		 action_id;
@@ -24,29 +52,62 @@ struct verify {
 	char		*ns, *name;
 	int64_t		 generation;	/* generation the PATCH produced */
 	int64_t		 deadline;	/* mono ms */
+	int		 resolve;
 };
 
-/* An apply in flight. */
+/* An apply or a recovery in flight. */
 struct apply {
 	struct engine	*e;
 	int64_t		 action_id;
 	int64_t		 incident_id;
-	json_t		*patch;
-	char		*ns, *name;
+	json_t		*patch;		/* as approved */
+	json_t		*sent;		/* as sent: patch + annotation */
+	char		*ns, *name, *kind, *api_path;
+	int		 recovering;	/* found in applying at start */
 };
+
+static void
+crash_point(const char *point)
+{
+	const char	*want = getenv("REMEDY_TEST_CRASH_AT");
+
+	if (want != NULL && strcmp(want, point) == 0) {
+		log_warnx("REMEDY_TEST_CRASH_AT=%s: exiting now", point);
+		_exit(137);
+	}
+}
+
+static void
+told(struct engine *e, int64_t id, const char *state)
+{
+	if (e->on_action != NULL)
+		e->on_action(e->on_action_arg, id, state);
+}
 
 static void
 apply_free(struct apply *a)
 {
 	json_decref(a->patch);
+	json_decref(a->sent);
 	free(a->ns);
 	free(a->name);
+	free(a->kind);
+	free(a->api_path);
 	free(a);
 }
 
 static void
+verify_free(struct verify *v)
+{
+	free(v->ns);
+	free(v->name);
+	free(v);
+}
+
+static void
 verify_add(struct engine *e, int64_t action_id, int64_t incident_id,
-    const char *ns, const char *name, int64_t generation)
+    const char *ns, const char *name, int64_t generation, int resolve,
+    int64_t delay_ms)
 {
 	struct verify *v;
 
@@ -55,16 +116,40 @@ verify_add(struct engine *e, int64_t action_id, int64_t incident_id,
 		if (v != NULL)
 			free(v->ns);
 		free(v);
-		log_warnx("action %lld: out of memory, not verifying",
-		    (long long)action_id);
+		log_warnx("action %lld: out of memory, not %s",
+		    (long long)action_id, resolve ? "resolving" : "verifying");
 		return;
 	}
 	v->action_id = action_id;
 	v->incident_id = incident_id;
 	v->generation = generation;
-	v->deadline = mono_ms() + e->cfg->verify_timeout_ms;
+	v->resolve = resolve;
+	v->deadline = mono_ms() + delay_ms;
 	v->next = e->verifying;
 	e->verifying = v;
+}
+
+/* Record applying -> failed, log it, tell the watchers. */
+static void
+fail_action(struct engine *e, int64_t id, const char *reason, json_t *answer)
+{
+	if (store_action_failed(e->store, id, reason, answer) != STORE_OK) {
+		log_warnx("action %lld: cannot record failure: %s",
+		    (long long)id, store_errmsg(e->store));
+		return;
+	}
+	told(e, id, ACTION_FAILED);
+	log_warnx("action %lld failed: %s", (long long)id, reason);
+}
+
+static void
+finish(struct apply *a)
+{
+	struct engine	*e = a->e;
+
+	apply_free(a);
+	e->inflight--;
+	engine_check_drained(e);
 }
 
 static void
@@ -75,55 +160,207 @@ apply_done(const struct kube_resp *r, void *arg)
 	json_t		*answer = engine_answer_json(r);
 	char		 reason[1024];
 
+	crash_point("after-patch");
 	if (r->status / 100 == 2) {
-		if (store_action_applied(e->store, a->action_id, a->patch,
+		if (store_action_applied(e->store, a->action_id, a->sent,
 		    answer) != STORE_OK)
 			log_warnx("action %lld: applied, but the store failed:"
 			    " %s", (long long)a->action_id,
 			    store_errmsg(e->store));
-		else
+		else {
+			told(e, a->action_id, ACTION_APPLIED);
 			log_notice("action %lld applied to %s/%s",
 			    (long long)a->action_id, a->ns, a->name);
+		}
+		crash_point("after-applied");
 		verify_add(e, a->action_id, a->incident_id, a->ns, a->name,
-		    json_int_at(r->body, "metadata.generation", 0));
+		    json_int_at(r->body, "metadata.generation", 0), 0,
+		    e->cfg->verify_timeout_ms);
 	} else {
 		snprintf(reason, sizeof(reason), r->status ?
 		    "PATCH rejected by the API server: %ld %s: %s" :
 		    "PATCH not delivered: %ld%s%s", r->status, r->reason,
 		    r->message);
-		if (store_action_failed(e->store, a->action_id, reason,
-		    answer) != STORE_OK)
-			log_warnx("action %lld: cannot record failure: %s",
-			    (long long)a->action_id, store_errmsg(e->store));
-		log_warnx("action %lld failed: %s", (long long)a->action_id,
-		    reason);
+		fail_action(e, a->action_id, reason, answer);
 	}
 	json_decref(answer);
-	apply_free(a);
-	e->inflight--;
-	engine_check_drained(e);
+	finish(a);
 }
 
-/*
- * Apply an approved action: move it to applying (committed before anything
- * is sent), then PATCH exactly the stored patch.  Anything but a row in
- * state approved is left alone.
- */
-void
-engine_apply(struct engine *e, int64_t id)
+/* Send the approved patch, stamped with the action id, for an action in
+ * applying.  Takes a over (freed through finish()). */
+static void
+send_patch(struct apply *a, json_t *observed)
+{
+	struct engine	*e = a->e;
+	char		*body = NULL;
+
+	if ((a->sent = normalize_stamp(a->patch, observed, a->action_id)) ==
+	    NULL || (body = json_canon(a->sent)) == NULL) {
+		fail_action(e, a->action_id, "out of memory building the PATCH",
+		    NULL);
+		finish(a);
+		return;
+	}
+	log_info("action %lld: %s %s", (long long)a->action_id,
+	    a->recovering ? "applying again (same approval)" : "applying to",
+	    a->api_path);
+	if (kube_patch(e->kube, a->api_path, JSON_PATCH, body, 0, apply_done,
+	    a) == NULL) {
+		fail_action(e, a->action_id, "cannot start the PATCH request",
+		    NULL);
+		finish(a);
+	}
+	free(body);
+}
+
+/* Defence in depth: the policy may have changed since the approval. */
+static int
+policy_ok(struct apply *a, char *reason, size_t len)
+{
+	struct policy_request	r;
+	struct policy_verdict	v;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = a->kind;
+	r.ns = a->ns;
+	r.name = a->name;
+	r.patch = a->patch;
+	if (policy_check(&a->e->cfg->policy, &r, &v) == 0)
+		return 1;
+	snprintf(reason, len, "refused by the policy (%s): %s", v.rule,
+	    v.message);
+	return 0;
+}
+
+/* The object as it is now, for an approved action about to be applied. */
+static void
+got_object(const struct kube_resp *r, void *arg)
+{
+	struct apply	*a = arg;
+	struct engine	*e = a->e;
+	json_t		*answer;
+	char		 reason[1024];
+	int		 ok;
+
+	if (e->stopping) {	/* still approved: the next start applies it */
+		finish(a);
+		return;
+	}
+	crash_point("before-applying");
+	if (store_action_begin_apply(e->store, a->action_id) != STORE_OK) {
+		log_warnx("action %lld: cannot start apply: %s",
+		    (long long)a->action_id, store_errmsg(e->store));
+		finish(a);
+		return;
+	}
+	crash_point("after-applying");
+	ok = r->status == 200 && json_is_object(r->body);
+	if (!ok)
+		snprintf(reason, sizeof(reason), "cannot read %s before "
+		    "applying: %ld %s: %s", a->api_path, r->status, r->reason,
+		    r->message);
+	else
+		ok = policy_ok(a, reason, sizeof(reason));
+	if (!ok) {
+		answer = engine_answer_json(r);
+		fail_action(e, a->action_id, reason, answer);
+		json_decref(answer);
+		finish(a);
+		return;
+	}
+	send_patch(a, r->body);
+}
+
+/* The object as it is now, for an action found in applying at start. */
+static void
+got_object_recovering(const struct kube_resp *r, void *arg)
+{
+	struct apply	*a = arg;
+	struct engine	*e = a->e;
+	json_t		*answer = NULL;
+	char		 why[512], reason[1024];
+	int64_t		 stamped;
+
+	if (e->stopping) {
+		finish(a);
+		return;
+	}
+	if (r->status == 0 || r->status == 429 || r->status >= 500) {
+		log_warnx("action %lld: cannot read %s to resolve it (%ld %s); "
+		    "retrying", (long long)a->action_id, a->api_path, r->status,
+		    r->reason);
+		verify_add(e, a->action_id, a->incident_id, a->ns, a->name, 0, 1,
+		    RESOLVE_RETRY_MS);
+		finish(a);
+		return;
+	}
+	answer = engine_answer_json(r);
+	if (r->status != 200 || !json_is_object(r->body)) {
+		snprintf(reason, sizeof(reason), "remedyd stopped while "
+		    "applying and %s cannot be read now: %ld %s: %s",
+		    a->api_path, r->status, r->reason, r->message);
+		fail_action(e, a->action_id, reason, answer);
+		goto done;
+	}
+	stamped = normalize_stamped_id(r->body);
+	if (stamped == a->action_id) {
+		if (answer != NULL)
+			json_object_set_new(answer, "recovered", json_true());
+		if (store_action_applied(e->store, a->action_id, NULL,
+		    answer) != STORE_OK) {
+			log_warnx("action %lld: cannot record applied: %s",
+			    (long long)a->action_id, store_errmsg(e->store));
+			goto done;
+		}
+		told(e, a->action_id, ACTION_APPLIED);
+		log_notice("action %lld: the PATCH had landed before remedyd "
+		    "stopped (annotation %s=%lld); applied",
+		    (long long)a->action_id, POLICY_ACTION_ANNOTATION,
+		    (long long)stamped);
+		verify_add(e, a->action_id, a->incident_id, a->ns, a->name,
+		    json_int_at(r->body, "metadata.generation", 0), 0,
+		    e->cfg->verify_timeout_ms);
+		goto done;
+	}
+	if (normalize_preconditions(r->body, a->patch, why, sizeof(why)) ==
+	    -1) {
+		snprintf(reason, sizeof(reason), "remedyd stopped while "
+		    "applying; the PATCH did not land and its preconditions no "
+		    "longer hold: %s", why);
+		fail_action(e, a->action_id, reason, answer);
+		goto done;
+	}
+	json_decref(answer);
+	send_patch(a, r->body);
+	return;
+done:
+	json_decref(answer);
+	finish(a);
+}
+
+/* Start reading the object of action id (in state want) with cb. */
+static void
+start(struct engine *e, int64_t id, const char *want, kube_done_cb cb)
 {
 	struct store_action	 act;
 	struct apply		*a = NULL;
-	char			*body = NULL;
 
 	if (store_action_get(e->store, id, &act) != STORE_OK)
 		return;
-	if (strcmp(act.state, ACTION_APPROVED) != 0 || e->stopping)
+	if (strcmp(act.state, want) != 0 || e->stopping)
 		goto out;
+	if (act.api_path == NULL || act.patch == NULL) {
+		if (strcmp(want, ACTION_APPLYING) == 0)
+			fail_action(e, id, "the action has no target or patch",
+			    NULL);
+		goto out;
+	}
 	if ((a = calloc(1, sizeof(*a))) == NULL ||
 	    (a->ns = strdup(act.namespace)) == NULL ||
 	    (a->name = strdup(act.name)) == NULL ||
-	    (body = json_canon(act.patch)) == NULL) {
+	    (a->kind = strdup(act.kind)) == NULL ||
+	    (a->api_path = strdup(act.api_path)) == NULL) {
 		log_warnx("action %lld: out of memory", (long long)id);
 		goto out;
 	}
@@ -131,16 +368,13 @@ engine_apply(struct engine *e, int64_t id)
 	a->action_id = id;
 	a->incident_id = act.incident_id;
 	a->patch = json_incref(act.patch);
-	if (store_action_begin_apply(e->store, id) != STORE_OK) {
-		log_warnx("action %lld: cannot start apply: %s", (long long)id,
-		    store_errmsg(e->store));
-		goto out;
-	}
-	log_info("action %lld: applying to %s", (long long)id, act.api_path);
-	if (kube_patch(e->kube, act.api_path, JSON_PATCH, body, 0, apply_done,
-	    a) == NULL) {
-		store_action_failed(e->store, id, "cannot start the PATCH "
-		    "request", NULL);
+	a->recovering = cb == got_object_recovering;
+	if (kube_get(e->kube, act.api_path, cb, a) == NULL) {
+		log_warnx("action %lld: cannot start reading %s",
+		    (long long)id, act.api_path);
+		if (a->recovering)
+			verify_add(e, id, act.incident_id, act.namespace,
+			    act.name, 0, 1, RESOLVE_RETRY_MS);
 		goto out;
 	}
 	e->inflight++;
@@ -148,8 +382,19 @@ engine_apply(struct engine *e, int64_t id)
 out:
 	if (a != NULL)
 		apply_free(a);
-	free(body);
 	store_action_clear(&act);
+}
+
+/*
+ * Apply an approved action: read the object, move the row to applying
+ * (committed before anything is sent), then PATCH exactly the stored patch
+ * plus the action-id annotation.  Anything but a row in state approved is
+ * left alone.
+ */
+void
+engine_apply(struct engine *e, int64_t id)
+{
+	start(e, id, ACTION_APPROVED, got_object);
 }
 
 static int
@@ -164,10 +409,80 @@ incident_has_pods(struct engine *e, int64_t incident_id)
 	return 0;
 }
 
+/* The generation a pending patch was computed against, or -1. */
+static int64_t
+tested_generation(json_t *patch)
+{
+	json_t		*op;
+	const char	*o, *p;
+	size_t		 i;
+
+	json_array_foreach(patch, i, op) {
+		o = json_string_value(json_object_get(op, "op"));
+		p = json_string_value(json_object_get(op, "path"));
+		if (o != NULL && p != NULL && strcmp(o, "test") == 0 &&
+		    strcmp(p, "/metadata/generation") == 0 &&
+		    json_is_integer(json_object_get(op, "value")))
+			return json_integer_value(json_object_get(op, "value"));
+	}
+	return -1;
+}
+
+/*
+ * Pending actions past actions.pending_ttl become expired; those whose
+ * Deployment moved to another generation than their patch tests (so the
+ * patch could only fail) become superseded.
+ */
+static void
+sweep_pending(struct engine *e)
+{
+	struct store_action	 act;
+	struct kdeployment	*d;
+	int64_t			*ids, gen, now = now_ms();
+	size_t			 n, i;
+	char			 why[512];
+
+	if ((ids = store_action_ids(e->store, ACTION_PENDING, &n)) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		if (store_action_get(e->store, ids[i], &act) != STORE_OK)
+			continue;
+		why[0] = '\0';
+		if (now - act.created >= e->cfg->pending_ttl_ms) {
+			snprintf(why, sizeof(why), "not decided within "
+			    "actions.pending_ttl (%llds)",
+			    (long long)(e->cfg->pending_ttl_ms / 1000));
+			if (store_action_expire(e->store, act.id, why) ==
+			    STORE_OK) {
+				told(e, act.id, ACTION_EXPIRED);
+				log_notice("action %lld expired: %s",
+				    (long long)act.id, why);
+			}
+		} else if (e->synced && strcmp(act.kind, "Deployment") == 0 &&
+		    (gen = tested_generation(act.patch)) > 0 &&
+		    (d = engine_cache_get(e, e->deps, act.namespace,
+		    act.name)) != NULL && d->m.generation != gen) {
+			snprintf(why, sizeof(why), "Deployment %s/%s changed "
+			    "since the action was proposed (generation %lld, "
+			    "now %lld)", act.namespace, act.name,
+			    (long long)gen, (long long)d->m.generation);
+			if (store_action_supersede(e->store, act.id, why) ==
+			    STORE_OK) {
+				told(e, act.id, ACTION_SUPERSEDED);
+				log_notice("action %lld superseded: %s",
+				    (long long)act.id, why);
+			}
+		}
+		store_action_clear(&act);
+	}
+	free(ids);
+}
+
 /*
  * An applied action is verified once its Deployment has rolled out the
  * generation the PATCH produced with every replica available and no pod of
- * its incident is still broken; past verify_timeout it is not-recovered.
+ * its incident is still broken; past verify_timeout it is not-recovered,
+ * and the operator is offered the rollback.
  */
 void
 engine_verify_tick(struct engine *e, int64_t now)
@@ -177,8 +492,24 @@ engine_verify_tick(struct engine *e, int64_t now)
 	char			  detail[512];
 	int			  done;
 
+	if (now >= e->sweep_at && !e->stopping) {
+		e->sweep_at = now + SWEEP_MS;
+		sweep_pending(e);
+	}
 	while ((v = *vp) != NULL) {
 		done = 0;
+		if (v->resolve) {
+			if (now >= v->deadline) {
+				*vp = v->next;
+				if (!e->stopping)
+					start(e, v->action_id, ACTION_APPLYING,
+					    got_object_recovering);
+				verify_free(v);
+				continue;
+			}
+			vp = &v->next;
+			continue;
+		}
 		d = engine_cache_get(e, e->deps, v->ns, v->name);
 		if (d != NULL && d->m.generation >= v->generation &&
 		    kdeployment_healthy(d) &&
@@ -188,34 +519,38 @@ engine_verify_tick(struct engine *e, int64_t now)
 			    v->ns, v->name, d->available, d->replicas,
 			    (long long)d->m.generation);
 			if (store_action_verified(e->store, v->action_id,
-			    detail) == STORE_OK)
+			    detail) == STORE_OK) {
+				told(e, v->action_id, ACTION_VERIFIED);
 				log_notice("action %lld verified: %s",
 				    (long long)v->action_id, detail);
+			}
 			done = 1;
 		} else if (now >= v->deadline) {
 			snprintf(detail, sizeof(detail), "%s/%s did not "
-			    "recover within %llds", v->ns, v->name,
-			    (long long)(e->cfg->verify_timeout_ms / 1000));
+			    "recover within %llds; to undo the change: "
+			    "remedyctl rollback %lld", v->ns, v->name,
+			    (long long)(e->cfg->verify_timeout_ms / 1000),
+			    (long long)v->action_id);
 			if (store_action_not_recovered(e->store, v->action_id,
-			    detail) == STORE_OK)
+			    detail) == STORE_OK) {
+				told(e, v->action_id, ACTION_NOT_RECOVERED);
 				log_warnx("action %lld not recovered: %s",
 				    (long long)v->action_id, detail);
+			}
 			done = 1;
 		}
 		if (done) {
 			*vp = v->next;
-			free(v->ns);
-			free(v->name);
-			free(v);
+			verify_free(v);
 		} else
 			vp = &v->next;
 	}
 }
 
 /*
- * Pick up where a previous run stopped: approved actions are applied;
- * applied ones are verified again; an action caught in applying cannot be
- * judged without the cluster's word and is failed with a reason saying so.
+ * Pick up where a previous run stopped: applying actions are resolved
+ * against the cluster (see the top of this file); applied ones are
+ * verified again; approved ones are applied.
  */
 void
 engine_recover(struct engine *e)
@@ -227,10 +562,10 @@ engine_recover(struct engine *e)
 	if ((ids = store_action_ids(e->store, ACTION_APPLYING, &n)) != NULL) {
 		for (i = 0; i < n; i++) {
 			log_warnx("action %lld was being applied when remedyd "
-			    "stopped", (long long)ids[i]);
-			store_action_failed(e->store, ids[i], "remedyd stopped "
-			    "while applying; check the object before retrying",
-			    NULL);
+			    "stopped; resolving it against the cluster",
+			    (long long)ids[i]);
+			start(e, ids[i], ACTION_APPLYING,
+			    got_object_recovering);
 		}
 		free(ids);
 	}
@@ -239,7 +574,7 @@ engine_recover(struct engine *e)
 			if (store_action_get(e->store, ids[i], &act) != STORE_OK)
 				continue;
 			verify_add(e, act.id, act.incident_id, act.namespace,
-			    act.name, 0);
+			    act.name, 0, 0, e->cfg->verify_timeout_ms);
 			store_action_clear(&act);
 		}
 		free(ids);
@@ -258,8 +593,6 @@ engine_verify_free(struct engine *e)
 
 	while ((v = e->verifying) != NULL) {
 		e->verifying = v->next;
-		free(v->ns);
-		free(v->name);
-		free(v);
+		verify_free(v);
 	}
 }

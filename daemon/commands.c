@@ -13,7 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "commands.h"
+#include "policy_gate.h"
+#include "log.h"
 #include "proto.h"
 #include "util.h"
 
@@ -25,6 +28,7 @@
 #define CMD_MAX_COMMENT		1024	/* bytes of an approve comment */
 #define CMD_MAX_NAMESPACE	253	/* a DNS subdomain */
 #define CMD_MAX_TIME		64	/* bytes of a "since" string */
+#define CMD_MAX_LIMIT		1000000	/* list: more is "no limit" */
 
 static const char *const action_states[] = {
 	ACTION_PROPOSED, ACTION_PENDING, ACTION_REFUSED, ACTION_APPROVED,
@@ -168,13 +172,34 @@ store_fail(struct cmd_ctx *cx, int rc, int64_t id, const char *want,
 	}
 }
 
+/*
+ * How many approvers action id needs: 2 for risk high under the
+ * two-person rule, else 1; a negative store error when it cannot be read.
+ */
+static int
+approvals_required(struct cmd_ctx *cx, int64_t id)
+{
+	struct store_action	a;
+	int			rc, n = 1;
+
+	if (!cx->two_person)
+		return 1;
+	memset(&a, 0, sizeof(a));
+	if ((rc = store_action_get(cx->store, id, &a)) != STORE_OK)
+		return rc;
+	if (a.risk != NULL && strcmp(a.risk, "high") == 0)
+		n = 2;
+	store_action_clear(&a);
+	return n;
+}
+
 /* {"action": full action} for id, or NULL with the error set. */
 static json_t *
 action_result(struct cmd_ctx *cx, int64_t id, int *code, char *msg,
     size_t msglen)
 {
 	struct store_action	 a;
-	json_t			*v, *res = NULL;
+	json_t			*v, *d, *res = NULL;
 	int			 rc;
 
 	memset(&a, 0, sizeof(a));
@@ -185,6 +210,9 @@ action_result(struct cmd_ctx *cx, int64_t id, int *code, char *msg,
 	if ((v = store_action_json(&a)) == NULL)
 		FAIL(PROTO_EINTERNAL, "cannot render action %lld",
 		    (long long)id);
+	/* The diagnosis behind it: backend, model, tokens. */
+	if ((d = store_diagnosis_json(cx->store, a.incident_id)) != NULL)
+		json_object_set_new(v, "diagnosis", d);
 	res = json_pack("{s:o}", "action", v);
 out:
 	store_action_clear(&a);
@@ -214,13 +242,17 @@ cmd_status(void *ctx, const struct control_peer *peer, json_t *args,
 	}
 	if ((open = store_incidents_json(cx->store, "open")) == NULL)
 		FAIL(PROTO_EINTERNAL, "store: %s", store_errmsg(cx->store));
-	res = json_pack("{s:s, s:I, s:I, s:b, s:I, s:O}",
+	res = json_pack("{s:s, s:I, s:I, s:b, s:I, s:O, s:b, s:{s:I, s:s, "
+	    "s:s}}",
 	    "version", REMEDY_VERSION,
 	    "pid", (json_int_t)getpid(),
 	    "uptime_s", (json_int_t)((now_ms() - cx->started_ms) / 1000),
 	    "synced", cx->synced ? cx->synced(cx->arg) != 0 : 0,
 	    "incidents_open", (json_int_t)json_array_size(open),
-	    "actions", counts);
+	    "actions", counts,
+	    "two_person", cx->two_person,
+	    "you", "uid", (json_int_t)peer->uid, "user", peer->user,
+	    "role", authz_role_name(peer->role));
 	if (res == NULL)
 		FAIL(PROTO_EINTERNAL, "out of memory");
 out:
@@ -236,19 +268,26 @@ cmd_list(void *ctx, const struct control_peer *peer, json_t *args,
 	struct cmd_ctx	*cx = ctx;
 	const char	*state, *ns;
 	json_t		*list, *res = NULL;
+	int64_t		 limit, total;
 
 	*code = PROTO_EBADREQ;
 	if (arg_str(args, "state", 0, 32, &state, msg, msglen) == -1 ||
 	    arg_enum("state", state, action_states, NELEM(action_states),
 	    msg, msglen) == -1 ||
 	    arg_str(args, "namespace", 0, CMD_MAX_NAMESPACE, &ns, msg,
-	    msglen) == -1)
+	    msglen) == -1 ||
+	    arg_id(args, "limit", 0, &limit, msg, msglen) == -1)
 		goto out;
+	if (limit > CMD_MAX_LIMIT)
+		limit = CMD_MAX_LIMIT;
 	if (ns != NULL && *ns == '\0')
 		ns = NULL;
-	if ((list = store_actions_json(cx->store, state, ns)) == NULL)
+	if ((total = store_action_count(cx->store, state, ns)) < 0 ||
+	    (list = store_action_summaries_json(cx->store, state, ns,
+	    (int)limit)) == NULL)
 		FAIL(PROTO_EINTERNAL, "store: %s", store_errmsg(cx->store));
-	res = json_pack("{s:o}", "actions", list);
+	res = json_pack("{s:o, s:I}", "actions", list, "total",
+	    (json_int_t)total);
 out:
 	return res;
 }
@@ -278,8 +317,9 @@ cmd_approve(void *ctx, const struct control_peer *peer, json_t *args,
 	struct cmd_ctx		*cx = ctx;
 	struct store_actor	 who = { (long)peer->uid, peer->user };
 	const char		*comment;
+	json_t			*res;
 	int64_t			 id;
-	int			 rc;
+	int			 rc, required, have = 0;
 
 	if (arg_id(args, "id", 1, &id, msg, msglen) == -1 ||
 	    arg_str(args, "comment", 0, CMD_MAX_COMMENT, &comment, msg,
@@ -287,14 +327,56 @@ cmd_approve(void *ctx, const struct control_peer *peer, json_t *args,
 		*code = PROTO_EBADREQ;
 		return NULL;
 	}
+	if (cx->policy != NULL && (rc = policy_gate_approve(cx->policy,
+	    cx->store, id, &who, msg, msglen)) != 0) {
+		*code = rc > 0 ? PROTO_EBADSTATE : PROTO_EINTERNAL;
+		return NULL;
+	}
+	if ((required = approvals_required(cx, id)) < 0) {
+		store_fail(cx, required, id, ACTION_PENDING, code, msg, msglen);
+		return NULL;
+	}
+	if (required > 1) {
+		rc = store_action_add_approval(cx->store, id, &who, comment,
+		    required, &have);
+		if (rc == STORE_EBADSTATE) {
+			/* not pending, or the same approver twice */
+			*code = PROTO_EBADSTATE;
+			snprintf(msg, msglen, "%s", store_errmsg(cx->store));
+			return NULL;
+		}
+		if (rc != STORE_OK) {
+			store_fail(cx, rc, id, ACTION_PENDING, code, msg,
+			    msglen);
+			return NULL;
+		}
+		if (have < required) {
+			log_notice("action %lld: approval %d of %d by %s "
+			    "(uid %lu)", (long long)id, have, required,
+			    peer->user, (unsigned long)peer->uid);
+			if ((res = action_result(cx, id, code, msg, msglen)) !=
+			    NULL)
+				json_object_set_new(res, "approvals",
+				    json_pack("{s:i, s:i}", "have", have,
+				    "required", required));
+			return res;
+		}
+	}
 	if ((rc = store_action_approve(cx->store, id, &who, comment)) !=
 	    STORE_OK) {
 		store_fail(cx, rc, id, ACTION_PENDING, code, msg, msglen);
 		return NULL;
 	}
+	log_notice("action %lld approved by %s (uid %lu)", (long long)id,
+	    peer->user, (unsigned long)peer->uid);
+	cmd_action_event(cx, id, ACTION_APPROVED);
 	if (cx->approved != NULL)
 		cx->approved(cx->arg, id);
-	return action_result(cx, id, code, msg, msglen);
+	if ((res = action_result(cx, id, code, msg, msglen)) != NULL &&
+	    required > 1)
+		json_object_set_new(res, "approvals", json_pack("{s:i, s:i}",
+		    "have", have, "required", required));
+	return res;
 }
 
 static json_t *
@@ -318,7 +400,52 @@ cmd_reject(void *ctx, const struct control_peer *peer, json_t *args,
 		store_fail(cx, rc, id, ACTION_PENDING, code, msg, msglen);
 		return NULL;
 	}
+	log_notice("action %lld rejected by %s (uid %lu)", (long long)id,
+	    peer->user, (unsigned long)peer->uid);
+	cmd_action_event(cx, id, ACTION_REJECTED);
 	return action_result(cx, id, code, msg, msglen);
+}
+
+/*
+ * applied, verified or not-recovered -> a new pending action holding the
+ * inverse patch; it is approved like any other.  The result is the new
+ * action, with "rollback_of" naming the original.
+ */
+static json_t *
+cmd_rollback(void *ctx, const struct control_peer *peer, json_t *args,
+    int *code, char *msg, size_t msglen)
+{
+	struct cmd_ctx		*cx = ctx;
+	struct store_actor	 who = { (long)peer->uid, peer->user };
+	json_t			*res;
+	int64_t			 id, new_id = 0;
+	int			 rc;
+
+	if (arg_id(args, "id", 1, &id, msg, msglen) == -1) {
+		*code = PROTO_EBADREQ;
+		return NULL;
+	}
+	if ((rc = store_action_rollback(cx->store, id, &who, &new_id)) !=
+	    STORE_OK) {
+		store_fail(cx, rc, id, "applied, verified or not-recovered",
+		    code, msg, msglen);
+		return NULL;
+	}
+	log_notice("action %lld: rollback proposed as action %lld by %s "
+	    "(uid %lu)", (long long)id, (long long)new_id, peer->user,
+	    (unsigned long)peer->uid);
+	cmd_action_event(cx, new_id, ACTION_PENDING);
+	if ((res = action_result(cx, new_id, code, msg, msglen)) != NULL)
+		json_object_set_new(res, "rollback_of", json_integer(id));
+	return res;
+}
+
+/* Subscribe this connection to action events (control.c does the rest). */
+static json_t *
+cmd_watch(void *ctx, const struct control_peer *peer, json_t *args,
+    int *code, char *msg, size_t msglen)
+{
+	return json_pack("{s:b}", "watching", 1);
 }
 
 static json_t *
@@ -338,6 +465,48 @@ cmd_incidents(void *ctx, const struct control_peer *peer, json_t *args,
 		FAIL(PROTO_EINTERNAL, "store: %s", store_errmsg(cx->store));
 	res = json_pack("{s:o}", "incidents", list);
 out:
+	return res;
+}
+
+/* One incident with its findings, affected objects, counts and the ids of
+ * its actions. */
+static json_t *
+cmd_incident(void *ctx, const struct control_peer *peer, json_t *args,
+    int *code, char *msg, size_t msglen)
+{
+	struct cmd_ctx		*cx = ctx;
+	struct store_incident	 inc;
+	json_t			*o = NULL, *acts = NULL, *res = NULL, *st_v;
+	int64_t			 id, *ids = NULL;
+	size_t			 i, n;
+	int			 rc;
+
+	(void)peer;
+	memset(&inc, 0, sizeof(inc));
+	*code = PROTO_EBADREQ;
+	if (arg_id(args, "id", 1, &id, msg, msglen) == -1)
+		goto out;
+	if ((rc = store_incident_get(cx->store, id, &inc)) == STORE_ENOTFOUND)
+		FAIL(PROTO_ENOTFOUND, "incident %lld not found", (long long)id);
+	if (rc != STORE_OK)
+		FAIL(PROTO_EINTERNAL, "store: %s", store_errmsg(cx->store));
+	ids = store_incident_actions(cx->store, id, NULL, &n);
+	if ((o = store_incident_json(&inc)) == NULL ||
+	    (acts = json_array()) == NULL)
+		FAIL(PROTO_EINTERNAL, "out of memory");
+	for (i = 0; i < n; i++)
+		json_array_append_new(acts, json_integer(ids[i]));
+	json_object_set_new(o, "actions", acts);
+	acts = NULL;
+	st_v = store_diagnosis_json(cx->store, id);
+	json_object_set_new(o, "diagnosis", st_v ? st_v : json_null());
+	res = json_pack("{s:o}", "incident", o);
+	o = NULL;
+out:
+	json_decref(o);
+	json_decref(acts);
+	free(ids);
+	store_incident_clear(&inc);
 	return res;
 }
 
@@ -460,14 +629,62 @@ cmd_audit_verify(void *ctx, const struct control_peer *peer, json_t *args,
 	return NULL;
 }
 
+void
+cmd_action_event(void *ctx, int64_t id, const char *state)
+{
+	struct cmd_ctx		*cx = ctx;
+	struct store_action	 a;
+	json_t			*v = NULL;
+
+	memset(&a, 0, sizeof(a));
+	if (store_action_get(cx->store, id, &a) != STORE_OK ||
+	    (v = store_action_json(&a)) == NULL) {
+		log_warnx("action %lld: cannot read it for watchers: %s",
+		    (long long)id, store_errmsg(cx->store));
+		goto out;
+	}
+	if (cx->control != NULL)
+		control_broadcast(cx->control, state, v);
+	if (cx->notify != NULL && (strcmp(state, ACTION_PENDING) == 0 ||
+	    strcmp(state, ACTION_FAILED) == 0))
+		notify_action(cx->notify, state, v);
+out:
+	json_decref(v);
+	store_action_clear(&a);
+}
+
+void
+cmd_denied(void *ctx, const struct control_peer *peer, const char *cmd,
+    json_t *args)
+{
+	struct cmd_ctx		*cx = ctx;
+	struct store_actor	 who = { (long)peer->uid, peer->user };
+	const struct control_cmd *c;
+	json_t			*v = json_object_get(args, "id");
+	int64_t			 id = 0;
+
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		id = json_integer_value(v);
+	for (c = remedyd_commands; c->name != NULL; c++)
+		if (strcmp(c->name, cmd) == 0)
+			break;
+	if (store_audit_denied(cx->store, id, &who, cmd,
+	    authz_role_name(c->name ? c->role : AUTHZ_APPROVER)) != STORE_OK)
+		log_warnx("cannot audit a denied %s by uid %lu: %s", cmd,
+		    (unsigned long)peer->uid, store_errmsg(cx->store));
+}
+
 const struct control_cmd remedyd_commands[] = {
-	{ "status",		cmd_status },
-	{ "list",		cmd_list },
-	{ "show",		cmd_show },
-	{ "approve",		cmd_approve },
-	{ "reject",		cmd_reject },
-	{ "incidents",		cmd_incidents },
-	{ "audit",		cmd_audit },
-	{ "audit-verify",	cmd_audit_verify },
-	{ NULL,			NULL }
+	{ "status",	  cmd_status,		AUTHZ_VIEWER,	0 },
+	{ "list",	  cmd_list,		AUTHZ_VIEWER,	0 },
+	{ "show",	  cmd_show,		AUTHZ_VIEWER,	0 },
+	{ "incidents",	  cmd_incidents,	AUTHZ_VIEWER,	0 },
+	{ "incident",	  cmd_incident,		AUTHZ_VIEWER,	0 },
+	{ "audit",	  cmd_audit,		AUTHZ_VIEWER,	0 },
+	{ "audit-verify", cmd_audit_verify,	AUTHZ_VIEWER,	0 },
+	{ "watch",	  cmd_watch,		AUTHZ_VIEWER,	CONTROL_STREAM },
+	{ "approve",	  cmd_approve,		AUTHZ_APPROVER,	0 },
+	{ "reject",	  cmd_reject,		AUTHZ_APPROVER,	0 },
+	{ "rollback",	  cmd_rollback,		AUTHZ_APPROVER,	0 },
+	{ NULL,		  NULL,			0,		0 }
 };

@@ -2,6 +2,7 @@
  * commands.h - the control commands remedyd answers (proto/control.md),
  * as a table for control_new().  Handlers read and change the store only
  * through store.h; approve tells the applier through ctx->approved().
+ * Each entry names the role it needs (authz.h); control.c enforces it.
  */
 #ifndef REMEDY_DAEMON_COMMANDS_H
 #define REMEDY_DAEMON_COMMANDS_H
@@ -9,6 +10,7 @@
 #include <stdint.h>
 
 #include "control.h"
+#include "notify.h"
 #include "store.h"
 
 struct cmd_ctx {
@@ -19,9 +21,23 @@ struct cmd_ctx {
 	/* An action became approved: apply it (called after the commit). */
 	void		(*approved)(void *arg, int64_t action_id);
 	void		*arg;
+	int		 two_person;	/* risk high needs two approvers */
+	struct control	*control;	/* watch events go here, or NULL */
+	struct notify	*notify;	/* webhooks, or NULL */
+	const struct policy *policy;	/* re-checked at approve, or NULL */
 };
 
 /* Handlers take a struct cmd_ctx * as their ctx. */
 extern const struct control_cmd remedyd_commands[];
+
+/*
+ * An action reached state (pending, approved, failed, ...): push it to
+ * every watch connection and, for pending and failed, to the webhooks.
+ * The engine calls this after the store committed the transition.
+ */
+void	cmd_action_event(void *cmd_ctx, int64_t action_id, const char *state);
+/* control_opts.denied: audit a refused request as "denied". */
+void	cmd_denied(void *cmd_ctx, const struct control_peer *peer,
+	    const char *cmd, json_t *args);
 
 #endif

@@ -2,12 +2,17 @@
  * control.c - the control socket server (see control.h, proto/control.md).
  *
  * Limits, each protecting the daemon from one client:
- *   CONTROL_MAX_CONNS	connections at once; further ones get an error line
- *			and are closed;
+ *   CONTROL_MAX_CONNS	connections at once (control_opts.max_conns);
+ *			further ones get an error line and are closed;
+ *   CONTROL_MAX_PER_UID	connections of one uid at once (max_per_uid), so
+ *			one user cannot take every slot;
  *   PROTO_MAX_REQUEST	bytes of one request line (the input buffer size);
  *   CONTROL_WBUF_HIGH	unsent reply bytes after which we stop reading (and
  *			answering) until they drain below CONTROL_WBUF_LOW;
- *   CONTROL_IDLE_MS	silence after which a connection is closed;
+ *   CONTROL_IDLE_MS	silence after which a connection is closed
+ *			(idle_ms; a watching connection is exempt: it is
+ *			silent by design, and closed instead when it stops
+ *			reading its events);
  *   PROTO_MAX_REPLY	bytes of one reply (a larger one becomes "internal").
  *
  * Accepting.  libuv's uv_listen() gives the connection callback only a
@@ -35,17 +40,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "control.h"
 #include "log.h"
 #include "proto.h"
 
 #define CONTROL_MAX_CONNS	64
+#define CONTROL_MAX_PER_UID	16
 #define CONTROL_IDLE_MS		(300 * 1000)
 #define CONTROL_WBUF_HIGH	(1024 * 1024)
 #define CONTROL_WBUF_LOW	(256 * 1024)
@@ -67,6 +75,8 @@ struct conn {
 	int			 doomed;	/* close once output drained */
 	int			 closing;
 	int			 open_handles;
+	int			 watching;	/* receives broadcasts */
+	json_int_t		 watch_id;	/* the watch request's id */
 };
 
 /* One queued reply; the bytes follow the struct. */
@@ -86,9 +96,15 @@ struct control {
 	void			*ctx;
 	struct conn		*conns;
 	int			 nconns;
+	int64_t			 idle_ms;
+	int			 max_conns, max_per_uid;
+	const struct authz	*authz;
+	void			(*denied)(void *, const struct control_peer *,
+				    const char *, json_t *);
 	int			 open_handles;	/* ours + every conn's */
 	int			 freeing;
 	unsigned long		 npauses;	/* accept pauses, for tests */
+	unsigned long		 nrefused;	/* connections turned away */
 };
 
 static void	conn_close(struct conn *);
@@ -158,8 +174,11 @@ out:
 /* Bind under umask 077 so the socket is never reachable by others, then
  * open it to the group with chmod 0660. */
 static int
-control_listen_fd(const char *path, char *err, size_t errlen)
+control_listen_fd(const char *path, const char *group, char *err,
+    size_t errlen)
 {
+	struct group		 gr, *grp = NULL;
+	char			 grbuf[16384];
 	struct sockaddr_un	 sun;
 	mode_t			 old;
 	int			 fd, rc;
@@ -179,6 +198,21 @@ control_listen_fd(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
 		goto fail;
 	}
+	if (group != NULL) {
+		if (getgrnam_r(group, &gr, grbuf, sizeof(grbuf), &grp) != 0 ||
+		    grp == NULL) {
+			snprintf(err, errlen, "control.group: no group \"%s\"",
+			    group);
+			unlink(path);
+			goto fail;
+		}
+		if (chown(path, (uid_t)-1, gr.gr_gid) == -1) {
+			snprintf(err, errlen, "chown %s to group %s: %s", path,
+			    group, strerror(errno));
+			unlink(path);
+			goto fail;
+		}
+	}
 	if (chmod(path, 0660) == -1) {
 		snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
 		unlink(path);
@@ -197,8 +231,9 @@ fail:
 
 /* The peer's credentials, read once; the user name falls back to the uid. */
 static int
-conn_peercred(int fd, struct control_peer *peer)
+conn_peercred(const struct control *ctl, int fd, struct control_peer *peer)
 {
+	int		 named = 0;
 	struct ucred	 cred;
 	socklen_t	 len = sizeof(cred);
 	struct passwd	 pw, *res = NULL;
@@ -212,11 +247,14 @@ conn_peercred(int fd, struct control_peer *peer)
 	peer->gid = cred.gid;
 	peer->pid = cred.pid;
 	if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &res) == 0 &&
-	    res != NULL && strlen(pw.pw_name) < sizeof(peer->user))
+	    res != NULL && strlen(pw.pw_name) < sizeof(peer->user)) {
 		snprintf(peer->user, sizeof(peer->user), "%s", pw.pw_name);
-	else
+		named = 1;
+	} else
 		snprintf(peer->user, sizeof(peer->user), "%lu",
 		    (unsigned long)cred.uid);
+	peer->role = authz_role(ctl->authz, cred.uid, cred.gid,
+	    named ? peer->user : NULL);
 	return 0;
 }
 
@@ -260,17 +298,22 @@ conn_idle_cb(uv_timer_t *t)
 {
 	struct conn	*c = t->data;
 
-	log_debug("control: uid %lu pid %ld idle for %d s, closing",
+	log_debug("control: uid %lu pid %ld idle for %lld ms, closing",
 	    (unsigned long)c->peer.uid, (long)c->peer.pid,
-	    CONTROL_IDLE_MS / 1000);
+	    (long long)c->ctl->idle_ms);
 	conn_close(c);
 }
 
 static void
 conn_touch(struct conn *c)
 {
-	if (!c->closing)
-		uv_timer_start(&c->idle, conn_idle_cb, CONTROL_IDLE_MS, 0);
+	if (c->closing)
+		return;
+	if (c->watching)
+		uv_timer_stop(&c->idle);
+	else
+		uv_timer_start(&c->idle, conn_idle_cb,
+		    (uint64_t)c->ctl->idle_ms, 0);
 }
 
 /* Close when there is nothing more to say: the client is gone (EOF) or the
@@ -389,12 +432,27 @@ conn_request(struct conn *c, const char *line, size_t len)
 		    "unknown command \"%.64s\"", name);
 		goto send;
 	}
+	/* The one place a privileged verb is refused. */
+	if (c->peer.role < cmd->role) {
+		log_notice("control: uid %lu (%s) denied %s: role %s, needs %s",
+		    (unsigned long)c->peer.uid, c->peer.user, cmd->name,
+		    authz_role_name(c->peer.role), authz_role_name(cmd->role));
+		if (c->ctl->denied != NULL)
+			c->ctl->denied(c->ctl->ctx, &c->peer, cmd->name, args);
+		reply = proto_reply_err(id, PROTO_EPERM, "permission denied: "
+		    "%s needs role %s", cmd->name, authz_role_name(cmd->role));
+		goto send;
+	}
 	code = PROTO_EINTERNAL;
 	msg[0] = '\0';
 	result = cmd->fn(c->ctl->ctx, &c->peer, args, &code, msg, sizeof(msg));
-	if (result != NULL)
+	if (result != NULL) {
 		reply = proto_reply_ok(id, result);
-	else {
+		if (reply != NULL && (cmd->flags & CONTROL_STREAM)) {
+			c->watching = 1;
+			c->watch_id = id;
+		}
+	} else {
 		if (code == PROTO_OK)
 			code = PROTO_EINTERNAL;
 		reply = proto_reply_err(id, code, "%s", msg);
@@ -510,14 +568,13 @@ conn_read_start(struct conn *c)
 
 /* Over the connection limit: one error line, best effort, then close. */
 static void
-control_turn_away(int fd)
+control_turn_away(int fd, int code, const char *why)
 {
 	json_t	*reply;
 	char	*line;
 	size_t	 len;
 
-	reply = proto_reply_err(0, PROTO_EINTERNAL, "too many control "
-	    "connections (limit %d); try again later", CONTROL_MAX_CONNS);
+	reply = proto_reply_err(0, code, "%s", why);
 	if (reply != NULL && (line = proto_encode(reply, &len)) != NULL) {
 		(void)send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		free(line);
@@ -526,16 +583,76 @@ control_turn_away(int fd)
 	close(fd);
 }
 
+/* Count a refusal; log only the 1st, 2nd, 4th, 8th, ... so a flood of
+ * connections cannot flood the log too. */
+static int
+refusal_logged(struct control *ctl)
+{
+	ctl->nrefused++;
+	return (ctl->nrefused & (ctl->nrefused - 1)) == 0;
+}
+
+/* Connections of one uid open now. */
+static int
+control_count_uid(const struct control *ctl, uid_t uid)
+{
+	const struct conn	*c;
+	int			 n = 0;
+
+	for (c = ctl->conns; c != NULL; c = c->next)
+		if (c->peer.uid == uid)
+			n++;
+	return n;
+}
+
+/*
+ * Checks at accept, cheapest first: the total cap, the peer's role (a
+ * peer with none is refused here, before it can hold a slot), the cap per
+ * uid.  Each refusal is one error line and a close.
+ */
 static void
 control_accept_one(struct control *ctl, int fd)
 {
-	struct conn	*c;
-	int		 r;
+	struct control_peer	 peer;
+	struct conn		*c;
+	char			 why[256];
+	int			 r;
 
-	if (ctl->nconns >= CONTROL_MAX_CONNS) {
-		log_warnx("control: %d connections open, turning one away",
-		    ctl->nconns);
-		control_turn_away(fd);
+	if (ctl->nconns >= ctl->max_conns) {
+		if (refusal_logged(ctl))
+			log_warnx("control: %d connections open, turning one "
+			    "away (%lu so far)", ctl->nconns, ctl->nrefused);
+		snprintf(why, sizeof(why), "too many control connections "
+		    "(limit %d); try again later", ctl->max_conns);
+		control_turn_away(fd, PROTO_EINTERNAL, why);
+		return;
+	}
+	/* Refusals cost no allocation: decide before the buffers exist. */
+	memset(&peer, 0, sizeof(peer));
+	if (conn_peercred(ctl, fd, &peer) == -1) {
+		close(fd);
+		return;
+	}
+	why[0] = '\0';
+	if (peer.role == AUTHZ_NONE) {
+		log_notice("control: uid %lu (%s) pid %ld has no role; refused",
+		    (unsigned long)peer.uid, peer.user, (long)peer.pid);
+		snprintf(why, sizeof(why), "permission denied: uid %lu (%s) "
+		    "has no role on this remedyd (control.viewers, "
+		    "control.approvers)", (unsigned long)peer.uid, peer.user);
+		control_turn_away(fd, PROTO_EPERM, why);
+		return;
+	}
+	if (control_count_uid(ctl, peer.uid) >= ctl->max_per_uid) {
+		if (refusal_logged(ctl))
+			log_warnx("control: uid %lu has %d connections open, "
+			    "turning one away (%lu so far)",
+			    (unsigned long)peer.uid, ctl->max_per_uid,
+			    ctl->nrefused);
+		snprintf(why, sizeof(why), "too many control connections for "
+		    "uid %lu (limit %d); try again later",
+		    (unsigned long)peer.uid, ctl->max_per_uid);
+		control_turn_away(fd, PROTO_EINTERNAL, why);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
@@ -546,12 +663,7 @@ control_accept_one(struct control *ctl, int fd)
 		close(fd);
 		return;
 	}
-	if (conn_peercred(fd, &c->peer) == -1) {
-		free(c->in);
-		free(c);
-		close(fd);
-		return;
-	}
+	c->peer = peer;
 	c->ctl = ctl;
 	c->pipe.data = c;
 	c->idle.data = c;
@@ -626,10 +738,11 @@ control_poll_cb(uv_poll_t *p, int status, int events)
 }
 
 struct control *
-control_new(uv_loop_t *loop, const char *path,
+control_new(uv_loop_t *loop, const struct control_opts *opts,
     const struct control_cmd *table, void *ctx, char *err, size_t errlen)
 {
 	struct control	*ctl = NULL;
+	const char	*path = opts->path;
 	int		 fd = -1, r;
 
 	if (path == NULL || *path == '\0') {
@@ -643,7 +756,7 @@ control_new(uv_loop_t *loop, const char *path,
 	}
 	if (control_probe(path, err, errlen) == -1)
 		goto fail;
-	if ((fd = control_listen_fd(path, err, errlen)) == -1)
+	if ((fd = control_listen_fd(path, opts->group, err, errlen)) == -1)
 		goto fail;
 	if ((ctl = calloc(1, sizeof(*ctl))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -654,6 +767,13 @@ control_new(uv_loop_t *loop, const char *path,
 	ctl->lfd = fd;
 	ctl->table = table;
 	ctl->ctx = ctx;
+	ctl->idle_ms = opts->idle_ms > 0 ? opts->idle_ms : CONTROL_IDLE_MS;
+	ctl->max_conns = opts->max_conns > 0 ? opts->max_conns :
+	    CONTROL_MAX_CONNS;
+	ctl->max_per_uid = opts->max_per_uid > 0 ? opts->max_per_uid :
+	    CONTROL_MAX_PER_UID;
+	ctl->authz = opts->authz;
+	ctl->denied = opts->denied;
 	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
 	if ((r = uv_poll_init(loop, &ctl->lpoll, fd)) < 0) {
 		snprintf(err, errlen, "control socket %s: %s", path,
@@ -690,6 +810,38 @@ static void
 control_pause_close_cb(uv_handle_t *h)
 {
 	control_release(h->data);
+}
+
+void
+control_broadcast(struct control *ctl, const char *event, json_t *data)
+{
+	struct conn	*c, *next;
+	json_t		*msg;
+
+	for (c = ctl->conns; c != NULL; c = next) {
+		next = c->next;
+		if (!c->watching || c->closing || c->doomed)
+			continue;
+		if (c->wqueued > CONTROL_WBUF_HIGH) {
+			log_warnx("control: uid %lu pid %ld does not read its "
+			    "watch events; closing", (unsigned long)c->peer.uid,
+			    (long)c->peer.pid);
+			conn_close(c);
+			continue;
+		}
+		msg = json_pack("{s:i, s:I, s:s, s:O}", "v", PROTO_VERSION,
+		    "id", c->watch_id, "event", event, "data", data);
+		if (msg == NULL)
+			continue;
+		conn_send(c, msg, c->watch_id);
+		json_decref(msg);
+	}
+}
+
+int
+control_nconns(const struct control *ctl)
+{
+	return ctl->nconns;
 }
 
 void

@@ -1,7 +1,20 @@
 /*
- * engine.c - see engine.h.  This file holds the informers, the pod ->
- * incident bookkeeping and the tick; diagnosis.c turns incidents into
- * pending actions and apply.c applies and verifies approved ones.
+ * engine.c - see engine.h.  This file holds the informers, the analyzer
+ * dispatch, the incident lifecycle and the tick; diagnosis.c turns
+ * incidents into pending actions and apply.c applies and verifies approved
+ * ones.
+ *
+ * Incident lifecycle (README "Incidents"):
+ *   an object's finding joins the incident of its fingerprint (analyzer,
+ *   root owner, reason); after diagnosis.hold_down the incident is stored
+ *   (a symptom only when no cause is open on the same root owner) and
+ *   diagnosed once; while its objects change the row is refreshed at most
+ *   once a second; when no object is affected for incidents.resolve_after
+ *   it is resolved and its pending actions become superseded; an object
+ *   that breaks again before that rejoins it and counts a flap, one that
+ *   breaks after reopens the same row (counted in reopens).  At start the
+ *   open incidents are loaded from the store, so a restart does not
+ *   diagnose a known incident again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +23,86 @@
 #include "analyze/analyze.h"
 #include "engine_int.h"
 #include "kube/objects.h"
+#include "kube/lease.h"
 #include "log.h"
 #include "util.h"
+
+#define EVIDX_MAX	32	/* Events remembered per object */
+#define WRITE_EVERY_MS	1000	/* refresh a changing incident row at most */
+#define CRON_EVERY_MS	30000	/* re-check suspended CronJobs */
+#define MAX_FINDINGS	20	/* evidence lines stored per incident */
+#define MAX_AFFECTED	50	/* object names stored per incident */
+
+/* The kinds beyond pods, ReplicaSets and Deployments. */
+static const struct {
+	const char			*kind;
+	const struct informer_type	*t;
+	int				 cluster;
+} kinds[ENGINE_NKINDS] = {
+	{ "Node",			&kobj_nodes,		1 },
+	{ "StatefulSet",		&kobj_statefulsets,	0 },
+	{ "DaemonSet",			&kobj_daemonsets,	0 },
+	{ "Job",			&kobj_jobs,		0 },
+	{ "CronJob",			&kobj_cronjobs,		0 },
+	{ "PersistentVolumeClaim",	&kobj_pvcs,		0 },
+	{ "Service",			&kobj_services,		0 },
+	{ "EndpointSlice",		&kobj_endpointslices,	0 },
+	{ "Ingress",			&kobj_ingresses,	0 },
+	{ "HorizontalPodAutoscaler",	&kobj_hpas,		0 },
+	{ "PodDisruptionBudget",	&kobj_pdbs,		0 },
+	{ "Event",			&kobj_events,		0 },
+};
+enum { K_NODE, K_STS, K_DS, K_JOB, K_CRON, K_PVC, K_SVC, K_EPS, K_ING,
+    K_HPA, K_PDB, K_EVENT };
+#define K_POD	100
+#define K_RS	101
+#define K_DEP	102
+
+/* The informer callback's argument: which kind it reports. */
+struct engine_kindarg {
+	struct engine	*e;
+	int		 k;
+};
+
+/* One remembered Event about an object. */
+struct evref {
+	char		*evname;	/* the Event's own name */
+	char		*reason;
+	char		*message;
+	uint64_t	 seq;		/* newer is larger */
+};
+struct evlist {
+	size_t		 n;
+	struct evref	 v[EVIDX_MAX];
+};
+
+static const char *
+kind_name(int k)
+{
+	switch (k) {
+	case K_POD:	return "Pod";
+	case K_RS:	return "ReplicaSet";
+	case K_DEP:	return "Deployment";
+	default:	return kinds[k].kind;
+	}
+}
+
+static int
+kind_index(const char *kind)
+{
+	int k;
+
+	if (strcmp(kind, "Pod") == 0)
+		return K_POD;
+	if (strcmp(kind, "ReplicaSet") == 0)
+		return K_RS;
+	if (strcmp(kind, "Deployment") == 0)
+		return K_DEP;
+	for (k = 0; k < ENGINE_NKINDS; k++)
+		if (strcmp(kinds[k].kind, kind) == 0)
+			return k;
+	return -1;
+}
 
 /* --- cache lookups across the per-namespace informers --- */
 
@@ -28,107 +119,599 @@ engine_cache_get(struct engine *e, struct informer **infs, const char *ns,
 	return NULL;
 }
 
-/*
- * The root owner of a pod: Pod -> ReplicaSet -> Deployment, as far as the
- * caches know.  The strings are borrowed from the projections.
- */
-static void
-root_of(struct engine *e, const struct kpod *p, struct root_owner *r)
+static struct informer **
+infs_of(struct engine *e, int k, size_t *n)
 {
-	const struct kreplicaset *rs;
+	*n = e->ninf;
+	switch (k) {
+	case K_POD:	return e->pods;
+	case K_RS:	return e->rsets;
+	case K_DEP:	return e->deps;
+	default:
+		*n = e->nkinf[k];
+		return e->kinf[k];
+	}
+}
 
-	r->kind = "Pod";
-	r->ns = p->m.ns;
-	r->name = p->m.name;
-	r->uid = p->m.uid;
-	if (p->m.owner.kind == NULL)
-		return;
-	r->kind = p->m.owner.kind;
-	r->name = p->m.owner.name;
-	r->uid = p->m.owner.uid;
-	if (strcmp(p->m.owner.kind, "ReplicaSet") != 0)
-		return;
-	rs = engine_cache_get(e, e->rsets, p->m.ns, p->m.owner.name);
-	if (rs == NULL || rs->m.owner.kind == NULL)
-		return;
-	r->kind = rs->m.owner.kind;
-	r->name = rs->m.owner.name;
-	r->uid = rs->m.owner.uid;
+static void *
+kind_get(struct engine *e, int k, const char *ns, const char *name)
+{
+	struct informer	**infs;
+	void		 *v;
+	size_t		  i, n;
+
+	if (k < 0)
+		return NULL;
+	infs = infs_of(e, k, &n);
+	for (i = 0; i < n; i++)
+		if ((v = informer_get(infs[i], k < ENGINE_NKINDS &&
+		    kinds[k].cluster ? "" : ns, name)) != NULL)
+			return v;
+	return NULL;
+}
+
+/* --- what analyzers may look up (struct analyze_ctx) --- */
+
+static const void *
+ctx_get(void *arg, const char *kind, const char *ns, const char *name)
+{
+	return kind_get(arg, kind_index(kind), ns, name);
+}
+
+static const char *
+ctx_event(void *arg, const char *kind, const char *ns, const char *name,
+    const char *reason)
+{
+	struct engine		*e = arg;
+	struct evlist		*l;
+	const struct evref	*best = NULL;
+	char			 key[768];
+	size_t			 i;
+
+	snprintf(key, sizeof(key), "%s/%s/%s", kind, ns, name);
+	if ((l = hmap_get(&e->evidx, key)) == NULL)
+		return NULL;
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].reason, reason) == 0 &&
+		    (best == NULL || l->v[i].seq > best->seq))
+			best = &l->v[i];
+	return best ? best->message : NULL;
 }
 
 static void
-pod_evaluate(struct engine *e, const struct kpod *p)
+ctx_pods(void *arg, const char *ns, json_t *selector, int *total, int *ready)
 {
-	struct finding		f;
-	struct root_owner	r;
+	struct engine		*e = arg;
+	const struct kpod	*p;
+	void			*v;
+	size_t			 i, pos;
 
-	if (analyze_pod(p, &f)) {
-		root_of(e, p, &r);
-		if (incidents_pod(&e->incs, p->m.ns, p->m.name, &f, &r,
+	*total = *ready = 0;
+	for (i = 0; i < e->ninf; i++) {
+		pos = 0;
+		while (informer_next(e->pods[i], &pos, &v)) {
+			p = v;
+			if (strcmp(p->m.ns, ns) != 0 || p->deleting ||
+			    !kpod_selected(p, selector))
+				continue;
+			(*total)++;
+			*ready += p->ready;
+		}
+	}
+}
+
+static int
+ctx_endpoints(void *arg, const char *ns, const char *svc, int *total,
+    int *ready)
+{
+	struct engine		*e = arg;
+	const struct kobj	*o;
+	json_t			*ep, *r;
+	const char		*owner;
+	void			*v;
+	size_t			 i, j, pos;
+	int			 found = 0;
+
+	*total = *ready = 0;
+	for (i = 0; i < e->nkinf[K_EPS]; i++) {
+		pos = 0;
+		while (informer_next(e->kinf[K_EPS][i], &pos, &v)) {
+			o = v;
+			owner = json_string_value(json_object_get(json_at(o->f,
+			    "metadata.labels"), "kubernetes.io/service-name"));
+			if (strcmp(o->m.ns, ns) != 0 || owner == NULL ||
+			    strcmp(owner, svc) != 0)
+				continue;
+			found = 1;
+			json_array_foreach(json_at(o->f, "endpoints"), j, ep) {
+				(*total)++;
+				/* A nil ready means ready (discovery/v1). */
+				r = json_at(ep, "conditions.ready");
+				*ready += r == NULL || json_is_true(r);
+			}
+		}
+	}
+	return found ? 0 : -1;
+}
+
+/* --- root owners --- */
+
+/*
+ * The root owner of an object: its controller, and that one's controller
+ * (Pod -> ReplicaSet -> Deployment, Pod -> Job -> CronJob), as far as the
+ * caches know; an owner not (yet) cached is still named from the
+ * ownerReference.  Strings are borrowed from the projections.  Every
+ * projection starts with its struct kmeta.
+ */
+static void
+root_of(struct engine *e, const char *kind, const struct kmeta *m,
+    struct root_owner *r)
+{
+	const struct kmeta	*om;
+	int			 depth;
+
+	r->kind = kind;
+	r->ns = m->ns;
+	r->name = m->name;
+	r->uid = m->uid;
+	for (depth = 0; depth < 2 && m->owner.kind != NULL &&
+	    m->owner.name != NULL; depth++) {
+		r->kind = m->owner.kind;
+		r->name = m->owner.name;
+		r->uid = m->owner.uid;
+		if ((om = kind_get(e, kind_index(m->owner.kind), m->ns,
+		    m->owner.name)) == NULL)
+			break;
+		m = om;
+	}
+}
+
+/* --- evaluation --- */
+
+static void
+evaluate(struct engine *e, int k, const void *obj)
+{
+	const struct kmeta	*m = obj;	/* first member of each */
+	struct finding		 f;
+	struct root_owner	 r;
+	struct analyze_ctx	 ctx;
+	const char		*kind = kind_name(k);
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.arg = e;
+	ctx.get = ctx_get;
+	ctx.event = ctx_event;
+	ctx.pods = ctx_pods;
+	ctx.endpoints = ctx_endpoints;
+	ctx.now = now_ms();
+	if (analyze_object(&ctx, kind, obj, &f)) {
+		root_of(e, kind, m, &r);
+		if (incidents_object(&e->incs, kind, m->ns, m->name, &f, &r,
 		    mono_ms()) == -1)
-			log_warnx("pod %s/%s: out of memory tracking incident",
-			    p->m.ns, p->m.name);
+			log_warnx("%s %s/%s: out of memory tracking incident",
+			    kind, m->ns, m->name);
 	} else
-		incidents_pod(&e->incs, p->m.ns, p->m.name, NULL, NULL,
+		incidents_object(&e->incs, kind, m->ns, m->name, NULL, NULL,
 		    mono_ms());
+}
+
+static void
+evaluate_all(struct engine *e, int k)
+{
+	struct informer	**infs;
+	void		 *v;
+	size_t		  i, n, pos;
+
+	infs = infs_of(e, k, &n);
+	for (i = 0; i < n; i++) {
+		pos = 0;
+		while (informer_next(infs[i], &pos, &v))
+			evaluate(e, k, v);
+	}
+}
+
+/* Re-evaluate the objects of kind k in ns for which match(obj, arg). */
+static void
+evaluate_where(struct engine *e, int k, const char *ns,
+    int (*match)(const struct kobj *, const void *), const void *arg)
+{
+	void	*v;
+	size_t	 i, pos;
+
+	for (i = 0; i < e->nkinf[k]; i++) {
+		pos = 0;
+		while (informer_next(e->kinf[k][i], &pos, &v))
+			if (strcmp(((struct kobj *)v)->m.ns, ns) == 0 &&
+			    (match == NULL || match(v, arg)))
+				evaluate(e, k, v);
+	}
+}
+
+static int
+svc_selects(const struct kobj *svc, const void *pod)
+{
+	json_t *sel = json_at(svc->f, "spec.selector");
+	const struct kpod *p = pod;
+
+	return json_is_object(sel) && json_object_size(sel) > 0 &&
+	    kpod_selected(p, sel);
+}
+
+static int
+sts_governed_by(const struct kobj *sts, const void *name)
+{
+	const char *s = json_str_at(sts->f, "spec.serviceName");
+
+	return s != NULL && strcmp(s, name) == 0;
+}
+
+static int
+named(const struct kobj *o, const void *name)
+{
+	return strcmp(o->m.name, name) == 0;
+}
+
+/* --- the Event index --- */
+
+static void
+evref_clear(struct evref *r)
+{
+	free(r->evname);
+	free(r->reason);
+	free(r->message);
+	memset(r, 0, sizeof(*r));
+}
+
+static void
+evidx_clear(struct engine *e)
+{
+	const char	*k;
+	void		*v;
+	size_t		 pos = 0, i;
+
+	while (hmap_next(&e->evidx, &pos, &k, &v)) {
+		struct evlist *l = v;
+
+		for (i = 0; i < l->n; i++)
+			evref_clear(&l->v[i]);
+		free(l);
+	}
+	hmap_clear(&e->evidx);
+}
+
+/*
+ * Remember (del 0) or forget one Event about its involved object, keyed
+ * "Kind/ns/name"; at most EVIDX_MAX per object, the oldest replaced.
+ */
+static void
+evidx_update(struct engine *e, const struct kobj *ev, int del)
+{
+	const char	*ik = json_str_at(ev->f, "involvedObject.kind");
+	const char	*in = json_str_at(ev->f, "involvedObject.name");
+	const char	*ins = json_str_at(ev->f, "involvedObject.namespace");
+	const char	*reason = json_str_at(ev->f, "reason");
+	const char	*msg = json_str_at(ev->f, "message");
+	struct evlist	*l;
+	struct evref	*r = NULL;
+	char		 key[768];
+	size_t		 i, oldest;
+
+	if (ik == NULL || in == NULL || reason == NULL)
+		return;
+	snprintf(key, sizeof(key), "%s/%s/%s", ik, ins ? ins : ev->m.ns, in);
+	if ((l = hmap_get(&e->evidx, key)) == NULL) {
+		if (del || (l = calloc(1, sizeof(*l))) == NULL)
+			return;
+		if (hmap_put(&e->evidx, key, l, NULL) == -1) {
+			free(l);
+			return;
+		}
+	}
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].evname, ev->m.name) == 0)
+			r = &l->v[i];
+	if (del) {
+		if (r != NULL) {
+			evref_clear(r);
+			*r = l->v[--l->n];
+			memset(&l->v[l->n], 0, sizeof(l->v[0]));
+		}
+		if (l->n == 0)
+			free(hmap_del(&e->evidx, key));
+		return;
+	}
+	if (r == NULL && l->n < EVIDX_MAX)
+		r = &l->v[l->n++];
+	else if (r == NULL) {
+		for (i = oldest = 0; i < l->n; i++)
+			if (l->v[i].seq < l->v[oldest].seq)
+				oldest = i;
+		r = &l->v[oldest];
+	}
+	evref_clear(r);
+	r->evname = strdup(ev->m.name);
+	r->reason = strdup(reason);
+	r->message = strdup(msg ? msg : "");
+	r->seq = ++e->evseq;
+	if (r->evname == NULL || r->reason == NULL || r->message == NULL) {
+		evref_clear(r);
+		*r = l->v[--l->n];
+		memset(&l->v[l->n], 0, sizeof(l->v[0]));
+	}
+}
+
+/* --- informer callbacks --- */
+
+static void
+dependents(struct engine *e, int k, const void *old, const void *new_)
+{
+	const struct kobj	*o = new_ ? new_ : old;
+	const struct kpod	*p;
+	const char		*name;
+	int			 ik;
+	void			*obj;
+
+	switch (k) {
+	case K_EVENT:
+		ik = kind_index(json_str_at(o->f, "involvedObject.kind") ?
+		    json_str_at(o->f, "involvedObject.kind") : "");
+		name = json_str_at(o->f, "involvedObject.name");
+		if (ik >= 0 && name != NULL && (obj = kind_get(e, ik, o->m.ns,
+		    name)) != NULL)
+			evaluate(e, ik, obj);
+		break;
+	case K_POD:
+		/* The Services that select this pod (before or after). */
+		p = new_ ? new_ : old;
+		evaluate_where(e, K_SVC, p->m.ns, svc_selects, p);
+		if (old != NULL && new_ != NULL)
+			evaluate_where(e, K_SVC, p->m.ns, svc_selects, old);
+		break;
+	case K_SVC:
+		evaluate_where(e, K_ING, o->m.ns, NULL, NULL);
+		evaluate_where(e, K_STS, o->m.ns, sts_governed_by, o->m.name);
+		break;
+	case K_EPS:
+		name = json_string_value(json_object_get(json_at(o->f,
+		    "metadata.labels"), "kubernetes.io/service-name"));
+		if (name != NULL)
+			evaluate_where(e, K_SVC, o->m.ns, named, name);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+on_obj(struct engine *e, int k, enum informer_event ev, void *old,
+    void *new_)
+{
+	const struct kmeta *m = new_ ? new_ : old;
+
+	if (k == K_EVENT)
+		evidx_update(e, new_ ? new_ : old, ev == INFORMER_DELETE);
+	if (!e->synced)
+		return;		/* evaluated in one pass once synced */
+	if (k != K_EVENT && k != K_EPS) {
+		if (ev == INFORMER_DELETE)
+			incidents_object(&e->incs, kind_name(k), m->ns, m->name,
+			    NULL, NULL, mono_ms());
+		else
+			evaluate(e, k, new_);
+	}
+	/* The informer has already dropped a deleted object from its cache,
+	 * so its dependents see it gone. */
+	dependents(e, k, ev == INFORMER_ADD ? NULL : old,
+	    ev == INFORMER_DELETE ? NULL : new_);
+}
+
+static void
+on_kind(struct informer *inf, enum informer_event ev, void *old, void *new_,
+    void *arg)
+{
+	struct engine_kindarg *ka = arg;
+
+	(void)inf;
+	on_obj(ka->e, ka->k, ev, old, new_);
 }
 
 static void
 on_pod(struct informer *inf, enum informer_event ev, void *old, void *new_,
     void *arg)
 {
-	struct engine		*e = arg;
-	const struct kpod	*p = new_ ? new_ : old;
-
-	if (!e->synced)
-		return;		/* evaluated in one pass once synced */
-	if (ev == INFORMER_DELETE)
-		incidents_pod(&e->incs, p->m.ns, p->m.name, NULL, NULL,
-		    mono_ms());
-	else
-		pod_evaluate(e, new_);
+	(void)inf;
+	on_obj(arg, K_POD, ev, old, new_);
 }
 
 static void
-on_other(struct informer *inf, enum informer_event ev, void *old, void *new_,
+on_rs(struct informer *inf, enum informer_event ev, void *old, void *new_,
     void *arg)
 {
-	/* Deployments and ReplicaSets are read from the cache when needed. */
+	(void)inf;
+	on_obj(arg, K_RS, ev, old, new_);
 }
 
-/* Once every informer has listed, evaluate every pod in one pass: before
- * that, a pod's ReplicaSet may not be cached yet. */
+static void
+on_dep(struct informer *inf, enum informer_event ev, void *old, void *new_,
+    void *arg)
+{
+	(void)inf;
+	on_obj(arg, K_DEP, ev, old, new_);
+}
+
+/* --- sync --- */
+
+/*
+ * Ready once pods, ReplicaSets and Deployments have listed and every other
+ * kind has listed or failed at least once (a cluster that does not serve a
+ * kind, or RBAC that does not grant it, must not stop detection).  Then
+ * every cached object is evaluated in one pass: before that, an owner may
+ * not be cached yet.
+ */
 static void
 check_synced(struct engine *e)
 {
-	void	*v;
-	size_t	 i, pos, n;
+	struct informer_stats	 st;
+	size_t			 i, n = 0;
+	int			 k;
 
 	for (i = 0; i < e->ninf; i++)
 		if (!informer_synced(e->pods[i]) ||
 		    !informer_synced(e->rsets[i]) ||
 		    !informer_synced(e->deps[i]))
 			return;
+	for (k = 0; k < ENGINE_NKINDS; k++)
+		for (i = 0; i < e->nkinf[k]; i++) {
+			if (informer_synced(e->kinf[k][i]))
+				continue;
+			informer_stats(e->kinf[k][i], &st);
+			if (st.errors == 0)
+				return;
+		}
 	e->synced = 1;
-	for (i = 0, n = 0; i < e->ninf; i++) {
-		pos = 0;
+	for (k = 0; k < ENGINE_NKINDS; k++)
+		if (k != K_EVENT && k != K_EPS)
+			evaluate_all(e, k);
+	evaluate_all(e, K_RS);
+	evaluate_all(e, K_DEP);
+	evaluate_all(e, K_POD);
+	for (i = 0; i < e->ninf; i++)
 		n += informer_size(e->pods[i]);
-		while (informer_next(e->pods[i], &pos, &v))
-			pod_evaluate(e, v);
-	}
 	log_info("caches synced: %zu pods", n);
 }
 
-void
-engine_approved(void *arg, int64_t id)
+/* --- the store side of incidents --- */
+
+static int
+cmpstr(const void *a, const void *b)
 {
-	engine_apply(arg, id);
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int
-engine_synced(void *arg)
+/* Up to max sorted strings of the two tables (keys or values) into a JSON
+ * array, with a count of the rest. */
+static json_t *
+sorted_lines(const struct incident *inc, int keys, size_t max)
 {
-	return ((struct engine *)arg)->synced;
+	const struct hmap	*tabs[2] = { &inc->pods, &inc->others };
+	const char		**v, *k;
+	void			*val;
+	json_t			*a;
+	size_t			 n = 0, i, t, pos;
+	char			 buf[700];
+
+	if ((v = calloc(incident_objects(inc) + 1, sizeof(*v))) == NULL ||
+	    (a = json_array()) == NULL) {
+		free(v);
+		return NULL;
+	}
+	for (t = 0; t < 2; t++) {
+		pos = 0;
+		while (hmap_next(tabs[t], &pos, &k, &val))
+			v[n++] = keys ? k : val;
+	}
+	qsort(v, n, sizeof(*v), cmpstr);
+	for (i = 0; i < n && i < max; i++) {
+		if (keys && tabs[0]->len > 0 && hmap_get(&inc->pods, v[i]) !=
+		    NULL) {
+			snprintf(buf, sizeof(buf), "Pod/%s", v[i]);
+			json_array_append_new(a, json_string(buf));
+		} else
+			json_array_append_new(a, json_string(v[i]));
+	}
+	if (n > max) {
+		snprintf(buf, sizeof(buf), "... and %zu more", n - max);
+		json_array_append_new(a, json_string(buf));
+	}
+	free(v);
+	return a;
+}
+
+/* Insert or refresh the incident's row. */
+static int
+persist(struct engine *e, struct incident *inc, int64_t now)
+{
+	struct store_incident	si;
+	char			summary[1024];
+	int			rc;
+
+	memset(&si, 0, sizeof(si));
+	snprintf(summary, sizeof(summary), "%zu object(s) of %s %s%s%s: %s",
+	    incident_objects(inc), inc->kind, inc->ns, *inc->ns ? "/" : "",
+	    inc->name, inc->reason);
+	si.fingerprint = inc->fingerprint;
+	si.analyzer = inc->analyzer;
+	si.namespace = inc->ns;
+	si.kind = inc->kind;
+	si.name = inc->name;
+	si.uid = inc->uid;
+	si.reason = inc->reason;
+	si.summary = inc->store_id == 0 || incident_objects(inc) > 0 ?
+	    summary : NULL;
+	si.pods = (int)incident_pods(inc);
+	si.objects = (int)incident_objects(inc);
+	si.flaps = inc->flaps;
+	if (incident_objects(inc) > 0) {
+		si.findings = sorted_lines(inc, 0, MAX_FINDINGS);
+		si.affected = sorted_lines(inc, 1, MAX_AFFECTED);
+	}
+	rc = store_incident_upsert(e->store, &si);
+	json_decref(si.findings);
+	json_decref(si.affected);
+	inc->last_write = now;
+	if (rc != STORE_OK) {
+		log_warnx("incident %s: cannot store: %s", inc->fingerprint,
+		    store_errmsg(e->store));
+		return -1;
+	}
+	if (inc->store_id == 0)
+		log_notice("incident %lld open: %s", (long long)si.id, summary);
+	else if (inc->flaps > 0)
+		log_notice("incident %lld flapped (%d time%s): %s",
+		    (long long)si.id, inc->flaps, inc->flaps == 1 ? "" : "s",
+		    summary);
+	inc->store_id = si.id;
+	inc->flaps = 0;
+	inc->dirty = 0;
+	return 0;
+}
+
+/* Resolve the row and supersede the incident's pending actions. */
+static void
+resolve(struct engine *e, struct incident *inc)
+{
+	int64_t	*ids;
+	size_t	 i, n;
+	char	 why[256];
+
+	if (inc->dirty)
+		persist(e, inc, mono_ms());
+	if (store_incident_resolve(e->store, inc->store_id, now_ms()) !=
+	    STORE_OK) {
+		log_warnx("incident %lld: cannot resolve: %s",
+		    (long long)inc->store_id, store_errmsg(e->store));
+		return;
+	}
+	log_notice("incident %lld resolved: %s %s%s%s healthy for %llds",
+	    (long long)inc->store_id, inc->kind, inc->ns, *inc->ns ? "/" : "",
+	    inc->name, (long long)(e->cfg->resolve_after_ms / 1000));
+	snprintf(why, sizeof(why), "incident %lld resolved: the affected "
+	    "objects are healthy again", (long long)inc->store_id);
+	ids = store_incident_actions(e->store, inc->store_id, ACTION_PENDING,
+	    &n);
+	for (i = 0; i < n; i++) {
+		if (store_action_supersede(e->store, ids[i], why) != STORE_OK)
+			log_warnx("action %lld: cannot supersede: %s",
+			    (long long)ids[i], store_errmsg(e->store));
+		else {
+			log_notice("action %lld superseded: %s",
+			    (long long)ids[i], why);
+			if (e->on_action != NULL)
+				e->on_action(e->on_action_arg, ids[i],
+				    ACTION_SUPERSEDED);
+		}
+	}
+	free(ids);
 }
 
 static void
@@ -136,22 +719,143 @@ incidents_tick(struct engine *e, int64_t now)
 {
 	struct incident	*inc;
 	size_t		 pos = 0;
+	int		 quiet;
 
 	while (incidents_next(&e->incs, &pos, &inc)) {
-		if (incident_pods(inc) == 0) {
-			if (inc->store_id > 0) {
-				store_incident_resolve(e->store, inc->store_id,
-				    now_ms());
-				log_notice("incident %lld resolved",
-				    (long long)inc->store_id);
+		if (incident_objects(inc) == 0) {
+			if (inc->store_id == 0) {
+				/* A blip shorter than the hold-down. */
+				incidents_drop(&e->incs, inc);
+				continue;
 			}
-			incidents_drop(&e->incs, inc);
+			if (inc->healthy_since != 0 && now - inc->healthy_since
+			    >= e->cfg->resolve_after_ms) {
+				resolve(e, inc);
+				incidents_drop(&e->incs, inc);
+				continue;
+			}
+			if (inc->dirty && now - inc->last_write >=
+			    WRITE_EVERY_MS)
+				persist(e, inc, now);
 			continue;
 		}
-		if (!inc->diagnosed &&
-		    now - inc->first_seen >= e->cfg->hold_down_ms)
+		quiet = inc->symptom && incidents_has_cause(&e->incs, inc);
+		if (inc->store_id == 0) {
+			if (now - inc->first_seen < e->cfg->hold_down_ms ||
+			    quiet)
+				continue;
+			if (persist(e, inc, now) == -1)
+				continue;
+		} else if (inc->dirty && now - inc->last_write >=
+		    WRITE_EVERY_MS)
+			persist(e, inc, now);
+		if (!inc->diagnosed && !quiet) {
+			e->diagnoses++;
+			log_notice("incident %lld: diagnosing %s",
+			    (long long)inc->store_id, inc->fingerprint);
+			if (store_incident_diagnosed(e->store, inc->store_id,
+			    now_ms()) != STORE_OK)
+				log_warnx("incident %lld: %s",
+				    (long long)inc->store_id,
+				    store_errmsg(e->store));
 			engine_diagnose(e, inc);
+		}
 	}
+}
+
+/*
+ * The incidents open when the daemon last stopped: tracked again with no
+ * objects, so that the first evaluation after sync refills them instead of
+ * opening (and diagnosing) new ones.  Those still empty after the sync
+ * start their healthy time then.
+ */
+static void
+load_open(struct engine *e)
+{
+	json_t			*list, *o;
+	struct root_owner	 r;
+	struct incident		*inc;
+	size_t			 i, n = 0;
+
+	if ((list = store_incidents_json(e->store, "open")) == NULL) {
+		log_warnx("cannot load open incidents: %s",
+		    store_errmsg(e->store));
+		return;
+	}
+	json_array_foreach(list, i, o) {
+		const char *fp = json_str_at(o, "fingerprint");
+
+		r.kind = json_str_at(o, "kind");
+		r.ns = json_str_at(o, "namespace");
+		r.name = json_str_at(o, "name");
+		r.uid = json_str_at(o, "uid");
+		if (fp == NULL || r.kind == NULL || r.name == NULL)
+			continue;
+		if (r.ns == NULL)
+			r.ns = "";
+		inc = incidents_add_known(&e->incs, fp,
+		    json_str_at(o, "analyzer") ? json_str_at(o, "analyzer") :
+		    "", json_str_at(o, "reason") ? json_str_at(o, "reason") :
+		    "", &r, json_int_at(o, "id", 0),
+		    !json_is_null(json_at(o, "diagnosed_at")), mono_ms());
+		if (inc == NULL)
+			log_warnx("incident %s: out of memory", fp);
+		else
+			n++;
+	}
+	json_decref(list);
+	if (n > 0)
+		log_info("%zu open incident(s) from the store", n);
+}
+
+static void
+start_healthy_clocks(struct engine *e, int64_t now)
+{
+	struct incident	*inc;
+	size_t		 pos = 0;
+
+	while (incidents_next(&e->incs, &pos, &inc))
+		if (incident_objects(inc) == 0 && inc->healthy_since == 0)
+			inc->healthy_since = now;
+}
+
+int
+engine_active(const struct engine *e)
+{
+	return e->lease == NULL || lease_is_leader(e->lease);
+}
+
+/* A new leader resumes what a previous leader left (engine_recover). */
+void
+engine_leader_changed(struct engine *e, int leader)
+{
+	if (!leader) {
+		e->recovered = 0;
+		return;
+	}
+	if (!e->stopping && !e->recovered) {
+		e->recovered = 1;
+		engine_recover(e);
+	}
+}
+
+void
+engine_approved(void *arg, int64_t id)
+{
+	struct engine *e = arg;
+
+	if (!engine_active(e)) {
+		log_warnx("action %lld approved on a standby: it is applied "
+		    "once this instance holds the lease", (long long)id);
+		return;
+	}
+	engine_apply(arg, id);
+}
+
+int
+engine_synced(void *arg)
+{
+	return ((struct engine *)arg)->synced;
 }
 
 static void
@@ -164,7 +868,15 @@ on_tick(uv_timer_t *t)
 		check_synced(e);
 		if (!e->synced)
 			return;
+		start_healthy_clocks(e, now);
+		e->cron_at = now + CRON_EVERY_MS;
 	}
+	if (now >= e->cron_at) {
+		evaluate_all(e, K_CRON);
+		e->cron_at = now + CRON_EVERY_MS;
+	}
+	if (!engine_active(e))
+		return;		/* a standby watches, but does not act */
 	incidents_tick(e, now);
 	engine_verify_tick(e, now);
 }
@@ -173,31 +885,58 @@ int
 engine_start(struct engine *e, uv_loop_t *loop, const struct remedy_config *cfg,
     struct store *st, struct kube_client *kube)
 {
+	struct lease	*lease;
 	const char	*ns;
-	size_t		 i, n;
+	size_t		 i, n, m;
+	int		 k;
 
+	lease = e->lease;	/* the one field set before the start */
 	memset(e, 0, sizeof(*e));
+	e->lease = lease;
 	e->loop = loop;
 	e->cfg = cfg;
 	e->store = st;
 	e->kube = kube;
 	incidents_init(&e->incs);
+	hmap_init(&e->evidx);
 	n = cfg->nnamespaces ? cfg->nnamespaces : 1;
 	if ((e->pods = calloc(n, sizeof(*e->pods))) == NULL ||
 	    (e->rsets = calloc(n, sizeof(*e->rsets))) == NULL ||
-	    (e->deps = calloc(n, sizeof(*e->deps))) == NULL)
+	    (e->deps = calloc(n, sizeof(*e->deps))) == NULL ||
+	    (e->kargs = calloc(ENGINE_NKINDS, sizeof(*e->kargs))) == NULL)
 		return -1;
+	for (k = 0; k < ENGINE_NKINDS; k++) {
+		e->kargs[k].e = e;
+		e->kargs[k].k = k;
+		if ((e->kinf[k] = calloc(n, sizeof(*e->kinf[k]))) == NULL)
+			return -1;
+	}
 	for (i = 0; i < n; i++) {
 		ns = cfg->nnamespaces ? cfg->namespaces[i] : NULL;
 		e->pods[i] = informer_new(kube, loop, &kobj_pods, ns, on_pod, e);
 		e->rsets[i] = informer_new(kube, loop, &kobj_replicasets, ns,
-		    on_other, e);
+		    on_rs, e);
 		e->deps[i] = informer_new(kube, loop, &kobj_deployments, ns,
-		    on_other, e);
+		    on_dep, e);
 		if (!e->pods[i] || !e->rsets[i] || !e->deps[i])
 			return -1;
 		e->ninf++;
 	}
+	for (k = 0; k < ENGINE_NKINDS; k++) {
+		m = kinds[k].cluster ? 1 : n;
+		for (i = 0; i < m; i++) {
+			ns = kinds[k].cluster || !cfg->nnamespaces ? NULL :
+			    cfg->namespaces[i];
+			if ((e->kinf[k][i] = informer_new(kube, loop, kinds[k].t,
+			    ns, on_kind, &e->kargs[k])) == NULL)
+				return -1;
+			e->nkinf[k]++;
+		}
+	}
+	load_open(e);
+	for (k = 0; k < ENGINE_NKINDS; k++)
+		for (i = 0; i < e->nkinf[k]; i++)
+			informer_start(e->kinf[k][i]);
 	for (i = 0; i < e->ninf; i++) {
 		informer_start(e->rsets[i]);
 		informer_start(e->deps[i]);
@@ -206,7 +945,10 @@ engine_start(struct engine *e, uv_loop_t *loop, const struct remedy_config *cfg,
 	uv_timer_init(loop, &e->tick);
 	e->tick.data = e;
 	uv_timer_start(&e->tick, on_tick, ENGINE_TICK_MS, ENGINE_TICK_MS);
-	engine_recover(e);
+	if (engine_active(e)) {
+		e->recovered = 1;
+		engine_recover(e);
+	}
 	return 0;
 }
 
@@ -225,7 +967,8 @@ engine_check_drained(struct engine *e)
 void
 engine_stop(struct engine *e, void (*drained)(void *), void *arg)
 {
-	size_t i;
+	size_t	i;
+	int	k;
 
 	if (e->stopping)
 		return;
@@ -240,15 +983,28 @@ engine_stop(struct engine *e, void (*drained)(void *), void *arg)
 		informer_free(e->deps[i]);
 	}
 	e->ninf = 0;
+	for (k = 0; k < ENGINE_NKINDS; k++) {
+		for (i = 0; i < e->nkinf[k]; i++)
+			informer_free(e->kinf[k][i]);
+		e->nkinf[k] = 0;
+	}
+	engine_diag_stop(e);
 	engine_check_drained(e);
 }
 
 void
 engine_free(struct engine *e)
 {
+	int k;
+
 	engine_verify_free(e);
+	engine_diag_free(e);
 	incidents_clear(&e->incs);
+	evidx_clear(e);
 	free(e->pods);
 	free(e->rsets);
 	free(e->deps);
+	for (k = 0; k < ENGINE_NKINDS; k++)
+		free(e->kinf[k]);
+	free(e->kargs);
 }

@@ -22,10 +22,18 @@
 #include "store.h"
 
 #define ENGINE_TICK_MS	250
+#define ENGINE_NKINDS	12
+
+struct engine_kindarg;
 
 struct verify;
 
+struct lease;
+
 struct engine {
+	struct lease		*lease;		/* leader election; NULL: off.
+						 * Set before engine_start() */
+	int			 recovered;	/* engine_recover() ran */
 	uv_loop_t		*loop;
 	const struct remedy_config *cfg;
 	struct store		*store;
@@ -33,9 +41,22 @@ struct engine {
 
 	struct informer	       **pods, **rsets, **deps;	/* one per namespace */
 	size_t			 ninf;
+	/* The other kinds the analyzers read (engine.c's kinds[] table):
+	 * one informer per namespace, or one for a cluster-scoped kind. */
+	struct informer	       **kinf[ENGINE_NKINDS];
+	size_t			 nkinf[ENGINE_NKINDS];
+	struct engine_kindarg	*kargs;
+	struct hmap		 evidx;		/* "Kind/ns/name" -> Events */
+	uint64_t		 evseq;
+	int64_t			 cron_at;	/* next CronJob re-check */
+	uint64_t		 diagnoses;	/* diagnoses started */
+	struct diag_state	*diag;		/* diagnosis.c: backend, cache,
+						 * budgets, jobs in flight */
 
 	struct incidents	 incs;
 	struct verify		*verifying;	/* applied actions being watched */
+	int64_t			 sweep_at;	/* apply.c: next pending TTL /
+						 * superseded sweep (mono ms) */
 	uv_timer_t		 tick;
 	int			 synced;	/* every informer listed once */
 	int			 stopping;
@@ -43,8 +64,17 @@ struct engine {
 	void			(*drained)(void *);	/* called when stopping
 							 * and inflight hits 0 */
 	void			*drained_arg;
+	/* Told after the store committed an action's move to a new state
+	 * (commands.c: watch events and webhooks); may be NULL. */
+	void			(*on_action)(void *arg, int64_t action_id,
+				    const char *state);
+	void			*on_action_arg;
 };
 
+/* After engine_start(): the diagnosis backend (LLM client on http, API key,
+ * cache, budgets).  -1 with a message (a missing API key, say). */
+int	engine_diag_init(struct engine *, struct http *, char *err,
+	    size_t errlen);
 int	engine_start(struct engine *, uv_loop_t *, const struct remedy_config *,
 	    struct store *, struct kube_client *);
 /* Stop watching; call drained(arg) once no apply or dry-run is in flight
@@ -52,6 +82,11 @@ int	engine_start(struct engine *, uv_loop_t *, const struct remedy_config *,
  * has run the close callbacks. */
 void	engine_stop(struct engine *, void (*drained)(void *), void *arg);
 void	engine_free(struct engine *);
+
+/* False while a standby in leader election: no diagnosis, no apply. */
+int	engine_active(const struct engine *);
+/* The lease was acquired (1) or lost (0). */
+void	engine_leader_changed(struct engine *, int leader);
 
 /* struct cmd_ctx callbacks (commands.h). */
 int	engine_synced(void *arg);

@@ -25,6 +25,14 @@ void	 engine_diagnose(struct engine *, struct incident *);
 /* {status, reason, message[, resourceVersion, generation]} of an answer. */
 json_t	*engine_answer_json(const struct kube_resp *);
 
+/* gate.c */
+struct proposal;
+/* The policy wall before the dry-run: 0 allowed; 1 refused, and the action
+ * was stored as refused with the rule. */
+int	 engine_policy_gate(struct engine *, const struct proposal *,
+	    int64_t incident_id, const char *owner_kind, const char *owner_ns,
+	    const char *owner_name);
+
 /* apply.c */
 /* Apply an approved action; anything not in state approved is left alone. */
 void	 engine_apply(struct engine *, int64_t action_id);
@@ -32,5 +40,9 @@ void	 engine_verify_tick(struct engine *, int64_t now);
 /* At start: resume applying/applied/approved actions of a previous run. */
 void	 engine_recover(struct engine *);
 void	 engine_verify_free(struct engine *);
+
+/* diagnosis.c: abort LLM calls at stop; release everything at free. */
+void	 engine_diag_stop(struct engine *);
+void	 engine_diag_free(struct engine *);
 
 #endif

@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "authz.h"
 #include "commands.h"
 #include "config.h"
 #include "control.h"
@@ -21,7 +22,12 @@
 #include "http.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "kube/lease.h"
+#include "leader.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
+#include "service.h"
 #include "store.h"
 #include "util.h"
 
@@ -35,9 +41,15 @@ struct remedyd {
 	struct store		*store;
 	struct http		*http;
 	struct kube_client	*kube;
+	struct lease		*lease;		/* leader election, or NULL */
+	int			 lease_released;
 	struct control		*control;
+	struct authz		 authz;
+	struct notify		*notify;
 	struct engine		 engine;
 	struct cmd_ctx		 cmd;
+	struct service		 svc;		/* sd_notify, /metrics, reload */
+	const char		*conffile;
 	uv_signal_t		 sigterm, sigint, sighup;
 	uv_timer_t		 drain_timer;
 	int			 shutting_down;
@@ -62,6 +74,17 @@ finish(void *arg)
 	if (d->control != NULL) {
 		control_free(d->control);
 		d->control = NULL;
+		d->cmd.control = NULL;
+	}
+	if (d->notify != NULL) {
+		notify_free(d->notify);
+		d->notify = NULL;
+		d->cmd.notify = NULL;
+	}
+	if (d->lease != NULL) {
+		lease_free(d->lease);
+		d->lease = NULL;
+		d->engine.lease = NULL;
 	}
 	if (d->kube != NULL) {
 		kube_client_free(d->kube);
@@ -71,6 +94,7 @@ finish(void *arg)
 		http_free(d->http);
 		d->http = NULL;
 	}
+	service_close(&d->svc);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -86,11 +110,31 @@ on_drain_timeout(uv_timer_t *t)
 }
 
 static void
+on_drained_safe(uv_timer_t *t)
+{
+	finish(t->data);
+}
+
+/*
+ * Called by the engine, perhaps from inside the callback of the last
+ * request (apply_done), whose client must not be freed under it: finish
+ * on the next loop iteration instead.
+ */
+static void
 on_drained(void *arg)
 {
 	struct remedyd *d = arg;
 
-	finish(d);
+	if (d->lease != NULL && !d->lease_released) {
+		/* hand over at once: the drain timeout still bounds this */
+		d->lease_released = 1;
+		lease_release(d->lease, on_drained, d);
+		return;
+	}
+	if (uv_is_closing((uv_handle_t *)&d->drain_timer))
+		return;		/* the drain timeout already finished */
+	uv_timer_stop(&d->drain_timer);
+	uv_timer_start(&d->drain_timer, on_drained_safe, 0, 0);
 }
 
 static void
@@ -99,15 +143,17 @@ on_signal(uv_signal_t *s, int signum)
 	struct remedyd *d = s->data;
 
 	if (signum == SIGHUP) {
-		log_info("SIGHUP: configuration reload is not supported yet; "
-		    "restart remedyd to apply a new configuration");
+		if (!d->shutting_down)
+			service_reload(&d->svc, d->conffile);
 		return;
 	}
 	if (d->shutting_down)
 		return;
 	d->shutting_down = 1;
-	log_info("%s: shutting down", signum == SIGTERM ? "SIGTERM" :
-	    "SIGINT");
+	log_info("%s: shutting down (%u request%s in flight)",
+	    signum == SIGTERM ? "SIGTERM" : "SIGINT", d->engine.inflight,
+	    d->engine.inflight == 1 ? "" : "s");
+	service_stopping(&d->svc, "stopping: draining in-flight applies");
 	uv_timer_start(&d->drain_timer, on_drain_timeout, DRAIN_TIMEOUT_MS, 0);
 	engine_stop(&d->engine, on_drained, d);
 }
@@ -199,15 +245,64 @@ main(int argc, char *argv[])
 	d.cmd.synced = engine_synced;
 	d.cmd.approved = engine_approved;
 	d.cmd.arg = &d.engine;
-	if ((d.control = control_new(&d.loop, d.cfg.control_socket,
-	    remedyd_commands, &d.cmd, err, sizeof(err))) == NULL) {
-		log_errx("control socket: %s", err);
+	d.cmd.two_person = d.cfg.control_two_person;
+	d.cmd.policy = &d.cfg.policy;
+	if (d.cfg.webhooks != NULL && d.cfg.webhooks[0] != NULL &&
+	    (d.notify = d.cmd.notify = notify_new(&d.loop, d.http,
+	    d.cfg.webhooks)) == NULL) {
+		log_errx("webhooks: out of memory");
 		goto loop_out;
 	}
+	d.authz.viewers = d.cfg.control_viewers;
+	d.authz.approvers = d.cfg.control_approvers;
+	d.authz.root_role = d.cfg.control_root_role;
+	d.authz.self_uid = getuid();
+	{
+		struct control_opts o = {
+			.path = d.cfg.control_socket,
+			.group = d.cfg.control_group,
+			.idle_ms = d.cfg.control_idle_ms,
+			.max_per_uid = d.cfg.control_max_per_uid,
+			.authz = &d.authz,
+			.denied = cmd_denied,
+		};
+
+		if ((d.control = d.cmd.control = control_new(&d.loop, &o,
+		    remedyd_commands, &d.cmd, err, sizeof(err))) == NULL) {
+			log_errx("control socket: %s", err);
+			goto loop_out;
+		}
+	}
+	d.conffile = conffile;
+	if (service_start(&d.svc, &d.loop, &d.cfg, d.store, &d.engine, err,
+	    sizeof(err)) == -1) {
+		log_errx("%s", err);
+		goto loop_out;
+	}
+	{
+		/* The API key is checked before anything starts. */
+		char *key = NULL;
+
+		if (diag_api_key(&d.cfg.diag, &key, err, sizeof(err)) == -1) {
+			log_errx("diagnosis: %s", err);
+			goto loop_out;
+		}
+		if (key != NULL) {
+			explicit_bzero(key, strlen(key));
+			free(key);
+		}
+	}
+	kube_client_set_rate(d.kube, d.cfg.kube_qps, d.cfg.kube_burst);
+	d.lease = d.engine.lease = leader_start(&d.loop, d.kube, &d.cfg, &d.kc,
+	    &d.engine);
 	if (engine_start(&d.engine, &d.loop, &d.cfg, d.store, d.kube) == -1) {
 		log_errx("cannot start: out of memory");
 		goto loop_out;
 	}
+	if (engine_diag_init(&d.engine, d.http, err, sizeof(err)) == -1)
+		log_warnx("diagnosis: %s; using the rules backend", err);
+	d.engine.on_action = cmd_action_event;
+	d.engine.on_action_arg = &d.cmd;
 	uv_signal_init(&d.loop, &d.sigterm);
 	uv_signal_init(&d.loop, &d.sigint);
 	uv_signal_init(&d.loop, &d.sighup);
@@ -229,6 +324,12 @@ main(int argc, char *argv[])
 loop_out:
 	if (d.control != NULL)
 		control_free(d.control);
+	if (d.notify != NULL)
+		notify_free(d.notify);
+	d.notify = d.cmd.notify = NULL;
+	if (d.lease != NULL)
+		lease_free(d.lease);
+	d.lease = d.engine.lease = NULL;
 	if (d.kube != NULL)
 		kube_client_free(d.kube);
 	if (d.http != NULL)
@@ -236,9 +337,11 @@ loop_out:
 	d.control = NULL;
 	d.kube = NULL;
 	d.http = NULL;
+	service_close(&d.svc);
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 closed:
 	engine_free(&d.engine);
+	metrics_reset();
 	if (uv_loop_close(&d.loop) != 0)
 		log_warnx("event loop closed with handles still open");
 	curl_global_cleanup();

@@ -15,7 +15,10 @@
 
 #include <yaml.h>
 
+#include "authz.h"
 #include "config.h"
+#include "diagnose/diagconf.h"
+#include "hostport.h"
 #include "util.h"
 #include "yamltree.h"
 
@@ -24,6 +27,12 @@
 #define DEFAULT_BACKEND		"rules"
 #define DEFAULT_HOLD_DOWN_MS	(10 * 1000)
 #define DEFAULT_VERIFY_MS	(5 * 60 * 1000)
+#define DEFAULT_RESOLVE_MS	(5 * 60 * 1000)
+#define DEFAULT_IDLE_MS		(300 * 1000)
+#define DEFAULT_MAX_PER_UID	16
+#define MAX_PER_UID		1024
+#define MAX_LIST		64	/* entries in a role or webhook list */
+#define MAX_URL			2048
 #define KEY_PATH_MAX		64	/* "kubernetes.namespaces[255]" */
 #define DUMP_MAX		(4 * CONFIG_MAX_BYTES)
 
@@ -56,7 +65,8 @@ static const struct {
 	{ "error",	LOG_ERR },
 };
 
-static const char *const backends[] = { "rules" };
+static const char *const backends[] = { "rules", "openai", "anthropic",
+    "ollama" };
 
 void
 config_init(struct remedy_config *cfg)
@@ -67,7 +77,20 @@ config_init(struct remedy_config *cfg)
 	cfg->backend = strdup(DEFAULT_BACKEND);
 	cfg->hold_down_ms = DEFAULT_HOLD_DOWN_MS;
 	cfg->verify_timeout_ms = DEFAULT_VERIFY_MS;
+	cfg->resolve_after_ms = DEFAULT_RESOLVE_MS;
+	cfg->pending_ttl_ms = 24 * 3600 * 1000;
+	cfg->kube_qps = 5;
+	cfg->kube_burst = 10;
+	cfg->leader.name = strdup("remedyd");
+	cfg->leader.duration_ms = 15000;
+	cfg->leader.renew_ms = 10000;
+	cfg->leader.retry_ms = 2000;
+	policy_init_defaults(&cfg->policy);
+	diag_config_init(&cfg->diag);
 	cfg->log_level = LOG_INFO;
+	cfg->control_idle_ms = DEFAULT_IDLE_MS;
+	cfg->control_max_per_uid = DEFAULT_MAX_PER_UID;
+	cfg->control_root_role = AUTHZ_APPROVER;
 }
 
 static void
@@ -88,10 +111,20 @@ config_clear(struct remedy_config *cfg)
 	free(cfg->path);
 	free(cfg->kubeconfig);
 	free(cfg->context);
+	free(cfg->leader.namespace);
+	free(cfg->leader.name);
+	free(cfg->leader.identity);
 	free_namespaces(cfg->namespaces);
+	policy_clear(&cfg->policy);
+	diag_config_clear(&cfg->diag);
 	free(cfg->store_path);
 	free(cfg->control_socket);
 	free(cfg->backend);
+	free(cfg->control_group);
+	free_namespaces(cfg->control_viewers);
+	free_namespaces(cfg->control_approvers);
+	free_namespaces(cfg->webhooks);
+	free(cfg->http_listen);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -184,6 +217,127 @@ static void
 k_context(struct cfgctx *c, const char *path, yaml_node_t *v)
 {
 	set_string(c, path, v, &c->cfg->context, 1);
+}
+
+/* kubernetes.qps (> 0, or 0: no limit) and kubernetes.burst (1..10000). */
+static void
+k_kube_qps(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	const char	*s;
+	char		*end;
+	double		 q;
+	int		 isnull;
+
+	if ((s = want_string(c, path, v, 0, &isnull)) == NULL)
+		return;
+	q = strtod(s, &end);
+	if (*end != '\0' || !(q >= 0 && q <= 100000)) {
+		ytree_error(&c->t, v, "%s: \"%s\" is not a rate from 0 (no "
+		    "limit) to 100000 requests a second", path, s);
+		return;
+	}
+	c->cfg->kube_qps = q;
+}
+
+static void
+k_kube_burst(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	const char	*s;
+	char		*end;
+	long		 n;
+	int		 isnull;
+
+	if ((s = want_string(c, path, v, 0, &isnull)) == NULL)
+		return;
+	n = strtol(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || n < 1 || n > 10000) {
+		ytree_error(&c->t, v, "%s: \"%s\" is not a number from 1 to "
+		    "10000", path, s);
+		return;
+	}
+	c->cfg->kube_burst = (int)n;
+}
+
+/*
+ * kubernetes.leader_election: {enabled, namespace, name, identity,
+ * lease_duration, renew_deadline, retry_period}; the deadline must be
+ * shorter than the duration and the retry period shorter than the
+ * deadline, as client-go requires.
+ */
+static void
+k_leader_election(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	static const char *const keys[] = { "enabled", "namespace", "name",
+	    "identity", "lease_duration", "renew_deadline", "retry_period" };
+	char			 kp[KEY_PATH_MAX];
+	yaml_node_pair_t	*pr;
+	yaml_node_t		*k, *val;
+	const char		*name, *s;
+	size_t			 i;
+	int			 isnull;
+
+	if (ytree_is_null(v))
+		return;
+	if (v->type != YAML_MAPPING_NODE) {
+		ytree_error(&c->t, v, "%s: expected a mapping, got %s", path,
+		    ytree_kind(v));
+		return;
+	}
+	for (pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
+	    pr++) {
+		k = ytree_node(&c->t, pr->key);
+		val = ytree_node(&c->t, pr->value);
+		if ((name = ytree_str(k)) == NULL) {
+			ytree_error(&c->t, k, "%s: expected a string key, got "
+			    "%s", path, ytree_kind(k));
+			continue;
+		}
+		for (i = 0; i < NELEM(keys); i++)
+			if (strcmp(name, keys[i]) == 0)
+				break;
+		if (i == NELEM(keys)) {
+			ytree_error(&c->t, k, "unknown key \"%s\" in %s", name,
+			    path);
+			continue;
+		}
+		snprintf(kp, sizeof(kp), "%s.%s", path, name);
+		switch (i) {
+		case 0:
+			if ((s = want_string(c, kp, val, 0, &isnull)) == NULL)
+				break;
+			if (strcmp(s, "true") == 0)
+				c->cfg->leader.enabled = 1;
+			else if (strcmp(s, "false") == 0)
+				c->cfg->leader.enabled = 0;
+			else
+				ytree_error(&c->t, val, "%s: expected true or "
+				    "false, got \"%s\"", kp, s);
+			break;
+		case 1:
+			set_string(c, kp, val, &c->cfg->leader.namespace, 1);
+			break;
+		case 2:
+			set_string(c, kp, val, &c->cfg->leader.name, 0);
+			break;
+		case 3:
+			set_string(c, kp, val, &c->cfg->leader.identity, 1);
+			break;
+		case 4:
+			set_duration(c, kp, val, &c->cfg->leader.duration_ms,
+			    1);
+			break;
+		case 5:
+			set_duration(c, kp, val, &c->cfg->leader.renew_ms, 1);
+			break;
+		case 6:
+			set_duration(c, kp, val, &c->cfg->leader.retry_ms, 1);
+			break;
+		}
+	}
+	if (c->cfg->leader.renew_ms >= c->cfg->leader.duration_ms ||
+	    c->cfg->leader.retry_ms >= c->cfg->leader.renew_ms)
+		ytree_error(&c->t, v, "%s: need retry_period < renew_deadline "
+		    "< lease_duration", path);
 }
 
 /* A DNS-1123 label: 1..63 of [a-z0-9-], alphanumeric at both ends. */
@@ -294,6 +448,173 @@ k_control_socket(struct cfgctx *c, const char *path, yaml_node_t *v)
 }
 
 static void
+k_control_group(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	set_string(c, path, v, &c->cfg->control_group, 1);
+}
+
+static void
+k_control_idle(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	set_duration(c, path, v, &c->cfg->control_idle_ms, 1);
+}
+
+static void
+k_control_max_per_uid(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	const char	*s;
+	char		*end;
+	long		 n;
+	int		 isnull;
+
+	if ((s = want_string(c, path, v, 0, &isnull)) == NULL)
+		return;
+	n = strtol(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || n < 1 ||
+	    n > MAX_PER_UID) {
+		ytree_error(&c->t, v, "%s: \"%s\" is not a number from 1 to "
+		    "%d", path, s, MAX_PER_UID);
+		return;
+	}
+	c->cfg->control_max_per_uid = (int)n;
+}
+
+static int
+check_role_entry(const char *s, char *err, size_t errlen)
+{
+	return authz_entry_check(s, err, errlen);
+}
+
+static int
+check_webhook(const char *s, char *err, size_t errlen)
+{
+	if (strlen(s) > MAX_URL) {
+		snprintf(err, errlen, "URL longer than %d bytes", MAX_URL);
+		return -1;
+	}
+	if (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0) {
+		snprintf(err, errlen, "not an http:// or https:// URL");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A sequence of at most MAX_LIST strings, each passing check(); the list
+ * replaces *dst only when every item is good.  The message for a bad item
+ * never repeats a webhook URL (it may hold a token).
+ */
+static void
+set_list(struct cfgctx *c, const char *path, yaml_node_t *v, char ***dst,
+    int (*check)(const char *, char *, size_t))
+{
+	char		 ipath[KEY_PATH_MAX], err[256];
+	char		**l;
+	yaml_node_item_t *it;
+	yaml_node_t	*item;
+	const char	*s;
+	size_t		 n, i;
+	int		 bad = 0, isnull;
+
+	if (ytree_is_null(v)) {
+		free_namespaces(*dst);
+		*dst = NULL;
+		return;
+	}
+	if (v->type != YAML_SEQUENCE_NODE) {
+		ytree_error(&c->t, v, "%s: expected a sequence, got %s", path,
+		    ytree_kind(v));
+		return;
+	}
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (n > MAX_LIST) {
+		ytree_error(&c->t, v, "%s: more than %d entries", path,
+		    MAX_LIST);
+		return;
+	}
+	if ((l = calloc(n + 1, sizeof(*l))) == NULL) {
+		ytree_error(&c->t, v, "%s: out of memory", path);
+		return;
+	}
+	for (i = 0, it = v->data.sequence.items.start; i < n; i++, it++) {
+		item = ytree_node(&c->t, *it);
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+		if ((s = want_string(c, ipath, item, 0, &isnull)) == NULL) {
+			bad = 1;
+			continue;
+		}
+		if (check(s, err, sizeof(err)) == -1) {
+			ytree_error(&c->t, item, "%s: %s", ipath, err);
+			bad = 1;
+			continue;
+		}
+		if ((l[i] = strdup(s)) == NULL) {
+			ytree_error(&c->t, item, "%s: out of memory", ipath);
+			bad = 1;
+		}
+	}
+	if (bad) {
+		for (i = 0; i < n; i++)
+			free(l[i]);
+		free(l);
+		return;
+	}
+	free_namespaces(*dst);
+	*dst = l;
+}
+
+static void
+k_control_viewers(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	set_list(c, path, v, &c->cfg->control_viewers, check_role_entry);
+}
+
+static void
+k_control_approvers(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	set_list(c, path, v, &c->cfg->control_approvers, check_role_entry);
+}
+
+static void
+k_control_root(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	const char	*s;
+	int		 isnull, r;
+
+	if ((s = want_string(c, path, v, 0, &isnull)) == NULL)
+		return;
+	if ((r = authz_role_from_name(s)) == -1) {
+		ytree_error(&c->t, v, "%s: unknown role \"%s\" (known: "
+		    "approver, viewer, none)", path, s);
+		return;
+	}
+	c->cfg->control_root_role = r;
+}
+
+static void
+k_control_two_person(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	const char	*s;
+	int		 isnull;
+
+	if ((s = want_string(c, path, v, 0, &isnull)) == NULL)
+		return;
+	if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)
+		c->cfg->control_two_person = 1;
+	else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0)
+		c->cfg->control_two_person = 0;
+	else
+		ytree_error(&c->t, v, "%s: expected true or false, got \"%s\"",
+		    path, s);
+}
+
+static void
+k_webhooks(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	set_list(c, path, v, &c->cfg->webhooks, check_webhook);
+}
+
+static void
 k_backend(struct cfgctx *c, const char *path, yaml_node_t *v)
 {
 	const char	*s;
@@ -307,7 +628,7 @@ k_backend(struct cfgctx *c, const char *path, yaml_node_t *v)
 			break;
 	if (i == NELEM(backends)) {
 		ytree_error(&c->t, v, "%s: unknown backend \"%s\" (known: "
-		    "rules)", path, s);
+		    "rules, openai, anthropic, ollama)", path, s);
 		return;
 	}
 	set_string(c, path, v, &c->cfg->backend, 0);
@@ -323,6 +644,12 @@ static void
 k_verify_timeout(struct cfgctx *c, const char *path, yaml_node_t *v)
 {
 	set_duration(c, path, v, &c->cfg->verify_timeout_ms, 1);
+}
+
+static void
+k_resolve_after(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	set_duration(c, path, v, &c->cfg->resolve_after_ms, 0);
 }
 
 static void
@@ -348,22 +675,112 @@ static const struct cfgkey kubernetes_keys[] = {
 	{ "kubeconfig",		k_kubeconfig },
 	{ "context",		k_context },
 	{ "namespaces",		k_namespaces },
+	{ "qps",		k_kube_qps },
+	{ "burst",		k_kube_burst },
+	{ "leader_election",	k_leader_election },
 };
 static const struct cfgkey store_keys[] = {
 	{ "path",		k_store_path },
 };
 static const struct cfgkey control_keys[] = {
 	{ "socket",		k_control_socket },
+	{ "group",		k_control_group },
+	{ "idle_timeout",	k_control_idle },
+	{ "max_connections_per_uid", k_control_max_per_uid },
+	{ "viewers",		k_control_viewers },
+	{ "approvers",		k_control_approvers },
+	{ "root",		k_control_root },
+	{ "two_person",		k_control_two_person },
 };
+static const struct cfgkey notifications_keys[] = {
+	{ "webhooks",		k_webhooks },
+};
+/* diagnosis.KEY beyond backend and hold_down: diagconf.c owns them. */
+static void
+k_diag(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	diag_config_key(&c->cfg->diag, &c->t, path + strlen("diagnosis."),
+	    path, v);
+}
+
 static const struct cfgkey diagnosis_keys[] = {
 	{ "backend",		k_backend },
 	{ "hold_down",		k_hold_down },
+	{ "model",		k_diag },
+	{ "endpoint",		k_diag },
+	{ "api_key_file",	k_diag },
+	{ "api_key_env",	k_diag },
+	{ "azure_deployment",	k_diag },
+	{ "api_version",	k_diag },
+	{ "structured_output",	k_diag },
+	{ "timeout",		k_diag },
+	{ "max_retries",	k_diag },
+	{ "max_tokens",		k_diag },
+	{ "max_concurrent",	k_diag },
+	{ "max_calls_per_hour",	k_diag },
+	{ "max_tokens_per_day",	k_diag },
+	{ "cache_ttl",		k_diag },
+	{ "anonymize",		k_diag },
+	{ "redact_ips",		k_diag },
+	{ "context_bytes",	k_diag },
+	{ "log_lines",		k_diag },
+	{ "memory_raise_factor", k_diag },
+	{ "memory_ceiling",	k_diag },
 };
+static void
+k_pending_ttl(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	set_duration(c, path, v, &c->cfg->pending_ttl_ms, 1);
+}
+
+/* policy.KEY: policy.c owns the keys and their checks. */
+static void
+k_policy(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	policy_config_key(&c->cfg->policy, &c->t, path + strlen("policy."),
+	    path, v);
+}
+
 static const struct cfgkey actions_keys[] = {
 	{ "verify_timeout",	k_verify_timeout },
+	{ "pending_ttl",	k_pending_ttl },
+};
+/* incidents.hold_down is the same setting as diagnosis.hold_down. */
+static const struct cfgkey incidents_keys[] = {
+	{ "hold_down",		k_hold_down },
+	{ "resolve_after",	k_resolve_after },
+};
+static const struct cfgkey policy_keys[] = {
+	{ "kinds",		k_policy },
+	{ "paths",		k_policy },
+	{ "namespaces",		k_policy },
+	{ "max_operations",	k_policy },
+	{ "max_replicas",	k_policy },
+	{ "allow_delete",	k_policy },
 };
 static const struct cfgkey log_keys[] = {
 	{ "level",		k_log_level },
+};
+
+/* http.listen: "HOST:PORT" (hostport.h), or null for no endpoint. */
+static void
+k_http_listen(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	struct sockaddr_storage	 ss;
+	char			 why[128];
+	const char		*s;
+	int			 isnull;
+
+	s = want_string(c, path, v, 1, &isnull);
+	if (s != NULL && parse_hostport(s, &ss, why, sizeof(why)) == -1) {
+		ytree_error(&c->t, v, "%s: \"%s\": %s", path, s, why);
+		return;
+	}
+	set_string(c, path, v, &c->cfg->http_listen, 1);
+}
+
+static const struct cfgkey http_keys[] = {
+	{ "listen",		k_http_listen },
 };
 
 static const struct section sections[] = {
@@ -372,10 +789,14 @@ static const struct section sections[] = {
 	{ "control",	control_keys,		NELEM(control_keys) },
 	{ "diagnosis",	diagnosis_keys,		NELEM(diagnosis_keys) },
 	{ "actions",	actions_keys,		NELEM(actions_keys) },
+	{ "incidents",	incidents_keys,		NELEM(incidents_keys) },
+	{ "policy",	policy_keys,		NELEM(policy_keys) },
 	{ "log",	log_keys,		NELEM(log_keys) },
+	{ "notifications", notifications_keys,	NELEM(notifications_keys) },
+	{ "http",	http_keys,		NELEM(http_keys) },
 };
 
-#define MAX_KEYS	8	/* most keys in one table */
+#define MAX_KEYS	32	/* most keys in one table */
 
 /*
  * Walk mapping m against the names in names[0..n) (stride bytes apart,
@@ -482,6 +903,15 @@ config_load(const char *path, struct remedy_config *cfg, char **errs)
 	c.cfg = cfg;
 	free(cfg->path);
 	cfg->path = strdup(path);
+	/* config_init() cannot fail: a default it could not copy shows up
+	 * here, and is refused rather than run with a missing value. */
+	if (cfg->path == NULL || cfg->store_path == NULL ||
+	    cfg->control_socket == NULL || cfg->backend == NULL ||
+	    cfg->leader.name == NULL) {
+		c.t.nerrs = 1;
+		c.t.errs = strdup("out of memory\n");
+		goto out;
+	}
 	if (read_file(path, CONFIG_MAX_BYTES, &buf, &len, err,
 	    sizeof(err)) == -1) {
 		/* read_file's message already names the file */
@@ -495,6 +925,7 @@ config_load(const char *path, struct remedy_config *cfg, char **errs)
 	if ((root = ytree_root(&c.t)) != NULL)
 		walk_map(&c, root, "", sections, sizeof(sections[0]),
 		    NELEM(sections), visit_section, NULL);
+	diag_config_check(&cfg->diag, cfg->backend, &c.t);
 out:
 	free(buf);
 	n = c.t.nerrs;
@@ -603,6 +1034,72 @@ emit_pair(yaml_emitter_t *em, const char *key, const char *value)
 	return emit_scalar(em, key) && emit_scalar(em, value);
 }
 
+/* key: [a, b] as a block sequence, or [] when empty. */
+static int
+emit_list(yaml_emitter_t *em, const char *key, char *const *l)
+{
+	yaml_event_t	ev;
+	size_t		i;
+
+	if (!emit_scalar(em, key) ||
+	    !yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+	    l && l[0] ? YAML_BLOCK_SEQUENCE_STYLE : YAML_FLOW_SEQUENCE_STYLE) ||
+	    !yaml_emitter_emit(em, &ev))
+		return 0;
+	for (i = 0; l != NULL && l[i] != NULL; i++)
+		if (!emit_scalar(em, l[i]))
+			return 0;
+	return emit_simple(em, YAML_SEQUENCE_END_EVENT);
+}
+
+/* The control section's keys after socket. */
+static int
+emit_control(yaml_emitter_t *em, const struct remedy_config *cfg)
+{
+	char	idle[32], per[32];
+
+	fmt_duration(cfg->control_idle_ms, idle, sizeof(idle));
+	snprintf(per, sizeof(per), "%d", cfg->control_max_per_uid);
+	return emit_pair(em, "group", cfg->control_group) &&
+	    emit_pair(em, "idle_timeout", idle) &&
+	    emit_pair(em, "max_connections_per_uid", per) &&
+	    emit_list(em, "viewers", cfg->control_viewers) &&
+	    emit_list(em, "approvers", cfg->control_approvers) &&
+	    emit_pair(em, "root", authz_role_name(cfg->control_root_role)) &&
+	    emit_pair(em, "two_person", cfg->control_two_person ? "true" :
+	    "false");
+}
+
+static int
+emit_diag_pair(void *em, const char *k, const char *v)
+{
+	return emit_pair(em, k, v);
+}
+
+/* kubernetes.qps, burst and leader_election, for the dump. */
+static int
+emit_kube_rest(yaml_emitter_t *em, const struct remedy_config *cfg)
+{
+	char	qps[32], burst[16], d[32], r[32], p[32];
+
+	snprintf(qps, sizeof(qps), "%g", cfg->kube_qps);
+	snprintf(burst, sizeof(burst), "%d", cfg->kube_burst);
+	fmt_duration(cfg->leader.duration_ms, d, sizeof(d));
+	fmt_duration(cfg->leader.renew_ms, r, sizeof(r));
+	fmt_duration(cfg->leader.retry_ms, p, sizeof(p));
+	return emit_pair(em, "qps", qps) && emit_pair(em, "burst", burst) &&
+	    emit_scalar(em, "leader_election") &&
+	    emit_simple(em, YAML_MAPPING_START_EVENT) &&
+	    emit_pair(em, "enabled", cfg->leader.enabled ? "true" : "false") &&
+	    emit_pair(em, "namespace", cfg->leader.namespace) &&
+	    emit_pair(em, "name", cfg->leader.name) &&
+	    emit_pair(em, "identity", cfg->leader.identity) &&
+	    emit_pair(em, "lease_duration", d) &&
+	    emit_pair(em, "renew_deadline", r) &&
+	    emit_pair(em, "retry_period", p) &&
+	    emit_simple(em, YAML_MAPPING_END_EVENT);
+}
+
 /*
  * Emit every key in the order of the section table, defaults included,
  * as a block mapping document.
@@ -611,7 +1108,7 @@ static int
 emit_config(yaml_emitter_t *em, const struct remedy_config *cfg)
 {
 	yaml_event_t	 ev;
-	char		 hold[32], verify[32];
+	char		 hold[32], verify[32], ttl[32], resolve[32];
 	const char	*level = "info";
 	size_t		 i;
 
@@ -620,6 +1117,8 @@ emit_config(yaml_emitter_t *em, const struct remedy_config *cfg)
 			level = levels[i].name;
 	fmt_duration(cfg->hold_down_ms, hold, sizeof(hold));
 	fmt_duration(cfg->verify_timeout_ms, verify, sizeof(verify));
+	fmt_duration(cfg->pending_ttl_ms, ttl, sizeof(ttl));
+	fmt_duration(cfg->resolve_after_ms, resolve, sizeof(resolve));
 
 	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) ||
 	    !yaml_emitter_emit(em, &ev))
@@ -644,6 +1143,7 @@ emit_config(yaml_emitter_t *em, const struct remedy_config *cfg)
 		if (!emit_scalar(em, cfg->namespaces[i]))
 			return 0;
 	if (!emit_simple(em, YAML_SEQUENCE_END_EVENT) ||
+	    !emit_kube_rest(em, cfg) ||
 	    !emit_simple(em, YAML_MAPPING_END_EVENT))
 		return 0;
 
@@ -654,19 +1154,36 @@ emit_config(yaml_emitter_t *em, const struct remedy_config *cfg)
 	    !emit_scalar(em, "control") ||
 	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
 	    !emit_pair(em, "socket", cfg->control_socket) ||
+	    !emit_control(em, cfg) ||
 	    !emit_simple(em, YAML_MAPPING_END_EVENT) ||
 	    !emit_scalar(em, "diagnosis") ||
 	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
 	    !emit_pair(em, "backend", cfg->backend) ||
 	    !emit_pair(em, "hold_down", hold) ||
+	    !diag_config_dump(&cfg->diag, emit_diag_pair, em) ||
 	    !emit_simple(em, YAML_MAPPING_END_EVENT) ||
 	    !emit_scalar(em, "actions") ||
 	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
 	    !emit_pair(em, "verify_timeout", verify) ||
+	    !emit_pair(em, "pending_ttl", ttl) ||
+	    !emit_simple(em, YAML_MAPPING_END_EVENT) ||
+	    !emit_scalar(em, "incidents") ||
+	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
+	    !emit_pair(em, "resolve_after", resolve) ||
 	    !emit_simple(em, YAML_MAPPING_END_EVENT) ||
 	    !emit_scalar(em, "log") ||
 	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
 	    !emit_pair(em, "level", level) ||
+	    !emit_simple(em, YAML_MAPPING_END_EVENT))
+		return 0;
+	if (!emit_scalar(em, "notifications") ||
+	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
+	    !emit_list(em, "webhooks", cfg->webhooks) ||
+	    !emit_simple(em, YAML_MAPPING_END_EVENT))
+		return 0;
+	if (!emit_scalar(em, "http") ||
+	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
+	    !emit_pair(em, "listen", cfg->http_listen) ||
 	    !emit_simple(em, YAML_MAPPING_END_EVENT))
 		return 0;
 

@@ -362,6 +362,12 @@ http_remove(struct http *h, CURL *easy)
 	free(x);
 }
 
+uv_loop_t *
+http_loop(const struct http *h)
+{
+	return h->loop;
+}
+
 size_t
 http_active(const struct http *h)
 {

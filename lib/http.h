@@ -33,6 +33,8 @@ struct http	*http_new(uv_loop_t *loop);
 void		 http_free(struct http *);
 int		 http_add(struct http *, CURL *easy, http_done_cb done, void *arg);
 void		 http_remove(struct http *, CURL *easy);
+/* The loop it runs on. */
+uv_loop_t	*http_loop(const struct http *);
 /* Transfers in flight (for metrics and tests). */
 size_t		 http_active(const struct http *);
 

@@ -11,26 +11,35 @@ void
 incidents_init(struct incidents *is)
 {
 	hmap_init(&is->by_fp);
-	hmap_init(&is->pod_fp);
+	hmap_init(&is->obj_fp);
 }
 
 static void
-incident_free(struct incident *inc)
+free_values(struct hmap *h)
 {
 	const char	*k;
 	void		*v;
 	size_t		 pos = 0;
 
-	while (hmap_next(&inc->pods, &pos, &k, &v))
+	while (hmap_next(h, &pos, &k, &v))
 		free(v);
-	hmap_clear(&inc->pods);
+	hmap_clear(h);
+}
+
+static void
+incident_free(struct incident *inc)
+{
+	free_values(&inc->pods);
+	free_values(&inc->others);
 	free(inc->fingerprint);
+	free(inc->analyzer);
 	free(inc->reason);
 	free(inc->kind);
 	free(inc->ns);
 	free(inc->name);
 	free(inc->uid);
 	free(inc->image);
+	free(inc->detail);
 	free(inc);
 }
 
@@ -43,11 +52,8 @@ incidents_clear(struct incidents *is)
 
 	while (hmap_next(&is->by_fp, &pos, &k, &v))
 		incident_free(v);
-	pos = 0;
-	while (hmap_next(&is->pod_fp, &pos, &k, &v))
-		free(v);
 	hmap_clear(&is->by_fp);
-	hmap_clear(&is->pod_fp);
+	free_values(&is->obj_fp);
 }
 
 void
@@ -82,42 +88,106 @@ incident_pods(const struct incident *inc)
 	return inc->pods.len;
 }
 
-/* Take the pod out of the incident it is in, if any. */
+size_t
+incident_objects(const struct incident *inc)
+{
+	return inc->pods.len + inc->others.len;
+}
+
+int
+incidents_has_cause(struct incidents *is, const struct incident *inc)
+{
+	struct incident	*o;
+	size_t		 pos = 0;
+
+	while (incidents_next(is, &pos, &o))
+		if (o != inc && !o->symptom && incident_objects(o) > 0 &&
+		    strcmp(o->ns, inc->ns) == 0 &&
+		    strcmp(o->kind, inc->kind) == 0 &&
+		    strcmp(o->name, inc->name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The member table and key of an object within an incident. */
+static struct hmap *
+members(struct incident *inc, const char *kind, const char *objkey,
+    const char **key)
+{
+	if (strcmp(kind, "Pod") == 0) {
+		*key = strchr(objkey, '/') + 1;	/* "ns/name" */
+		return &inc->pods;
+	}
+	*key = objkey;
+	return &inc->others;
+}
+
+/* Take the object out of the incident it is in, if any. */
 static void
-leave(struct incidents *is, const char *podkey, int64_t now)
+leave(struct incidents *is, const char *kind, const char *objkey,
+    int64_t now)
 {
 	struct incident	*inc;
+	struct hmap	*mem;
+	const char	*key;
 	char		*fp;
 
-	if ((fp = hmap_del(&is->pod_fp, podkey)) == NULL)
+	if ((fp = hmap_del(&is->obj_fp, objkey)) == NULL)
 		return;
 	if ((inc = hmap_get(&is->by_fp, fp)) != NULL) {
-		free(hmap_del(&inc->pods, podkey));
+		mem = members(inc, kind, objkey, &key);
+		free(hmap_del(mem, key));
 		inc->last_change = now;
+		inc->dirty = 1;
+		if (incident_objects(inc) == 0)
+			inc->healthy_since = now;
 	}
 	free(fp);
 }
 
 static struct incident *
-incident_new(const char *fp, const struct finding *f,
-    const struct root_owner *root, int64_t now)
+incident_alloc(const char *fp, const char *analyzer, const char *reason,
+    const struct root_owner *root, const char *image, int64_t now)
 {
 	struct incident *inc;
 
 	if ((inc = calloc(1, sizeof(*inc))) == NULL)
 		return NULL;
 	hmap_init(&inc->pods);
-	inc->analyzer = f->analyzer;
+	hmap_init(&inc->others);
 	inc->fingerprint = strdup(fp);
-	inc->reason = strdup(f->reason);
+	inc->analyzer = strdup(analyzer);
+	inc->reason = strdup(reason);
 	inc->kind = strdup(root->kind);
-	inc->ns = strdup(root->ns);
+	inc->ns = strdup(root->ns ? root->ns : "");
 	inc->name = strdup(root->name);
 	inc->uid = strdup(root->uid ? root->uid : "");
-	inc->image = strdup(f->image);
+	inc->image = strdup(image ? image : "");
+	inc->detail = strdup("");
 	inc->first_seen = inc->last_change = now;
-	if (!inc->fingerprint || !inc->reason || !inc->kind || !inc->ns ||
-	    !inc->name || !inc->uid || !inc->image) {
+	if (!inc->fingerprint || !inc->analyzer || !inc->reason || !inc->kind ||
+	    !inc->ns || !inc->name || !inc->uid || !inc->image || !inc->detail) {
+		incident_free(inc);
+		return NULL;
+	}
+	return inc;
+}
+
+struct incident *
+incidents_add_known(struct incidents *is, const char *fp,
+    const char *analyzer, const char *reason, const struct root_owner *root,
+    int64_t store_id, int diagnosed, int64_t now)
+{
+	struct incident *inc;
+
+	if ((inc = hmap_get(&is->by_fp, fp)) != NULL)
+		return inc;
+	if ((inc = incident_alloc(fp, analyzer, reason, root, "", now)) ==
+	    NULL)
+		return NULL;
+	inc->store_id = store_id;
+	inc->diagnosed = diagnosed;
+	if (hmap_put(&is->by_fp, fp, inc, NULL) == -1) {
 		incident_free(inc);
 		return NULL;
 	}
@@ -125,49 +195,83 @@ incident_new(const char *fp, const struct finding *f,
 }
 
 int
-incidents_pod(struct incidents *is, const char *ns, const char *name,
-    const struct finding *f, const struct root_owner *root, int64_t now)
+incidents_object(struct incidents *is, const char *kind, const char *ns,
+    const char *name, const struct finding *f, const struct root_owner *root,
+    int64_t now)
 {
 	struct incident	*inc;
-	char		 podkey[512], fp[1024], *cur, *detail = NULL;
+	struct hmap	*mem;
+	const char	*key;
+	char		 objkey[768], fp[1024], *cur, *detail = NULL;
 	char		*fpcopy = NULL;
 	void		*old;
 
-	snprintf(podkey, sizeof(podkey), "%s/%s", ns, name);
+	snprintf(objkey, sizeof(objkey), "%s/%s/%s", kind, ns ? ns : "", name);
 	if (f == NULL) {
-		leave(is, podkey, now);
+		leave(is, kind, objkey, now);
 		return 0;
 	}
 	incident_fingerprint(fp, sizeof(fp), f->analyzer, root, f->reason);
-	cur = hmap_get(&is->pod_fp, podkey);
+	cur = hmap_get(&is->obj_fp, objkey);
 	if (cur == NULL || strcmp(cur, fp) != 0)
-		leave(is, podkey, now);
+		leave(is, kind, objkey, now);
 	if ((inc = hmap_get(&is->by_fp, fp)) == NULL) {
-		if ((inc = incident_new(fp, f, root, now)) == NULL)
+		if ((inc = incident_alloc(fp, f->analyzer, f->reason, root,
+		    f->image, now)) == NULL)
 			return -1;
 		if (hmap_put(&is->by_fp, fp, inc, NULL) == -1) {
 			incident_free(inc);
 			return -1;
 		}
 	}
+	inc->symptom = f->symptom;
+	if (*inc->image == '\0' && *f->image != '\0') {
+		char *img = strdup(f->image);
+
+		if (img != NULL) {
+			free(inc->image);
+			inc->image = img;
+		}
+	}
+	if (strcmp(inc->detail, f->detail) != 0 &&
+	    (detail = strdup(f->detail)) != NULL) {
+		free(inc->detail);
+		inc->detail = detail;
+	}
 	if ((detail = strdup(f->detail)) == NULL)
 		return -1;
-	if (hmap_put(&inc->pods, podkey, detail, &old) == -1) {
+	mem = members(inc, kind, objkey, &key);
+	if (incident_objects(inc) == 0 && inc->healthy_since != 0) {
+		inc->flaps++;	/* broke again before it was resolved */
+		inc->dirty = 1;
+	}
+	if (hmap_put(mem, key, detail, &old) == -1) {
 		free(detail);
 		return -1;
 	}
-	if (old == NULL)
+	inc->healthy_since = 0;
+	if (old == NULL) {
 		inc->last_change = now;
+		inc->dirty = 1;
+	} else if (strcmp(old, detail) != 0)
+		inc->dirty = 1;
 	free(old);
-	if (hmap_get(&is->pod_fp, podkey) == NULL) {
+	if (hmap_get(&is->obj_fp, objkey) == NULL) {
 		if ((fpcopy = strdup(fp)) == NULL ||
-		    hmap_put(&is->pod_fp, podkey, fpcopy, NULL) == -1) {
+		    hmap_put(&is->obj_fp, objkey, fpcopy, NULL) == -1) {
 			free(fpcopy);
-			free(hmap_del(&inc->pods, podkey));
+			free(hmap_del(mem, key));
 			return -1;
 		}
 	}
 	return 0;
+}
+
+int
+incidents_pod(struct incidents *is, const char *ns, const char *name,
+    const struct finding *f, const struct root_owner *root, int64_t now)
+{
+	return incidents_object(is, "Pod", ns, name, f, root, now);
 }
 
 void
@@ -176,9 +280,15 @@ incidents_drop(struct incidents *is, struct incident *inc)
 	const char	*k;
 	void		*v;
 	size_t		 pos = 0;
+	char		 objkey[768];
 
-	while (hmap_next(&inc->pods, &pos, &k, &v))
-		free(hmap_del(&is->pod_fp, k));
+	while (hmap_next(&inc->pods, &pos, &k, &v)) {
+		snprintf(objkey, sizeof(objkey), "Pod/%s", k);
+		free(hmap_del(&is->obj_fp, objkey));
+	}
+	pos = 0;
+	while (hmap_next(&inc->others, &pos, &k, &v))
+		free(hmap_del(&is->obj_fp, k));
 	hmap_del(&is->by_fp, inc->fingerprint);
 	incident_free(inc);
 }

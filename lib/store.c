@@ -39,7 +39,7 @@
 #include "store_int.h"
 #include "util.h"
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	3
 
 const struct store_actor store_actor_daemon = { -1, "remedyd" };
 
@@ -82,6 +82,29 @@ static const char schema_v1[] =
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
     "PRAGMA user_version = 1;";
+
+/*
+ * Version 2 (safe actions): the inverse patch, the action a rollback undoes,
+ * and the policy rule that refused an action.
+ */
+static const char schema_v2[] =
+    "ALTER TABLE actions ADD COLUMN inverse TEXT;"
+    "ALTER TABLE actions ADD COLUMN rollback_of INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE actions ADD COLUMN rule TEXT;"
+    "PRAGMA user_version = 2;";
+
+/*
+ * Version 3 (detection): affected objects, reopen and flap counts, when the
+ * incident was last diagnosed, its findings and affected objects.
+ */
+static const char schema_v3[] =
+    "ALTER TABLE incidents ADD COLUMN objects INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE incidents ADD COLUMN reopens INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE incidents ADD COLUMN flaps INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE incidents ADD COLUMN diagnosed_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE incidents ADD COLUMN findings TEXT;"
+    "ALTER TABLE incidents ADD COLUMN affected TEXT;"
+    "PRAGMA user_version = 3;";
 
 /* Record a message for store_errmsg() and return code. */
 int
@@ -306,14 +329,18 @@ schema(struct store *s)
 	v = strtol(buf, NULL, 10);
 	if (v == STORE_SCHEMA_VERSION)
 		return STORE_OK;
-	if (v != 0)
+	if (v < 0 || v > STORE_SCHEMA_VERSION)
 		return st_seterr(s, STORE_EDB, "store: database schema version "
 		    "%ld is not %d (written by a %s remedy); refusing to use "
 		    "it", v, STORE_SCHEMA_VERSION,
 		    v > STORE_SCHEMA_VERSION ? "newer" : "different");
 	if ((rc = st_begin(s)) != STORE_OK)
 		return rc;
-	if (sqlite3_exec(s->db, schema_v1, NULL, NULL, NULL) != SQLITE_OK) {
+	if ((v == 0 && sqlite3_exec(s->db, schema_v1, NULL, NULL, NULL) !=
+	    SQLITE_OK) ||
+	    (v <= 1 && sqlite3_exec(s->db, schema_v2, NULL, NULL, NULL) !=
+	    SQLITE_OK) ||
+	    sqlite3_exec(s->db, schema_v3, NULL, NULL, NULL) != SQLITE_OK) {
 		st_dberr(s, "create schema");
 		st_rollback(s);
 		return STORE_EDB;

@@ -11,6 +11,8 @@
  *   approved -> applying
  *   applying -> applied | failed
  *   applied  -> verified | not-recovered
+ *   pending  -> refused (the policy wall, re-checked at approve)
+ *   applied | verified | not-recovered -> rolled-back (its rollback applied)
  *
  * The audit log is append-only.  Each row carries
  *   hash = sha256(prev_hash || canonical row)   (hex, 64 chars)
@@ -81,6 +83,13 @@ struct store_incident {
 	int64_t	 last_seen;
 	int64_t	 resolved_at;	/* 0 while open */
 	int	 pods;		/* affected pods at last update */
+	/* Schema 3 (detection): */
+	int	 objects;	/* affected objects (pods included) */
+	int	 reopens;	/* times it came back after being resolved */
+	int	 flaps;		/* upsert: add this many; read: the total */
+	int64_t	 diagnosed_at;	/* unix ms of the last diagnosis, 0 never */
+	json_t	*findings;	/* array of evidence lines, or NULL */
+	json_t	*affected;	/* array of "Kind/ns/name", or NULL */
 };
 
 /*
@@ -109,6 +118,9 @@ struct store_action {
 	json_t	*result;	/* API server's answer summary, else NULL */
 	char	*approved_by;	/* user name of approver, else NULL */
 	long	 approved_uid;	/* -1 when not approved */
+	json_t	*inverse;	/* JSON Patch undoing patch, or NULL */
+	int64_t	 rollback_of;	/* the action this one rolls back, or 0 */
+	char	*rule;		/* policy rule that refused it, else NULL */
 };
 
 /*
@@ -128,6 +140,12 @@ const char	*store_errmsg(struct store *);
  */
 int		 store_incident_upsert(struct store *, struct store_incident *inc);
 int		 store_incident_resolve(struct store *, int64_t id, int64_t when);
+/* Record that the open incident was diagnosed at when (now if 0). */
+int		 store_incident_diagnosed(struct store *, int64_t id, int64_t when);
+/* IDs of the incident's actions in state, oldest first; *n set; caller
+ * frees (NULL with *n 0 when there are none or on error). */
+int64_t		*store_incident_actions(struct store *, int64_t id,
+		    const char *state, size_t *n);
 int		 store_incident_get(struct store *, int64_t id,
 		    struct store_incident *out);
 int		 store_incident_find(struct store *, const char *fingerprint,
@@ -144,7 +162,8 @@ json_t		*store_incident_json(const struct store_incident *);
  * or refused, with audit row "suggested" (actor remedyd, detail holds the
  * patch) or "refused" (detail holds reason).  Sets act->id and act->state.
  * dryrun is the server's dry-run answer summary (may be NULL), stored in
- * result.
+ * result.  act->inverse (may be NULL) and act->rule (the policy rule of a
+ * refusal, may be NULL) are stored too.
  */
 int		 store_action_propose(struct store *, struct store_action *act,
 		    const char *refused_reason, json_t *dryrun);
@@ -157,7 +176,9 @@ int		 store_action_reject(struct store *, int64_t id,
 		    const struct store_actor *who, const char *reason);
 /* approved -> applying; audit "applying" (actor remedyd). */
 int		 store_action_begin_apply(struct store *, int64_t id);
-/* applying -> applied; audit "applied" with the patch sent and the answer. */
+/* applying -> applied; audit "applied" with the patch sent and the answer.
+ * When the action is a rollback (rollback_of set), the original moves to
+ * rolled-back in the same transaction, with its own audit row. */
 int		 store_action_applied(struct store *, int64_t id,
 		    json_t *sent_patch, json_t *answer);
 /* applying -> failed; audit "failed" with reason and answer. */
@@ -172,16 +193,52 @@ int		 store_action_not_recovered(struct store *, int64_t id,
 /* pending -> superseded; audit "superseded" with reason. */
 int		 store_action_supersede(struct store *, int64_t id,
 		    const char *reason);
+/* pending -> expired (actions.pending_ttl passed); audit "expired". */
+int		 store_action_expire(struct store *, int64_t id,
+		    const char *reason);
+/* pending -> refused by the policy wall at approve; audit "refused" with
+ * the rule and reason; who is the operator whose approval was refused. */
+int		 store_action_refuse(struct store *, int64_t id,
+		    const struct store_actor *who, const char *rule,
+		    const char *reason);
 
 /*
  * Rollback (DESIGN.md): for an action in applied, verified or not-recovered,
  * create a NEW pending action holding the stored inverse patch (with its own
  * preconditions), linked to the original, with audit rows "rollback-proposed"
  * on both; *new_id is set.  The original becomes rolled-back when the new
- * action is applied.  (Implemented with the safe-actions work.)
+ * action is applied.  The new patch is a test of /metadata/generation at
+ * the generation the original's PATCH produced (when its answer recorded
+ * one) followed by the inverse.  STORE_EBADSTATE when the action has no
+ * inverse or already has a live rollback.
  */
 int		 store_action_rollback(struct store *, int64_t id,
 		    const struct store_actor *who, int64_t *new_id);
+
+/*
+ * The two-person rule (store_approval.c): record one approval of a pending
+ * action.  *approvals is set to the count including this one.  While it
+ * is below required, an audit row "approval" is written and the action
+ * stays pending; once it reaches required nothing is written and the
+ * caller calls store_action_approve().  The same uid twice:
+ * STORE_EBADSTATE, nothing written.
+ */
+int		 store_action_add_approval(struct store *, int64_t id,
+		    const struct store_actor *who, const char *comment,
+		    int required, int *approvals);
+/* Audit row "denied": who asked for command on action_id (0 = none) and
+ * which role it needs. */
+int		 store_audit_denied(struct store *, int64_t action_id,
+		    const struct store_actor *who, const char *command,
+		    const char *needs);
+/* The same array as store_actions_json() (summaries, newest first, at
+ * most limit of them, 0 = no limit), read from the summary columns only:
+ * what `remedyctl list` sends.  store_action_count(): how many match the
+ * same filters (-1 on error). */
+json_t		*store_action_summaries_json(struct store *, const char *state,
+		    const char *namespace, int limit);
+int64_t		 store_action_count(struct store *, const char *state,
+		    const char *namespace);
 
 int		 store_action_get(struct store *, int64_t id,
 		    struct store_action *out);
@@ -215,5 +272,41 @@ json_t		*store_audit_json(struct store *, int64_t action_id,
  */
 int		 store_audit_verify(struct store *, int64_t *rows,
 		    int64_t *bad_seq, char *why, size_t whylen);
+
+/* --- diagnosis outcome per incident (store_diagnosis.c) --- */
+
+/* Strings are borrowed by store_diagnosis_set(). */
+struct store_diagnosis {
+	int64_t		 incident_id;
+	int64_t		 at;		/* unix ms, 0: now */
+	const char	*backend;	/* "rules", "openai", ... */
+	const char	*model;		/* NULL for rules */
+	const char	*status;	/* "ok" | "explained" | "failed" */
+	const char	*error;		/* why it failed, else NULL */
+	const char	*summary;	/* one line */
+	const char	*root_cause;
+	int64_t		 prompt_tokens;	/* from the replies' usage fields */
+	int64_t		 completion_tokens;
+	int64_t		 calls;		/* LLM calls made (0: cache or rules) */
+	int		 cached;	/* answered from the reply cache */
+};
+
+/* Insert or replace the incident's diagnosis row. */
+int		 store_diagnosis_set(struct store *,
+		    const struct store_diagnosis *);
+/* {at, backend, model, status, error, summary, root_cause,
+ *  tokens: {prompt, completion}, calls, cached}, or NULL when the incident
+ * has none (or on error). */
+json_t		*store_diagnosis_json(struct store *, int64_t incident_id);
+
+/* --- statistics (store_stats.c) --- */
+
+/*
+ * Row counts by state of what ("actions" or "incidents"): fn(state, n, arg)
+ * once per state that has rows.  Returns STORE_OK or a store_err.
+ */
+int		 store_state_counts(struct store *, const char *what,
+		    void (*fn)(const char *state, int64_t n, void *arg),
+		    void *arg);
 
 #endif

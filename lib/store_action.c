@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "normalize.h"
 #include "store.h"
 #include "store_int.h"
 #include "util.h"
@@ -16,7 +17,8 @@
 #define ACTION_COLS \
     "SELECT id, incident_id, state, created, updated, namespace, kind, name," \
     " api_path, backend, risk, summary, root_cause, evidence, patch, changes," \
-    " reason, result, approved_by, approved_uid FROM actions"
+    " reason, result, approved_by, approved_uid, inverse, rollback_of, rule" \
+    " FROM actions"
 
 /* --- actions --- */
 
@@ -43,7 +45,9 @@ action_check(struct store *s, const struct store_action *a,
 	    (rc = st_check_text(s, "action root_cause", a->root_cause,
 	    STORE_MAX_LONG, 0)) != STORE_OK ||
 	    (rc = st_check_text(s, "refusal reason", refused_reason,
-	    STORE_MAX_TEXT, 0)) != STORE_OK)
+	    STORE_MAX_TEXT, 0)) != STORE_OK ||
+	    (rc = st_check_text(s, "policy rule", a->rule, STORE_MAX_NAME,
+	    0)) != STORE_OK)
 		return rc;
 	if (refused_reason == NULL && (a->patch == NULL ||
 	    !json_is_array(a->patch)))
@@ -64,6 +68,11 @@ store_action_propose(struct store *s, struct store_action *act,
 	sqlite3_stmt	*st = NULL;
 	json_t		*detail = NULL;
 	char		*ev = NULL, *pa = NULL, *ch = NULL, *re = NULL, *state;
+	char		*inv = NULL;
+	/* a patch normalised elsewhere (the rules backend) carries its old
+	 * values in its tests: the inverse follows from it */
+	json_t		*derived = act->inverse == NULL && refused_reason == NULL ?
+			    normalize_inverse(act->patch) : NULL;
 	const char	*to;
 	int64_t		 now, id = 0;
 	int		 rc, step;
@@ -75,12 +84,16 @@ store_action_propose(struct store *s, struct store_action *act,
 	    &pa)) != STORE_OK ||
 	    (rc = st_canon_json(s, "action changes", act->changes, JSON_ARRAY,
 	    &ch)) != STORE_OK ||
-	    (rc = st_canon_json(s, "dry-run result", dryrun, 0, &re)) != STORE_OK)
+	    (rc = st_canon_json(s, "dry-run result", dryrun, 0, &re)) !=
+	    STORE_OK ||
+	    (rc = st_canon_json(s, "action inverse", act->inverse ?
+	    act->inverse : derived, JSON_ARRAY, &inv)) != STORE_OK)
 		goto out;
 	to = refused_reason ? ACTION_REFUSED : ACTION_PENDING;
 	if (refused_reason)
-		detail = json_pack("{s:s, s:O}", "reason", refused_reason,
-		    "patch", act->patch ? act->patch : json_null());
+		detail = json_pack("{s:s, s:O, s:o}", "reason", refused_reason,
+		    "patch", act->patch ? act->patch : json_null(),
+		    "rule", st_jstr(act->rule));
 	else
 		detail = json_pack("{s:O, s:s}", "patch", act->patch,
 		    "summary", act->summary);
@@ -108,8 +121,9 @@ store_action_propose(struct store *s, struct store_action *act,
 	if ((rc = st_prep(s, "INSERT INTO actions (incident_id, state, created, "
 	    "updated, namespace, kind, name, api_path, backend, risk, summary, "
 	    "root_cause, evidence, patch, changes, reason, result, "
-	    "approved_by, approved_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, NULL, -1)", &st)) != STORE_OK)
+	    "approved_by, approved_uid, inverse, rollback_of, rule) VALUES "
+	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, -1, ?, "
+	    "?, ?)", &st)) != STORE_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, act->incident_id);
 	st_bind_text(st, 2, to);
@@ -128,6 +142,9 @@ store_action_propose(struct store *s, struct store_action *act,
 	st_bind_text(st, 15, ch);
 	st_bind_text(st, 16, refused_reason);
 	st_bind_text(st, 17, re);
+	st_bind_text(st, 18, inv);
+	sqlite3_bind_int64(st, 19, act->rollback_of);
+	st_bind_text(st, 20, act->rule);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = st_dberr(s, "insert action");
 		goto out;
@@ -153,13 +170,15 @@ out:
 	free(pa);
 	free(ch);
 	free(re);
+	free(inv);
+	json_decref(derived);
 	return rc;
 }
 
 /* One transition: what it needs and what it writes. */
 struct xition {
 	int64_t				 id;
-	const char			*from;		/* required state */
+	const char			*from;		/* required state(s), "a|b" */
 	const char			*to;
 	const char			*event;		/* audit event */
 	const struct store_actor	*who;
@@ -168,18 +187,35 @@ struct xition {
 	long				 approved_uid;
 	const char			*reason;	/* set when not NULL */
 	json_t				*result;	/* set when not NULL */
+	const char			*rule;		/* set when not NULL */
 };
 
+/* state is one of the '|'-separated states in from. */
+static int
+state_in(const char *state, const char *from)
+{
+	size_t	n = strlen(state);
+	const char *p = from;
+
+	for (;;) {
+		if (strncmp(p, state, n) == 0 && (p[n] == '\0' || p[n] == '|'))
+			return 1;
+		if ((p = strchr(p, '|')) == NULL)
+			return 0;
+		p++;
+	}
+}
+
 /*
- * Run one transition in one BEGIN IMMEDIATE transaction: refuse unless the
- * action is in x->from (STORE_EBADSTATE, nothing written), update state,
- * updated and the fields x sets, append the audit row, commit.
+ * One transition inside the caller's transaction: refuse unless the action
+ * is in x->from (STORE_EBADSTATE), update state, updated and the fields x
+ * sets, append the audit row.  The caller commits or rolls back.
  */
 static int
-transition(struct store *s, const struct xition *x)
+transition_txn(struct store *s, const struct xition *x)
 {
 	sqlite3_stmt	*st = NULL;
-	char		*res = NULL;
+	char		*res = NULL, from[32];
 	int64_t		 now = now_ms();
 	int		 rc, step;
 
@@ -187,8 +223,6 @@ transition(struct store *s, const struct xition *x)
 		return st_seterr(s, STORE_EDB, "store: out of memory");
 	if ((rc = st_canon_json(s, "result", x->result, 0, &res)) != STORE_OK)
 		return rc;
-	if ((rc = st_begin(s)) != STORE_OK)
-		goto out;
 	if ((rc = st_prep(s, "SELECT state FROM actions WHERE id = ?", &st)) !=
 	    STORE_OK)
 		goto out;
@@ -201,17 +235,20 @@ transition(struct store *s, const struct xition *x)
 		rc = st_dberr(s, "read action");
 		goto out;
 	}
-	if (strcmp(st_col_str(st, 0), x->from) != 0) {
+	if (!state_in(st_col_str(st, 0), x->from) ||
+	    strlen(st_col_str(st, 0)) >= sizeof(from)) {
 		rc = st_seterr(s, STORE_EBADSTATE, "action %lld is %s, not %s",
 		    (long long)x->id, st_col_str(st, 0), x->from);
 		goto out;
 	}
+	snprintf(from, sizeof(from), "%s", st_col_str(st, 0));
 	sqlite3_finalize(st);
 	st = NULL;
 	if ((rc = st_prep(s, "UPDATE actions SET state = ?1, updated = ?2, "
 	    "approved_by = coalesce(?3, approved_by), "
 	    "approved_uid = CASE WHEN ?3 IS NULL THEN approved_uid ELSE ?4 END, "
-	    "reason = coalesce(?5, reason), result = coalesce(?6, result) "
+	    "reason = coalesce(?5, reason), result = coalesce(?6, result), "
+	    "rule = coalesce(?9, rule) "
 	    "WHERE id = ?7 AND state = ?8", &st)) != STORE_OK)
 		goto out;
 	st_bind_text(st, 1, x->to);
@@ -221,7 +258,8 @@ transition(struct store *s, const struct xition *x)
 	st_bind_text(st, 5, x->reason);
 	st_bind_text(st, 6, res);
 	sqlite3_bind_int64(st, 7, x->id);
-	st_bind_text(st, 8, x->from);
+	st_bind_text(st, 8, from);
+	st_bind_text(st, 9, x->rule);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = st_dberr(s, "update action");
 		goto out;
@@ -231,15 +269,28 @@ transition(struct store *s, const struct xition *x)
 		    "us", (long long)x->id);
 		goto out;
 	}
-	if ((rc = store_audit_append(s, now, x->id, x->event, x->who, x->detail)) !=
-	    STORE_OK)
-		goto out;
-	rc = st_commit(s);
+	rc = store_audit_append(s, now, x->id, x->event, x->who, x->detail);
 out:
 	sqlite3_finalize(st);
+	free(res);
+	return rc;
+}
+
+/* One transition in one BEGIN IMMEDIATE transaction; nothing written when
+ * it is refused. */
+static int
+transition(struct store *s, const struct xition *x)
+{
+	int	rc;
+
+	if (x->detail == NULL)
+		return st_seterr(s, STORE_EDB, "store: out of memory");
+	if ((rc = st_begin(s)) != STORE_OK)
+		return rc;
+	if ((rc = transition_txn(s, x)) == STORE_OK)
+		rc = st_commit(s);
 	if (rc != STORE_OK)
 		st_rollback(s);
-	free(res);
 	return rc;
 }
 
@@ -308,6 +359,30 @@ store_action_begin_apply(struct store *s, int64_t id)
 	return rc;
 }
 
+/* rollback_of of action id inside a transaction; -1 on error. */
+static int64_t
+rollback_of(struct store *s, int64_t id)
+{
+	sqlite3_stmt	*st = NULL;
+	int64_t		 v = -1;
+
+	if (st_prep(s, "SELECT rollback_of FROM actions WHERE id = ?", &st) !=
+	    STORE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else
+		st_dberr(s, "read rollback_of");
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * applying -> applied.  For a rollback, the original moves to rolled-back
+ * in the same transaction (its own audit row), so a crash can never leave
+ * the rollback applied and the original looking current.
+ */
 int
 store_action_applied(struct store *s, int64_t id, json_t *sent_patch,
     json_t *answer)
@@ -315,13 +390,38 @@ store_action_applied(struct store *s, int64_t id, json_t *sent_patch,
 	struct xition	x = { .id = id, .from = ACTION_APPLYING,
 			    .to = ACTION_APPLIED, .event = "applied",
 			    .who = &store_actor_daemon, .result = answer };
+	struct xition	o = { .from = ACTION_APPLIED "|" ACTION_VERIFIED "|"
+			    ACTION_NOT_RECOVERED, .to = ACTION_ROLLED_BACK,
+			    .event = "rolled-back", .who = &store_actor_daemon };
+	int64_t		orig;
 	int		rc;
 
 	x.detail = json_pack("{s:O, s:O}",
 	    "patch", sent_patch ? sent_patch : json_null(),
 	    "answer", answer ? answer : json_null());
-	rc = transition(s, &x);
+	o.detail = json_pack("{s:I}", "rollback", (json_int_t)id);
+	if (x.detail == NULL || o.detail == NULL) {
+		rc = st_seterr(s, STORE_EDB, "store: out of memory");
+		goto out;
+	}
+	if ((rc = st_begin(s)) != STORE_OK)
+		goto out;
+	if ((rc = transition_txn(s, &x)) != STORE_OK)
+		goto fail;
+	if ((orig = rollback_of(s, id)) < 0) {
+		rc = STORE_EDB;
+		goto fail;
+	}
+	o.id = orig;
+	if (orig > 0 && (rc = transition_txn(s, &o)) != STORE_OK)
+		goto fail;
+	if ((rc = st_commit(s)) == STORE_OK)
+		goto out;
+fail:
+	st_rollback(s);
+out:
 	json_decref(x.detail);
+	json_decref(o.detail);
 	return rc;
 }
 
@@ -391,6 +491,228 @@ store_action_supersede(struct store *s, int64_t id, const char *reason)
 	return rc;
 }
 
+int
+store_action_expire(struct store *s, int64_t id, const char *reason)
+{
+	struct xition	x = { .id = id, .from = ACTION_PENDING,
+			    .to = ACTION_EXPIRED, .event = "expired",
+			    .who = &store_actor_daemon, .reason = reason };
+	int		rc;
+
+	if ((rc = st_check_text(s, "reason", reason, STORE_MAX_TEXT, 1)) !=
+	    STORE_OK)
+		return rc;
+	x.detail = json_pack("{s:s}", "reason", reason);
+	rc = transition(s, &x);
+	json_decref(x.detail);
+	return rc;
+}
+
+int
+store_action_refuse(struct store *s, int64_t id,
+    const struct store_actor *who, const char *rule, const char *reason)
+{
+	struct xition	x = { .id = id, .from = ACTION_PENDING,
+			    .to = ACTION_REFUSED, .event = "refused",
+			    .reason = reason, .rule = rule };
+	int		rc;
+
+	if ((rc = check_actor(s, who)) != STORE_OK ||
+	    (rc = st_check_text(s, "rule", rule, STORE_MAX_NAME, 1)) !=
+	    STORE_OK ||
+	    (rc = st_check_text(s, "reason", reason, STORE_MAX_TEXT, 1)) !=
+	    STORE_OK)
+		return rc;
+	x.who = who;
+	x.detail = json_pack("{s:s, s:s}", "rule", rule, "reason", reason);
+	rc = transition(s, &x);
+	json_decref(x.detail);
+	return rc;
+}
+
+/* The rollback's patch: a generation test for what the original's PATCH
+ * produced (when recorded), then the inverse without generation tests. */
+static json_t *
+rollback_patch(const struct store_action *a)
+{
+	json_t		*p, *op, *gen;
+	const char	*path;
+	size_t		 i;
+
+	if ((p = json_array()) == NULL)
+		return NULL;
+	gen = json_object_get(a->result, "generation");
+	if (json_is_integer(gen) && json_integer_value(gen) > 0 &&
+	    json_array_append_new(p, json_pack("{s:s, s:s, s:O}", "op", "test",
+	    "path", "/metadata/generation", "value", gen)) == -1)
+		goto fail;
+	json_array_foreach(a->inverse, i, op) {
+		path = json_string_value(json_object_get(op, "path"));
+		if (path != NULL && strcmp(path, "/metadata/generation") == 0)
+			continue;
+		if (json_array_append(p, op) == -1)
+			goto fail;
+	}
+	return p;
+fail:
+	json_decref(p);
+	return NULL;
+}
+
+/* changes with before and after swapped. */
+static json_t *
+swap_changes(json_t *changes)
+{
+	json_t	*out, *c;
+	size_t	 i;
+
+	if ((out = json_array()) == NULL)
+		return NULL;
+	json_array_foreach(changes, i, c) {
+		if (json_array_append_new(out, json_pack("{s:O, s:O, s:O}",
+		    "path", json_object_get(c, "path") ?
+		    json_object_get(c, "path") : json_null(),
+		    "before", json_object_get(c, "after") ?
+		    json_object_get(c, "after") : json_null(),
+		    "after", json_object_get(c, "before") ?
+		    json_object_get(c, "before") : json_null())) == -1) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+/*
+ * A new pending action undoing id, in one transaction with an audit row
+ * "rollback-proposed" on the original (who asked) and a "suggested" row on
+ * the new action.  The original keeps its state until the rollback is
+ * applied.
+ */
+int
+store_action_rollback(struct store *s, int64_t id,
+    const struct store_actor *who, int64_t *new_id)
+{
+	struct store_action	 a, n;
+	sqlite3_stmt		*st = NULL;
+	json_t			*detail = NULL, *ndetail = NULL;
+	char			*pa = NULL, *ch = NULL, *inv = NULL, *ev = NULL;
+	char			 summary[STORE_MAX_TEXT];
+	int64_t			 now = now_ms(), nid;
+	int			 rc;
+
+	memset(&n, 0, sizeof(n));
+	if (new_id != NULL)
+		*new_id = 0;
+	if ((rc = check_actor(s, who)) != STORE_OK)
+		return rc;
+	if ((rc = st_begin(s)) != STORE_OK)
+		return rc;
+	if ((rc = store_action_get(s, id, &a)) != STORE_OK)
+		goto fail;
+	if (!state_in(a.state, ACTION_APPLIED "|" ACTION_VERIFIED "|"
+	    ACTION_NOT_RECOVERED)) {
+		rc = st_seterr(s, STORE_EBADSTATE, "action %lld is %s; only an "
+		    "applied, verified or not-recovered action can be rolled "
+		    "back", (long long)id, a.state);
+		goto fail;
+	}
+	if (!json_is_array(a.inverse) || json_array_size(a.inverse) == 0) {
+		rc = st_seterr(s, STORE_EBADSTATE, "action %lld has no stored "
+		    "inverse patch", (long long)id);
+		goto fail;
+	}
+	if ((rc = st_prep(s, "SELECT id FROM actions WHERE rollback_of = ? AND "
+	    "state IN ('pending', 'approved', 'applying', 'applied')", &st)) !=
+	    STORE_OK)
+		goto fail;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		rc = st_seterr(s, STORE_EBADSTATE, "action %lld already has a "
+		    "rollback: action %lld", (long long)id,
+		    (long long)sqlite3_column_int64(st, 0));
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	snprintf(summary, sizeof(summary), "Roll back action %lld: %.3000s",
+	    (long long)id, a.summary);
+	n.patch = rollback_patch(&a);
+	n.changes = swap_changes(a.changes);
+	n.evidence = json_pack("[s]", "rollback requested by an operator");
+	if (n.patch == NULL || n.changes == NULL || n.evidence == NULL) {
+		rc = st_seterr(s, STORE_EDB, "store: out of memory");
+		goto fail;
+	}
+	/* the rollback's own inverse re-applies the original's writes */
+	if ((rc = st_canon_json(s, "patch", n.patch, JSON_ARRAY, &pa)) !=
+	    STORE_OK ||
+	    (rc = st_canon_json(s, "changes", n.changes, JSON_ARRAY, &ch)) !=
+	    STORE_OK ||
+	    (rc = st_canon_json(s, "inverse", a.patch, JSON_ARRAY, &inv)) !=
+	    STORE_OK ||
+	    (rc = st_canon_json(s, "evidence", n.evidence, JSON_ARRAY, &ev)) !=
+	    STORE_OK)
+		goto fail;
+	if ((rc = st_prep(s, "INSERT INTO actions (incident_id, state, created, "
+	    "updated, namespace, kind, name, api_path, backend, risk, summary, "
+	    "root_cause, evidence, patch, changes, approved_uid, inverse, "
+	    "rollback_of) VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, 'rollback', "
+	    "?, ?, ?, ?, ?, ?, -1, ?, ?)", &st)) != STORE_OK)
+		goto fail;
+	sqlite3_bind_int64(st, 1, a.incident_id);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, now);
+	st_bind_text(st, 4, a.namespace);
+	st_bind_text(st, 5, a.kind);
+	st_bind_text(st, 6, a.name);
+	st_bind_text(st, 7, a.api_path);
+	st_bind_text(st, 8, a.risk);
+	st_bind_text(st, 9, summary);
+	st_bind_text(st, 10, a.root_cause);
+	st_bind_text(st, 11, ev);
+	st_bind_text(st, 12, pa);
+	st_bind_text(st, 13, ch);
+	st_bind_text(st, 14, inv);
+	sqlite3_bind_int64(st, 15, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = st_dberr(s, "insert rollback action");
+		goto fail;
+	}
+	nid = sqlite3_last_insert_rowid(s->db);
+	detail = json_pack("{s:I}", "rollback", (json_int_t)nid);
+	ndetail = json_pack("{s:O, s:s, s:I}", "patch", n.patch, "summary",
+	    summary, "rollback_of", (json_int_t)id);
+	if (detail == NULL || ndetail == NULL) {
+		rc = st_seterr(s, STORE_EDB, "store: out of memory");
+		goto fail;
+	}
+	if ((rc = store_audit_append(s, now, id, "rollback-proposed", who,
+	    detail)) != STORE_OK ||
+	    (rc = store_audit_append(s, now, nid, "suggested", who, ndetail)) !=
+	    STORE_OK ||
+	    (rc = st_commit(s)) != STORE_OK)
+		goto fail;
+	if (new_id != NULL)
+		*new_id = nid;
+	goto out;
+fail:
+	st_rollback(s);
+out:
+	sqlite3_finalize(st);
+	store_action_clear(&a);
+	json_decref(n.patch);
+	json_decref(n.changes);
+	json_decref(n.evidence);
+	json_decref(detail);
+	json_decref(ndetail);
+	free(pa);
+	free(ch);
+	free(inv);
+	free(ev);
+	return rc;
+}
+
 /* Fill *o from an action_cols row; STORE_EDB when a JSON column is bad. */
 static int
 action_from_row(struct store *s, sqlite3_stmt *st, struct store_action *o)
@@ -414,12 +736,17 @@ action_from_row(struct store *s, sqlite3_stmt *st, struct store_action *o)
 	o->reason = st_col_dup(st, 16);
 	o->approved_by = st_col_dup(st, 18);
 	o->approved_uid = (long)sqlite3_column_int64(st, 19);
+	o->rollback_of = sqlite3_column_int64(st, 21);
+	o->rule = st_col_dup(st, 22);
 	if ((rc = st_col_json(s, st, 13, "evidence", o->id, &o->evidence)) !=
 	    STORE_OK ||
 	    (rc = st_col_json(s, st, 14, "patch", o->id, &o->patch)) != STORE_OK ||
 	    (rc = st_col_json(s, st, 15, "changes", o->id, &o->changes)) !=
 	    STORE_OK ||
-	    (rc = st_col_json(s, st, 17, "result", o->id, &o->result)) != STORE_OK)
+	    (rc = st_col_json(s, st, 17, "result", o->id, &o->result)) !=
+	    STORE_OK ||
+	    (rc = st_col_json(s, st, 20, "inverse", o->id, &o->inverse)) !=
+	    STORE_OK)
 		goto out;
 	if (o->state == NULL || o->namespace == NULL || o->kind == NULL ||
 	    o->name == NULL || o->summary == NULL)
@@ -471,6 +798,8 @@ store_action_clear(struct store_action *a)
 	free(a->reason);
 	json_decref(a->result);
 	free(a->approved_by);
+	json_decref(a->inverse);
+	free(a->rule);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -592,6 +921,9 @@ store_action_json(const struct store_action *a)
 	json_object_set_new(o, "result", st_jref(a->result));
 	json_object_set_new(o, "approved_by", st_jstr(a->approved_by));
 	json_object_set_new(o, "approved_uid", json_integer(a->approved_uid));
+	json_object_set_new(o, "inverse", st_jref(a->inverse));
+	json_object_set_new(o, "rollback_of", json_integer(a->rollback_of));
+	json_object_set_new(o, "rule", st_jstr(a->rule));
 	return o;
 }
 

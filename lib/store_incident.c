@@ -13,7 +13,8 @@
 
 #define INCIDENT_COLS \
     "SELECT id, fingerprint, analyzer, namespace, kind, name, uid, reason," \
-    " summary, state, first_seen, last_seen, resolved_at, pods FROM incidents"
+    " summary, state, first_seen, last_seen, resolved_at, pods, objects," \
+    " reopens, flaps, diagnosed_at, findings, affected FROM incidents"
 
 /* --- incidents --- */
 
@@ -35,6 +36,18 @@ incident_from_row(sqlite3_stmt *st, struct store_incident *o)
 	o->last_seen = sqlite3_column_int64(st, 11);
 	o->resolved_at = sqlite3_column_int64(st, 12);
 	o->pods = sqlite3_column_int(st, 13);
+	o->objects = sqlite3_column_int(st, 14);
+	o->reopens = sqlite3_column_int(st, 15);
+	o->flaps = sqlite3_column_int(st, 16);
+	o->diagnosed_at = sqlite3_column_int64(st, 17);
+	/* A column that does not parse is shown as null rather than failing
+	 * the whole view. */
+	if (sqlite3_column_text(st, 18) != NULL)
+		o->findings = json_loads((const char *)sqlite3_column_text(st,
+		    18), 0, NULL);
+	if (sqlite3_column_text(st, 19) != NULL)
+		o->affected = json_loads((const char *)sqlite3_column_text(st,
+		    19), 0, NULL);
 }
 
 static int
@@ -59,37 +72,49 @@ incident_check(struct store *s, const struct store_incident *inc)
 	    (rc = st_check_text(s, "incident summary", inc->summary,
 	    STORE_MAX_TEXT, 0)) != STORE_OK)
 		return rc;
-	if (inc->pods < 0)
-		return st_seterr(s, STORE_EINVAL, "store: incident pods < 0");
+	if (inc->pods < 0 || inc->objects < 0 || inc->flaps < 0)
+		return st_seterr(s, STORE_EINVAL, "store: incident pods, "
+		    "objects or flaps < 0");
 	return STORE_OK;
 }
 
 /*
  * Insert, refresh or reopen the incident with inc->fingerprint, in one
  * transaction.  first_seen and last_seen default to now when 0; a refresh
- * keeps first_seen.  Only inc->id is written back.
+ * keeps first_seen; reopening a resolved incident counts it in reopens.
+ * inc->flaps is added to the stored count; findings and affected (JSON
+ * arrays, may be NULL: keep the stored ones) are replaced.  Only inc->id is
+ * written back.
  */
 int
 store_incident_upsert(struct store *s, struct store_incident *inc)
 {
 	sqlite3_stmt	*st = NULL;
 	int64_t		 id = 0, last, first;
-	int		 rc, step;
+	char		*findings = NULL, *affected = NULL;
+	int		 rc, step, reopen = 0;
 
-	if ((rc = incident_check(s, inc)) != STORE_OK)
+	if ((rc = incident_check(s, inc)) != STORE_OK ||
+	    (rc = st_canon_json(s, "incident findings", inc->findings,
+	    JSON_ARRAY, &findings)) != STORE_OK ||
+	    (rc = st_canon_json(s, "incident affected objects", inc->affected,
+	    JSON_ARRAY, &affected)) != STORE_OK) {
+		free(findings);
 		return rc;
+	}
 	last = inc->last_seen ? inc->last_seen : now_ms();
 	first = inc->first_seen ? inc->first_seen : last;
 	if ((rc = st_begin(s)) != STORE_OK)
-		return rc;
-	if ((rc = st_prep(s, "SELECT id FROM incidents WHERE fingerprint = ?",
-	    &st)) != STORE_OK)
+		goto out;
+	if ((rc = st_prep(s, "SELECT id, state FROM incidents WHERE "
+	    "fingerprint = ?", &st)) != STORE_OK)
 		goto out;
 	rc = STORE_EDB;
 	st_bind_text(st, 1, inc->fingerprint);
-	if ((step = sqlite3_step(st)) == SQLITE_ROW)
+	if ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		id = sqlite3_column_int64(st, 0);
-	else if (step != SQLITE_DONE) {
+		reopen = strcmp(st_col_str(st, 1), "resolved") == 0;
+	} else if (step != SQLITE_DONE) {
 		st_dberr(s, "find incident");
 		goto out;
 	}
@@ -98,9 +123,9 @@ store_incident_upsert(struct store *s, struct store_incident *inc)
 	if (id == 0) {
 		if ((rc = st_prep(s, "INSERT INTO incidents (fingerprint, "
 		    "analyzer, namespace, kind, name, uid, reason, summary, "
-		    "state, first_seen, last_seen, resolved_at, pods) "
-		    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, 0, ?)",
-		    &st)) != STORE_OK)
+		    "state, first_seen, last_seen, resolved_at, pods, objects, "
+		    "flaps, findings, affected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+		    "'open', ?, ?, 0, ?, ?, ?, ?, ?)", &st)) != STORE_OK)
 			goto out;
 		st_bind_text(st, 1, inc->fingerprint);
 		st_bind_text(st, 2, inc->analyzer);
@@ -113,15 +138,27 @@ store_incident_upsert(struct store *s, struct store_incident *inc)
 		sqlite3_bind_int64(st, 9, first);
 		sqlite3_bind_int64(st, 10, last);
 		sqlite3_bind_int(st, 11, inc->pods);
+		sqlite3_bind_int(st, 12, inc->objects);
+		sqlite3_bind_int(st, 13, inc->flaps);
+		st_bind_text(st, 14, findings);
+		st_bind_text(st, 15, affected);
 	} else {
 		if ((rc = st_prep(s, "UPDATE incidents SET last_seen = ?, "
 		    "pods = ?, summary = coalesce(?, summary), state = 'open', "
-		    "resolved_at = 0 WHERE id = ?", &st)) != STORE_OK)
+		    "resolved_at = 0, objects = ?, flaps = flaps + ?, "
+		    "reopens = reopens + ?, findings = coalesce(?, findings), "
+		    "affected = coalesce(?, affected) WHERE id = ?", &st)) !=
+		    STORE_OK)
 			goto out;
 		sqlite3_bind_int64(st, 1, last);
 		sqlite3_bind_int(st, 2, inc->pods);
 		st_bind_text(st, 3, inc->summary);
-		sqlite3_bind_int64(st, 4, id);
+		sqlite3_bind_int(st, 4, inc->objects);
+		sqlite3_bind_int(st, 5, inc->flaps);
+		sqlite3_bind_int(st, 6, reopen);
+		st_bind_text(st, 7, findings);
+		st_bind_text(st, 8, affected);
+		sqlite3_bind_int64(st, 9, id);
 	}
 	rc = STORE_EDB;
 	if (sqlite3_step(st) != SQLITE_DONE) {
@@ -137,7 +174,68 @@ out:
 	sqlite3_finalize(st);
 	if (rc != STORE_OK)
 		st_rollback(s);
+	free(findings);
+	free(affected);
 	return rc;
+}
+
+int
+store_incident_diagnosed(struct store *s, int64_t id, int64_t when)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 rc;
+
+	if ((rc = st_prep(s, "UPDATE incidents SET diagnosed_at = ? WHERE "
+	    "id = ?", &st)) != STORE_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, when ? when : now_ms());
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = st_dberr(s, "mark incident diagnosed");
+	else if (sqlite3_changes(s->db) == 0)
+		rc = st_seterr(s, STORE_ENOTFOUND, "incident %lld not found",
+		    (long long)id);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int64_t *
+store_incident_actions(struct store *s, int64_t id, const char *state,
+    size_t *n)
+{
+	sqlite3_stmt	*st = NULL;
+	int64_t		*ids = NULL, *nids;
+	size_t		 cap = 0;
+	int		 step;
+
+	*n = 0;
+	if (st_prep(s, "SELECT id FROM actions WHERE incident_id = ?1 AND "
+	    "(?2 IS NULL OR state = ?2) ORDER BY id", &st) != STORE_OK)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	st_bind_text(st, 2, state);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((nids = realloc(ids, cap * sizeof(*ids))) == NULL) {
+				st_seterr(s, STORE_EDB, "store: out of memory");
+				goto fail;
+			}
+			ids = nids;
+		}
+		ids[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	if (step != SQLITE_DONE) {
+		st_dberr(s, "list incident actions");
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	return ids;
+fail:
+	sqlite3_finalize(st);
+	free(ids);
+	*n = 0;
+	return NULL;
 }
 
 /*
@@ -260,6 +358,8 @@ store_incident_clear(struct store_incident *inc)
 	free(inc->reason);
 	free(inc->summary);
 	free(inc->state);
+	json_decref(inc->findings);
+	json_decref(inc->affected);
 	memset(inc, 0, sizeof(*inc));
 }
 
@@ -284,6 +384,12 @@ store_incident_json(const struct store_incident *inc)
 	json_object_set_new(o, "first_seen", st_jtime(inc->first_seen));
 	json_object_set_new(o, "last_seen", st_jtime(inc->last_seen));
 	json_object_set_new(o, "resolved_at", st_jtime(inc->resolved_at));
+	json_object_set_new(o, "objects", json_integer(inc->objects));
+	json_object_set_new(o, "reopens", json_integer(inc->reopens));
+	json_object_set_new(o, "flaps", json_integer(inc->flaps));
+	json_object_set_new(o, "diagnosed_at", st_jtime(inc->diagnosed_at));
+	json_object_set_new(o, "findings", st_jref(inc->findings));
+	json_object_set_new(o, "affected", st_jref(inc->affected));
 	return o;
 }
 
@@ -320,6 +426,9 @@ store_incidents_json(struct store *s, const char *state_or_null)
 		goto out;
 	}
 	ok = 1;
+	sqlite3_finalize(st);
+	st = NULL;
+	st_diagnosis_attach(s, arr);
 out:
 	sqlite3_finalize(st);
 	if (!ok) {

@@ -55,6 +55,10 @@ json_t		*st_jstr(const char *v);
 json_t		*st_jtime(int64_t ms);
 json_t		*st_jref(json_t *v);
 
+/* store_diagnosis.c: set "diagnosis" (object or null) on each incident
+ * object of arr (by its "id"). */
+void		 st_diagnosis_attach(struct store *, json_t *arr);
+
 /* store_audit.c: one audit row, inside the caller's transaction */
 int		 store_audit_append(struct store *, int64_t when, int64_t action_id,
 		    const char *event, const struct store_actor *who,

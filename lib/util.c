@@ -158,10 +158,56 @@ json_int_at(json_t *root, const char *dotted, json_int_t def)
 	return json_is_integer(v) ? json_integer_value(v) : def;
 }
 
+struct canon_buf {
+	char	*p;
+	size_t	 len, cap;
+	int	 failed;
+};
+
+static int
+canon_append(const char *data, size_t n, void *arg)
+{
+	struct canon_buf	*b = arg;
+	size_t			 cap;
+	char			*p;
+
+	if (b->failed)
+		return -1;
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(b->p, cap)) == NULL) {
+			b->failed = 1;
+			return -1;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+/*
+ * Not json_dumps(): when an allocation fails while an object key is
+ * written, jansson (2.14) ignores the error and returns text with the key
+ * missing.  The canonical form is hashed into the audit chain, so a failure
+ * anywhere must fail the whole serialisation.
+ */
 char *
 json_canon(const json_t *v)
 {
-	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	struct canon_buf	 b = { NULL, 0, 0, 0 };
+
+	if (json_dump_callback(v, canon_append, &b, JSON_COMPACT |
+	    JSON_SORT_KEYS | JSON_ENCODE_ANY) != 0 || b.failed ||
+	    b.p == NULL) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
 }
 
 char *

@@ -3,7 +3,9 @@
 
 REMEDY_DEB_PACKAGES="build-essential cmake pkg-config python3 openssl curl
 ca-certificates libcurl4-openssl-dev libjansson-dev libuv1-dev libyaml-dev
-libsqlite3-dev libssl-dev"
+libsqlite3-dev libssl-dev python3-yaml
+systemd prometheus
+clang libclang-rt-14-dev valgrind"
 
 # Install the Debian packages remedy builds and tests with, when any is
 # missing.  Needs root (or sudo) only when something must be installed.
@@ -28,10 +30,11 @@ remedy_install_deps() {
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 }
 
-# remedy_build DIR [cmake args...]: configure and build into DIR.
+# remedy_build DIR [cmake args...]: configure and build into DIR (optimised,
+# with debug info, unless the arguments say otherwise).
 remedy_build() {
 	local dir=$1
 	shift
-	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug "$@" >/dev/null
+	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
 	cmake --build "$dir" -j "$(nproc)"
 }

@@ -24,11 +24,14 @@ static const struct {
 };
 
 int
-analyze_image_pull(const struct kpod *p, struct finding *f)
+analyze_image_pull(const struct analyze_ctx *ctx, const void *obj,
+    struct finding *f)
 {
+	const struct kpod	*p = obj;
 	const struct kcstatus	*st;
 	size_t			 i, j;
 
+	(void)ctx;
 	for (i = 0; i < p->nstatus; i++) {
 		st = &p->st[i];
 		if (st->waiting_reason == NULL)

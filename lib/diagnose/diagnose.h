@@ -12,6 +12,7 @@
 #define REMEDY_DIAGNOSE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -25,6 +26,13 @@ struct diag_input {
 	size_t				  nrs;
 	json_t				 *events;	/* core/v1 Events of an
 							 * affected pod, or NULL */
+	json_t				 *owner;	/* the root owner as read
+							 * (full object), or NULL */
+	json_t				 *pod;		/* one affected pod (full
+							 * object), or NULL */
+	double				  mem_factor;	/* OOMKilled: raise the
+							 * limit by this */
+	int64_t				  mem_ceiling;	/* ... up to this (bytes) */
 };
 
 struct proposal {
@@ -33,6 +41,7 @@ struct proposal {
 	json_t		*evidence;	/* array of strings */
 	json_t		*patch;		/* JSON Patch, or NULL: no safe fix */
 	json_t		*changes;	/* [{path, before, after}] */
+	json_t		*inverse;	/* JSON Patch undoing patch, or NULL */
 	const char	*risk;		/* "low" | "medium" | "high" */
 	char		 api_path[512];	/* the object the patch targets */
 	const char	*kind;		/* borrowed from the input */
@@ -40,8 +49,18 @@ struct proposal {
 	const char	*name;
 };
 
-/* The offline rules backend.  Returns 0 and fills p (patch may be NULL when
- * the rules can explain but not fix), or -1 on allocation failure. */
+/*
+ * The offline rules backend.  Returns 0 and fills p (patch may be NULL when
+ * the rules can explain but not fix), or -1 on allocation failure.
+ *
+ *   image pull failures (ErrImagePull, ImagePullBackOff, InvalidImageName,
+ *   ErrImageNeverPull, RegistryUnavailable), CrashLoopBackOff and
+ *   ProgressDeadlineExceeded of a Deployment whose current revision changed
+ *   the images: roll the images back to the previous revision;
+ *   OOMKilled: raise the container's memory limit by mem_factor, at most to
+ *   mem_ceiling (needs owner and pod);
+ *   anything else: an explanation without a patch.
+ */
 int	rules_diagnose(const struct diag_input *, struct proposal *p);
 void	proposal_clear(struct proposal *);
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diagnose/diagconf.h"
 #include "diagnose/diagnose.h"
 #include "util.h"
 
@@ -26,6 +27,7 @@ proposal_clear(struct proposal *p)
 	json_decref(p->evidence);
 	json_decref(p->patch);
 	json_decref(p->changes);
+	json_decref(p->inverse);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -204,15 +206,201 @@ rollback_patch(const struct kdeployment *d, const struct kreplicaset *prev,
 	return n;
 }
 
-int
-rules_diagnose(const struct diag_input *in, struct proposal *p)
+static int
+is_image_reason(const char *r)
+{
+	static const char *const reasons[] = { "ErrImagePull",
+	    "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
+	    "RegistryUnavailable" };
+	size_t	i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (strcmp(r, reasons[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Roll the Deployment's images back to the previous revision, or say why
+ * not.  what names the failure for the summary ("the image cannot be
+ * pulled", "the new revision crash-loops").
+ */
+static int
+rollback(const struct diag_input *in, struct proposal *p, char *cause,
+    size_t clen)
 {
 	const struct incident		*inc = in->inc;
 	const struct kdeployment	*d = in->dep;
 	const struct kreplicaset	*prev;
-	char				 cause[4096], images[384];
-	const char			*kubelet, *pulled;
+	char				 images[384];
 	int				 n;
+
+	if (d == NULL || strcmp(inc->kind, "Deployment") != 0) {
+		snprintf(p->summary, sizeof(p->summary),
+		    "No automatic fix: %s %s/%s is not a Deployment; fix it "
+		    "by hand", inc->kind, inc->ns, inc->name);
+		return 0;
+	}
+	snprintf(p->api_path, sizeof(p->api_path),
+	    "/apis/apps/v1/namespaces/%s/deployments/%s", d->m.ns, d->m.name);
+	if (d->paused) {
+		snprintf(p->summary, sizeof(p->summary),
+		    "No automatic fix: Deployment %s/%s is paused; resume it "
+		    "or fix the image by hand", d->m.ns, d->m.name);
+		return 0;
+	}
+	if ((prev = previous_revision(in)) == NULL) {
+		snprintf(p->summary, sizeof(p->summary),
+		    "No automatic fix: Deployment %s/%s has no revision before "
+		    "%lld to roll back to", d->m.ns, d->m.name,
+		    (long long)d->revision);
+		return 0;
+	}
+	if ((p->patch = json_array()) == NULL ||
+	    (p->changes = json_array()) == NULL)
+		return -1;
+	n = rollback_patch(d, prev, p->patch, p->changes, images,
+	    sizeof(images));
+	if (n == -1)
+		return -1;
+	if (n == 0) {
+		json_decref(p->patch);
+		json_decref(p->changes);
+		p->patch = p->changes = NULL;
+		snprintf(p->summary, sizeof(p->summary),
+		    "No automatic fix: revision %lld of Deployment %s/%s uses "
+		    "the same images", (long long)prev->revision, d->m.ns,
+		    d->m.name);
+		return 0;
+	}
+	snprintf(p->summary, sizeof(p->summary),
+	    "Roll back Deployment %s/%s to revision %lld: %s", d->m.ns,
+	    d->m.name, (long long)prev->revision, images);
+	snprintf(cause + strlen(cause), clen - strlen(cause),
+	    " Revision %lld of the Deployment introduced the image; revision "
+	    "%lld ran the image(s) this patch restores.",
+	    (long long)d->revision, (long long)prev->revision);
+	return 0;
+}
+
+/* The container of the affected pod that was OOM-killed, or NULL. */
+static const char *
+oom_container(json_t *pod)
+{
+	json_t	*c;
+	size_t	 i;
+
+	json_array_foreach(json_at(pod, "status.containerStatuses"), i, c) {
+		const char *a = json_str_at(c, "lastState.terminated.reason");
+		const char *b = json_str_at(c, "state.terminated.reason");
+
+		if ((a && strcmp(a, "OOMKilled") == 0) ||
+		    (b && strcmp(b, "OOMKilled") == 0))
+			return json_str_at(c, "name");
+	}
+	return NULL;
+}
+
+/* bytes as a quantity in Mi, rounded up. */
+static void
+fmt_mi(int64_t bytes, char *buf, size_t len)
+{
+	snprintf(buf, len, "%lldMi", (long long)((bytes + (1LL << 20) - 1) >>
+	    20));
+}
+
+/*
+ * OOMKilled: raise the memory limit of the container that was killed by
+ * mem_factor, capped at mem_ceiling.  A container without a limit, or at
+ * the ceiling already, gets an explanation.
+ */
+static int
+memory_raise(const struct diag_input *in, struct proposal *p, char *cause,
+    size_t clen)
+{
+	const struct incident	*inc = in->inc;
+	const char		*cname, *lim;
+	json_t			*conts, *c;
+	int64_t			 cur, want;
+	double			 factor = in->mem_factor >= 1.1 ?
+				    in->mem_factor : 1.5;
+	int64_t			 ceiling = in->mem_ceiling > 0 ?
+				    in->mem_ceiling : (4LL << 30);
+	char			 path[160], newq[32], ceil_s[32];
+	size_t			 i;
+
+	if (in->owner == NULL || strcmp(inc->kind, "Deployment") != 0) {
+		snprintf(p->summary, sizeof(p->summary), "No automatic fix: "
+		    "%s %s/%s is not a Deployment; raise the memory limit by "
+		    "hand", inc->kind, inc->ns, inc->name);
+		return 0;
+	}
+	snprintf(p->api_path, sizeof(p->api_path),
+	    "/apis/apps/v1/namespaces/%s/deployments/%s", inc->ns, inc->name);
+	if ((cname = oom_container(in->pod)) == NULL) {
+		snprintf(p->summary, sizeof(p->summary), "No automatic fix: "
+		    "no container of the affected pod reports OOMKilled any "
+		    "more");
+		return 0;
+	}
+	conts = json_at(in->owner, "spec.template.spec.containers");
+	c = NULL;
+	json_array_foreach(conts, i, c)
+		if (json_str_at(c, "name") && strcmp(json_str_at(c, "name"),
+		    cname) == 0)
+			break;
+	if (c == NULL || i == json_array_size(conts)) {
+		snprintf(p->summary, sizeof(p->summary), "No automatic fix: "
+		    "container %s is not in the Deployment's template", cname);
+		return 0;
+	}
+	lim = json_str_at(c, "resources.limits.memory");
+	if (lim == NULL || (cur = diag_quantity(lim)) <= 0) {
+		snprintf(p->summary, sizeof(p->summary), "No automatic fix: "
+		    "container %s has no memory limit; the node ran out of "
+		    "memory, not the container", cname);
+		return 0;
+	}
+	fmt_mi(ceiling, ceil_s, sizeof(ceil_s));
+	want = (int64_t)((double)cur * factor);
+	if (want > ceiling)
+		want = ceiling;
+	if (want <= cur) {
+		snprintf(p->summary, sizeof(p->summary), "No automatic fix: "
+		    "the memory limit of container %s (%s) is at the ceiling "
+		    "%s (diagnosis.memory_ceiling)", cname, lim, ceil_s);
+		return 0;
+	}
+	fmt_mi(want, newq, sizeof(newq));
+	snprintf(path, sizeof(path), "/spec/template/spec/containers/%zu/"
+	    "resources/limits/memory", i);
+	if ((p->patch = json_array()) == NULL ||
+	    (p->changes = json_array()) == NULL ||
+	    add_op(p->patch, "test", "/metadata/generation", json_integer(
+	    json_int_at(in->owner, "metadata.generation", 0))) == -1 ||
+	    add_op(p->patch, "test", path, json_string(lim)) == -1 ||
+	    add_op(p->patch, "replace", path, json_string(newq)) == -1 ||
+	    json_array_append_new(p->changes, json_pack("{s:s,s:s,s:s}",
+	    "path", path, "before", lim, "after", newq)) == -1)
+		return -1;
+	p->risk = "medium";
+	snprintf(p->summary, sizeof(p->summary), "Raise the memory limit of "
+	    "container %s of Deployment %s/%s: %s -> %s", cname, inc->ns,
+	    inc->name, lim, newq);
+	snprintf(cause + strlen(cause), clen - strlen(cause), " Container %s "
+	    "was killed for using more than its memory limit of %s. Raising "
+	    "the limit by %.2gx (at most %s) gives it room; if the usage keeps "
+	    "growing, look for a leak.", cname, lim, factor, ceil_s);
+	return 0;
+}
+
+int
+rules_diagnose(const struct diag_input *in, struct proposal *p)
+{
+	const struct incident	*inc = in->inc;
+	char			 cause[4096];
+	const char		*kubelet, *pulled = NULL;
+	int			 rc;
 
 	memset(p, 0, sizeof(*p));
 	p->risk = "low";
@@ -227,59 +415,40 @@ rules_diagnose(const struct diag_input *in, struct proposal *p)
 	    p->evidence)) != NULL)
 		kubelet = pulled;
 
-	snprintf(cause, sizeof(cause),
-	    "%zu pod(s) of %s %s/%s cannot start: image \"%s\" cannot be "
-	    "pulled (%s). The kubelet reports: %s%s",
-	    incident_pods(inc), inc->kind, inc->ns, inc->name, inc->image,
-	    inc->reason, kubelet, *kubelet && kubelet[strlen(kubelet) - 1] ==
-	    '.' ? "" : ".");
-
-	if (d == NULL || strcmp(inc->kind, "Deployment") != 0) {
-		snprintf(p->summary, sizeof(p->summary),
-		    "No automatic fix: %s %s/%s is not a Deployment; fix the "
-		    "image reference by hand", inc->kind, inc->ns, inc->name);
-		goto explain;
+	if (is_image_reason(inc->reason)) {
+		snprintf(cause, sizeof(cause),
+		    "%zu pod(s) of %s %s/%s cannot start: image \"%s\" cannot "
+		    "be pulled (%s). The kubelet reports: %s%s",
+		    incident_pods(inc), inc->kind, inc->ns, inc->name,
+		    inc->image ? inc->image : "?", inc->reason, kubelet,
+		    *kubelet && kubelet[strlen(kubelet) - 1] == '.' ? "" : ".");
+		rc = rollback(in, p, cause, sizeof(cause));
+	} else if (strcmp(inc->reason, "CrashLoopBackOff") == 0 ||
+	    strcmp(inc->reason, "ProgressDeadlineExceeded") == 0) {
+		snprintf(cause, sizeof(cause), "%zu pod(s) of %s %s/%s %s "
+		    "(%s). %s%s", incident_pods(inc), inc->kind, inc->ns,
+		    inc->name, strcmp(inc->reason, "CrashLoopBackOff") == 0 ?
+		    "keep crashing after start" : "did not become available "
+		    "within the progress deadline", inc->reason, kubelet,
+		    *kubelet && kubelet[strlen(kubelet) - 1] == '.' ? "" : ".");
+		rc = rollback(in, p, cause, sizeof(cause));
+	} else if (strcmp(inc->reason, "OOMKilled") == 0) {
+		snprintf(cause, sizeof(cause), "%zu pod(s) of %s %s/%s were "
+		    "killed for running out of memory (OOMKilled).",
+		    incident_pods(inc), inc->kind, inc->ns, inc->name);
+		rc = memory_raise(in, p, cause, sizeof(cause));
+	} else {
+		snprintf(cause, sizeof(cause), "%zu pod(s) of %s %s/%s: %s. "
+		    "%s%s", incident_pods(inc), inc->kind, inc->ns, inc->name,
+		    inc->reason, kubelet, *kubelet && kubelet[strlen(kubelet) -
+		    1] == '.' ? "" : ".");
+		snprintf(p->summary, sizeof(p->summary), "No automatic fix: "
+		    "the rules know no safe patch for %s; see the evidence",
+		    inc->reason);
+		rc = 0;
 	}
-	snprintf(p->api_path, sizeof(p->api_path),
-	    "/apis/apps/v1/namespaces/%s/deployments/%s", d->m.ns, d->m.name);
-	if (d->paused) {
-		snprintf(p->summary, sizeof(p->summary),
-		    "No automatic fix: Deployment %s/%s is paused; resume it "
-		    "or fix the image by hand", d->m.ns, d->m.name);
-		goto explain;
-	}
-	if ((prev = previous_revision(in)) == NULL) {
-		snprintf(p->summary, sizeof(p->summary),
-		    "No automatic fix: Deployment %s/%s has no revision before "
-		    "%lld to roll back to", d->m.ns, d->m.name,
-		    (long long)d->revision);
-		goto explain;
-	}
-	if ((p->patch = json_array()) == NULL ||
-	    (p->changes = json_array()) == NULL)
+	if (rc == -1)
 		goto fail;
-	n = rollback_patch(d, prev, p->patch, p->changes, images,
-	    sizeof(images));
-	if (n == -1)
-		goto fail;
-	if (n == 0) {
-		json_decref(p->patch);
-		json_decref(p->changes);
-		p->patch = p->changes = NULL;
-		snprintf(p->summary, sizeof(p->summary),
-		    "No automatic fix: revision %lld of Deployment %s/%s uses "
-		    "the same images", (long long)prev->revision, d->m.ns,
-		    d->m.name);
-		goto explain;
-	}
-	snprintf(p->summary, sizeof(p->summary),
-	    "Roll back Deployment %s/%s to revision %lld: %s", d->m.ns,
-	    d->m.name, (long long)prev->revision, images);
-	snprintf(cause + strlen(cause), sizeof(cause) - strlen(cause),
-	    " Revision %lld of the Deployment introduced the image; revision "
-	    "%lld ran the image(s) this patch restores.",
-	    (long long)d->revision, (long long)prev->revision);
-explain:
 	if ((p->root_cause = strdup(cause)) == NULL)
 		goto fail;
 	return 0;

@@ -2,10 +2,20 @@
  * client.h - a Kubernetes REST client on the shared curl multi handle.
  *
  * Requests carry "User-Agent: remedyd/VERSION", "Accept: application/json",
- * the bearer token (re-read from token_file when set) and the TLS material
- * from struct kube_config as libcurl blobs.  Connect timeout 10 s; a transfer
- * that moves fewer than 1 byte/s for 60 s (non-watch: also a 60 s total
- * limit) is aborted.  Query values are URL-encoded by the caller helpers.
+ * the bearer token (an exec plugin's, cached until it expires; else
+ * token_file, re-read when a minute old; else the inline token) and the
+ * TLS material from struct kube_config as libcurl blobs; proxy-url is
+ * honoured.  Connect timeout 10 s; a request that moves fewer than 1
+ * byte/s for 60 s is aborted (non-watch: also a 60 s total limit); a watch
+ * that receives nothing for the stall time (120 s; servers send BOOKMARKs
+ * about every minute) ends with "watch stalled".  Query values are
+ * URL-encoded by the caller helpers.
+ *
+ * Every request, watches included, takes a token from a client-side
+ * bucket (QPS 5, burst 10 by default, as client-go).  429, and 5xx with
+ * Retry-After, are retried up to 10 times after max(Retry-After, backoff);
+ * a GET whose connection broke before any answer up to 3 times; a 401 once
+ * after re-running the exec plugin or re-reading the token file.
  *
  * Non-2xx answers are decoded: when the body is a metav1.Status, its message
  * and reason fill resp->message / resp->reason, so users see the API
@@ -19,6 +29,7 @@
 #define REMEDY_KUBE_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <uv.h>
@@ -55,6 +66,24 @@ struct kube_client *kube_client_new(struct http *, const struct kube_config *kc,
 void		 kube_client_free(struct kube_client *);
 const char	*kube_client_server(const struct kube_client *);
 
+/* QPS <= 0: no limit. */
+void		 kube_client_set_rate(struct kube_client *, double qps,
+		    int burst);
+/* Seconds without a byte before a watch counts as stalled. */
+void		 kube_client_set_watch_stall(struct kube_client *, long seconds);
+/* How long an exec plugin may run (default KUBE_EXEC_TIMEOUT_MS). */
+void		 kube_client_set_exec_timeout(struct kube_client *, int64_t ms);
+
+struct kube_client_stats {
+	uint64_t	requests;	/* attempts handed to libcurl */
+	uint64_t	retries;	/* of those, repeats */
+	uint64_t	reauths;	/* 401 answered by a new credential */
+	uint64_t	throttled;	/* times a call waited for a token */
+	uint64_t	exec_runs;	/* exec plugin runs */
+};
+void		 kube_client_stats(const struct kube_client *,
+		    struct kube_client_stats *);
+
 /* GET path (with query). */
 struct kube_call *kube_get(struct kube_client *, const char *path,
 		    kube_done_cb done, void *arg);
@@ -63,6 +92,11 @@ struct kube_call *kube_get(struct kube_client *, const char *path,
 struct kube_call *kube_patch(struct kube_client *, const char *path,
 		    const char *content_type, const char *body, int dry_run,
 		    kube_done_cb done, void *arg);
+/* Any method ("GET", "POST", "PUT", "DELETE", ...) with an optional body
+ * of the given content type. */
+struct kube_call *kube_request(struct kube_client *, const char *method,
+		    const char *path, const char *content_type,
+		    const char *body, kube_done_cb done, void *arg);
 /* Streaming GET for watches; event() per document, done() at the end of the
  * stream (status 200 and no message on a normal close). */
 struct kube_call *kube_watch(struct kube_client *, const char *path,

@@ -38,6 +38,9 @@
 
 enum inf_next { INF_RELIST, INF_REWATCH };
 
+/* streaming list (WatchList): untried, in use, refused by the server */
+enum inf_stream { INF_STREAM_OFF, INF_STREAM_TRY, INF_STREAM_REFUSED };
+
 struct informer {
 	struct kube_client		*kc;
 	uv_loop_t			*loop;
@@ -51,6 +54,10 @@ struct informer {
 	char				 rv[INF_MAX_RV];
 	char				*cont;		/* continue token */
 	int				 paginate;
+	enum inf_stream			 stream;
+	char				 page[16];	/* LIST limit */
+	int64_t				 backoff_min, backoff_max;
+	int				 initial;	/* streaming the list */
 
 	struct kube_call		*call;
 	uv_timer_t			 timer;
@@ -175,15 +182,15 @@ inf_fail(struct informer *inf, enum inf_next next, const char *what,
 	inf->stats.errors++;
 	if (inf->backoff_ms == 0 ||
 	    now - inf->last_failure_ms >= INF_HEALTHY_RESET)
-		inf->backoff_ms = INF_BACKOFF_MIN;
+		inf->backoff_ms = inf->backoff_min;
 	inf->last_failure_ms = now;
 	delay = inf->backoff_ms +
 	    (int64_t)(inf_rand(inf) % (uint64_t)inf->backoff_ms);
-	if (delay > INF_BACKOFF_MAX)
-		delay = INF_BACKOFF_MAX;
+	if (delay > inf->backoff_max)
+		delay = inf->backoff_max;
 	inf->backoff_ms *= 2;
-	if (inf->backoff_ms > INF_BACKOFF_MAX)
-		inf->backoff_ms = INF_BACKOFF_MAX;
+	if (inf->backoff_ms > inf->backoff_max)
+		inf->backoff_ms = inf->backoff_max;
 	log_warnx("informer %s%s%s: %s failed: %s; retry in %lld ms",
 	    inf->t->name, inf->ns ? " in " : "", inf->ns ? inf->ns : "",
 	    what, msg && msg[0] ? msg : "unknown error", (long long)delay);
@@ -345,7 +352,7 @@ inf_list(struct informer *inf)
 	if (inf->cont == NULL)
 		inf->stats.lists++;
 	if (inf->paginate &&
-	    (kube_query_add(path, sizeof(path), "limit", INF_PAGE) == -1 ||
+	    (kube_query_add(path, sizeof(path), "limit", inf->page) == -1 ||
 	    (inf->cont != NULL && kube_query_add(path, sizeof(path),
 	    "continue", inf->cont) == -1))) {
 		inf_fail(inf, INF_RELIST, "list", "path too long");
@@ -356,7 +363,9 @@ inf_list(struct informer *inf)
 		inf_fail(inf, INF_RELIST, "list", "cannot start the request");
 }
 
-/* Begin a relist from the first page, paginated. */
+static void	inf_watch_list(struct informer *);
+
+/* Begin a relist: a streaming list when allowed, else paginated LIST. */
 static void
 inf_relist(struct informer *inf)
 {
@@ -364,7 +373,50 @@ inf_relist(struct informer *inf)
 	free(inf->cont);
 	inf->cont = NULL;
 	inf->paginate = 1;
+	if (inf->stream == INF_STREAM_TRY) {
+		inf_watch_list(inf);
+		return;
+	}
 	inf_list(inf);
+}
+
+/* The BOOKMARK that ends the initial events of a streaming list. */
+static int
+inf_initial_end(json_t *obj)
+{
+	json_t *ann = json_at(obj, "metadata.annotations");
+	const char *v;
+
+	v = json_string_value(json_object_get(ann,
+	    "k8s.io/initial-events-end"));
+	return v != NULL && strcmp(v, "true") == 0;
+}
+
+/* An event of a streaming list before its end: builds inf->listing. */
+static void
+inf_initial_event(struct informer *inf, const char *type, json_t *obj,
+    const char *key)
+{
+	void *p, *old = NULL;
+
+	if (strcmp(type, "DELETED") == 0) {
+		if ((old = hmap_del(&inf->listing, key)) != NULL)
+			inf->t->free_fn(old);
+		return;
+	}
+	if ((p = inf->t->project(obj)) == NULL) {
+		if ((old = hmap_del(&inf->listing, key)) != NULL)
+			inf->t->free_fn(old);
+		return;
+	}
+	if (hmap_put(&inf->listing, key, p, &old) == -1) {
+		log_warnx("informer %s: out of memory, object %s dropped",
+		    inf->t->name, key);
+		inf->t->free_fn(p);
+		return;
+	}
+	if (old != NULL)
+		inf->t->free_fn(old);
 }
 
 /*
@@ -387,6 +439,12 @@ inf_event(const char *type, json_t *obj, void *arg)
 	if (strcmp(type, "BOOKMARK") == 0) {
 		inf->stats.bookmarks++;
 		inf_set_rv(inf, obj, "metadata.resourceVersion");
+		if (inf->initial && inf_initial_end(obj)) {
+			/* the streamed list is complete: same as a LIST */
+			inf->initial = 0;
+			if (inf_list_finish(inf) == -1)
+				inf_teardown(inf);
+		}
 		return;
 	}
 	if (strcmp(type, "ERROR") == 0) {
@@ -395,6 +453,7 @@ inf_event(const char *type, json_t *obj, void *arg)
 		inf->call = NULL;
 		if (json_int_at(obj, "code", 0) == 410) {
 			inf->stats.relists_410++;
+			inf->initial = 0;
 			inf_start_soon(inf, INF_RELIST);
 			return;
 		}
@@ -403,12 +462,18 @@ inf_event(const char *type, json_t *obj, void *arg)
 		    (long long)json_int_at(obj, "code", 0),
 		    json_str_at(obj, "message") ?
 		    json_str_at(obj, "message") : "no message");
-		inf_fail(inf, INF_REWATCH, "watch", inf->watch_err);
+		inf_fail(inf, inf->initial ? INF_RELIST : INF_REWATCH, "watch",
+		    inf->watch_err);
+		inf->initial = 0;
 		return;
 	}
 	if (inf_key(obj, key, sizeof(key)) == -1) {
 		log_warnx("informer %s: %s event without a usable name",
 		    inf->t->name, type);
+		return;
+	}
+	if (inf->initial) {
+		inf_initial_event(inf, type, obj, key);
 		return;
 	}
 	inf_set_rv(inf, obj, "metadata.resourceVersion");
@@ -456,6 +521,28 @@ inf_watch_done(const struct kube_resp *r, void *arg)
 	int64_t lived = mono_ms() - inf->watch_started_ms;
 
 	inf->call = NULL;
+	if (inf->initial) {
+		/* the stream ended before the list was complete */
+		inf->initial = 0;
+		inf_free_map(inf, &inf->listing);
+		if (r->status == 422 || r->status == 400 || r->status == 415) {
+			log_info("informer %s: streaming lists refused (HTTP "
+			    "%ld: %s); using LIST and WATCH", inf->t->name,
+			    r->status, r->message);
+			inf->stream = INF_STREAM_REFUSED;
+			inf_relist(inf);
+			return;
+		}
+		if (r->status == 410) {
+			inf->stats.relists_410++;
+			inf_relist(inf);
+			return;
+		}
+		inf_fail(inf, INF_RELIST, "streaming list", r->message[0] ?
+		    r->message : "the stream ended before the initial events "
+		    "did");
+		return;
+	}
 	if (r->status == 410) {
 		inf->stats.relists_410++;
 		inf_relist(inf);
@@ -501,6 +588,78 @@ inf_watch(struct informer *inf)
 		inf_fail(inf, INF_REWATCH, "watch", "cannot start the request");
 }
 
+/*
+ * A streaming list: a watch with sendInitialEvents=true from "now"; the
+ * ADDED events up to the BOOKMARK annotated k8s.io/initial-events-end
+ * build the listing, then the same stream goes on as the watch.  A server
+ * that refuses (422 from a server without the WatchList feature, 400)
+ * makes this informer use LIST and WATCH from then on.
+ */
+static void
+inf_watch_list(struct informer *inf)
+{
+	char path[INF_PATH + 256], tmo[16];
+
+	if (inf_path(inf, path, sizeof(path)) == -1) {
+		inf_fail(inf, INF_RELIST, "list", "path too long");
+		return;
+	}
+	snprintf(tmo, sizeof(tmo), "%u", INF_WATCH_MIN_S +
+	    (unsigned)(inf_rand(inf) % (INF_WATCH_SPAN_S + 1)));
+	if (kube_query_add(path, sizeof(path), "watch", "1") == -1 ||
+	    kube_query_add(path, sizeof(path), "sendInitialEvents", "true") ==
+	    -1 ||
+	    kube_query_add(path, sizeof(path), "allowWatchBookmarks", "true")
+	    == -1 ||
+	    kube_query_add(path, sizeof(path), "resourceVersionMatch",
+	    "NotOlderThan") == -1 ||
+	    kube_query_add(path, sizeof(path), "resourceVersion", "") == -1 ||
+	    kube_query_add(path, sizeof(path), "timeoutSeconds", tmo) == -1) {
+		inf_fail(inf, INF_RELIST, "list", "path too long");
+		return;
+	}
+	inf->stats.lists++;
+	inf->stats.watches++;
+	inf->stats.streamed_lists++;
+	inf->initial = 1;
+	inf->watch_events = 0;
+	inf->watch_err[0] = '\0';
+	inf->watch_started_ms = mono_ms();
+	inf->call = kube_watch(inf->kc, path, inf_event, inf_watch_done, inf);
+	if (inf->call == NULL) {
+		inf->initial = 0;
+		inf_fail(inf, INF_RELIST, "list", "cannot start the request");
+	}
+}
+
+void
+informer_set_page_size(struct informer *inf, unsigned n)
+{
+	snprintf(inf->page, sizeof(inf->page), "%u", n > 0 ? n : 500);
+}
+
+void
+informer_set_backoff(struct informer *inf, int64_t min_ms, int64_t max_ms)
+{
+	inf->backoff_min = min_ms > 0 ? min_ms : INF_BACKOFF_MIN;
+	inf->backoff_max = max_ms >= inf->backoff_min ? max_ms :
+	    inf->backoff_min;
+	inf->backoff_ms = 0;
+}
+
+void
+informer_set_streaming(struct informer *inf, int on)
+{
+	if (inf->stream != INF_STREAM_REFUSED)
+		inf->stream = on ? INF_STREAM_TRY : INF_STREAM_OFF;
+}
+
+int
+informer_streaming(const struct informer *inf)
+{
+	return inf->stream == INF_STREAM_TRY;
+}
+
 struct informer *
 informer_new(struct kube_client *kc, uv_loop_t *loop,
     const struct informer_type *t, const char *namespace, informer_cb cb,
@@ -522,6 +681,10 @@ informer_new(struct kube_client *kc, uv_loop_t *loop,
 	}
 	hmap_init(&inf->cache);
 	hmap_init(&inf->listing);
+	inf->stream = INF_STREAM_TRY;
+	snprintf(inf->page, sizeof(inf->page), "%s", INF_PAGE);
+	inf->backoff_min = INF_BACKOFF_MIN;
+	inf->backoff_max = INF_BACKOFF_MAX;
 	inf->rng = (uint64_t)mono_ms() ^ (uint64_t)(uintptr_t)inf ^
 	    0x9e3779b97f4a7c15ULL;
 	if (inf->rng == 0)
@@ -613,6 +776,12 @@ const char *
 informer_rv(const struct informer *inf)
 {
 	return inf->rv;
+}
+
+const char *
+informer_name(const struct informer *inf)
+{
+	return inf->t->name;
 }
 
 void

@@ -3,6 +3,11 @@
  * keep a cache of projections keyed by "namespace/name".
  *
  * Semantics (../shared/notes/kubernetes-api.md §1, client-go reflector):
+ *  - a streaming list first (WATCH with sendInitialEvents=true: ADDED
+ *    events up to a BOOKMARK annotated k8s.io/initial-events-end, then the
+ *    same stream goes on as the watch); a server that refuses it (422, as
+ *    servers without the WatchList feature answer) makes the informer use
+ *    LIST and WATCH from then on;
  *  - paginated LIST (limit=500, continue) with resourceVersion unset; all
  *    pages share one resourceVersion; an expired continue (410) restarts the
  *    LIST without pagination;
@@ -49,6 +54,15 @@ struct informer	*informer_new(struct kube_client *, uv_loop_t *,
 		    const struct informer_type *, const char *namespace,
 		    informer_cb cb, void *arg);
 void		 informer_start(struct informer *);
+/* LIST page size (default 500). */
+void		 informer_set_page_size(struct informer *, unsigned n);
+/* Failure backoff bounds (default 800 ms .. 30 s). */
+void		 informer_set_backoff(struct informer *, int64_t min_ms,
+		    int64_t max_ms);
+/* Try streaming lists (the default) or always LIST. */
+void		 informer_set_streaming(struct informer *, int on);
+/* True while streaming lists are tried (not refused, not turned off). */
+int		 informer_streaming(const struct informer *);
 /* Stops watching, frees the cache (no callbacks); timers are closed and the
  * memory released from their close callbacks. */
 void		 informer_free(struct informer *);
@@ -61,9 +75,12 @@ void		*informer_get(const struct informer *, const char *ns,
 int		 informer_next(const struct informer *, size_t *pos, void **proj);
 size_t		 informer_size(const struct informer *);
 const char	*informer_rv(const struct informer *);
+/* The type's name ("pods"), for logs and metrics. */
+const char	*informer_name(const struct informer *);
 
 struct informer_stats {
 	uint64_t	lists, watches, relists_410, errors, events, bookmarks;
+	uint64_t	streamed_lists;	/* of lists, by sendInitialEvents */
 };
 void		 informer_stats(const struct informer *, struct informer_stats *);
 

@@ -6,6 +6,12 @@
  * Each kobj_*_project() takes a parsed API object and returns a heap
  * projection (NULL when the object lacks name/namespace or memory runs
  * out); kobj_*_free() releases one.  They plug into struct informer_type.
+ *
+ * A projection is one allocation: the struct, then its array (container
+ * statuses, containers), then every string it points to.  The strings are
+ * read-only and live exactly as long as the projection; never free or
+ * realloc a field on its own.  At 100k pods this keeps the pod cache to one
+ * malloc per pod (docs/performance.md, Kubernetes client).
  */
 #ifndef REMEDY_KUBE_OBJECTS_H
 #define REMEDY_KUBE_OBJECTS_H
@@ -16,6 +22,7 @@
 #include <jansson.h>
 
 #include "kube/informer.h"
+#include "util.h"
 
 #define KOBJ_MAX_CONTAINERS	64
 
@@ -44,6 +51,12 @@ struct kcstatus {		/* status.containerStatuses[] */
 	char	*image;
 	char	*waiting_reason;	/* NULL unless state.waiting */
 	char	*waiting_message;
+	char	*term_reason;		/* NULL unless state.terminated */
+	int	 term_exit;
+	int	 terminated;
+	char	*last_reason;		/* lastState.terminated.reason */
+	int	 last_exit;
+	int	 has_last;		/* lastState.terminated present */
 	int	 ready;
 	int	 restarts;
 	int	 init;			/* from initContainerStatuses */
@@ -53,7 +66,14 @@ struct kpod {
 	struct kmeta	  m;
 	char		 *phase;
 	char		 *node;
+	char		 *reason;	/* status.reason: "Evicted" */
+	char		 *message;	/* status.message */
+	char		 *sched_reason;	/* PodScheduled=False: reason */
+	char		 *sched_message;
+	int		  unscheduled;	/* PodScheduled=False */
+	int		  ready;	/* condition Ready=True */
 	int		  deleting;	/* metadata.deletionTimestamp set */
+	const char	 *labels;	/* metadata.labels, packed */
 	size_t		  nstatus;
 	struct kcstatus	 *st;
 };
@@ -63,6 +83,8 @@ struct kreplicaset {
 	int64_t		  revision;	/* deployment.kubernetes.io/revision */
 	int		  replicas;	/* spec */
 	int		  available;	/* status */
+	char		 *failure_reason;	/* ReplicaFailure=True: reason */
+	char		 *failure_message;
 	size_t		  ncont;
 	struct kcontainer *cont;
 };
@@ -74,8 +96,25 @@ struct kdeployment {
 	int		  replicas;	/* spec, default 1 */
 	int		  st_replicas, updated, ready, available, unavailable;
 	int		  paused;
+	char		 *progress_status;	/* condition Progressing */
+	char		 *progress_reason;
+	char		 *progress_message;
+	char		 *avail_status;		/* condition Available */
+	char		 *avail_reason;
+	char		 *avail_message;
 	size_t		  ncont;
 	struct kcontainer *cont;
+};
+
+/*
+ * Every other kind the analyzers read: the common metadata plus a JSON
+ * object holding only the fields listed for that kind in objects.c (the
+ * same dotted paths as in the API object), never the whole document.
+ */
+struct kobj {
+	struct kmeta	  m;
+	const char	 *kind;		/* static: "Node", "Service", ... */
+	json_t		 *f;		/* the projected fields */
 };
 
 void	*kobj_pod_project(json_t *obj);
@@ -85,10 +124,49 @@ void	 kobj_replicaset_free(void *);
 void	*kobj_deployment_project(json_t *obj);
 void	 kobj_deployment_free(void *);
 
-/* Informer types for the three resources. */
+void	 kobj_free(void *);
+
+/* Informer types. */
 extern const struct informer_type kobj_pods;
 extern const struct informer_type kobj_replicasets;
 extern const struct informer_type kobj_deployments;
+/* Generic (struct kobj) kinds; cluster-scoped: nodes.  kobj_events keeps
+ * only the Events whose reason an analyzer reads. */
+extern const struct informer_type kobj_nodes;
+extern const struct informer_type kobj_statefulsets;
+extern const struct informer_type kobj_daemonsets;
+extern const struct informer_type kobj_jobs;
+extern const struct informer_type kobj_cronjobs;
+extern const struct informer_type kobj_pvcs;
+extern const struct informer_type kobj_services;
+extern const struct informer_type kobj_endpointslices;
+extern const struct informer_type kobj_ingresses;
+extern const struct informer_type kobj_hpas;
+extern const struct informer_type kobj_pdbs;
+extern const struct informer_type kobj_events;
+
+/*
+ * A pod's labels are packed as "key\0value\0key\0value\0\0" (NULL when it
+ * has none); only string values with a non-empty key are kept, which is all
+ * the API server accepts.  kpod_label() returns the value of key or NULL.
+ * kpod_label_next() walks them:
+ *
+ *	const char *it = NULL, *k, *v;
+ *	while (kpod_label_next(p, &it, &k, &v))
+ *		...
+ */
+const char	*kpod_label(const struct kpod *, const char *key);
+int		 kpod_label_next(const struct kpod *, const char **it,
+		    const char **key, const char **value);
+/* True when every key of selector (a JSON object) is a label of the pod
+ * with the same string value; an empty selector matches every pod. */
+int		 kpod_selected(const struct kpod *, json_t *selector);
+
+/* The value at a dotted path of a generic projection (see util.h). */
+#define kobj_at(o, path)	json_at((o)->f, (path))
+
+/* The condition of the given type in an array of conditions, or NULL. */
+json_t	*kcond(json_t *conditions, const char *type);
 
 /* True when the Deployment has rolled out its current generation and every
  * replica is available. */

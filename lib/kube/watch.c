@@ -2,8 +2,9 @@
  * watch.c - incremental decoder for the newline-delimited JSON documents of
  * a Kubernetes watch stream.
  *
- * Input is taken in pieces of at most max + 1 bytes; each piece is appended
- * once, searched for '\n' once (d->scanned remembers how far), and every
+ * When nothing is held, the complete lines of a piece of input are parsed
+ * in place and only its unfinished tail is copied.  Otherwise input is
+ * taken in pieces of at most max + 1 bytes; each piece is appended once, searched for '\n' once (d->scanned remembers how far), and every
  * complete line is parsed once.  Only the unfinished tail is moved to the
  * front, and those bytes were appended by the same piece, so the work is
  * linear in the stream length whatever the chunking.  A tail longer than
@@ -138,15 +139,54 @@ watch_lines(struct watch_decoder *d, watch_event_fn fn, void *arg)
 	return rc;
 }
 
+/*
+ * With nothing held, the complete lines of the input are parsed where they
+ * are (no copy); only the unfinished tail is kept.  Returns like
+ * watch_decoder_feed(); *used tells how much of data was consumed.
+ */
+static int
+watch_direct(struct watch_decoder *d, const char *data, size_t len,
+    watch_event_fn fn, void *arg, size_t *used)
+{
+	const char *nl;
+	size_t start = 0, end;
+	int rc = 0;
+
+	while (start < len &&
+	    (nl = memchr(data + start, '\n', len - start)) != NULL) {
+		end = (size_t)(nl - data);
+		if (end - start > d->max) {
+			snprintf(d->err, sizeof(d->err),
+			    "watch stream: event starting at byte %zu is longer "
+			    "than %zu bytes", d->offset, d->max);
+			return -1;
+		}
+		rc = watch_line(d, data + start, end - start, d->offset, fn,
+		    arg);
+		d->offset += end + 1 - start;
+		start = end + 1;
+		if (rc != 0)
+			break;
+	}
+	*used = start;
+	return rc;
+}
+
 int
 watch_decoder_feed(struct watch_decoder *d, const char *data, size_t len,
     watch_event_fn fn, void *arg)
 {
-	size_t n, room;
+	size_t n, room, used;
 	int rc;
 
 	if (d->err[0] != '\0')
 		return -1;
+	if (d->len == 0 && len > 0) {
+		if ((rc = watch_direct(d, data, len, fn, arg, &used)) != 0)
+			return rc;
+		data += used;
+		len -= used;
+	}
 	while (len > 0) {
 		room = d->max + 1 - d->len;
 		n = len < room ? len : room;

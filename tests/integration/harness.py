@@ -126,20 +126,21 @@ def pod_ready(p):
 class Daemon:
     """A real remedyd with its own config, store and socket."""
 
-    def __init__(self, workdir, cluster, hold_down="1s", verify_timeout="60s"):
+    def __init__(self, workdir, cluster, hold_down="1s", verify_timeout="60s",
+                 namespaces=("demo",), extra="", control_extra=""):
         self.dir = os.path.join(workdir, "remedyd")
         os.makedirs(self.dir, exist_ok=True)
         self.socket = os.path.join(self.dir, "remedyd.sock")
         self.db = os.path.join(self.dir, "remedy.db")
         self.config = os.path.join(self.dir, "remedyd.yaml")
         with open(self.config, "w") as f:
-            f.write("kubernetes:\n  kubeconfig: %s\n  namespaces: [demo]\n"
-                    "store:\n  path: %s\n"
-                    "control:\n  socket: %s\n"
-                    "diagnosis:\n  backend: rules\n  hold_down: %s\n"
-                    "actions:\n  verify_timeout: %s\n"
-                    % (cluster.kubeconfig, self.db, self.socket, hold_down,
-                       verify_timeout))
+            f.write(("kubernetes:\n  kubeconfig: %s\n  namespaces: [%s]\n"
+                     "store:\n  path: %s\n"
+                     "control:\n  socket: %s\n" + control_extra.replace("%", "%%") +
+                     "diagnosis:\n  backend: rules\n  hold_down: %s\n"
+                     "actions:\n  verify_timeout: %s\n%s")
+                    % (cluster.kubeconfig, ", ".join(namespaces), self.db, self.socket,
+                       hold_down, verify_timeout, extra))
         self.logpath = os.path.join(self.dir, "remedyd.log")
         self.proc = None
         self.start()
@@ -157,7 +158,8 @@ class Daemon:
         wait_for(up, 60, "remedyd to sync its caches")
 
     def log(self):
-        self.logf.flush()
+        if not self.logf.closed:  # stop() closes it; the log is still wanted
+            self.logf.flush()
         with open(self.logpath) as f:
             return f.read()[-8000:]
 
@@ -193,14 +195,14 @@ class Env:
     starts (to plan failures, say)."""
 
     def __init__(self, scenario="broken-rollout", replicas=3, hold_down="1s",
-                 verify_timeout="60s", before_daemon=None):
+                 verify_timeout="60s", before_daemon=None, extra=""):
         self.workdir = tempfile.mkdtemp(prefix="remedy-it-")
         self.daemon = None
         self.cluster = Cluster(self.workdir, scenario=scenario, replicas=replicas)
         if before_daemon:
             before_daemon(self.cluster)
         self.daemon = Daemon(self.workdir, self.cluster, hold_down=hold_down,
-                             verify_timeout=verify_timeout)
+                             verify_timeout=verify_timeout, extra=extra)
 
     def close(self, ok):
         rc = 0

@@ -221,11 +221,29 @@ class AgainstScriptedDaemon(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         r = self.ctl("audit", "--action", "7", "--since=2026-11-27T00:00:00Z")
         self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.ctl("list", "--all")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.ctl("list", "--limit", "5")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.ctl("list", "--all", "--limit", "5")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--all and --limit exclude each other", r.stderr)
         reqs = self.daemon.requests
         self.assertEqual(reqs[0], {"v": 1, "id": 1, "cmd": "approve",
                                    "args": {"id": 1, "comment": "looks right"}})
-        self.assertEqual(reqs[1]["args"], {"state": "pending", "namespace": "demo"})
+        # list asks for the newest 100 unless --limit or --all
+        self.assertEqual(reqs[1]["args"], {"state": "pending", "namespace": "demo", "limit": 100})
         self.assertEqual(reqs[2]["args"], {"action": 7, "since": "2026-11-27T00:00:00Z"})
+        self.assertEqual(reqs[3]["args"], {})
+        self.assertEqual(reqs[4]["args"], {"limit": 5})
+        self.assertEqual(len(reqs), 5)
+
+    def test_list_footer(self):
+        self.replies["list"] = dict(self.replies["list"], total=250)
+        r = self.ctl("list")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines()[-1],
+                         "(the newest 1 of 250; --all or --limit N shows more)")
 
     def test_tables(self):
         r = self.ctl("list")

@@ -80,9 +80,14 @@ class Decisions(unittest.TestCase):
         aid = wait_action(d, "pending")[0]["id"]
         self.assertEqual(d.stop(), 0)
         d.start()
-        # Past the hold-down, the incident is diagnosed again by the new
-        # process; it must find the live action instead of adding one.
-        wait_for(lambda: "already has a live action" in d.log(), 30, "the new process to re-check the incident")
+        # The open incident comes back from the store: the new process
+        # refills it and does not diagnose it again.
+        wait_for(lambda: "1 open incident(s) from the store" in open(d.logpath).read(), 30,
+                 "the new process to load the open incident")
+        wait_for(lambda: d.ctl("incidents")[1]["incidents"][0]["pods"] == 3, 30,
+                 "the pods to rejoin the incident")
+        with open(d.logpath) as f:
+            self.assertEqual(f.read().count(": diagnosing "), 1, "no second diagnosis")
         rc, out, err = d.ctl("list")
         self.assertEqual([(a["id"], a["state"]) for a in out["actions"]], [(aid, "pending")])
         rc, out, err = d.ctl("approve", str(aid))

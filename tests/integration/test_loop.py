@@ -19,7 +19,8 @@ REPLICAS = 50
 
 class ApproveLoop(unittest.TestCase):
     def setUp(self):
-        self.env = Env(scenario="broken-rollout", replicas=REPLICAS, hold_down="1s")
+        self.env = Env(scenario="broken-rollout", replicas=REPLICAS, hold_down="1s",
+                       extra="incidents:\n  resolve_after: 1s\n")
         self.ok = False
 
     def tearDown(self):
@@ -87,7 +88,11 @@ class ApproveLoop(unittest.TestCase):
         self.assertEqual(w["method"], "PATCH")
         self.assertEqual(w["content_type"], "application/json-patch+json")
         self.assertEqual(w["path"], "/apis/apps/v1/namespaces/demo/deployments/web")
-        self.assertEqual(json.loads(w["body"]), act["patch"], "PATCH body equals the stored patch")
+        # exactly the approved patch, plus the action-id annotation that
+        # crash recovery reads back
+        self.assertEqual(json.loads(w["body"]), act["patch"] + [
+            {"op": "add", "path": "/metadata/annotations/remedy.dev~1action-id",
+             "value": str(aid)}], "PATCH body equals the stored patch + annotation")
 
         dep = c.get("/apis/apps/v1/namespaces/demo/deployments/web")
         self.assertEqual(dep["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.25")
@@ -103,7 +108,7 @@ class ApproveLoop(unittest.TestCase):
         me = pwd.getpwuid(os.getuid()).pw_name
         self.assertEqual((rows[1]["actor_uid"], rows[1]["actor"]), (os.getuid(), me))
         self.assertEqual(rows[0]["actor"], "remedyd")
-        self.assertEqual(rows[3]["detail"]["patch"], act["patch"])
+        self.assertEqual(rows[3]["detail"]["patch"], json.loads(w["body"]))
         self.assertEqual(rows[3]["detail"]["answer"]["status"], 200)
 
         rc, out, err = d.ctl("audit", "verify")

@@ -30,6 +30,8 @@ import time
 import urllib.parse
 import uuid
 
+import faults as transport_faults   # tests/kubeapi/faults.py
+
 MAX_BODY = 8 * 1024 * 1024          # largest request body accepted
 MAX_LOG = 100000                    # request log entries kept
 DEFAULT_WATCH_TIMEOUT = 1800        # seconds, when timeoutSeconds is absent
@@ -46,6 +48,21 @@ RESOURCES = {
     "replicasets": ("apps", "v1", "ReplicaSet", True),
     "leases": ("coordination.k8s.io", "v1", "Lease", True),
 }
+# The kinds remedyd's analyzers watch (objects kept as given; no controller).
+RESOURCES.update({
+    "nodes": ("", "v1", "Node", False),
+    "services": ("", "v1", "Service", True),
+    "persistentvolumeclaims": ("", "v1", "PersistentVolumeClaim", True),
+    "statefulsets": ("apps", "v1", "StatefulSet", True),
+    "daemonsets": ("apps", "v1", "DaemonSet", True),
+    "jobs": ("batch", "v1", "Job", True),
+    "cronjobs": ("batch", "v1", "CronJob", True),
+    "endpointslices": ("discovery.k8s.io", "v1", "EndpointSlice", True),
+    "ingresses": ("networking.k8s.io", "v1", "Ingress", True),
+    "horizontalpodautoscalers": ("autoscaling", "v2", "HorizontalPodAutoscaler", True),
+    "poddisruptionbudgets": ("policy", "v1", "PodDisruptionBudget", True),
+})
+GROUP_VERSION = {g: v for g, v, _, _ in RESOURCES.values()}
 SUBRESOURCES = {"pods": ("status", "log"), "deployments": ("status",),
                 "replicasets": ("status",), "namespaces": ("status",)}
 KIND_TO_PLURAL = {v[2]: k for k, v in RESOURCES.items()}
@@ -932,7 +949,7 @@ def parse_api_path(path):
         group, rest = "", segs[2:]
     elif len(segs) >= 3 and segs[0] == "apis":
         group, rest = segs[1], segs[3:]
-        if segs[2] != "v1":
+        if segs[2] != GROUP_VERSION.get(group, "v1"):
             return None
     else:
         return None
@@ -961,13 +978,14 @@ def discovery(path):
     groups = sorted({g for g, _, _, _ in RESOURCES.values() if g})
     if segs == ["apis"]:
         return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-            {"name": g, "versions": [{"groupVersion": g + "/v1", "version": "v1"}],
-             "preferredVersion": {"groupVersion": g + "/v1", "version": "v1"}} for g in groups]}
+            {"name": g, "versions": [{"groupVersion": g + "/" + GROUP_VERSION[g], "version": GROUP_VERSION[g]}],
+             "preferredVersion": {"groupVersion": g + "/" + GROUP_VERSION[g], "version": GROUP_VERSION[g]}}
+            for g in groups]}
     gv = None
     if segs == ["api", "v1"]:
         gv, group = "v1", ""
-    elif len(segs) == 3 and segs[0] == "apis" and segs[1] in groups and segs[2] == "v1":
-        gv, group = segs[1] + "/v1", segs[1]
+    elif len(segs) == 3 and segs[0] == "apis" and segs[1] in groups and segs[2] == GROUP_VERSION[segs[1]]:
+        gv, group = segs[1] + "/" + segs[2], segs[1]
     if gv is None:
         return None
     out = []
@@ -1079,6 +1097,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return "tester"
             if opts.restricted_token and tok == opts.restricted_token:
                 return "restricted"
+            if self.server.faults.token_ok(tok):
+                return "tester"
             return None
         return self.peer_user()
 
@@ -1118,12 +1138,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             entry["status"] = e.code
             with st.cond:
                 st.log_request(entry)
-            self.send_json(e.code, e.body())
+            self.send_json(e.code, e.body(), getattr(e, "headers", None))
 
     def inject(self, path, entry):
         """Fail this request if a planned failure (POST /_test/inject) matches
-        it: same method, path prefix and, when given, dry-run flag."""
+        it: same method, path prefix and, when given, dry-run flag.  An
+        injection with "delay" (seconds) and no "status" only holds the
+        request that long, then serves it normally."""
         st = self.server.state
+        delay = 0.0
         with st.cond:
             for inj in st.injections:
                 if inj["count"] <= 0 or inj.get("method", entry["method"]) != entry["method"]:
@@ -1133,8 +1156,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if inj.get("dry_run") is not None and inj["dry_run"] != entry["dry_run"]:
                     continue
                 inj["count"] -= 1
+                if "delay" in inj and "status" not in inj:
+                    delay = float(inj["delay"])
+                    inj["delayed"] = inj.get("delayed", 0) + 1
+                    break
                 raise ApiError(int(inj.get("status", 500)), inj.get("reason", "InternalError"),
                                inj.get("message", "injected failure"), inj.get("details"))
+        if delay > 0:
+            time.sleep(delay)
 
     def respond(self, entry, code, obj):
         entry["status"] = code
@@ -1163,6 +1192,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     raise not_found(res, name)
                 out = self.encode(obj)
             self.send_raw(200, "application/json", out)
+            return
+        if self.command == "GET" and path == "/_test/faults":
+            self.send_json(200, self.server.faults.state())
             return
         if self.command != "POST":
             raise ApiError(405, "MethodNotAllowed", "%s %s is not supported" % (self.command, path))
@@ -1195,6 +1227,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with st.cond:
                 st.injections.append(doc)
             self.send_json(200, {"injected": doc})
+        elif path == "/_test/faults":
+            # transport faults, see faults.py
+            self.server.faults.configure(doc)
+            self.send_json(200, self.server.faults.state())
+        elif path == "/_test/tokens":
+            self.send_json(200, {"tokens": self.server.faults.set_tokens(doc)})
         elif path == "/_test/registry":
             with st.cond:
                 st.registry |= set(doc.get("add") or [])
@@ -1271,6 +1309,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                            '%s "%s" is forbidden: User "restricted" cannot %s resource "%s" in API group "%s" '
                            'in the namespace "%s"' % (qualified(res), name or "", verb, res, RESOURCES[res][0],
                                                       ns or ""), d)
+        fault = self.server.faults.on_request(verb, params)
+        if fault is not None:
+            err = ApiError(fault[0], fault[1], fault[2], {})
+            err.headers = fault[3]
+            raise err
         if verb == "watch":
             return self.watch(entry, res, ns, name, params)
         if verb == "list":
@@ -1615,7 +1658,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         try:
             for e in initial:
-                self.chunk(e)
+                self.server.faults.write_event(
+                    self, json.dumps(e, separators=(",", ":")).encode() + b"\n")
             next_bm = time.monotonic() + interval
             while rv is not None:
                 out = []
@@ -1649,12 +1693,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 for e in out:
                     if isinstance(e, str):
                         data = e.encode() + b"\n"
-                        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                        self.wfile.flush()
                     else:
-                        self.chunk(e)
+                        data = json.dumps(e, separators=(",", ":")).encode() + b"\n"
+                    self.server.faults.write_event(self, data)
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
+        except transport_faults.WatchEnded:
+            self.close_connection = True
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
             self.close_connection = True
 
@@ -1824,6 +1869,7 @@ def main():
     except OSError as e:
         sys.exit("fake-apiserver: cannot listen on 127.0.0.1:%d: %s" % (args.port, e.strerror))
     srv.tls, srv.opts, srv.state, srv.controller = tls, args, st, ctl
+    srv.faults = transport_faults.Faults()
     port = srv.server_address[1]
 
     stop = threading.Event()

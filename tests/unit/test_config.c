@@ -9,6 +9,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "config.h"
 #include "t.h"
 
@@ -98,6 +99,9 @@ test_defaults(void)
 	CHECK_STR(cfg.backend, "rules");
 	CHECK_INT(cfg.hold_down_ms, 10000);
 	CHECK_INT(cfg.verify_timeout_ms, 300000);
+	CHECK_INT(cfg.pending_ttl_ms, 86400000);
+	CHECK_INT(cfg.resolve_after_ms, 300000);
+	CHECK_INT(cfg.policy.max_operations, 20);
 	CHECK_INT(cfg.log_level, LOG_INFO);
 	config_clear(&cfg);
 
@@ -119,6 +123,17 @@ test_defaults(void)
 	CHECK_INT(cfg.log_level, LOG_WARNING);
 	CHECK_INT(cfg.hold_down_ms, 10000);
 	CHECK_STR(cfg.control_socket, "/run/remedyd/remedyd.sock");
+	config_clear(&cfg);
+
+	/* incidents: resolve_after, and hold_down as another name for
+	 * diagnosis.hold_down */
+	snprintf(path, sizeof(path), "%s/incidents.yaml", tmpdir);
+	write_file(path, "incidents: {hold_down: 3s, resolve_after: 90s}\n", 47);
+	config_init(&cfg);
+	CHECK_INT(config_load(path, &cfg, &errs), 0);
+	CHECK(errs == NULL);
+	CHECK_INT(cfg.hold_down_ms, 3000);
+	CHECK_INT(cfg.resolve_after_ms, 90000);
 	config_clear(&cfg);
 }
 
@@ -188,7 +203,7 @@ test_errors(void)
 	    "is not a valid namespace name (a DNS-1123 label: at most 63 "
 	    "lowercase letters, digits or '-')\n"
 	    "config-errors.yaml:10:12: diagnosis.backend: unknown backend "
-	    "\"openai\" (known: rules)\n"
+	    "\"magic\" (known: rules, openai, anthropic, ollama)\n"
 	    "config-errors.yaml:11:14: diagnosis.hold_down: \"soon\" is not a "
 	    "duration (like 250ms, 10s, 5m, 2h)\n"
 	    "config-errors.yaml:13:19: actions.verify_timeout: expected a "
@@ -252,6 +267,9 @@ test_error_cases(void)
 		  "1:15: store.path: must not be empty" },
 		{ "actions: {verify_timeout: 0s}\n",
 		  "1:27: actions.verify_timeout: must be greater than zero" },
+		{ "incidents: {resolve_after: soon}\n",
+		  "1:28: incidents.resolve_after: \"soon\" is not a duration "
+		  "(like 250ms, 10s, 5m, 2h)" },
 		{ "diagnosis: {hold_down: 10x}\n",
 		  "1:24: diagnosis.hold_down: \"10x\" is not a duration (like "
 		  "250ms, 10s, 5m, 2h)" },
@@ -264,6 +282,29 @@ test_error_cases(void)
 		  "2:1: duplicate key \"log\" (first on line 1)" },
 		{ "control: {sock: /x}\n",
 		  "1:11: unknown key \"sock\" in control" },
+		{ "http: {listen: localhost:9464}\n",
+		  "1:16: http.listen: \"localhost:9464\": \"localhost\" is not "
+		  "an IPv4 address (use [ADDR] for IPv6; host names are not "
+		  "accepted)" },
+		{ "http: {listen: \"127.0.0.1:70000\"}\n",
+		  "1:16: http.listen: \"127.0.0.1:70000\": port must be a number "
+		  "1-65535" },
+		{ "kubernetes: {qps: fast}\n",
+		  "1:19: kubernetes.qps: \"fast\" is not a rate from 0 (no "
+		  "limit) to 100000 requests a second" },
+		{ "kubernetes: {burst: 0}\n",
+		  "1:21: kubernetes.burst: \"0\" is not a number from 1 to "
+		  "10000" },
+		{ "kubernetes: {leader_election: {enabled: yes}}\n",
+		  "1:41: kubernetes.leader_election.enabled: expected true or "
+		  "false, got \"yes\"" },
+		{ "kubernetes: {leader_election: {term: 5s}}\n",
+		  "1:32: unknown key \"term\" in kubernetes.leader_election" },
+		{ "kubernetes: {leader_election: {renew_deadline: 20s}}\n",
+		  "1:31: kubernetes.leader_election: need retry_period < "
+		  "renew_deadline < lease_duration" },
+		{ "http: {listen: \"[::1\"}\n",
+		  "1:16: http.listen: \"[::1\": expected [IPV6]:PORT" },
 	};
 	struct remedy_config	 cfg;
 	char			 path[256], want[512];
@@ -366,6 +407,8 @@ config_equal(const struct remedy_config *a, const struct remedy_config *b)
 	    !SEQ(a->backend, b->backend) || a->nnamespaces != b->nnamespaces ||
 	    a->hold_down_ms != b->hold_down_ms ||
 	    a->verify_timeout_ms != b->verify_timeout_ms ||
+	    a->pending_ttl_ms != b->pending_ttl_ms ||
+	    a->resolve_after_ms != b->resolve_after_ms ||
 	    a->log_level != b->log_level)
 		return 0;
 	for (i = 0; i < a->nnamespaces; i++)
@@ -416,17 +459,61 @@ test_dump(void)
 	    "  kubeconfig: ~\n"
 	    "  context: ~\n"
 	    "  namespaces: []\n"
+	    "  qps: 5\n"
+	    "  burst: 10\n"
+	    "  leader_election:\n"
+	    "    enabled: false\n"
+	    "    namespace: ~\n"
+	    "    name: remedyd\n"
+	    "    identity: ~\n"
+	    "    lease_duration: 15s\n"
+	    "    renew_deadline: 10s\n"
+	    "    retry_period: 2s\n"
 	    "store:\n"
 	    "  path: /var/lib/remedyd/remedy.db\n"
 	    "control:\n"
 	    "  socket: /run/remedyd/remedyd.sock\n"
+	    "  group: ~\n"
+	    "  idle_timeout: 5m\n"
+	    "  max_connections_per_uid: 16\n"
+	    "  viewers: []\n"
+	    "  approvers: []\n"
+	    "  root: approver\n"
+	    "  two_person: false\n"
 	    "diagnosis:\n"
 	    "  backend: rules\n"
 	    "  hold_down: 10s\n"
+	    "  model: ~\n"
+	    "  endpoint: ~\n"
+	    "  api_key_file: ~\n"
+	    "  api_key_env: ~\n"
+	    "  azure_deployment: ~\n"
+	    "  api_version: ~\n"
+	    "  structured_output: json_schema\n"
+	    "  timeout: 1m\n"
+	    "  max_retries: 3\n"
+	    "  max_tokens: 1024\n"
+	    "  max_concurrent: 2\n"
+	    "  max_calls_per_hour: 60\n"
+	    "  max_tokens_per_day: 200000\n"
+	    "  cache_ttl: 1d\n"
+	    "  anonymize: false\n"
+	    "  redact_ips: false\n"
+	    "  context_bytes: 6000\n"
+	    "  log_lines: 30\n"
+	    "  memory_raise_factor: 1.5\n"
+	    "  memory_ceiling: 4Gi\n"
 	    "actions:\n"
 	    "  verify_timeout: 5m\n"
+	    "  pending_ttl: 1d\n"
+	    "incidents:\n"
+	    "  resolve_after: 5m\n"
 	    "log:\n"
-	    "  level: info\n");
+	    "  level: info\n"
+	    "notifications:\n"
+	    "  webhooks: []\n"
+	    "http:\n"
+	    "  listen: ~\n");
 	free(dump);
 	roundtrip(&cfg);
 	config_clear(&cfg);
@@ -452,6 +539,153 @@ test_dump(void)
 }
 
 
+/* http.listen: off by default; IPv4 and bracketed IPv6 literals. */
+static void
+test_http_listen(void)
+{
+	struct remedy_config	 cfg;
+	char			 path[256];
+	char			*errs;
+	const char		*yaml;
+
+	config_init(&cfg);
+	CHECK(cfg.http_listen == NULL);
+	roundtrip(&cfg);
+	config_clear(&cfg);
+
+	snprintf(path, sizeof(path), "%s/http.yaml", tmpdir);
+	yaml = "http:\n  listen: \"[::1]:9464\"\n";
+	write_file(path, yaml, strlen(yaml));
+	config_init(&cfg);
+	CHECK_INT(config_load(path, &cfg, &errs), 0);
+	free(errs);
+	CHECK_STR(cfg.http_listen, "[::1]:9464");
+	roundtrip(&cfg);
+	config_clear(&cfg);
+
+	yaml = "http: {listen: 0.0.0.0:9464}\n";
+	write_file(path, yaml, strlen(yaml));
+	config_init(&cfg);
+	CHECK_INT(config_load(path, &cfg, &errs), 0);
+	free(errs);
+	CHECK_STR(cfg.http_listen, "0.0.0.0:9464");
+	config_clear(&cfg);
+}
+
+/* kubernetes.qps, burst and leader_election parse and round-trip. */
+static void
+test_kube_keys(void)
+{
+	struct remedy_config	 cfg;
+	char			 path[256];
+	char			*errs;
+	const char		*yaml;
+
+	snprintf(path, sizeof(path), "%s/kube.yaml", tmpdir);
+	yaml = "kubernetes:\n  qps: 20.5\n  burst: 40\n  leader_election:\n"
+	    "    enabled: true\n    namespace: remedy\n    name: remedyd-a\n"
+	    "    identity: node-1\n    lease_duration: 6s\n"
+	    "    renew_deadline: 4s\n    retry_period: 500ms\n";
+	write_file(path, yaml, strlen(yaml));
+	config_init(&cfg);
+	CHECK_INT(config_load(path, &cfg, &errs), 0);
+	free(errs);
+	CHECK(cfg.kube_qps == 20.5);
+	CHECK_INT(cfg.kube_burst, 40);
+	CHECK_INT(cfg.leader.enabled, 1);
+	CHECK_STR(cfg.leader.namespace, "remedy");
+	CHECK_STR(cfg.leader.name, "remedyd-a");
+	CHECK_STR(cfg.leader.identity, "node-1");
+	CHECK_INT(cfg.leader.duration_ms, 6000);
+	CHECK_INT(cfg.leader.renew_ms, 4000);
+	CHECK_INT(cfg.leader.retry_ms, 500);
+	roundtrip(&cfg);
+	config_clear(&cfg);
+}
+
+/* control.* (roles, socket discipline) and notifications.webhooks. */
+static void
+test_control_keys(void)
+{
+	static const struct {
+		const char	*yaml;
+		const char	*err;
+	} bad[] = {
+		{ "control: {viewers: [\"al ice\"]}\n",
+		  "1:21: control.viewers[0]: \"al ice\" is not a user name, "
+		  "%group or uid" },
+		{ "control: {approvers: [\"#12x\"]}\n",
+		  "1:23: control.approvers[0]: \"#12x\" is not a uid (#1001)" },
+		{ "control: {approvers: alice}\n",
+		  "1:22: control.approvers: expected a sequence, got a string" },
+		{ "control: {root: god}\n",
+		  "1:17: control.root: unknown role \"god\" (known: approver, "
+		  "viewer, none)" },
+		{ "control: {two_person: maybe}\n",
+		  "1:23: control.two_person: expected true or false, got "
+		  "\"maybe\"" },
+		{ "control: {max_connections_per_uid: 0}\n",
+		  "1:36: control.max_connections_per_uid: \"0\" is not a number "
+		  "from 1 to 1024" },
+		{ "control: {idle_timeout: 0s}\n",
+		  "1:25: control.idle_timeout: must be greater than zero" },
+		{ "notifications: {webhooks: [\"ftp://x/secret\"]}\n",
+		  "1:28: notifications.webhooks[0]: not an http:// or https:// "
+		  "URL" },
+	};
+	struct remedy_config	 cfg;
+	char			 path[256], *errs, *dump;
+	const char		*full =
+	    "control:\n"
+	    "  socket: /run/r.sock\n"
+	    "  group: remedy\n"
+	    "  idle_timeout: 90s\n"
+	    "  max_connections_per_uid: 4\n"
+	    "  viewers: [alice, \"%ops\", 1001]\n"
+	    "  approvers: [\"#0\", bob]\n"
+	    "  root: viewer\n"
+	    "  two_person: true\n"
+	    "notifications:\n"
+	    "  webhooks: [\"https://hooks.example.com/services/T/B/x\"]\n";
+	size_t			 i;
+
+	snprintf(path, sizeof(path), "%s/control.yaml", tmpdir);
+	write_file(path, full, strlen(full));
+	config_init(&cfg);
+	CHECK_INT(config_load(path, &cfg, &errs), 0);
+	CHECK(errs == NULL);
+	free(errs);
+	CHECK_STR(cfg.control_group, "remedy");
+	CHECK_INT(cfg.control_idle_ms, 90000);
+	CHECK_INT(cfg.control_max_per_uid, 4);
+	CHECK_STR(cfg.control_viewers[0], "alice");
+	CHECK_STR(cfg.control_viewers[1], "%ops");
+	CHECK_STR(cfg.control_viewers[2], "1001");
+	CHECK(cfg.control_viewers[3] == NULL);
+	CHECK_STR(cfg.control_approvers[1], "bob");
+	CHECK_INT(cfg.control_root_role, AUTHZ_VIEWER);
+	CHECK_INT(cfg.control_two_person, 1);
+	CHECK_STR(cfg.webhooks[0], "https://hooks.example.com/services/T/B/x");
+	CHECK(cfg.webhooks[1] == NULL);
+	dump = config_dump(&cfg);
+	CHECK(dump != NULL && strstr(dump, "  viewers:\n  - alice\n  - "
+	    "'%ops'\n  - 1001\n") != NULL);
+	free(dump);
+	roundtrip(&cfg);
+	config_clear(&cfg);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[512];
+
+		write_file(path, bad[i].yaml, strlen(bad[i].yaml));
+		config_init(&cfg);
+		CHECK_INT(config_load(path, &cfg, &errs), 1);
+		snprintf(want, sizeof(want), "%s:%s\n", path, bad[i].err);
+		CHECK_STR(errs, want);
+		free(errs);
+		config_clear(&cfg);
+	}
+}
 
 int
 main(void)
@@ -470,6 +704,9 @@ main(void)
 	test_error_cases();
 	test_limits();
 	test_dump();
+	test_control_keys();
+	test_http_listen();
+	test_kube_keys();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);

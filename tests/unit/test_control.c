@@ -36,7 +36,11 @@ static char	 sockpath[108];
 static char	 tmpdir[64];
 static char	 dbpath[128];
 static char	 approvedpath[128];
+static char	 deniedpath[128];
 static int	 with_store;	/* the child serves remedyd_commands */
+static int	 two_person;	/* ... with the two-person rule */
+static struct control_opts child_opts;
+static struct authz	 child_authz;
 
 /* --- the child: a daemon with a test table --- */
 
@@ -100,13 +104,47 @@ cmd_stats(void *ctx, const struct control_peer *peer, json_t *args,
 	return json_pack("{s:I}", "pauses", (json_int_t)child_ctl->npauses);
 }
 
+static json_t *
+cmd_watch_test(void *ctx, const struct control_peer *peer, json_t *args,
+    int *code, char *msg, size_t msglen)
+{
+	return json_pack("{s:b}", "watching", 1);
+}
+
+/* Broadcast args as a "pending" event, args.n times (default once). */
+static json_t *
+cmd_poke(void *ctx, const struct control_peer *peer, json_t *args,
+    int *code, char *msg, size_t msglen)
+{
+	json_int_t	i, n = json_int_at(args, "n", 1);
+
+	for (i = 0; i < n; i++)
+		control_broadcast(child_ctl, "pending", args);
+	return json_pack("{s:i}", "conns", control_nconns(child_ctl));
+}
+
+static void
+child_denied(void *ctx, const struct control_peer *peer, const char *cmd,
+    json_t *args)
+{
+	FILE	*fp;
+
+	if ((fp = fopen(deniedpath, "a")) != NULL) {
+		fprintf(fp, "%s %lu\n", cmd, (unsigned long)peer->uid);
+		fclose(fp);
+	}
+}
+
 static const struct control_cmd test_table[] = {
-	{ "echo", cmd_echo },
-	{ "fail", cmd_fail },
-	{ "hog", cmd_hog },
-	{ "release", cmd_release },
-	{ "stats", cmd_stats },
-	{ NULL, NULL }
+	{ "echo", cmd_echo, AUTHZ_VIEWER, 0 },
+	{ "fail", cmd_fail, AUTHZ_VIEWER, 0 },
+	{ "hog", cmd_hog, AUTHZ_VIEWER, 0 },
+	{ "release", cmd_release, AUTHZ_VIEWER, 0 },
+	{ "stats", cmd_stats, AUTHZ_VIEWER, 0 },
+	{ "decide", cmd_echo, AUTHZ_APPROVER, 0 },
+	{ "watch", cmd_watch_test, AUTHZ_VIEWER, CONTROL_STREAM },
+	{ "poke", cmd_poke, AUTHZ_VIEWER, 0 },
+	{ NULL, NULL, 0, 0 }
 };
 
 struct child_state {
@@ -170,18 +208,22 @@ child_main(int wfd)
 		cx.started_ms = now_ms();
 		cx.synced = child_synced;
 		cx.approved = child_approved;
+		cx.two_person = two_person;
 		table = remedyd_commands;
 		ctx = &cx;
 	}
-	st.ctl = control_new(&loop, sockpath, table, ctx, err, sizeof(err));
+	child_opts.path = sockpath;
+	child_opts.denied = with_store ? cmd_denied : child_denied;
+	st.ctl = control_new(&loop, &child_opts, table, ctx, err, sizeof(err));
 	child_ctl = st.ctl;
+	cx.control = st.ctl;
 	if (st.ctl == NULL) {
 		snprintf(line, sizeof(line), "FIRST: %s\n", err);
 		(void)write(wfd, line, strlen(line));
 		_exit(10);
 	}
 	err[0] = '\0';
-	second = control_new(&loop, sockpath, test_table, NULL, err,
+	second = control_new(&loop, &child_opts, test_table, NULL, err,
 	    sizeof(err));
 	if (second != NULL) {
 		(void)write(wfd, "SECOND STARTED\n", 15);
@@ -681,6 +723,206 @@ test_conn_limit(void)
 	CHECK(ok);
 }
 
+/* --- policy: roles, per-uid cap, idle timeout, watch --- */
+
+#define POLICY_IDLE_MS	1000
+#define POLICY_PER_UID	3
+
+static char *
+slurp(const char *path)
+{
+	char	*buf = NULL, err[256];
+	size_t	 len;
+
+	if (read_file(path, 1 << 20, &buf, &len, err, sizeof(err)) == -1)
+		return NULL;
+	return buf;
+}
+
+/* Run as root with root's role lowered to viewer by the policy. */
+static void
+test_roles(void)
+{
+	json_t	*r;
+	char	*denied, want[64];
+	int	 fd;
+
+	fd = client_connect();
+	r = roundtrip(fd, "{\"v\":1,\"id\":1,\"cmd\":\"echo\"}\n");
+	CHECK(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	r = roundtrip(fd, "{\"v\":1,\"id\":2,\"cmd\":\"decide\","
+	    "\"args\":{\"id\":3}}\n");
+	CHECK_STR(err_code(r), "permission_denied");
+	CHECK_STR(err_msg(r), "permission denied: decide needs role approver");
+	CHECK_INT(json_int_at(r, "id", -1), 2);
+	json_decref(r);
+	/* the refusal went through the hook, and the connection lives on */
+	r = roundtrip(fd, "{\"v\":1,\"id\":3,\"cmd\":\"echo\"}\n");
+	CHECK(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	close(fd);
+	denied = slurp(deniedpath);
+	snprintf(want, sizeof(want), "decide %lu\n", (unsigned long)getuid());
+	CHECK_STR(denied, want);
+	free(denied);
+}
+
+static void
+test_per_uid(void)
+{
+	int	 fds[POLICY_PER_UID], fd, i, tries, got;
+	json_t	*r;
+
+	for (i = 0; i < POLICY_PER_UID; i++) {
+		/* earlier clients' closes may not have been seen yet */
+		for (tries = 0, got = 0; tries < 200 && !got; tries++) {
+			fds[i] = client_connect();
+			r = roundtrip(fds[i],
+			    "{\"v\":1,\"id\":1,\"cmd\":\"echo\"}\n");
+			got = json_is_true(json_object_get(r, "ok"));
+			json_decref(r);
+			if (!got) {
+				close(fds[i]);
+				usleep(10000);
+			}
+		}
+		CHECK(got);
+	}
+	CHECK((fd = client_connect()) != -1);
+	rb.len = 0;
+	r = read_reply(fd, &rb, NULL);
+	CHECK_STR(err_code(r), "internal");
+	CHECK(err_msg(r) && strstr(err_msg(r), "too many control connections "
+	    "for uid") != NULL);
+	json_decref(r);
+	CHECK(wait_closed(fd));
+	close(fd);
+	for (i = 0; i < POLICY_PER_UID; i++)
+		close(fds[i]);
+}
+
+/* A silent connection is closed after the idle timeout, not before. */
+static void
+test_idle(void)
+{
+	int64_t	start;
+	int	fd, tries;
+	json_t	*r = NULL;
+
+	/* wait until the per-uid slots are free again */
+	for (tries = 0; tries < 200; tries++) {
+		fd = client_connect();
+		r = roundtrip(fd, "{\"v\":1,\"id\":1,\"cmd\":\"echo\"}\n");
+		if (json_is_true(json_object_get(r, "ok")))
+			break;
+		json_decref(r);
+		r = NULL;
+		close(fd);
+		usleep(10000);
+	}
+	CHECK(r != NULL);
+	json_decref(r);
+	start = mono_ms();
+	CHECK(wait_closed(fd));
+	CHECK(mono_ms() - start >= POLICY_IDLE_MS - 50);
+	printf("idle connection closed after %lld ms (idle_timeout %d ms)\n",
+	    (long long)(mono_ms() - start), POLICY_IDLE_MS);
+	close(fd);
+}
+
+static void
+test_watch(void)
+{
+	struct rbuf	*wr;
+	json_t		*r;
+	int		 w, quiet, fd, i, closed = 0;
+
+	wr = calloc(1, sizeof(*wr));
+	w = client_connect();
+	CHECK(send_all(w, "{\"v\":1,\"id\":77,\"cmd\":\"watch\"}\n",
+	    strlen("{\"v\":1,\"id\":77,\"cmd\":\"watch\"}\n")) == 0);
+	r = read_reply(w, wr, NULL);
+	CHECK(json_is_true(json_at(r, "result.watching")));
+	json_decref(r);
+	/* a watcher that stops reading */
+	quiet = client_connect();
+	CHECK(send_all(quiet, "{\"v\":1,\"id\":5,\"cmd\":\"watch\"}\n",
+	    strlen("{\"v\":1,\"id\":5,\"cmd\":\"watch\"}\n")) == 0);
+
+	fd = client_connect();
+	r = roundtrip(fd, "{\"v\":1,\"id\":1,\"cmd\":\"poke\","
+	    "\"args\":{\"x\":1}}\n");
+	CHECK(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	close(fd);
+	r = read_reply(w, wr, NULL);
+	CHECK_INT(json_int_at(r, "v", 0), PROTO_VERSION);
+	CHECK_INT(json_int_at(r, "id", 0), 77);
+	CHECK_STR(json_str_at(r, "event"), "pending");
+	CHECK_INT(json_int_at(r, "data.x", 0), 1);
+	json_decref(r);
+
+	/* longer than the idle timeout: a watcher is not idle */
+	usleep((POLICY_IDLE_MS + 500) * 1000);
+	fd = client_connect();
+	r = roundtrip(fd, "{\"v\":1,\"id\":1,\"cmd\":\"poke\","
+	    "\"args\":{\"x\":2}}\n");
+	json_decref(r);
+	close(fd);
+	r = read_reply(w, wr, NULL);
+	CHECK_INT(json_int_at(r, "data.x", 0), 2);
+	json_decref(r);
+
+	/*
+	 * Flood: 64 KiB events until the quiet watcher's queue passes the
+	 * high-water mark; it is closed, the reading one keeps up.
+	 */
+	for (i = 0; i < 60; i++) {
+		char	*big = malloc(60001);
+		json_t	*args, *req;
+		char	*line;
+
+		memset(big, 'x', 60000);
+		big[60000] = '\0';
+		args = json_pack("{s:s, s:i}", "pad", big, "n", 1);
+		free(big);
+		req = proto_request(1, "poke", args);
+		line = proto_encode(req, NULL);
+		json_decref(req);
+		fd = client_connect();
+		r = line ? roundtrip(fd, line) : NULL;
+		CHECK(json_is_true(json_object_get(r, "ok")));
+		json_decref(r);
+		close(fd);
+		free(line);
+		r = read_reply(w, wr, &closed);
+		CHECK(r != NULL);
+		json_decref(r);
+	}
+	CHECK(wait_closed(quiet));
+	close(quiet);
+	close(w);
+	free(wr);
+}
+
+static void
+test_stranger(void)
+{
+	json_t	*r;
+	int	 fd;
+
+	CHECK((fd = client_connect()) != -1);
+	rb.len = 0;
+	r = read_reply(fd, &rb, NULL);
+	CHECK_STR(err_code(r), "permission_denied");
+	CHECK(err_msg(r) && strstr(err_msg(r), "has no role on this "
+	    "remedyd") != NULL);
+	json_decref(r);
+	CHECK(wait_closed(fd));
+	close(fd);
+}
+
 /* --- remedyd_commands against a real store --- */
 
 static void
@@ -735,6 +977,98 @@ seed_store(void)
 	store_close(st);
 }
 
+/* Action 3, risk high, pending. */
+static void
+seed_high_risk(void)
+{
+	struct store_action	 act;
+	struct store		*st;
+	char			 err[256];
+
+	CHECK((st = store_open(dbpath, err, sizeof(err))) != NULL);
+	if (st == NULL)
+		return;
+	memset(&act, 0, sizeof(act));
+	act.incident_id = 1;
+	act.namespace = "demo";
+	act.kind = "Deployment";
+	act.name = "web";
+	act.api_path = "/apis/apps/v1/namespaces/demo/deployments/web";
+	act.backend = "rules";
+	act.risk = "high";
+	act.summary = "Scale down";
+	act.root_cause = "x";
+	act.evidence = json_array();
+	act.patch = json_array();
+	act.changes = json_array();
+	CHECK_INT(store_action_propose(st, &act, NULL, NULL), STORE_OK);
+	CHECK_INT(act.id, 3);
+	json_decref(act.evidence);
+	json_decref(act.patch);
+	json_decref(act.changes);
+	free(act.state);
+	store_close(st);
+}
+
+static json_t	*cmd(const char *, json_t *);
+
+/*
+ * One uid cannot satisfy the two-person rule: its first approval is
+ * recorded (the action stays pending), its second is refused.  (Two real
+ * approvers: tests/integration/test_ctl_roles.py.)
+ */
+static void
+test_two_person(void)
+{
+	struct rbuf	*wr = calloc(1, sizeof(*wr));
+	json_t		*r, *rows;
+	int		 w;
+
+	w = client_connect();
+	CHECK(send_all(w, "{\"v\":1,\"id\":9,\"cmd\":\"watch\"}\n",
+	    strlen("{\"v\":1,\"id\":9,\"cmd\":\"watch\"}\n")) == 0);
+	r = read_reply(w, wr, NULL);
+	CHECK(json_is_true(json_at(r, "result.watching")));
+	json_decref(r);
+
+	r = cmd("status", NULL);
+	CHECK(json_is_true(json_at(r, "result.two_person")));
+	CHECK_STR(json_str_at(r, "result.you.role"), "approver");
+	json_decref(r);
+	r = cmd("approve", json_pack("{s:i, s:s}", "id", 3, "comment",
+	    "first"));
+	CHECK_STR(json_str_at(r, "result.action.state"), "pending");
+	CHECK_INT(json_int_at(r, "result.approvals.have", 0), 1);
+	CHECK_INT(json_int_at(r, "result.approvals.required", 0), 2);
+	json_decref(r);
+	r = cmd("approve", json_pack("{s:i}", "id", 3));
+	CHECK_STR(err_code(r), "bad_state");
+	CHECK(err_msg(r) && strstr(err_msg(r), "already approved action 3; "
+	    "the two-person rule needs a different approver") != NULL);
+	json_decref(r);
+	r = cmd("audit", json_pack("{s:i}", "action", 3));
+	rows = json_at(r, "result.rows");
+	CHECK_INT(json_array_size(rows), 2);
+	CHECK_STR(json_str_at(json_array_get(rows, 1), "event"), "approval");
+	CHECK_INT(json_int_at(json_array_get(rows, 1), "actor_uid", -1),
+	    getuid());
+	json_decref(r);
+	/* a reject reaches the watcher */
+	r = cmd("reject", json_pack("{s:i, s:s}", "id", 3, "reason", "no"));
+	CHECK_STR(json_str_at(r, "result.action.state"), "rejected");
+	json_decref(r);
+	r = read_reply(w, wr, NULL);
+	CHECK_STR(json_str_at(r, "event"), "rejected");
+	CHECK_INT(json_int_at(r, "id", 0), 9);
+	CHECK_INT(json_int_at(r, "data.id", 0), 3);
+	json_decref(r);
+	r = cmd("audit-verify", NULL);
+	CHECK(json_is_true(json_at(r, "result.ok")));
+	json_decref(r);
+	close(w);
+	free(wr);
+}
+
 static json_t *
 cmd(const char *name, json_t *args)
 {
@@ -786,6 +1120,25 @@ test_commands(void)
 	CHECK_INT(json_integer_value(json_object_get(json_array_get(
 	    json_at(r, "result.actions"), 0), "id")), 2);
 	json_decref(r);
+	/* list's summaries are exactly show's fields of the same name */
+	{
+		json_t		*l = cmd("list", NULL), *sh, *e, *v;
+		const char	*k;
+
+		e = json_array_get(json_at(l, "result.actions"), 1);
+		sh = cmd("show", json_pack("{s:i}", "id", 1));
+		CHECK_INT(json_object_size(e), 10);
+		CHECK_INT(json_int_at(l, "result.total", 0), 2);
+		json_object_foreach(e, k, v)
+			CHECK(json_equal(v, json_object_get(json_at(sh,
+			    "result.action"), k)));
+		json_decref(l);
+		json_decref(sh);
+		l = cmd("list", json_pack("{s:i}", "limit", 1));
+		CHECK_INT(json_array_size(json_at(l, "result.actions")), 1);
+		CHECK_INT(json_int_at(l, "result.total", 0), 2);
+		json_decref(l);
+	}
 	r = cmd("list", json_pack("{s:s, s:s}", "state", "pending",
 	    "namespace", "other"));
 	CHECK_INT(json_array_size(json_at(r, "result.actions")), 0);
@@ -905,6 +1258,8 @@ main(void)
 
 	make_stale_socket();
 	CHECK(stat(sockpath, &st) == 0 && S_ISSOCK(st.st_mode));
+	snprintf(deniedpath, sizeof(deniedpath), "%s/denied", tmpdir);
+	child_opts.max_per_uid = CONTROL_MAX_CONNS;
 
 	pid = start_child(line, sizeof(line));
 	snprintf(want, sizeof(want), "another remedyd is listening on %s",
@@ -932,6 +1287,28 @@ main(void)
 	CHECK_INT(stop_child(pid), 0);
 	CHECK(stat(sockpath, &st) == -1 && errno == ENOENT);
 
+	/* A policy: root is only a viewer, three connections per uid. */
+	memset(&child_opts, 0, sizeof(child_opts));
+	child_opts.idle_ms = POLICY_IDLE_MS;
+	child_opts.max_per_uid = POLICY_PER_UID;
+	child_authz.root_role = AUTHZ_VIEWER;
+	child_authz.self_uid = (uid_t)-2;
+	child_opts.authz = &child_authz;
+	pid = start_child(line, sizeof(line));
+	test_roles();
+	test_per_uid();
+	test_idle();
+	test_watch();
+	CHECK_INT(stop_child(pid), 0);
+	/* root without a role: refused at accept */
+	child_authz.root_role = AUTHZ_NONE;
+	pid = start_child(line, sizeof(line));
+	if (getuid() == 0)
+		test_stranger();
+	CHECK_INT(stop_child(pid), 0);
+	memset(&child_opts, 0, sizeof(child_opts));
+	unlink(deniedpath);
+
 	/* A path that is not a socket is never removed. */
 	fd = open(sockpath, O_CREAT | O_WRONLY, 0600);
 	close(fd);
@@ -953,6 +1330,11 @@ main(void)
 	    sockpath);
 	CHECK_STR(line, want);
 	test_commands();
+	CHECK_INT(stop_child(pid), 0);
+	seed_high_risk();
+	two_person = 1;
+	pid = start_child(line, sizeof(line));
+	test_two_person();
 	CHECK_INT(stop_child(pid), 0);
 	unlink(dbpath);
 	snprintf(line, sizeof(line), "%s-wal", dbpath);

@@ -80,7 +80,8 @@ test_analyzer(void)
 	json_decref(j);
 	j = pod_json("web-1", "web-abc", "CrashLoopBackOff", "nginx:1.25");
 	p = kobj_pod_project(j);
-	CHECK_INT(analyze_pod(p, &f), 0);
+	CHECK_INT(analyze_pod(p, &f), 1);	/* the crashloop analyzer's */
+	CHECK_STR(f.analyzer, "crashloop");
 	kobj_pod_free(p);
 	json_decref(j);
 	j = pod_json("web-1", "web-abc", "ImagePullBackOff", "x:1");
@@ -333,10 +334,85 @@ test_deployment_health(void)
 	json_decref(j);
 }
 
+/*
+ * The one-block pod projection: every field copied, labels packed and
+ * matched like the jansson object they replace, repeated strings shared
+ * from the pool and released with the last pod.
+ */
+static void
+test_pod_projection(void)
+{
+	struct kpod	*p, *q;
+	json_t		*j, *sel;
+	const char	*it = NULL, *k, *v;
+	int		 n = 0;
+
+	j = pod_json("web-1", "web-abc", "ImagePullBackOff", "nginx:1.27");
+	json_object_set_new(json_object_get(j, "metadata"), "labels",
+	    json_pack("{s:s, s:s, s:s, s:i}", "app", "web", "tier", "front",
+	    "", "empty-key", "n", 3));
+	p = kobj_pod_project(j);
+	CHECK(p != NULL);
+	CHECK_STR(p->m.ns, "demo");
+	CHECK_STR(p->m.name, "web-1");
+	CHECK_STR(p->m.rv, "5");
+	CHECK_STR(p->m.owner.kind, "ReplicaSet");
+	CHECK_STR(p->m.owner.name, "web-abc");
+	CHECK_STR(p->phase, "Pending");
+	CHECK_STR(p->node, "node-a");
+	CHECK(p->reason == NULL && p->sched_reason == NULL);
+	CHECK_INT((int)p->nstatus, 1);
+	CHECK_STR(p->st[0].name, "nginx");
+	CHECK_STR(p->st[0].image, "nginx:1.27");
+	CHECK_STR(p->st[0].waiting_reason, "ImagePullBackOff");
+	CHECK_STR(p->st[0].waiting_message, "Back-off pulling image");
+	CHECK(p->st[0].term_reason == NULL && p->st[0].last_reason == NULL);
+	CHECK_STR(kpod_label(p, "app"), "web");
+	CHECK_STR(kpod_label(p, "tier"), "front");
+	CHECK(kpod_label(p, "n") == NULL);	/* not a string */
+	CHECK(kpod_label(p, "") == NULL);
+	CHECK(kpod_label(p, "ap") == NULL);
+	while (kpod_label_next(p, &it, &k, &v))
+		n++;
+	CHECK_INT(n, 2);
+
+	sel = json_pack("{s:s}", "app", "web");
+	CHECK(kpod_selected(p, sel));
+	json_object_set_new(sel, "tier", json_string("front"));
+	CHECK(kpod_selected(p, sel));
+	json_object_set_new(sel, "tier", json_string("back"));
+	CHECK(!kpod_selected(p, sel));
+	json_object_set_new(sel, "tier", json_integer(1));
+	CHECK(!kpod_selected(p, sel));
+	json_object_clear(sel);
+	CHECK(kpod_selected(p, sel));		/* empty: every pod */
+	json_object_set_new(sel, "missing", json_string("x"));
+	CHECK(!kpod_selected(p, sel));
+
+	/* A second pod shares the pooled strings, and outlives the first. */
+	json_object_set_new(json_object_get(j, "metadata"), "name",
+	    json_string("web-2"));
+	json_object_del(json_object_get(j, "metadata"), "labels");
+	q = kobj_pod_project(j);
+	CHECK(q != NULL);
+	CHECK(q->labels == NULL && kpod_label(q, "app") == NULL);
+	CHECK(!kpod_selected(q, sel));
+	CHECK(q->m.ns == p->m.ns && q->node == p->node &&
+	    q->st[0].image == p->st[0].image);
+	kobj_pod_free(p);
+	CHECK_STR(q->m.ns, "demo");
+	CHECK_STR(q->st[0].image, "nginx:1.27");
+	kobj_pod_free(q);
+	kobj_pod_free(NULL);
+	json_decref(sel);
+	json_decref(j);
+}
+
 int
 main(void)
 {
 	test_analyzer();
+	test_pod_projection();
 	test_incidents();
 	test_rules();
 	test_deployment_health();

