@@ -675,7 +675,7 @@ out_event(FILE *fp, json_t *ev, int color)
 static void
 out_diagnosis(FILE *fp, json_t *d)
 {
-	const char	*st = json_str_at(d, "status");
+	const char	*st = json_str_at(d, "status"), *model;
 
 	if (st == NULL)
 		return;
@@ -684,11 +684,22 @@ out_diagnosis(FILE *fp, json_t *d)
 		    json_str_at(d, "error") ? json_str_at(d, "error") : "?");
 		return;
 	}
+	model = json_str_at(d, "model");
+	if (model != NULL && *model == '\0')
+		model = NULL;
+	if (json_int_at(d, "calls", 0) == 0) {
+		/* The offline rules, or a reply served from the cache. */
+		fprintf(fp, "Diagnosis:  %s by %s%s%s%s\n", st,
+		    json_str_at(d, "backend") ? json_str_at(d, "backend") : "?",
+		    model ? "/" : "", model ? model : "",
+		    json_is_true(json_object_get(d, "cached")) ?
+		    ", from the cache" : "");
+		return;
+	}
 	fprintf(fp, "Diagnosis:  %s by %s%s%s, tokens %lld prompt + %lld "
 	    "completion, %lld call(s)%s\n", st,
 	    json_str_at(d, "backend") ? json_str_at(d, "backend") : "?",
-	    json_str_at(d, "model") ? "/" : "",
-	    json_str_at(d, "model") ? json_str_at(d, "model") : "",
+	    model ? "/" : "", model ? model : "",
 	    (long long)json_int_at(d, "tokens.prompt", 0),
 	    (long long)json_int_at(d, "tokens.completion", 0),
 	    (long long)json_int_at(d, "calls", 0),

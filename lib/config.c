@@ -358,16 +358,26 @@ dns1123_label(const char *s)
 	return 1;
 }
 
+/* How set_list() checks one list-valued key. */
+struct list_spec {
+	size_t		  max;		/* most items */
+	const char	 *items;	/* noun of the limit message */
+	const char	 *unique;	/* "namespace": no duplicates; NULL: allowed */
+	int		(*check)(const char *, char *, size_t);
+};
+
 /*
- * kubernetes.namespaces: a sequence of at most CONFIG_MAX_NAMESPACES
- * distinct DNS-1123 labels.  The list replaces the old one only when
- * every item is good.
+ * A sequence of at most spec->max strings, each passing spec->check(); the
+ * list replaces *dst (and *count, when given) only when every item is good.
+ * The message for a bad item never repeats a webhook URL (it may hold a
+ * token): check() writes it.
  */
 static void
-k_namespaces(struct cfgctx *c, const char *path, yaml_node_t *v)
+set_list(struct cfgctx *c, const char *path, yaml_node_t *v, char ***dst,
+    size_t *count, const struct list_spec *spec)
 {
-	char		 ipath[KEY_PATH_MAX];
-	char		**ns = NULL;
+	char		 ipath[KEY_PATH_MAX], err[256];
+	char		**l;
 	yaml_node_item_t *it;
 	yaml_node_t	*item;
 	const char	*s;
@@ -375,9 +385,10 @@ k_namespaces(struct cfgctx *c, const char *path, yaml_node_t *v)
 	int		 bad = 0, isnull;
 
 	if (ytree_is_null(v)) {
-		free_namespaces(c->cfg->namespaces);
-		c->cfg->namespaces = NULL;
-		c->cfg->nnamespaces = 0;
+		free_namespaces(*dst);
+		*dst = NULL;
+		if (count != NULL)
+			*count = 0;
 		return;
 	}
 	if (v->type != YAML_SEQUENCE_NODE) {
@@ -386,12 +397,12 @@ k_namespaces(struct cfgctx *c, const char *path, yaml_node_t *v)
 		return;
 	}
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-	if (n > CONFIG_MAX_NAMESPACES) {
-		ytree_error(&c->t, v, "%s: more than %d namespaces", path,
-		    CONFIG_MAX_NAMESPACES);
+	if (n > spec->max) {
+		ytree_error(&c->t, v, "%s: more than %zu %s", path, spec->max,
+		    spec->items);
 		return;
 	}
-	if ((ns = calloc(n + 1, sizeof(*ns))) == NULL) {
+	if ((l = calloc(n + 1, sizeof(*l))) == NULL) {
 		ytree_error(&c->t, v, "%s: out of memory", path);
 		return;
 	}
@@ -402,23 +413,21 @@ k_namespaces(struct cfgctx *c, const char *path, yaml_node_t *v)
 			bad = 1;
 			continue;
 		}
-		if (!dns1123_label(s)) {
-			ytree_error(&c->t, item, "%s: \"%s\" is not a valid "
-			    "namespace name (a DNS-1123 label: at most 63 "
-			    "lowercase letters, digits or '-')", ipath, s);
+		if (spec->check(s, err, sizeof(err)) == -1) {
+			ytree_error(&c->t, item, "%s: %s", ipath, err);
 			bad = 1;
 			continue;
 		}
-		for (j = 0; j < i; j++)
-			if (ns[j] != NULL && strcmp(ns[j], s) == 0)
+		for (j = 0; spec->unique != NULL && j < i; j++)
+			if (l[j] != NULL && strcmp(l[j], s) == 0)
 				break;
-		if (j < i) {
-			ytree_error(&c->t, item, "%s: namespace \"%s\" is "
-			    "listed twice", ipath, s);
+		if (spec->unique != NULL && j < i) {
+			ytree_error(&c->t, item, "%s: %s \"%s\" is listed twice",
+			    ipath, spec->unique, s);
 			bad = 1;
 			continue;
 		}
-		if ((ns[i] = strdup(s)) == NULL) {
+		if ((l[i] = strdup(s)) == NULL) {
 			ytree_error(&c->t, item, "%s: out of memory", ipath);
 			bad = 1;
 		}
@@ -426,13 +435,37 @@ k_namespaces(struct cfgctx *c, const char *path, yaml_node_t *v)
 	if (bad) {
 		/* holes from skipped items: free every slot, not up to NULL */
 		for (i = 0; i < n; i++)
-			free(ns[i]);
-		free(ns);
+			free(l[i]);
+		free(l);
 		return;
 	}
-	free_namespaces(c->cfg->namespaces);
-	c->cfg->namespaces = ns;
-	c->cfg->nnamespaces = n;
+	free_namespaces(*dst);
+	*dst = l;
+	if (count != NULL)
+		*count = n;
+}
+
+static int
+check_namespace(const char *s, char *err, size_t errlen)
+{
+	if (dns1123_label(s))
+		return 0;
+	snprintf(err, errlen, "\"%s\" is not a valid namespace name (a "
+	    "DNS-1123 label: at most 63 lowercase letters, digits or '-')", s);
+	return -1;
+}
+
+/* kubernetes.namespaces: at most CONFIG_MAX_NAMESPACES distinct labels. */
+static void
+k_namespaces(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	static const struct list_spec spec = {
+		CONFIG_MAX_NAMESPACES, "namespaces", "namespace",
+		check_namespace
+	};
+
+	set_list(c, path, v, &c->cfg->namespaces, &c->cfg->nnamespaces,
+	    &spec);
 }
 
 static void
@@ -499,80 +532,20 @@ check_webhook(const char *s, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * A sequence of at most MAX_LIST strings, each passing check(); the list
- * replaces *dst only when every item is good.  The message for a bad item
- * never repeats a webhook URL (it may hold a token).
- */
-static void
-set_list(struct cfgctx *c, const char *path, yaml_node_t *v, char ***dst,
-    int (*check)(const char *, char *, size_t))
-{
-	char		 ipath[KEY_PATH_MAX], err[256];
-	char		**l;
-	yaml_node_item_t *it;
-	yaml_node_t	*item;
-	const char	*s;
-	size_t		 n, i;
-	int		 bad = 0, isnull;
-
-	if (ytree_is_null(v)) {
-		free_namespaces(*dst);
-		*dst = NULL;
-		return;
-	}
-	if (v->type != YAML_SEQUENCE_NODE) {
-		ytree_error(&c->t, v, "%s: expected a sequence, got %s", path,
-		    ytree_kind(v));
-		return;
-	}
-	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-	if (n > MAX_LIST) {
-		ytree_error(&c->t, v, "%s: more than %d entries", path,
-		    MAX_LIST);
-		return;
-	}
-	if ((l = calloc(n + 1, sizeof(*l))) == NULL) {
-		ytree_error(&c->t, v, "%s: out of memory", path);
-		return;
-	}
-	for (i = 0, it = v->data.sequence.items.start; i < n; i++, it++) {
-		item = ytree_node(&c->t, *it);
-		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
-		if ((s = want_string(c, ipath, item, 0, &isnull)) == NULL) {
-			bad = 1;
-			continue;
-		}
-		if (check(s, err, sizeof(err)) == -1) {
-			ytree_error(&c->t, item, "%s: %s", ipath, err);
-			bad = 1;
-			continue;
-		}
-		if ((l[i] = strdup(s)) == NULL) {
-			ytree_error(&c->t, item, "%s: out of memory", ipath);
-			bad = 1;
-		}
-	}
-	if (bad) {
-		for (i = 0; i < n; i++)
-			free(l[i]);
-		free(l);
-		return;
-	}
-	free_namespaces(*dst);
-	*dst = l;
-}
+static const struct list_spec roles_spec = {
+	MAX_LIST, "entries", NULL, check_role_entry
+};
 
 static void
 k_control_viewers(struct cfgctx *c, const char *path, yaml_node_t *v)
 {
-	set_list(c, path, v, &c->cfg->control_viewers, check_role_entry);
+	set_list(c, path, v, &c->cfg->control_viewers, NULL, &roles_spec);
 }
 
 static void
 k_control_approvers(struct cfgctx *c, const char *path, yaml_node_t *v)
 {
-	set_list(c, path, v, &c->cfg->control_approvers, check_role_entry);
+	set_list(c, path, v, &c->cfg->control_approvers, NULL, &roles_spec);
 }
 
 static void
@@ -608,10 +581,14 @@ k_control_two_person(struct cfgctx *c, const char *path, yaml_node_t *v)
 		    path, s);
 }
 
+static const struct list_spec webhooks_spec = {
+	MAX_LIST, "entries", NULL, check_webhook
+};
+
 static void
 k_webhooks(struct cfgctx *c, const char *path, yaml_node_t *v)
 {
-	set_list(c, path, v, &c->cfg->webhooks, check_webhook);
+	set_list(c, path, v, &c->cfg->webhooks, NULL, &webhooks_spec);
 }
 
 static void
