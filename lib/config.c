@@ -85,7 +85,8 @@ config_init(struct remedy_config *cfg)
 	cfg->leader.duration_ms = 15000;
 	cfg->leader.renew_ms = 10000;
 	cfg->leader.retry_ms = 2000;
-	policy_init_defaults(&cfg->policy);
+	if (policy_init_defaults(&cfg->policy) == -1)
+		cfg->init_failed = 1;
 	diag_config_init(&cfg->diag);
 	cfg->log_level = LOG_INFO;
 	cfg->control_idle_ms = DEFAULT_IDLE_MS;
@@ -884,7 +885,7 @@ config_load(const char *path, struct remedy_config *cfg, char **errs)
 	 * here, and is refused rather than run with a missing value. */
 	if (cfg->path == NULL || cfg->store_path == NULL ||
 	    cfg->control_socket == NULL || cfg->backend == NULL ||
-	    cfg->leader.name == NULL) {
+	    cfg->leader.name == NULL || cfg->init_failed) {
 		c.t.nerrs = 1;
 		c.t.errs = strdup("out of memory\n");
 		goto out;
@@ -1029,6 +1030,71 @@ emit_list(yaml_emitter_t *em, const char *key, char *const *l)
 	return emit_simple(em, YAML_SEQUENCE_END_EVENT);
 }
 
+/* key: [items...] from a counted array (block style when block is set
+ * and the list is not empty). */
+static int
+emit_nlist(yaml_emitter_t *em, const char *key, char *const *l, size_t n,
+    int block)
+{
+	yaml_event_t	ev;
+	size_t		i;
+
+	if (!emit_scalar(em, key) ||
+	    !yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+	    block && n ? YAML_BLOCK_SEQUENCE_STYLE : YAML_FLOW_SEQUENCE_STYLE) ||
+	    !yaml_emitter_emit(em, &ev))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!emit_scalar(em, l[i]))
+			return 0;
+	return emit_simple(em, YAML_SEQUENCE_END_EVENT);
+}
+
+/*
+ * The policy section as policy.c reads it back: kinds (the allowed ones),
+ * paths per kind, namespaces allow/deny and the limits.
+ */
+static int
+emit_policy(yaml_emitter_t *em, const struct policy *p)
+{
+	yaml_event_t	ev;
+	char		ops[32], reps[32];
+	size_t		i;
+
+	snprintf(ops, sizeof(ops), "%d", p->max_operations);
+	snprintf(reps, sizeof(reps), "%lld", (long long)p->max_replicas);
+	if (!emit_scalar(em, "policy") ||
+	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
+	    !emit_scalar(em, "kinds") ||
+	    !yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+	    YAML_FLOW_SEQUENCE_STYLE) || !yaml_emitter_emit(em, &ev))
+		return 0;
+	for (i = 0; i < p->nkinds; i++)
+		if (p->kinds[i].allowed && !emit_scalar(em, p->kinds[i].kind))
+			return 0;
+	if (!emit_simple(em, YAML_SEQUENCE_END_EVENT) ||
+	    !emit_scalar(em, "paths") ||
+	    !emit_simple(em, YAML_MAPPING_START_EVENT))
+		return 0;
+	for (i = 0; i < p->nkinds; i++) {
+		if (p->kinds[i].npaths == 0)
+			continue;
+		if (!emit_nlist(em, p->kinds[i].kind, p->kinds[i].paths,
+		    p->kinds[i].npaths, 1))
+			return 0;
+	}
+	return emit_simple(em, YAML_MAPPING_END_EVENT) &&
+	    emit_scalar(em, "namespaces") &&
+	    emit_simple(em, YAML_MAPPING_START_EVENT) &&
+	    emit_nlist(em, "allow", p->ns_allow, p->nns_allow, 0) &&
+	    emit_nlist(em, "deny", p->ns_deny, p->nns_deny, 0) &&
+	    emit_simple(em, YAML_MAPPING_END_EVENT) &&
+	    emit_pair(em, "max_operations", ops) &&
+	    emit_pair(em, "max_replicas", reps) &&
+	    emit_pair(em, "allow_delete", p->allow_delete ? "true" : "false") &&
+	    emit_simple(em, YAML_MAPPING_END_EVENT);
+}
+
 /* The control section's keys after socket. */
 static int
 emit_control(yaml_emitter_t *em, const struct remedy_config *cfg)
@@ -1162,6 +1228,8 @@ emit_config(yaml_emitter_t *em, const struct remedy_config *cfg)
 	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
 	    !emit_pair(em, "listen", cfg->http_listen) ||
 	    !emit_simple(em, YAML_MAPPING_END_EVENT))
+		return 0;
+	if (!emit_policy(em, &cfg->policy))
 		return 0;
 
 	if (!emit_simple(em, YAML_MAPPING_END_EVENT))

@@ -33,6 +33,7 @@
 
 struct remedy_config {
 	char	*path;			/* the file it came from */
+	int	 init_failed;		/* config_init() could not copy a default */
 
 	char	*kubeconfig;		/* NULL: $KUBECONFIG, ~/.kube/config */
 	char	*context;		/* NULL: current-context */
