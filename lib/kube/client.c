@@ -533,6 +533,25 @@ kube_fail(struct kube_call *call, long status, const char *msg)
 }
 
 /*
+ * A 429 names the API Priority and Fairness flow schema and priority level
+ * that throttled us (X-Kubernetes-PF-* headers): log them, so an operator
+ * can tell which APF configuration to look at.
+ */
+static void
+log_throttled(struct kube_call *call)
+{
+	struct curl_header	*fs = NULL, *pl = NULL;
+
+	curl_easy_header(call->easy, "X-Kubernetes-PF-FlowSchema-UID", 0,
+	    CURLH_HEADER, -1, &fs);
+	curl_easy_header(call->easy, "X-Kubernetes-PF-PriorityLevel-UID", 0,
+	    CURLH_HEADER, -1, &pl);
+	log_notice("%s: throttled by the API server (429; flow schema %s, "
+	    "priority level %s)", call->path ? call->path : "request",
+	    fs ? fs->value : "-", pl ? pl->value : "-");
+}
+
+/*
  * Should this answer be tried again, and after how long?  -1: no.
  * See the top of the file for the rules.
  */
@@ -555,6 +574,8 @@ kube_retry_delay(struct kube_call *call, CURLcode result, long status)
 		return 0;
 	}
 	backoff = 250LL << (call->attempts < 7 ? call->attempts : 7);
+	if (result == CURLE_OK && status == 429)
+		log_throttled(call);
 	if (result == CURLE_OK && (status == 429 || status >= 500)) {
 		curl_easy_getinfo(call->easy, CURLINFO_RETRY_AFTER, &ra);
 		if (status != 429 && ra <= 0)
