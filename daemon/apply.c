@@ -187,16 +187,34 @@ apply_done(const struct kube_resp *r, void *arg)
 	finish(a);
 }
 
-/* Send the approved patch, stamped with the action id, for an action in
- * applying.  Takes a over (freed through finish()). */
+/* True when the patch already carries the action-id annotation op (the
+ * store stamps every new action's patch when it is proposed). */
+static int
+patch_stamped(json_t *patch)
+{
+	json_t	*op;
+	size_t	 i;
+
+	json_array_foreach(patch, i, op)
+		if (json_is_string(json_object_get(op, "path")) &&
+		    strcmp(json_string_value(json_object_get(op, "path")),
+		    POLICY_ACTION_ANNOTATION_PATH) == 0)
+			return 1;
+	return 0;
+}
+
+/* Send the approved patch, which carries the action-id stamp, for an action
+ * in applying.  An action stored before patches were stamped at proposal
+ * gets the stamp now.  Takes a over (freed through finish()). */
 static void
 send_patch(struct apply *a, json_t *observed)
 {
 	struct engine	*e = a->e;
 	char		*body = NULL;
 
-	if ((a->sent = normalize_stamp(a->patch, observed, a->action_id)) ==
-	    NULL || (body = json_canon(a->sent)) == NULL) {
+	a->sent = patch_stamped(a->patch) ? json_incref(a->patch) :
+	    normalize_stamp(a->patch, observed, a->action_id);
+	if (a->sent == NULL || (body = json_canon(a->sent)) == NULL) {
 		fail_action(e, a->action_id, "out of memory building the PATCH",
 		    NULL);
 		finish(a);

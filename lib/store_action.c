@@ -57,6 +57,44 @@ action_check(struct store *s, const struct store_action *a,
 }
 
 /*
+ * Put the action-id annotation op into a new pending action's patch, inside
+ * the transaction that creates it: the operator approves the patch with
+ * the stamp in it, and apply sends exactly that (DESIGN.md, principle 1).
+ * The stamp lets crash recovery tell whether the PATCH landed.  detail (the
+ * "suggested" audit row) gets the stamped patch too.
+ */
+static int
+stamp_patch(struct store *s, int64_t id, json_t *patch, json_t *detail)
+{
+	sqlite3_stmt	*st = NULL;
+	json_t		*stamped;
+	char		*pa = NULL;
+	int		 rc;
+
+	if ((stamped = normalize_stamp(patch, NULL, id)) == NULL)
+		return st_seterr(s, STORE_EDB, "store: out of memory");
+	if ((rc = st_canon_json(s, "action patch", stamped, JSON_ARRAY,
+	    &pa)) != STORE_OK)
+		goto out;
+	if ((rc = st_prep(s, "UPDATE actions SET patch = ? WHERE id = ?",
+	    &st)) != STORE_OK)
+		goto out;
+	st_bind_text(st, 1, pa);
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = st_dberr(s, "stamp action patch");
+		goto out;
+	}
+	if (detail != NULL && json_object_set(detail, "patch", stamped) == -1)
+		rc = st_seterr(s, STORE_EDB, "store: out of memory");
+out:
+	sqlite3_finalize(st);
+	free(pa);
+	json_decref(stamped);
+	return rc;
+}
+
+/*
  * Insert the action (pending, or refused with refused_reason) and its
  * "suggested" / "refused" audit row in one transaction.  STORE_ENOTFOUND
  * when the incident does not exist.
@@ -150,6 +188,9 @@ store_action_propose(struct store *s, struct store_action *act,
 		goto out;
 	}
 	id = sqlite3_last_insert_rowid(s->db);
+	if (refused_reason == NULL &&
+	    (rc = stamp_patch(s, id, act->patch, detail)) != STORE_OK)
+		goto out;
 	if ((rc = store_audit_append(s, now, id, refused_reason ? "refused" :
 	    "suggested", &store_actor_daemon, detail)) != STORE_OK)
 		goto out;
@@ -687,6 +728,8 @@ store_action_rollback(struct store *s, int64_t id,
 		rc = st_seterr(s, STORE_EDB, "store: out of memory");
 		goto fail;
 	}
+	if ((rc = stamp_patch(s, nid, n.patch, ndetail)) != STORE_OK)
+		goto fail;
 	if ((rc = store_audit_append(s, now, id, "rollback-proposed", who,
 	    detail)) != STORE_OK ||
 	    (rc = store_audit_append(s, now, nid, "suggested", who, ndetail)) !=

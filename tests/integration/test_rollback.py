@@ -76,7 +76,7 @@ class Rollback(unittest.TestCase):
 
         writes = [w for w in c.remedyd_writes() if w["method"] == "PATCH"]
         self.assertEqual(len(writes), 2)
-        self.assertEqual(json.loads(writes[1]["body"])[:-1], rb["patch"])
+        self.assertEqual(json.loads(writes[1]["body"]), rb["patch"], "the rollback's approved patch, as sent")
 
         rc, out, err = d.ctl("audit", "--action", str(aid))
         ev = [r["event"] for r in out["rows"]]

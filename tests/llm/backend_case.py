@@ -102,7 +102,11 @@ class BackendCase(unittest.TestCase):
                 self.assertEqual(act["api_path"], "/apis/apps/v1/namespaces/%s/deployments/web" % ns)
                 self.assertEqual(act["patch"][0], {"op": "test", "path": "/metadata/generation",
                                                    "value": act["patch"][0]["value"]})
-                writes = [o for o in act["patch"] if o["op"] != "test"]
+                # the last op is the action-id stamp the store adds
+                self.assertEqual(act["patch"][-1], {
+                    "op": "add", "path": "/metadata/annotations/remedy.dev~1action-id",
+                    "value": str(a["id"])})
+                writes = [o for o in act["patch"][:-1] if o["op"] != "test"]
                 self.assertEqual(len(writes), 1, act["patch"])
                 if ns == "merge":
                     self.assertEqual(writes[0]["path"], "/spec/replicas")

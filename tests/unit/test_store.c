@@ -355,9 +355,12 @@ test_happy_path(struct store *s, int64_t inc)
 	CHECK_INT(a.incident_id, inc);
 	CHECK_STR(a.namespace, "demo");
 	CHECK_STR(a.risk, "low");
-	CHECK(json_is_array(a.patch) && json_array_size(a.patch) == 2);
+	/* the patch as proposed, plus the action-id stamp */
+	CHECK(json_is_array(a.patch) && json_array_size(a.patch) == 3);
 	CHECK_STR(json_string_value(json_object_get(json_array_get(a.patch, 1),
 	    "value")), "nginx:1.25");
+	CHECK_STR(json_string_value(json_object_get(json_array_get(a.patch, 2),
+	    "path")), "/metadata/annotations/remedy.dev~1action-id");
 	CHECK(json_is_array(a.evidence) && json_array_size(a.evidence) == 2);
 	CHECK(json_is_array(a.changes) && json_array_size(a.changes) == 1);
 	CHECK_INT(json_integer_value(json_object_get(a.result, "code")), 200);

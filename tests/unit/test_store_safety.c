@@ -182,7 +182,7 @@ test_rollback(struct store *s, int64_t inc)
 	struct store_action	 a, r;
 	json_t			*j;
 	int64_t			 id, rb = 0, rb2 = 0;
-	char			*txt;
+	char			*txt, want[1024];
 
 	/* the inverse follows from the normalised patch */
 	id = new_action(s, inc, NULL, NULL, NULL);
@@ -217,12 +217,16 @@ test_rollback(struct store *s, int64_t inc)
 	CHECK_INT(r.rollback_of, id);
 	CHECK_STR(r.backend, "rollback");
 	txt = r.patch ? json_dumps(r.patch, JSON_COMPACT) : NULL;
-	CHECK_STR(txt, "[{\"op\":\"test\",\"path\":\"/metadata/generation\","
-	    "\"value\":3},{\"op\":\"test\",\"path\":"
-	    "\"/spec/template/spec/containers/0/image\",\"value\":"
+	/* the inverse, stamped with the rollback's own action id */
+	snprintf(want, sizeof(want), "[{\"op\":\"test\",\"path\":"
+	    "\"/metadata/generation\",\"value\":3},{\"op\":\"test\","
+	    "\"path\":\"/spec/template/spec/containers/0/image\",\"value\":"
 	    "\"nginx:1.25\"},{\"op\":\"replace\",\"path\":"
 	    "\"/spec/template/spec/containers/0/image\",\"value\":"
-	    "\"nginx:typo\"}]");
+	    "\"nginx:typo\"},{\"op\":\"add\",\"path\":"
+	    "\"/metadata/annotations/remedy.dev~1action-id\",\"value\":"
+	    "\"%lld\"}]", (long long)rb);
+	CHECK_STR(txt, want);
 	free(txt);
 	CHECK_STR(json_string_value(json_object_get(json_array_get(r.changes, 0),
 	    "after")), "nginx:typo");
