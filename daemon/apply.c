@@ -215,7 +215,8 @@ send_patch(struct apply *a, json_t *observed)
 	a->sent = patch_stamped(a->patch) ? json_incref(a->patch) :
 	    normalize_stamp(a->patch, observed, a->action_id);
 	if (a->sent == NULL || (body = json_canon(a->sent)) == NULL) {
-		fail_action(e, a->action_id, "out of memory building the PATCH",
+		fail_action(e, a->action_id, "cannot build the PATCH (out of "
+		    "memory, or no metadata to carry the action-id annotation)",
 		    NULL);
 		finish(a);
 		return;

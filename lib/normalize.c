@@ -380,13 +380,20 @@ out:
 json_t *
 normalize_stamp(json_t *patch, json_t *observed, int64_t action_id)
 {
-	json_t	*p, *op;
-	char	 id[32];
+	json_t	*p = NULL, *op, *post = NULL, *basis = observed;
+	char	 id[32], err[256];
 
 	snprintf(id, sizeof(id), "%lld", (long long)action_id);
+	/* The stamp goes after the patch's own operations: whether the
+	 * annotations map exists is a question about the patched object. */
+	if (observed != NULL &&
+	    (post = jsonpatch_apply(observed, patch, err, sizeof(err))) != NULL)
+		basis = post;
+	if (basis != NULL && !json_is_object(jsonptr_get(basis, "/metadata")))
+		goto fail;	/* nowhere to put an annotation */
 	if ((p = json_array()) == NULL || json_array_extend(p, patch) == -1)
 		goto fail;
-	if (observed != NULL && !json_is_object(jsonptr_get(observed,
+	if (basis != NULL && !json_is_object(jsonptr_get(basis,
 	    "/metadata/annotations")))
 		op = json_pack("{s:s, s:s, s:{s:s}}", "op", "add", "path",
 		    "/metadata/annotations", "value", POLICY_ACTION_ANNOTATION,
@@ -396,8 +403,10 @@ normalize_stamp(json_t *patch, json_t *observed, int64_t action_id)
 		    POLICY_ACTION_ANNOTATION_PATH, "value", id);
 	if (op == NULL || json_array_append_new(p, op) == -1)
 		goto fail;
+	json_decref(post);
 	return p;
 fail:
+	json_decref(post);
 	json_decref(p);
 	return NULL;
 }

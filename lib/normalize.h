@@ -57,10 +57,11 @@ void	 normalized_clear(struct normalized *);
 
 /*
  * The patch to send for action_id: patch followed by an op setting the
- * action-id annotation ("add" of the member when observed has
- * metadata.annotations, else "add" of /metadata/annotations holding only
- * it).  observed may be NULL (annotations assumed present).  New reference
- * or NULL on ENOMEM.
+ * action-id annotation ("add" of the member when observed, once patched,
+ * has metadata.annotations, else "add" of /metadata/annotations holding
+ * only it).  observed may be NULL (annotations assumed present).  NULL when
+ * the patched object has no metadata object to hold the annotation, or on
+ * ENOMEM; else a new reference.
  */
 json_t	*normalize_stamp(json_t *patch, json_t *observed, int64_t action_id);
 
