@@ -515,12 +515,14 @@ store_action_not_recovered(struct store *s, int64_t id, const char *detail)
 	return settle(s, id, ACTION_NOT_RECOVERED, detail);
 }
 
-int
-store_action_supersede(struct store *s, int64_t id, const char *reason)
+/* pending -> to, by the daemon, with a reason (supersede and expire). */
+static int
+pending_to(struct store *s, int64_t id, const char *to, const char *event,
+    const char *reason)
 {
-	struct xition	x = { .id = id, .from = ACTION_PENDING,
-			    .to = ACTION_SUPERSEDED, .event = "superseded",
-			    .who = &store_actor_daemon, .reason = reason };
+	struct xition	x = { .id = id, .from = ACTION_PENDING, .to = to,
+			    .event = event, .who = &store_actor_daemon,
+			    .reason = reason };
 	int		rc;
 
 	if ((rc = st_check_text(s, "reason", reason, STORE_MAX_TEXT, 1)) !=
@@ -533,20 +535,15 @@ store_action_supersede(struct store *s, int64_t id, const char *reason)
 }
 
 int
+store_action_supersede(struct store *s, int64_t id, const char *reason)
+{
+	return pending_to(s, id, ACTION_SUPERSEDED, "superseded", reason);
+}
+
+int
 store_action_expire(struct store *s, int64_t id, const char *reason)
 {
-	struct xition	x = { .id = id, .from = ACTION_PENDING,
-			    .to = ACTION_EXPIRED, .event = "expired",
-			    .who = &store_actor_daemon, .reason = reason };
-	int		rc;
-
-	if ((rc = st_check_text(s, "reason", reason, STORE_MAX_TEXT, 1)) !=
-	    STORE_OK)
-		return rc;
-	x.detail = json_pack("{s:s}", "reason", reason);
-	rc = transition(s, &x);
-	json_decref(x.detail);
-	return rc;
+	return pending_to(s, id, ACTION_EXPIRED, "expired", reason);
 }
 
 int
