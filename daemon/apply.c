@@ -152,6 +152,24 @@ finish(struct apply *a)
 	engine_check_drained(e);
 }
 
+/*
+ * A JSON Patch whose "test" op fails is answered 422 Invalid with no
+ * field causes (the API server's generic "the server rejected our request
+ * due to an error in our request"); a value the API server refuses comes
+ * with details.causes naming the field.
+ */
+static int
+precondition_failed(const struct kube_resp *r)
+{
+	json_t *causes;
+
+	if (r->status != 422 || strcmp(r->reason, "Invalid") != 0)
+		return 0;
+	causes = json_object_get(json_object_get(r->body, "details"),
+	    "causes");
+	return json_array_size(causes) == 0;
+}
+
 static void
 apply_done(const struct kube_resp *r, void *arg)
 {
@@ -178,9 +196,11 @@ apply_done(const struct kube_resp *r, void *arg)
 		    e->cfg->verify_timeout_ms);
 	} else {
 		snprintf(reason, sizeof(reason), r->status ?
-		    "PATCH rejected by the API server: %ld %s: %s" :
-		    "PATCH not delivered: %ld%s%s", r->status, r->reason,
-		    r->message);
+		    "PATCH rejected by the API server: %ld %s: %s%s" :
+		    "PATCH not delivered: %ld%s%s%s", r->status, r->reason,
+		    r->message, precondition_failed(r) ? "; a precondition "
+		    "failed: the object changed after remedyd read it, so "
+		    "nothing was applied" : "");
 		fail_action(e, a->action_id, reason, answer);
 	}
 	json_decref(answer);

@@ -32,6 +32,7 @@
 #define CRON_EVERY_MS	30000	/* re-check suspended CronJobs */
 #define MAX_FINDINGS	20	/* evidence lines stored per incident */
 #define MAX_AFFECTED	50	/* object names stored per incident */
+#define OWNER_WAIT_MS	15000	/* an uncached root may wait this long */
 
 /* The kinds beyond pods, ReplicaSets and Deployments. */
 static const struct {
@@ -442,6 +443,32 @@ evidx_update(struct engine *e, const struct kobj *ev, int del)
 
 /* --- informer callbacks --- */
 
+/*
+ * An owner (ReplicaSet, Job) that appears after its pods: they were
+ * attributed to it as the root, not knowing its own owner; evaluate them
+ * again so that they move to the real root (the Deployment, the CronJob).
+ */
+static void
+owned_pods_again(struct engine *e, const char *kind, const struct kmeta *m)
+{
+	const struct kpod	*p;
+	void			*v;
+	size_t			 i, pos;
+
+	for (i = 0; i < e->ninf; i++) {
+		pos = 0;
+		while (informer_next(e->pods[i], &pos, &v)) {
+			p = v;
+			if (p->m.owner.kind != NULL &&
+			    strcmp(p->m.owner.kind, kind) == 0 &&
+			    p->m.owner.name != NULL &&
+			    strcmp(p->m.owner.name, m->name) == 0 &&
+			    strcmp(p->m.ns, m->ns) == 0)
+				evaluate(e, K_POD, p);
+		}
+	}
+}
+
 static void
 dependents(struct engine *e, int k, const void *old, const void *new_)
 {
@@ -476,6 +503,12 @@ dependents(struct engine *e, int k, const void *old, const void *new_)
 		    "metadata.labels"), "kubernetes.io/service-name"));
 		if (name != NULL)
 			evaluate_where(e, K_SVC, o->m.ns, named, name);
+		break;
+	case K_RS:
+	case K_JOB:
+		if (old == NULL && new_ != NULL &&
+		    ((const struct kmeta *)new_)->owner.kind != NULL)
+			owned_pods_again(e, kind_name(k), new_);
 		break;
 	default:
 		break;
@@ -714,6 +747,24 @@ resolve(struct engine *e, struct incident *inc)
 	free(ids);
 }
 
+/*
+ * The incident's root is a ReplicaSet or a Job that is not cached: its
+ * pods arrived before it (its informer lags, or is backing off), so its
+ * own owner (a Deployment, a CronJob) is not known yet.  The incident
+ * waits up to OWNER_WAIT_MS past the hold-down for it: when it arrives
+ * its pods move to the real root (owned_pods_again) and this incident,
+ * left empty, is dropped without having been stored or diagnosed.
+ */
+static int
+owner_unseen(struct engine *e, const struct incident *inc)
+{
+	if (strcmp(inc->kind, "ReplicaSet") != 0 &&
+	    strcmp(inc->kind, "Job") != 0)
+		return 0;
+	return kind_get(e, kind_index(inc->kind), inc->ns, inc->name) ==
+	    NULL;
+}
+
 static void
 incidents_tick(struct engine *e, int64_t now)
 {
@@ -743,6 +794,9 @@ incidents_tick(struct engine *e, int64_t now)
 		if (inc->store_id == 0) {
 			if (now - inc->first_seen < e->cfg->hold_down_ms ||
 			    quiet)
+				continue;
+			if (owner_unseen(e, inc) && now - inc->first_seen <
+			    e->cfg->hold_down_ms + OWNER_WAIT_MS)
 				continue;
 			if (persist(e, inc, now) == -1)
 				continue;
@@ -920,6 +974,10 @@ engine_start(struct engine *e, uv_loop_t *loop, const struct remedy_config *cfg,
 		    on_dep, e);
 		if (!e->pods[i] || !e->rsets[i] || !e->deps[i])
 			return -1;
+		/* pods are the big, busy resource; the other watches keep
+		 * libcurl's 16 KiB (every running watch holds its buffer) */
+		informer_set_watch_buffer(e->pods[i],
+		    INFORMER_WATCH_BUFFER_LARGE);
 		e->ninf++;
 	}
 	for (k = 0; k < ENGINE_NKINDS; k++) {

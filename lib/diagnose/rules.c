@@ -235,10 +235,17 @@ rollback(const struct diag_input *in, struct proposal *p, char *cause,
 	char				 images[384];
 	int				 n;
 
-	if (d == NULL || strcmp(inc->kind, "Deployment") != 0) {
+	if (strcmp(inc->kind, "Deployment") != 0) {
 		snprintf(p->summary, sizeof(p->summary),
 		    "No automatic fix: %s %s/%s is not a Deployment; fix it "
 		    "by hand", inc->kind, inc->ns, inc->name);
+		return 0;
+	}
+	if (d == NULL) {
+		snprintf(p->summary, sizeof(p->summary),
+		    "No automatic fix: Deployment %s/%s is not in remedyd's "
+		    "cache (deleted, or not listed yet); fix it by hand",
+		    inc->ns, inc->name);
 		return 0;
 	}
 	snprintf(p->api_path, sizeof(p->api_path),

@@ -54,7 +54,6 @@
 #define KUBE_TIMEOUT		60L
 #define KUBE_WATCH_STALL	120L	/* s without a byte on a watch */
 #define KUBE_MAX_RETRIES	10
-#define KUBE_WATCH_BUFFER	(256L * 1024)
 #define KUBE_MAX_RESETS		3
 #define KUBE_TOKEN_TTL_MS	(60 * 1000)	/* token file re-read */
 #define KUBE_RETRY_CAP_MS	(30 * 1000)
@@ -886,8 +885,8 @@ again:
  */
 static struct kube_call *
 kube_start(struct kube_client *c, const char *method, const char *path,
-    const char *ctype, const char *body, int watch, kube_done_cb done,
-    kube_event_cb event, void *arg)
+    const char *ctype, const char *body, int watch, long bufsize,
+    kube_done_cb done, kube_event_cb event, void *arg)
 {
 	struct kube_call *call = NULL;
 	char err[512], *url = NULL;
@@ -942,8 +941,8 @@ kube_start(struct kube_client *c, const char *method, const char *path,
 	if (!watch) {
 		curl_easy_setopt(e, CURLOPT_TIMEOUT, KUBE_TIMEOUT);
 		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	} else	/* most events then arrive whole and parse in place */
-		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, KUBE_WATCH_BUFFER);
+	} else if (bufsize > 0)
+		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, bufsize);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);
@@ -999,7 +998,7 @@ struct kube_call *
 kube_get(struct kube_client *c, const char *path, kube_done_cb done,
     void *arg)
 {
-	return kube_start(c, NULL, path, NULL, NULL, 0, done, NULL, arg);
+	return kube_start(c, NULL, path, NULL, NULL, 0, 0, done, NULL, arg);
 }
 
 struct kube_call *
@@ -1008,10 +1007,10 @@ kube_request(struct kube_client *c, const char *method, const char *path,
     void *arg)
 {
 	if (method == NULL || strcmp(method, "GET") == 0)
-		return kube_start(c, NULL, path, NULL, NULL, 0, done, NULL,
+		return kube_start(c, NULL, path, NULL, NULL, 0, 0, done, NULL,
 		    arg);
 	return kube_start(c, method, path, body ? content_type : NULL, body,
-	    0, done, NULL, arg);
+	    0, 0, done, NULL, arg);
 }
 
 struct kube_call *
@@ -1027,7 +1026,7 @@ kube_patch(struct kube_client *c, const char *path, const char *content_type,
 		return NULL;
 	}
 	if (!dry_run)
-		return kube_start(c, "PATCH", path, content_type, body, 0,
+		return kube_start(c, "PATCH", path, content_type, body, 0, 0,
 		    done, NULL, arg);
 	n = strlen(path) + 32;
 	if ((p = malloc(n)) == NULL)
@@ -1037,21 +1036,22 @@ kube_patch(struct kube_client *c, const char *path, const char *content_type,
 		free(p);
 		return NULL;
 	}
-	call = kube_start(c, "PATCH", p, content_type, body, 0, done, NULL,
+	call = kube_start(c, "PATCH", p, content_type, body, 0, 0, done, NULL,
 	    arg);
 	free(p);
 	return call;
 }
 
 struct kube_call *
-kube_watch(struct kube_client *c, const char *path, kube_event_cb event,
-    kube_done_cb done, void *arg)
+kube_watch(struct kube_client *c, const char *path, long bufsize,
+    kube_event_cb event, kube_done_cb done, void *arg)
 {
 	if (event == NULL) {
 		log_warnx("kube watch %s: no event callback", path);
 		return NULL;
 	}
-	return kube_start(c, NULL, path, NULL, NULL, 1, done, event, arg);
+	return kube_start(c, NULL, path, NULL, NULL, 1, bufsize, done, event,
+	    arg);
 }
 
 /*

@@ -98,9 +98,13 @@ struct kube_call *kube_request(struct kube_client *, const char *method,
 		    const char *path, const char *content_type,
 		    const char *body, kube_done_cb done, void *arg);
 /* Streaming GET for watches; event() per document, done() at the end of the
- * stream (status 200 and no message on a normal close). */
+ * stream (status 200 and no message on a normal close).  bufsize is
+ * libcurl's receive buffer for this watch (0: libcurl's default, 16 KiB);
+ * a buffer larger than most events lets them arrive whole and parse in
+ * place, at the cost of holding it for as long as the watch runs. */
 struct kube_call *kube_watch(struct kube_client *, const char *path,
-		    kube_event_cb event, kube_done_cb done, void *arg);
+		    long bufsize, kube_event_cb event, kube_done_cb done,
+		    void *arg);
 /* Abort a call in flight; no callback follows.  Safe from inside event(). */
 void		 kube_cancel(struct kube_call *);
 

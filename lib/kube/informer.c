@@ -56,6 +56,7 @@ struct informer {
 	int				 paginate;
 	enum inf_stream			 stream;
 	char				 page[16];	/* LIST limit */
+	long				 watch_buffer;	/* 0: libcurl's */
 	int64_t				 backoff_min, backoff_max;
 	int				 initial;	/* streaming the list */
 
@@ -583,7 +584,8 @@ inf_watch(struct informer *inf)
 	inf->watch_err[0] = '\0';
 	inf->watch_started_ms = mono_ms();
 	inf->stats.watches++;
-	inf->call = kube_watch(inf->kc, path, inf_event, inf_watch_done, inf);
+	inf->call = kube_watch(inf->kc, path, inf->watch_buffer, inf_event,
+	    inf_watch_done, inf);
 	if (inf->call == NULL)
 		inf_fail(inf, INF_REWATCH, "watch", "cannot start the request");
 }
@@ -625,11 +627,18 @@ inf_watch_list(struct informer *inf)
 	inf->watch_events = 0;
 	inf->watch_err[0] = '\0';
 	inf->watch_started_ms = mono_ms();
-	inf->call = kube_watch(inf->kc, path, inf_event, inf_watch_done, inf);
+	inf->call = kube_watch(inf->kc, path, inf->watch_buffer, inf_event,
+	    inf_watch_done, inf);
 	if (inf->call == NULL) {
 		inf->initial = 0;
 		inf_fail(inf, INF_RELIST, "list", "cannot start the request");
 	}
+}
+
+void
+informer_set_watch_buffer(struct informer *inf, long bytes)
+{
+	inf->watch_buffer = bytes > 0 ? bytes : 0;
 }
 
 void

@@ -56,6 +56,15 @@ struct informer	*informer_new(struct kube_client *, uv_loop_t *,
 void		 informer_start(struct informer *);
 /* LIST page size (default 500). */
 void		 informer_set_page_size(struct informer *, unsigned n);
+/*
+ * libcurl's receive buffer for this informer's watches (default 0:
+ * libcurl's 16 KiB).  Every running watch holds its buffer, so only a
+ * resource with large objects arriving fast (pods) is worth a big one:
+ * INFORMER_WATCH_BUFFER_LARGE lets most pod events arrive whole and parse
+ * in place.
+ */
+#define INFORMER_WATCH_BUFFER_LARGE	(256L * 1024)
+void		 informer_set_watch_buffer(struct informer *, long bytes);
 /* Failure backoff bounds (default 800 ms .. 30 s). */
 void		 informer_set_backoff(struct informer *, int64_t min_ms,
 		    int64_t max_ms);

@@ -234,6 +234,7 @@ remedy_pass(const struct informer_type *t, double *wall)
 	seen = 0;
 	inf = informer_new(c, &loop, t, NULL, on_pod, NULL);
 	informer_set_streaming(inf, 0);
+	informer_set_watch_buffer(inf, INFORMER_WATCH_BUFFER_LARGE);
 	w0 = wall_s();
 	t0 = cpu_s(RUSAGE_SELF);
 	informer_start(inf);
@@ -310,6 +311,7 @@ rss_child(void)
 	rss_inf = informer_new(c, &loop, getenv("BENCH_NAME_ONLY") ?
 	    &name_only : &kobj_pods, "big", on_pod, NULL);
 	informer_set_streaming(rss_inf, 0);
+	informer_set_watch_buffer(rss_inf, INFORMER_WATCH_BUFFER_LARGE);
 	informer_start(rss_inf);
 	if (!run_while(rss_synced))
 		return 1;

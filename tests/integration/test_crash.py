@@ -143,6 +143,8 @@ class CrashSweep(unittest.TestCase):
         act = wait_state(d, aid, ("applied", "verified", "failed"), timeout=60)
         self.assertEqual(act["state"], "failed", act)
         self.assertIn("422", act["reason"])
+        self.assertIn("a precondition failed: the object changed after remedyd read it",
+                      act["reason"])
         self.assertEqual(patches(c), [])
         self.assertEqual(c.get(WEB)["spec"]["template"]["spec"]["containers"][0]["image"],
                          "nginx:1.26")

@@ -141,6 +141,39 @@ class Supersede(Base):
         self.ok = True
 
 
+class LateOwner(Base):
+    """Pods seen before their ReplicaSet (its watch is failing) are not an
+    incident of the ReplicaSet: the incident waits for the owner, then
+    belongs to the Deployment, and only that one is stored and diagnosed."""
+    scenario = "healthy"
+    replicas = 1
+    RS = "/apis/apps/v1/namespaces/demo/replicasets"
+
+    def test_pods_before_their_replicaset(self):
+        c = self.cluster
+        self.daemon = d = Daemon(self.workdir, c, hold_down="1s")
+        # The ReplicaSet watch breaks and its next three attempts fail.
+        c.test("POST", "/inject", {"method": "GET", "path": self.RS, "status": 500, "count": 3,
+                                   "reason": "InternalError", "message": "replicasets unavailable"})
+        c.test("POST", "/close-watches")
+        c.test("POST", "/objects", {
+            "kind": "Deployment", "apiVersion": "apps/v1",
+            "metadata": {"name": "late", "namespace": "demo", "labels": {"app": "late"}},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "late"}},
+                     "template": {"metadata": {"labels": {"app": "late"}},
+                                  "spec": {"containers": [{"name": "app", "image": "nginx:9.99-none"}]}}}})
+        incs = wait_for(lambda: [i for i in self.incidents() if i["reason"] == "ImagePullBackOff"
+                                 and i["pods"] == 2], 60, "the image-pull incident")
+        self.assertEqual([(i["kind"], i["name"]) for i in incs], [("Deployment", "late")])
+        failed = [r for r in c.requests() if r["path"] == self.RS and r["status"] == 500]
+        self.assertEqual(len(failed), 3, "the ReplicaSet informer did fail meanwhile")
+        log = self.full_log()
+        self.assertNotIn("of ReplicaSet demo/late-", log)
+        self.assertEqual(log.count(": diagnosing image-pull/demo/Deployment/late/"), 1)
+        self.assertNotIn(": diagnosing image-pull/demo/ReplicaSet/", log)
+        self.ok = True
+
+
 class Storm(Base):
     BROKEN_DEPS, PER_DEP, HEALTHY_DEPS = 10, 100, 5
 

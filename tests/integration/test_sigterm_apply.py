@@ -36,9 +36,11 @@ class SigtermDuringApply(unittest.TestCase):
                                    "delay": HOLD_PATCH, "count": 1})
         rc, out, err = d.ctl("approve", str(aid), "--comment", "sigterm test")
         self.assertEqual(rc, 0, err)
-        # The PATCH has been sent once the store says applying; the server
-        # holds it for HOLD_PATCH seconds.
+        # The store says applying before the PATCH leaves; SIGTERM goes out
+        # once the server holds the PATCH (it does so for HOLD_PATCH seconds).
         wait_state(d, aid, ["applying"], timeout=30)
+        wait_for(lambda: any(i.get("delayed") for i in c.test("GET", "/inject")["injections"]),
+                 timeout=30, what="the test API server holding the PATCH")
         t_term = time.time()
         d.proc.send_signal(signal.SIGTERM)
         rc = d.proc.wait(60)

@@ -399,6 +399,9 @@ class State:
         self.manual_status = set()  # keys whose status tests set by hand
         self.pull_fail_since = {}   # (ns, pod, container) -> monotonic time
         self.progress_since = {}    # (ns, deploy) -> (rs name, monotonic time)
+        self.event_ttl = float(args.event_ttl)  # seconds, as kube-apiserver --event-ttl
+        self.event_born = {}        # (ns, name) -> monotonic time the Event was stored
+        self.next_event_sweep = 0.0
 
     # -- storage
 
@@ -612,9 +615,24 @@ class Controller:
     def tick(self):
         """The 0.1 s tick: a full pass only when something was written or a
         timed transition (image pull back-off, progress deadline) is due, so
-        an idle server costs no CPU."""
+        an idle server costs no CPU; once a second, Events older than the
+        event TTL are deleted (DELETED watch events), as the API server's
+        storage does after --event-ttl."""
+        now = time.monotonic()
+        if now >= self.st.next_event_sweep:
+            self.st.next_event_sweep = now + 1.0
+            self.expire_events(now)
         if self.st.rv != self.seen_rv or (self.due is not None and time.monotonic() >= self.due):
             self.run()
+
+    def expire_events(self, now):
+        st = self.st
+        for (ns, name), born in list(st.event_born.items()):
+            if now - born < st.event_ttl:
+                continue
+            del st.event_born[(ns, name)]
+            if st.get("events", ns, name) is not None:
+                st.remove("events", ns, name)
 
     def new_meta(self, name, ns, labels=None):
         md = {"name": name, "namespace": ns, "uid": str(uuid.uuid4()),
@@ -642,6 +660,7 @@ class Controller:
         if component == "kubelet":
             ev["source"]["host"] = "node-a"
         st.put("events", ev)
+        st.event_born[(md["namespace"], name)] = time.monotonic()
 
     def run(self, max_passes=20):
         for _ in range(max_passes):
@@ -1193,6 +1212,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 out = self.encode(obj)
             self.send_raw(200, "application/json", out)
             return
+        if self.command == "GET" and path == "/_test/inject":
+            # the planned failures and holds, with "delayed": how many
+            # requests a hold has caught so far (held now or already served)
+            with st.cond:
+                injections = [dict(i) for i in st.injections]
+            self.send_json(200, {"injections": injections})
+            return
         if self.command == "GET" and path == "/_test/faults":
             self.send_json(200, self.server.faults.state())
             return
@@ -1227,6 +1253,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with st.cond:
                 st.injections.append(doc)
             self.send_json(200, {"injected": doc})
+        elif path == "/_test/event-ttl":
+            # {"seconds": N}: Events the controller records from now on, and
+            # those already recorded, are deleted N seconds after they were
+            # stored
+            try:
+                ttl = float(doc.get("seconds"))
+            except (TypeError, ValueError):
+                raise bad_request("event-ttl: seconds must be a number")
+            if ttl <= 0:
+                raise bad_request("event-ttl: seconds must be > 0")
+            with st.cond:
+                st.event_ttl = ttl
+            self.send_json(200, {"seconds": ttl})
         elif path == "/_test/faults":
             # transport faults, see faults.py
             self.server.faults.configure(doc)
@@ -1844,10 +1883,14 @@ def main():
     ap.add_argument("--bookmark-interval", type=float, default=1.0)
     ap.add_argument("--pull-backoff", type=float, default=0.3)
     ap.add_argument("--history", type=int, default=10000)
+    ap.add_argument("--event-ttl", type=float, default=3600.0,
+                    help="seconds a recorded Event lives (kube-apiserver's default: 1h)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
-    if args.replicas < 0 or args.history < 1 or args.bookmark_interval <= 0 or args.pull_backoff < 0:
-        sys.exit("fake-apiserver: --replicas, --history, --bookmark-interval or --pull-backoff out of range")
+    if (args.replicas < 0 or args.history < 1 or args.bookmark_interval <= 0 or args.pull_backoff < 0
+            or args.event_ttl <= 0):
+        sys.exit("fake-apiserver: --replicas, --history, --bookmark-interval, --pull-backoff "
+                 "or --event-ttl out of range")
     d = os.path.abspath(args.dir)
     os.makedirs(d, exist_ok=True)
     if os.path.exists(os.path.join(d, "ready")):

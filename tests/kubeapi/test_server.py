@@ -375,6 +375,34 @@ class LiveRollout(ServerCase):
             self.assertEqual(sorted(e["object"]["metadata"]["name"] for e in evs), names)
 
 
+class EventTTL(ServerCase):
+    ARGS = ("--scenario", "healthy", "--replicas", "1", "--event-ttl", "1.5")
+
+    def test_events_are_deleted_after_the_ttl(self):
+        lst = self.h.json("GET", "/api/v1/namespaces/demo/events")
+        names = {e["metadata"]["name"] for e in lst["items"]}
+        self.assertTrue(names, "the healthy scenario records ScalingReplicaSet events")
+        c = self.h.conn(timeout=15)
+        c.request("GET", "/api/v1/namespaces/demo/events?watch=1&timeoutSeconds=10&resourceVersion="
+                  + lst["metadata"]["resourceVersion"], headers={"Authorization": "Bearer " + self.h.token})
+        r = c.getresponse()
+        deleted = set()
+        while not names <= deleted:
+            line = r.readline()
+            self.assertTrue(line, "watch ended before every Event expired: %s" % (names - deleted))
+            ev = json.loads(line)
+            if ev["type"] == "DELETED":
+                deleted.add(ev["object"]["metadata"]["name"])
+        c.close()
+        left = {e["metadata"]["name"] for e in self.h.json("GET", "/api/v1/namespaces/demo/events")["items"]}
+        self.assertFalse(names & left)
+
+    def test_ttl_is_checked(self):
+        for bad in ({"seconds": 0}, {"seconds": "soon"}, {}):
+            self.h.json("POST", "/_test/event-ttl", bad, expect=400)
+        self.assertEqual(self.h.json("POST", "/_test/event-ttl", {"seconds": 1.5})["seconds"], 1.5)
+
+
 class Lifecycle(unittest.TestCase):
     def test_sigterm_ends_watches_and_exits_zero(self):
         tmp = tempfile.mkdtemp(prefix="fakeapi-")

@@ -39,8 +39,9 @@ FD_MARGIN = 4
 POOL = ["soak-%d" % i for i in range(8)]
 GOOD = ["nginx:1.25", "nginx:1.26"]
 BAD = "nginx:9.99-missing"
-BREAK_HOLD = 8.0
+BREAK_HOLD = 30.0
 MAX_HELD = 3
+EVENT_TTL = 15
 
 
 def deployment(name, image, replicas):
@@ -80,7 +81,11 @@ class Soak(unittest.TestCase):
         opts = os.environ.get("ASAN_OPTIONS", "")
         os.environ["ASAN_OPTIONS"] = (opts + ":" if opts else "") + \
             "quarantine_size_mb=0:thread_local_quarantine_size_kb=0"
-        self.env = Env(scenario="healthy", replicas=3, hold_down="1s", verify_timeout="20s")
+        # Incidents resolve soon after their Deployment is repaired, so a
+        # Deployment broken again is a new episode: diagnosed again, with a
+        # new action to approve or reject.
+        self.env = Env(scenario="healthy", replicas=3, hold_down="1s", verify_timeout="20s",
+                       extra="incidents:\n  resolve_after: 3s\n")
         self.ok = False
 
     def tearDown(self):
@@ -109,7 +114,16 @@ class Soak(unittest.TestCase):
                   ctype="application/merge-patch+json")
             counts["scale"] += 1
         elif what < 0.72:
-            c.test("POST", "/objects", deployment(name, BAD, 2))
+            # A rollout to an image that does not exist, on a Deployment
+            # that has a good revision to roll back to (created first if
+            # need be): remedyd proposes the rollback, approved or rejected
+            # below.
+            status, _ = c.api("GET", path)
+            if status == 404:
+                c.test("POST", "/objects", deployment(name, rnd.choice(GOOD), 2))
+                counts["apply"] += 1
+            c.api("PATCH", path, {"spec": {"template": {"spec": {"containers": [
+                {"name": "nginx", "image": BAD}]}}}}, ctype="application/merge-patch+json")
             broken[name] = now
             counts["break"] += 1
         elif what < 0.80:
@@ -122,14 +136,14 @@ class Soak(unittest.TestCase):
                     else:
                         d.ctl("reject", str(a["id"]), "--reason", "soak")
                         counts["reject"] += 1
-        elif what < 0.85:
+        elif what < 0.81:
             c.test("POST", "/close-watches")
             counts["close-watches"] += 1
-        elif what < 0.89:
+        elif what < 0.82:
             c.test("POST", "/compact")
             counts["compact"] += 1
-        elif what < 0.95:
-            c.test("POST", "/inject", {"method": "GET", "path": "/api/v1/pods",
+        elif what < 0.84:
+            c.test("POST", "/inject", {"method": "GET", "path": "/api/v1/namespaces/demo/pods",
                                        "status": rnd.choice([500, 429]), "count": 1,
                                        "reason": "InternalError", "message": "soak fault"})
             counts["fault"] += 1
@@ -154,10 +168,13 @@ class Soak(unittest.TestCase):
         if os.environ.get("REMEDY_SOAK_TRANSPORT_FAULTS", "1") != "0":
             status, _ = c._call("POST", "/_test/faults", {
                 "seed": 9, "stall_seconds": 2,
-                "watch": {"drop": 0.01, "stall": 0.002, "gone": 0.005, "error": 0.005,
-                          "garbage": 0.005, "bytewise": 0.02},
-                "request": {"429": 0.02, "500": 0.02}, "continue_expire": 0.1}, auth=False)
+                "watch": {"drop": 0.005, "stall": 0.001, "gone": 0.003, "error": 0.003,
+                          "garbage": 0.003, "bytewise": 0.02},
+                "request": {"429": 0.01, "500": 0.01}, "continue_expire": 0.1}, auth=False)
         transport_faults = status == 200
+        # Events expire as on a real API server (--event-ttl), so the
+        # cluster remedyd mirrors stays the same size under the churn.
+        c.test("POST", "/event-ttl", {"seconds": EVENT_TTL})
         samples = []
         broken = {}
         start = time.monotonic()

@@ -664,6 +664,13 @@ test_rules(void)
 	    != NULL);
 	CHECK(strstr(p.root_cause, "keep crashing") != NULL);
 	proposal_clear(&p);
+	/* The Deployment is not (or no longer) in the cache: said so. */
+	in.dep = NULL;
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "Deployment demo/web is "
+	    "not in remedyd's cache") != NULL);
+	proposal_clear(&p);
+	in.dep = dep;
 	incidents_clear(&incs);
 	/* Something the rules do not fix: explained, no patch. */
 	make_incident(&incs, "Unschedulable", "app:2", &inc);

@@ -773,7 +773,7 @@ main(void)
 	/* a cancel from inside a watch event: no done(), transfer gone */
 	memset(&cn, 0, sizeof(cn));
 	cn.client = client;
-	cn.call = kube_watch(client, "/api/v1/namespaces/demo/pods?watch=1",
+	cn.call = kube_watch(client, "/api/v1/namespaces/demo/pods?watch=1", 0,
 	    cancel_event, cancel_never_done, &cn);
 	CHECK(cn.call != NULL);
 	CHECK(run_until(cancel_done, &cn, WAIT_MS));
