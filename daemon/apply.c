@@ -39,6 +39,8 @@
 
 #define RESOLVE_RETRY_MS	2000	/* recovery GET failed: try again */
 #define SWEEP_MS		5000	/* pending TTL / superseded check */
+#define VERIFY_STALE_MS		60000	/* past verify_timeout, wait at most
+					 * this long for caches to catch up */
 
 /*
  * An applied action whose workload we watch for recovery, or (resolve set)
@@ -53,6 +55,7 @@ struct verify {
 	int64_t		 generation;	/* generation the PATCH produced */
 	int64_t		 deadline;	/* mono ms */
 	int		 resolve;
+	int		 waited;	/* past the deadline, caches behind */
 };
 
 /* An apply or a recovery in flight. */
@@ -517,12 +520,29 @@ sweep_pending(struct engine *e)
 	free(ids);
 }
 
+/* Every pods and Deployments informer follows the cluster (a watch runs
+ * from its cache's resourceVersion). */
+static int
+caches_current(struct engine *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->ninf; i++)
+		if (!informer_current(e->pods[i]) ||
+		    !informer_current(e->deps[i]))
+			return 0;
+	return 1;
+}
+
 /*
  * An applied action is verified once its Deployment has rolled out the
  * generation the PATCH produced with every replica available and no pod of
  * its incident is still broken; past verify_timeout it is not-recovered,
- * and the operator is offered the rollback.
+ * and the operator is offered the rollback.  A verdict of not-recovered is
+ * never drawn from caches that may be behind: while a pods or Deployments
+ * watch is restarting it waits, up to VERIFY_STALE_MS more.
  */
+
 void
 engine_verify_tick(struct engine *e, int64_t now)
 {
@@ -564,6 +584,16 @@ engine_verify_tick(struct engine *e, int64_t now)
 				    (long long)v->action_id, detail);
 			}
 			done = 1;
+		} else if (now >= v->deadline && !caches_current(e) &&
+		    now < v->deadline + VERIFY_STALE_MS) {
+			/* the cache may be behind the cluster: no verdict
+			 * from it until the watches run again */
+			if (!v->waited)
+				log_info("action %lld: verify_timeout passed "
+				    "while a pod or Deployment watch is "
+				    "restarting; the verdict waits for it",
+				    (long long)v->action_id);
+			v->waited = 1;
 		} else if (now >= v->deadline) {
 			snprintf(detail, sizeof(detail), "%s/%s did not "
 			    "recover within %llds; to undo the change: "

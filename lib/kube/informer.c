@@ -61,6 +61,7 @@ struct informer {
 	int				 initial;	/* streaming the list */
 
 	struct kube_call		*call;
+	int				 call_watch;	/* call is a watch */
 	uv_timer_t			 timer;
 	enum inf_next			 after_timer;
 
@@ -360,6 +361,7 @@ inf_list(struct informer *inf)
 		return;
 	}
 	inf->call = kube_get(inf->kc, path, inf_list_done, inf);
+	inf->call_watch = 0;
 	if (inf->call == NULL)
 		inf_fail(inf, INF_RELIST, "list", "cannot start the request");
 }
@@ -586,6 +588,7 @@ inf_watch(struct informer *inf)
 	inf->stats.watches++;
 	inf->call = kube_watch(inf->kc, path, inf->watch_buffer, inf_event,
 	    inf_watch_done, inf);
+	inf->call_watch = 1;
 	if (inf->call == NULL)
 		inf_fail(inf, INF_REWATCH, "watch", "cannot start the request");
 }
@@ -629,6 +632,7 @@ inf_watch_list(struct informer *inf)
 	inf->watch_started_ms = mono_ms();
 	inf->call = kube_watch(inf->kc, path, inf->watch_buffer, inf_event,
 	    inf_watch_done, inf);
+	inf->call_watch = 1;
 	if (inf->call == NULL) {
 		inf->initial = 0;
 		inf_fail(inf, INF_RELIST, "list", "cannot start the request");
@@ -755,6 +759,13 @@ int
 informer_synced(const struct informer *inf)
 {
 	return inf->synced;
+}
+
+int
+informer_current(const struct informer *inf)
+{
+	return inf->synced && inf->call != NULL && inf->call_watch &&
+	    !inf->initial;
 }
 
 void *

@@ -78,6 +78,11 @@ void		 informer_free(struct informer *);
 
 /* True once the first LIST has been delivered. */
 int		 informer_synced(const struct informer *);
+/* A watch is running from the cache's resourceVersion: the cache follows
+ * the cluster within the watch's latency.  False while a list is under
+ * way and while the informer waits to retry after a failure (the cache
+ * may then be behind). */
+int		 informer_current(const struct informer *);
 void		*informer_get(const struct informer *, const char *ns,
 		    const char *name);
 /* Iterate the cache (see hmap_next). */
