@@ -837,8 +837,11 @@ walk_map(struct cfgctx *c, yaml_node_t *m, const char *where,
 			continue;
 		}
 		seen[i] = k;
-		snprintf(path, sizeof(path), "%s%s%s", where, *where ? "." : "",
-		    name);
+		if (snprintf(path, sizeof(path), "%s%s%s", where,
+		    *where ? "." : "", name) >= (int)sizeof(path)) {
+			ytree_error(&c->t, k, "key path too long");
+			continue;
+		}
 		visit(c, arg, i, path, v);
 	}
 }

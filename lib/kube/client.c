@@ -84,6 +84,7 @@ struct kube_call {
 	char			*path;		/* for messages */
 	int			 get;		/* GET (retried after a reset) */
 	int			 watch;
+	int			 raw2xx;	/* a 2xx body is not parsed */
 	int			 queued, in_http;
 	int			 attempts, resets, reauthed;
 	int64_t			 not_before;	/* mono ms */
@@ -657,7 +658,7 @@ kube_done(CURL *easy, CURLcode result, void *arg)
 			resp.message = call->msg;
 		}
 	} else {
-		if (call->len > 0)
+		if (call->len > 0 && !(call->raw2xx && resp.status / 100 == 2))
 			body = json_loadb(call->body, call->len, 0, &jerr);
 		resp.body = body;
 		if (resp.status < 200 || resp.status > 299) {
@@ -999,6 +1000,18 @@ kube_get(struct kube_client *c, const char *path, kube_done_cb done,
     void *arg)
 {
 	return kube_start(c, NULL, path, NULL, NULL, 0, 0, done, NULL, arg);
+}
+
+struct kube_call *
+kube_get_raw(struct kube_client *c, const char *path, kube_done_cb done,
+    void *arg)
+{
+	struct kube_call *call;
+
+	if ((call = kube_start(c, NULL, path, NULL, NULL, 0, 0, done, NULL,
+	    arg)) != NULL)
+		call->raw2xx = 1;
+	return call;
 }
 
 struct kube_call *

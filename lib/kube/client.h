@@ -87,6 +87,11 @@ void		 kube_client_stats(const struct kube_client *,
 /* GET path (with query). */
 struct kube_call *kube_get(struct kube_client *, const char *path,
 		    kube_done_cb done, void *arg);
+/* The same, but a 2xx body is left unparsed (resp->body NULL, the bytes in
+ * resp->raw): for a LIST the caller scans item by item (kube/list.h).  An
+ * error answer is parsed as usual for its Status. */
+struct kube_call *kube_get_raw(struct kube_client *, const char *path,
+		    kube_done_cb done, void *arg);
 /* PATCH path with body of the given content type (exactly one Content-Type
  * header).  dry_run adds dryRun=All to the query. */
 struct kube_call *kube_patch(struct kube_client *, const char *path,

@@ -21,6 +21,7 @@
 #include "hmap.h"
 #include "kube/client.h"
 #include "kube/informer.h"
+#include "kube/list.h"
 #include "log.h"
 #include "util.h"
 
@@ -251,36 +252,28 @@ inf_list_finish(struct informer *inf)
 	return 0;
 }
 
-/* Project the items of one LIST page into inf->listing. */
+/* One item of a LIST page into inf->listing; non-zero (stop) when out of
+ * memory. */
 static int
-inf_list_page(struct informer *inf, json_t *body, char *err, size_t errlen)
+inf_list_item(json_t *obj, size_t i, void *arg)
 {
-	json_t *items, *obj;
+	struct informer *inf = arg;
 	char key[INF_KEY];
-	size_t i;
 	void *p, *old;
 
-	items = json_object_get(body, "items");
-	if (!json_is_array(items) && !json_is_null(items)) {
-		snprintf(err, errlen, "answer has no items array");
-		return -1;
+	if (inf_key(obj, key, sizeof(key)) == -1) {
+		log_warnx("informer %s: item %zu has no usable name",
+		    inf->t->name, i);
+		return 0;
 	}
-	json_array_foreach(items, i, obj) {
-		if (inf_key(obj, key, sizeof(key)) == -1) {
-			log_warnx("informer %s: item %zu has no usable name",
-			    inf->t->name, i);
-			continue;
-		}
-		if ((p = inf->t->project(obj)) == NULL)
-			continue;
-		if (hmap_put(&inf->listing, key, p, &old) == -1) {
-			inf->t->free_fn(p);
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		if (old != NULL)
-			inf->t->free_fn(old);
+	if ((p = inf->t->project(obj)) == NULL)
+		return 0;
+	if (hmap_put(&inf->listing, key, p, &old) == -1) {
+		inf->t->free_fn(p);
+		return 1;
 	}
+	if (old != NULL)
+		inf->t->free_fn(old);
 	return 0;
 }
 
@@ -289,7 +282,9 @@ inf_list_done(const struct kube_resp *r, void *arg)
 {
 	struct informer *inf = arg;
 	const char *cont;
+	json_t *meta = NULL;
 	char err[256];
+	int rc = 0;
 
 	inf->call = NULL;
 	if (r->status == 410 && inf->paginate && inf->cont != NULL) {
@@ -302,35 +297,34 @@ inf_list_done(const struct kube_resp *r, void *arg)
 		inf_list(inf);
 		return;
 	}
-	if (r->status != 200 || r->body == NULL) {
+	if (r->status != 200 || (rc = kube_list_scan(r->raw, r->rawlen,
+	    inf_list_item, inf, &meta, err, sizeof(err))) != 0) {
 		inf_free_map(inf, &inf->listing);
 		free(inf->cont);
 		inf->cont = NULL;
-		inf_fail(inf, INF_RELIST, "list", r->status == 200 ?
-		    "answer is not JSON" : r->message);
-		return;
-	}
-	if (inf_list_page(inf, r->body, err, sizeof(err)) == -1) {
-		inf_free_map(inf, &inf->listing);
-		inf_fail(inf, INF_RELIST, "list", err);
+		inf_fail(inf, INF_RELIST, "list", r->status != 200 ?
+		    r->message : rc == 1 ? "out of memory" : err);
 		return;
 	}
 	free(inf->cont);
 	inf->cont = NULL;
-	cont = json_str_at(r->body, "metadata.continue");
+	cont = json_str_at(meta, "continue");
 	if (inf->paginate && cont != NULL && cont[0] != '\0') {
 		if (strlen(cont) > INF_MAX_CONTINUE ||
 		    (inf->cont = strdup(cont)) == NULL) {
+			json_decref(meta);
 			inf_free_map(inf, &inf->listing);
 			inf_fail(inf, INF_RELIST, "list",
 			    "continue token too long");
 			return;
 		}
+		json_decref(meta);
 		inf_list(inf);
 		return;
 	}
 	inf->rv[0] = '\0';
-	inf_set_rv(inf, r->body, "metadata.resourceVersion");
+	inf_set_rv(inf, meta, "resourceVersion");
+	json_decref(meta);
 	if (inf_list_finish(inf) == -1) {
 		inf_teardown(inf);
 		return;
@@ -360,7 +354,7 @@ inf_list(struct informer *inf)
 		inf_fail(inf, INF_RELIST, "list", "path too long");
 		return;
 	}
-	inf->call = kube_get(inf->kc, path, inf_list_done, inf);
+	inf->call = kube_get_raw(inf->kc, path, inf_list_done, inf);
 	inf->call_watch = 0;
 	if (inf->call == NULL)
 		inf_fail(inf, INF_RELIST, "list", "cannot start the request");

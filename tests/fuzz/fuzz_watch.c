@@ -1,6 +1,7 @@
 /*
- * fuzz_watch.c - the watch-stream decoder (lib/kube/watch.h) and the
- * projections (lib/kube/objects.h) every decoded object goes through.
+ * fuzz_watch.c - the watch-stream decoder (lib/kube/watch.h), the LIST
+ * scanner (lib/kube/list.h) and the projections (lib/kube/objects.h) every
+ * decoded object goes through.
  *
  * Input: byte 0 picks the chunk sizes, the rest is the stream.  The stream
  * is decoded twice, once in one piece and once in chunks as HTTP might
@@ -13,6 +14,7 @@
 #include <jansson.h>
 
 #include "fuzz.h"
+#include "kube/list.h"
 #include "kube/objects.h"
 #include "kube/watch.h"
 
@@ -84,6 +86,45 @@ decode(const uint8_t *data, size_t size, unsigned step, struct seen *s)
 	return rc;
 }
 
+static int
+on_item(json_t *item, size_t i, void *arg)
+{
+	(void)i;
+	return on_event("ADDED", item, arg);
+}
+
+/*
+ * The same bytes as a LIST answer: whatever it says, the scanner hands on
+ * only what jansson parsed and an error names the byte; when jansson also
+ * accepts the whole document, the scanner saw as many items.
+ */
+static void
+list(const uint8_t *data, size_t size)
+{
+	struct seen	*s;
+	json_t		*meta = NULL, *doc, *items;
+	json_error_t	 jerr;
+	char		 err[256];
+	int		 rc;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return;
+	err[0] = '\0';
+	rc = kube_list_scan((const char *)data, size, on_item, s, &meta, err,
+	    sizeof(err));
+	if (rc == -1)
+		fuzz_check(meta == NULL && strstr(err, " at byte ") != NULL);
+	if (rc == 0) {
+		doc = json_loadb((const char *)data, size, 0, &jerr);
+		items = json_object_get(doc, "items");
+		if (json_is_array(items))
+			fuzz_check(json_array_size(items) == s->n);
+		json_decref(doc);
+	}
+	json_decref(meta);
+	free(s);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -121,5 +162,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    whole->n : FUZZ_WATCH_EVENTS)) == 0);
 	free(whole);
 	free(chunked);
+	list(data, size);
 	return 0;
 }

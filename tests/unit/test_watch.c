@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "kube/list.h"
 #include "kube/watch.h"
 #include "t.h"
 #include "util.h"
@@ -339,9 +340,97 @@ test_too_old(void)
 	free(raw);
 }
 
+/* --- LIST answers, one item at a time (kube/list.h) --- */
+
+struct items {
+	size_t	n;
+	char	names[8][32];
+	int	stop_at;	/* index at which to stop, or -1 */
+};
+
+static int
+list_item(json_t *item, size_t i, void *arg)
+{
+	struct items	*it = arg;
+	const char	*name = json_str_at(item, "metadata.name");
+
+	if (it->n < 8)
+		snprintf(it->names[it->n], sizeof(it->names[0]), "%s",
+		    name ? name : "?");
+	it->n++;
+	return it->stop_at >= 0 && (size_t)it->stop_at == i;
+}
+
+static int
+scan(const char *doc, struct items *it, json_t **meta, char *err,
+    size_t errlen)
+{
+	memset(it, 0, sizeof(*it));
+	it->stop_at = -1;
+	err[0] = '\0';
+	return kube_list_scan(doc, strlen(doc), list_item, it, meta, err,
+	    errlen);
+}
+
+static void
+test_list(void)
+{
+	struct items	 it;
+	json_t		*meta;
+	char		 err[256];
+	static const char *const bad[] = {
+		"", "[]", "{", "{\"items\":[{\"a\":1}", "{\"items\":[{]}",
+		"{\"items\":7}", "{\"items\":[1 2]}", "{\"metadata\":{x}}",
+		"{\"kind\" \"List\"}", "{\"kind\":\"L}", "{} x",
+		"{\"items\":[],\"items\":[]}", "{\"a\":tru}",
+		"{\"items\":[{\"s\":\"\\\"}]}", "{,}", "{\"a\":1,}",
+	};
+	size_t		 i;
+
+	/* A page as the API server sends it: items in order, metadata
+	 * (continue, resourceVersion) wherever it is, odd spacing. */
+	CHECK(scan(" {\"kind\":\"PodList\",\"apiVersion\":\"v1\",\n"
+	    "\"items\" : [ {\"metadata\":{\"name\":\"a\",\"note\":"
+	    "\"} ] \\\" {\"}} ,{\"metadata\":{\"name\":\"b\"},\"n\":[1,"
+	    "{\"x\":[]}]}],\"metadata\":{\"resourceVersion\":\"42\","
+	    "\"continue\":\"tok\"}}\r\n", &it, &meta, err, sizeof(err)) == 0);
+	CHECK_INT(it.n, 2);
+	CHECK_STR(it.names[0], "a");
+	CHECK_STR(it.names[1], "b");
+	CHECK_STR(json_str_at(meta, "resourceVersion"), "42");
+	CHECK_STR(json_str_at(meta, "continue"), "tok");
+	json_decref(meta);
+	/* No items, null items, no metadata. */
+	CHECK(scan("{\"items\":null}", &it, &meta, err, sizeof(err)) == 0);
+	CHECK(it.n == 0 && meta == NULL);
+	CHECK(scan("{}", &it, &meta, err, sizeof(err)) == 0);
+	CHECK(it.n == 0 && meta == NULL);
+	CHECK(scan("{\"items\":[]}", &it, NULL, err, sizeof(err)) == 0);
+	/* The callback stops the scan. */
+	memset(&it, 0, sizeof(it));
+	it.stop_at = 0;
+	CHECK(kube_list_scan("{\"metadata\":{},\"items\":[{},{}]}", 33,
+	    list_item, &it, &meta, err, sizeof(err)) == 1);
+	CHECK(it.n == 1 && meta == NULL);
+	/* Malformed answers: an error naming the byte, nothing leaked. */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (scan(bad[i], &it, &meta, err, sizeof(err)) != -1) {
+			fprintf(stderr, "accepted: %s\n", bad[i]);
+			CHECK(0);
+		}
+		CHECK(meta == NULL);
+		CHECK(strncmp(err, "list answer: ", 13) == 0 &&
+		    strstr(err, " at byte ") != NULL);
+	}
+	CHECK(scan("{\"items\":[{\"a\":1},{\"b\":}]}", &it, &meta, err,
+	    sizeof(err)) == -1);
+	CHECK(it.n == 1 && strstr(err, "item 1 at byte 24") != NULL);
+}
+
 int
 main(void)
 {
+	test_list();
 	test_stream();
 	test_limits();
 	test_too_old();
