@@ -2,10 +2,12 @@
  * alloc.h - one counting, failing allocator for the torture tests.
  *
  * alloc_install() routes the allocations of libuv (uv_replace_allocator),
- * libcurl (curl_global_init_mem), jansson (json_set_alloc_funcs) and SQLite
- * (SQLITE_CONFIG_MALLOC) through one set of functions that count every
- * allocation and can be told to fail the Nth one ("torture", as curl and
- * SQLite call it).  A test program may also link with
+ * libcurl (curl_global_init_mem), jansson (json_set_alloc_funcs), SQLite
+ * (SQLITE_CONFIG_MALLOC) and OpenSSL's libcrypto (CRYPTO_set_mem_functions;
+ * the audit chain's sha256, and libcurl's TLS) through one set of functions
+ * that count every allocation and can be told to fail the Nth one
+ * ("torture", as curl and SQLite call it).  libyaml has no allocator hook;
+ * its allocations are counted only where a test program wraps malloc.  A test program may also link with
  *   -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
  * (see tests/torture/) so that libremedy's own allocations are counted too.
  *
@@ -26,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Install the counting allocator into the four libraries.  Returns 0, or -1
+/* Install the counting allocator into the five libraries.  Returns 0, or -1
  * when one of them refused (already initialised). */
 int		alloc_install(void);
 

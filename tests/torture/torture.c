@@ -7,7 +7,8 @@
  * gives its number of allocations K; then it runs K more times, failing
  * allocation N = 1..K in turn (and, with REMEDY_TORTURE_STICKY=1, every
  * allocation from N on).  Allocations are counted across libremedy itself
- * (--wrap, see wrap.c), jansson, SQLite, libuv and libcurl (lib/alloc.h).
+ * (--wrap, see wrap.c), jansson, SQLite, libuv, libcurl and OpenSSL's libcrypto
+ * (lib/alloc.h).
  *
  * After every run: the program has not crashed (ASan/UBSan abort on any
  * memory error), a result that claims success equals the result of the
