@@ -293,6 +293,8 @@ main(int argc, char *argv[])
 		}
 	}
 	kube_client_set_rate(d.kube, d.cfg.kube_qps, d.cfg.kube_burst);
+	kube_client_set_watch_stall(d.kube,
+	    (long)(d.cfg.kube_watch_stall_ms / 1000));
 	d.lease = d.engine.lease = leader_start(&d.loop, d.kube, &d.cfg, &d.kc,
 	    &d.engine);
 	if (engine_start(&d.engine, &d.loop, &d.cfg, d.store, d.kube) == -1) {

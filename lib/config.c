@@ -81,6 +81,7 @@ config_init(struct remedy_config *cfg)
 	cfg->pending_ttl_ms = 24 * 3600 * 1000;
 	cfg->kube_qps = 5;
 	cfg->kube_burst = 10;
+	cfg->kube_watch_stall_ms = 120000;
 	cfg->leader.name = strdup("remedyd");
 	cfg->leader.duration_ms = 15000;
 	cfg->leader.renew_ms = 10000;
@@ -257,6 +258,24 @@ k_kube_burst(struct cfgctx *c, const char *path, yaml_node_t *v)
 		return;
 	}
 	c->cfg->kube_burst = (int)n;
+}
+
+/* kubernetes.watch_stall: whole seconds from 10 s to 1 h (the API server
+ * sends a bookmark about every minute on a quiet watch). */
+static void
+k_watch_stall(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	int64_t ms = -1;
+
+	set_duration(c, path, v, &ms, 1);
+	if (ms == -1)
+		return;
+	if (ms < 10000 || ms > 3600000 || ms % 1000 != 0) {
+		ytree_error(&c->t, v, "%s: must be whole seconds from 10s to "
+		    "1h", path);
+		return;
+	}
+	c->cfg->kube_watch_stall_ms = ms;
 }
 
 /*
@@ -655,6 +674,7 @@ static const struct cfgkey kubernetes_keys[] = {
 	{ "namespaces",		k_namespaces },
 	{ "qps",		k_kube_qps },
 	{ "burst",		k_kube_burst },
+	{ "watch_stall",	k_watch_stall },
 	{ "leader_election",	k_leader_election },
 };
 static const struct cfgkey store_keys[] = {
@@ -1122,18 +1142,20 @@ emit_diag_pair(void *em, const char *k, const char *v)
 	return emit_pair(em, k, v);
 }
 
-/* kubernetes.qps, burst and leader_election, for the dump. */
+/* kubernetes.qps, burst, watch_stall and leader_election, for the dump. */
 static int
 emit_kube_rest(yaml_emitter_t *em, const struct remedy_config *cfg)
 {
-	char	qps[32], burst[16], d[32], r[32], p[32];
+	char	qps[32], burst[16], ws[32], d[32], r[32], p[32];
 
 	snprintf(qps, sizeof(qps), "%g", cfg->kube_qps);
 	snprintf(burst, sizeof(burst), "%d", cfg->kube_burst);
+	fmt_duration(cfg->kube_watch_stall_ms, ws, sizeof(ws));
 	fmt_duration(cfg->leader.duration_ms, d, sizeof(d));
 	fmt_duration(cfg->leader.renew_ms, r, sizeof(r));
 	fmt_duration(cfg->leader.retry_ms, p, sizeof(p));
 	return emit_pair(em, "qps", qps) && emit_pair(em, "burst", burst) &&
+	    emit_pair(em, "watch_stall", ws) &&
 	    emit_scalar(em, "leader_election") &&
 	    emit_simple(em, YAML_MAPPING_START_EVENT) &&
 	    emit_pair(em, "enabled", cfg->leader.enabled ? "true" : "false") &&

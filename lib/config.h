@@ -39,6 +39,7 @@ struct remedy_config {
 	char	*context;		/* NULL: current-context */
 	double	 kube_qps;		/* kubernetes.qps, default 5 */
 	int	 kube_burst;		/* kubernetes.burst, default 10 */
+	int64_t	 kube_watch_stall_ms;	/* kubernetes.watch_stall, 120 s */
 	struct {			/* kubernetes.leader_election */
 		int	 enabled;	/* default false */
 		char	*namespace;	/* NULL: the context's, else default */

@@ -292,6 +292,12 @@ test_error_cases(void)
 		{ "kubernetes: {qps: fast}\n",
 		  "1:19: kubernetes.qps: \"fast\" is not a rate from 0 (no "
 		  "limit) to 100000 requests a second" },
+		{ "kubernetes: {watch_stall: 5s}\n",
+		  "1:27: kubernetes.watch_stall: must be whole seconds from 10s "
+		  "to 1h" },
+		{ "kubernetes: {watch_stall: 1500ms}\n",
+		  "1:27: kubernetes.watch_stall: must be whole seconds from 10s "
+		  "to 1h" },
 		{ "kubernetes: {burst: 0}\n",
 		  "1:21: kubernetes.burst: \"0\" is not a number from 1 to "
 		  "10000" },
@@ -409,6 +415,7 @@ config_equal(const struct remedy_config *a, const struct remedy_config *b)
 	    a->verify_timeout_ms != b->verify_timeout_ms ||
 	    a->pending_ttl_ms != b->pending_ttl_ms ||
 	    a->resolve_after_ms != b->resolve_after_ms ||
+	    a->kube_watch_stall_ms != b->kube_watch_stall_ms ||
 	    a->log_level != b->log_level)
 		return 0;
 	for (i = 0; i < a->nnamespaces; i++)
@@ -461,6 +468,7 @@ test_dump(void)
 	    "  namespaces: []\n"
 	    "  qps: 5\n"
 	    "  burst: 10\n"
+	    "  watch_stall: 2m\n"
 	    "  leader_election:\n"
 	    "    enabled: false\n"
 	    "    namespace: ~\n"
@@ -636,7 +644,8 @@ test_kube_keys(void)
 	const char		*yaml;
 
 	snprintf(path, sizeof(path), "%s/kube.yaml", tmpdir);
-	yaml = "kubernetes:\n  qps: 20.5\n  burst: 40\n  leader_election:\n"
+	yaml = "kubernetes:\n  qps: 20.5\n  burst: 40\n  watch_stall: 45s\n"
+	    "  leader_election:\n"
 	    "    enabled: true\n    namespace: remedy\n    name: remedyd-a\n"
 	    "    identity: node-1\n    lease_duration: 6s\n"
 	    "    renew_deadline: 4s\n    retry_period: 500ms\n";
@@ -646,6 +655,7 @@ test_kube_keys(void)
 	free(errs);
 	CHECK(cfg.kube_qps == 20.5);
 	CHECK_INT(cfg.kube_burst, 40);
+	CHECK_INT(cfg.kube_watch_stall_ms, 45000);
 	CHECK_INT(cfg.leader.enabled, 1);
 	CHECK_STR(cfg.leader.namespace, "remedy");
 	CHECK_STR(cfg.leader.name, "remedyd-a");
