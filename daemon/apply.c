@@ -542,7 +542,6 @@ caches_current(struct engine *e)
  * never drawn from caches that may be behind: while a pods or Deployments
  * watch is restarting it waits, up to VERIFY_STALE_MS more.
  */
-
 void
 engine_verify_tick(struct engine *e, int64_t now)
 {

@@ -323,15 +323,9 @@ k_leader_election(struct cfgctx *c, const char *path, yaml_node_t *v)
 		snprintf(kp, sizeof(kp), "%s.%s", path, name);
 		switch (i) {
 		case 0:
-			if ((s = want_string(c, kp, val, 0, &isnull)) == NULL)
-				break;
-			if (strcmp(s, "true") == 0)
-				c->cfg->leader.enabled = 1;
-			else if (strcmp(s, "false") == 0)
-				c->cfg->leader.enabled = 0;
-			else
-				ytree_error(&c->t, val, "%s: expected true or "
-				    "false, got \"%s\"", kp, s);
+			if ((s = want_string(c, kp, val, 0, &isnull)) != NULL)
+				ytree_bool(&c->t, val, kp, s, 0,
+				    &c->cfg->leader.enabled);
 			break;
 		case 1:
 			set_string(c, kp, val, &c->cfg->leader.namespace, 1);
@@ -590,15 +584,8 @@ k_control_two_person(struct cfgctx *c, const char *path, yaml_node_t *v)
 	const char	*s;
 	int		 isnull;
 
-	if ((s = want_string(c, path, v, 0, &isnull)) == NULL)
-		return;
-	if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)
-		c->cfg->control_two_person = 1;
-	else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0)
-		c->cfg->control_two_person = 0;
-	else
-		ytree_error(&c->t, v, "%s: expected true or false, got \"%s\"",
-		    path, s);
+	if ((s = want_string(c, path, v, 0, &isnull)) != NULL)
+		ytree_bool(&c->t, v, path, s, 1, &c->cfg->control_two_person);
 }
 
 static const struct list_spec webhooks_spec = {

@@ -617,7 +617,6 @@ void
 policy_config_key(struct policy *p, struct ytree *t, const char *key,
     const char *keypath, yaml_node_t *v)
 {
-	const char	*s;
 	long long	 n;
 
 	if (strcmp(key, "kinds") == 0)
@@ -633,13 +632,7 @@ policy_config_key(struct policy *p, struct ytree *t, const char *key,
 		if (yaml_int(t, keypath, v, 0, 1000000, &n) == 0)
 			p->max_replicas = n;
 	} else if (strcmp(key, "allow_delete") == 0) {
-		s = ytree_str(v);
-		if (s != NULL && strcmp(s, "true") == 0)
-			p->allow_delete = 1;
-		else if (s != NULL && strcmp(s, "false") == 0)
-			p->allow_delete = 0;
-		else
-			ytree_error(t, v, "%s: expected true or false", keypath);
+		ytree_bool(t, v, keypath, ytree_str(v), 0, &p->allow_delete);
 	} else
 		ytree_error(t, v, "unknown key \"%s\" in policy", key);
 }

@@ -255,6 +255,24 @@ ytree_str(const yaml_node_t *n)
 	return (const char *)n->data.scalar.value;
 }
 
+int
+ytree_bool(struct ytree *t, const yaml_node_t *n, const char *path,
+    const char *s, int yes_no, int *dst)
+{
+	if (s != NULL && (strcmp(s, "true") == 0 ||
+	    (yes_no && strcmp(s, "yes") == 0)))
+		*dst = 1;
+	else if (s != NULL && (strcmp(s, "false") == 0 ||
+	    (yes_no && strcmp(s, "no") == 0)))
+		*dst = 0;
+	else {
+		ytree_error(t, n, "%s: expected true or false, got \"%s\"",
+		    path, s ? s : ytree_kind(n));
+		return -1;
+	}
+	return 0;
+}
+
 yaml_node_t *
 ytree_get(struct ytree *t, yaml_node_t *m, const char *key)
 {

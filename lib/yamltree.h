@@ -59,6 +59,13 @@ int		 ytree_is_null(const yaml_node_t *n);
 /* The text of a scalar that is not null, else NULL. */
 const char	*ytree_str(const yaml_node_t *n);
 /*
+ * A boolean: "true" -> *dst = 1, "false" -> *dst = 0 (with yes_no also
+ * "yes" and "no"), returning 0; anything else (s NULL too) records
+ * "PATH: expected true or false, got "S"" at n and returns -1.
+ */
+int		 ytree_bool(struct ytree *t, const yaml_node_t *n,
+		    const char *path, const char *s, int yes_no, int *dst);
+/*
  * Value of key in mapping m (first match), or NULL.  Keys that are not
  * scalars are skipped.
  */

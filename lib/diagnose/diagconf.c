@@ -151,15 +151,8 @@ set_bool(struct ytree *t, const char *keypath, struct yaml_node_s *v,
 {
 	const char	*s;
 
-	if ((s = str_of(t, keypath, v)) == NULL)
-		return;
-	if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)
-		*dst = 1;
-	else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0)
-		*dst = 0;
-	else
-		ytree_error(t, v, "%s: expected true or false, got \"%s\"",
-		    keypath, s);
+	if ((s = str_of(t, keypath, v)) != NULL)
+		ytree_bool(t, v, keypath, s, 1, dst);
 }
 
 static void

@@ -7,15 +7,10 @@
  * single open handle.
  */
 #include <sys/types.h>
-#include <sys/wait.h>
 
-#include <errno.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -29,8 +24,7 @@
 #include "kube/kubeconfig.h"
 #include "t.h"
 #include "util.h"
-
-extern char **environ;
+#include "kubetest.h"
 
 #define WAIT_MS		15000
 
@@ -62,12 +56,6 @@ struct self_free {
 	int	 calls;
 };
 
-static uv_loop_t	 loop;
-static uv_timer_t	 deadline;
-static int		 expired;
-static char		 tmpdir[] = "/tmp/remedy-informer-XXXXXX";
-static char		 base_url[128];
-static pid_t		 server_pid = -1;
 
 static void *
 project(json_t *o)
@@ -130,25 +118,6 @@ on_change(struct informer *inf, enum informer_event ev, void *old,
 		}
 		break;
 	}
-}
-
-static void
-on_deadline(uv_timer_t *t)
-{
-	(void)t;
-	expired = 1;
-}
-
-/* Run the loop until cond(arg) holds or ms pass; returns cond's value. */
-static int
-run_until(int (*cond)(void *), void *arg, int ms)
-{
-	expired = 0;
-	uv_timer_start(&deadline, on_deadline, (uint64_t)ms, 0);
-	while (!cond(arg) && !expired)
-		uv_run(&loop, UV_RUN_ONCE);
-	uv_timer_stop(&deadline);
-	return cond(arg);
 }
 
 static void
@@ -234,74 +203,6 @@ cancel_done(void *arg)
 	return ((struct canceller *)arg)->events > 0;
 }
 
-static size_t
-sink(char *p, size_t size, size_t n, void *ud)
-{
-	size_t len = size * n, *have = ud;
-
-	(void)p;
-	*have += len;
-	return len;
-}
-
-static size_t
-collect(char *p, size_t size, size_t n, void *ud)
-{
-	char **buf = ud;
-	size_t len = size * n, old = *buf ? strlen(*buf) : 0;
-	char *nb;
-
-	if ((nb = realloc(*buf, old + len + 1)) == NULL)
-		return 0;
-	memcpy(nb + old, p, len);
-	nb[old + len] = '\0';
-	*buf = nb;
-	return len;
-}
-
-/*
- * A blocking request to the server outside of the loop under test, as a
- * separate program (kubectl, another controller) would make it.  Returns
- * the HTTP status; the body into *out when out is set.
- */
-static long
-side_request(const char *method, const char *path, const char *body,
-    char **out)
-{
-	struct curl_slist *h = NULL;
-	char url[512], ca[256];
-	size_t got = 0;
-	long code = 0;
-	CURL *e;
-
-	if ((e = curl_easy_init()) == NULL)
-		return 0;
-	snprintf(url, sizeof(url), "%s%s", base_url, path);
-	snprintf(ca, sizeof(ca), "%s/ca.crt", tmpdir);
-	h = curl_slist_append(h, "Authorization: Bearer remedy-test-token");
-	h = curl_slist_append(h, "Content-Type: application/json");
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_CAINFO, ca);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT, 20L);
-	if (body != NULL)
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-	if (out != NULL) {
-		*out = NULL;
-		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
-		curl_easy_setopt(e, CURLOPT_WRITEDATA, out);
-	} else {
-		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
-		curl_easy_setopt(e, CURLOPT_WRITEDATA, &got);
-	}
-	if (curl_easy_perform(e) == CURLE_OK)
-		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(e);
-	return code;
-}
-
 /* The informer's cache holds exactly the pods the server lists. */
 static int
 cache_exact(struct informer *inf)
@@ -311,7 +212,7 @@ cache_exact(struct informer *inf)
 	size_t i;
 	int ok = 0;
 
-	if (side_request("GET", "/api/v1/namespaces/demo/pods", NULL, &body)
+	if (kt_request("GET", "/api/v1/namespaces/demo/pods", NULL, &body)
 	    != 200)
 		goto out;
 	if ((list = json_loads(body, 0, NULL)) == NULL)
@@ -327,80 +228,6 @@ cache_exact(struct informer *inf)
 out:
 	free(body);
 	return ok;
-}
-
-static int
-start_server(void)
-{
-	const char *src = getenv("REMEDY_SRCDIR");
-	char script[1024], ready[256], *argv[12], err[256], *buf = NULL;
-	json_t *doc;
-	size_t len;
-	int64_t until;
-	int rc = -1;
-
-	if (src == NULL)
-		src = ".";
-	snprintf(script, sizeof(script), "%s/tests/kubeapi/fake_apiserver.py",
-	    src);
-	if (access(script, R_OK) != 0) {
-		fprintf(stderr, "no test API server at %s\n", script);
-		return -1;
-	}
-	argv[0] = "python3";
-	argv[1] = script;
-	argv[2] = "--dir";
-	argv[3] = tmpdir;
-	argv[4] = "--scenario";
-	argv[5] = "healthy";
-	argv[6] = "--replicas";
-	argv[7] = "3";
-	argv[8] = NULL;
-	if (posix_spawnp(&server_pid, "python3", NULL, NULL, argv, environ)
-	    != 0) {
-		fprintf(stderr, "cannot start python3: %s\n", strerror(errno));
-		server_pid = -1;
-		return -1;
-	}
-	/* poll for the ready file, written last and atomically */
-	snprintf(ready, sizeof(ready), "%s/ready", tmpdir);
-	for (until = mono_ms() + 30000; mono_ms() < until;) {
-		if (read_file(ready, 4096, &buf, &len, err, sizeof(err)) == 0)
-			break;
-		if (waitpid(server_pid, NULL, WNOHANG) == server_pid) {
-			fprintf(stderr, "test API server exited early\n");
-			server_pid = -1;
-			return -1;
-		}
-		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
-	}
-	if (buf == NULL) {
-		fprintf(stderr, "test API server not ready in 30 s\n");
-		return -1;
-	}
-	if ((doc = json_loads(buf, 0, NULL)) != NULL &&
-	    json_str_at(doc, "url") != NULL) {
-		snprintf(base_url, sizeof(base_url), "%s",
-		    json_str_at(doc, "url"));
-		rc = 0;
-	}
-	json_decref(doc);
-	free(buf);
-	return rc;
-}
-
-static void
-stop_server(void)
-{
-	char cmd[128];
-
-	if (server_pid > 0) {
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, NULL, 0);
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
 static void
@@ -453,7 +280,7 @@ test_auth(struct http *http, const struct kube_config *kc)
 	FILE *f;
 
 	memset(&certs, 0, sizeof(certs));
-	snprintf(path, sizeof(path), "%s/kubeconfig-certs", tmpdir);
+	snprintf(path, sizeof(path), "%s/kubeconfig-certs", kt_dir);
 	if (kubeconfig_load(path, NULL, &certs, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		CHECK(!"kubeconfig-certs loaded");
@@ -464,7 +291,7 @@ test_auth(struct http *http, const struct kube_config *kc)
 		memset(&res, 0, sizeof(res));
 		if (c != NULL && kube_get(c, "/api/v1/namespaces/demo/pods",
 		    on_result, &res) != NULL)
-			run_until(result_done, &res, WAIT_MS);
+			kt_run_until(result_done, &res, WAIT_MS);
 		CHECK_INT(res.status, 200);
 		CHECK_STR(json_str_at(res.body, "kind"), "PodList");
 		json_decref(res.body);
@@ -479,7 +306,7 @@ test_auth(struct http *http, const struct kube_config *kc)
 	memset(&res, 0, sizeof(res));
 	if (c != NULL && kube_get(c, "/api/v1/namespaces/demo/pods",
 	    on_result, &res) != NULL)
-		run_until(result_done, &res, WAIT_MS);
+		kt_run_until(result_done, &res, WAIT_MS);
 	CHECK_INT(res.status, 401);
 	CHECK_STR(res.reason, "Unauthorized");
 	CHECK_STR(res.message, "Unauthorized");
@@ -487,7 +314,7 @@ test_auth(struct http *http, const struct kube_config *kc)
 	kube_client_free(c);
 
 	/* token file: written after the client was made, whitespace trimmed */
-	snprintf(path, sizeof(path), "%s/token", tmpdir);
+	snprintf(path, sizeof(path), "%s/token", kt_dir);
 	alt.token_file = path;
 	c = kube_client_new(http, &alt, err, sizeof(err));
 	CHECK(c != NULL);
@@ -497,7 +324,7 @@ test_auth(struct http *http, const struct kube_config *kc)
 	}
 	memset(&res, 0, sizeof(res));
 	if (c != NULL && kube_get(c, "/version", on_result, &res) != NULL)
-		run_until(result_done, &res, WAIT_MS);
+		kt_run_until(result_done, &res, WAIT_MS);
 	CHECK_INT(res.status, 200);
 	json_decref(res.body);
 	/* rotated to a token the server refuses: the copy read a moment ago
@@ -508,7 +335,7 @@ test_auth(struct http *http, const struct kube_config *kc)
 	}
 	memset(&res, 0, sizeof(res));
 	if (c != NULL && kube_get(c, "/version", on_result, &res) != NULL)
-		run_until(result_done, &res, WAIT_MS);
+		kt_run_until(result_done, &res, WAIT_MS);
 	CHECK_INT(res.status, 200);
 	json_decref(res.body);
 	kube_client_free(c);
@@ -517,7 +344,7 @@ test_auth(struct http *http, const struct kube_config *kc)
 	c = kube_client_new(http, &alt, err, sizeof(err));
 	memset(&res, 0, sizeof(res));
 	if (c != NULL && kube_get(c, "/version", on_result, &res) != NULL)
-		run_until(result_done, &res, WAIT_MS);
+		kt_run_until(result_done, &res, WAIT_MS);
 	CHECK_INT(res.status, 401);
 	json_decref(res.body);
 	if ((f = fopen(path, "w")) != NULL) {
@@ -526,7 +353,7 @@ test_auth(struct http *http, const struct kube_config *kc)
 	}
 	memset(&res, 0, sizeof(res));
 	if (c != NULL && kube_get(c, "/version", on_result, &res) != NULL)
-		run_until(result_done, &res, WAIT_MS);
+		kt_run_until(result_done, &res, WAIT_MS);
 	CHECK_INT(res.status, 200);
 	json_decref(res.body);
 	if (c != NULL) {
@@ -541,7 +368,7 @@ test_auth(struct http *http, const struct kube_config *kc)
 	c = kube_client_new(http, &alt, err, sizeof(err));
 	memset(&res, 0, sizeof(res));
 	CHECK(c != NULL && kube_get(c, "/version", on_result, &res) != NULL);
-	run_until(result_done, &res, WAIT_MS);
+	kt_run_until(result_done, &res, WAIT_MS);
 	CHECK_INT(res.status, 0);
 	CHECK(strstr(res.message, path) != NULL);
 	kube_client_free(c);
@@ -553,7 +380,7 @@ test_auth(struct http *http, const struct kube_config *kc)
 	CHECK(c != NULL);
 	memset(&res, 0, sizeof(res));
 	if (c != NULL && kube_get(c, "/version", on_result, &res) != NULL)
-		run_until(result_done, &res, WAIT_MS);
+		kt_run_until(result_done, &res, WAIT_MS);
 	CHECK_INT(res.status, 200);
 	json_decref(res.body);
 	kube_client_free(c);
@@ -563,7 +390,7 @@ test_auth(struct http *http, const struct kube_config *kc)
 	CHECK(c != NULL);
 	memset(&res, 0, sizeof(res));
 	if (c != NULL && kube_get(c, "/version", on_result, &res) != NULL)
-		run_until(result_done, &res, WAIT_MS);
+		kt_run_until(result_done, &res, WAIT_MS);
 	CHECK_INT(res.status, 0);
 	CHECK(res.message[0] != '\0');
 	json_decref(res.body);
@@ -613,45 +440,43 @@ main(void)
 	char path[512], err[512];
 	int before_updates, before_deletes;
 	int attempt;
+	static const char *const server_args[] = { "--scenario", "healthy",
+	    "--replicas", "3", NULL };
 
 	test_query();
 	memset(&kc, 0, sizeof(kc));
 	memset(&ps, 0, sizeof(ps));
 	memset(&ds, 0, sizeof(ds));
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (mkdtemp(tmpdir) == NULL) {
-		CHECK(!"mkdtemp");
-		return T_DONE();
-	}
-	if (start_server() == -1) {
+	if (kt_start_server(server_args) == -1) {
 		CHECK(!"test API server started");
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/kubeconfig", tmpdir);
+	snprintf(path, sizeof(path), "%s/kubeconfig", kt_dir);
 	if (kubeconfig_load(path, NULL, &kc, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		CHECK(!"kubeconfig loaded");
 		goto out;
 	}
-	uv_loop_init(&loop);
-	uv_timer_init(&loop, &deadline);
-	http = http_new(&loop);
+	uv_loop_init(&kt_loop);
+	uv_timer_init(&kt_loop, &kt_deadline);
+	http = http_new(&kt_loop);
 	CHECK(http != NULL);
 	client = kube_client_new(http, &kc, err, sizeof(err));
 	CHECK(client != NULL);
 	if (http == NULL || client == NULL)
 		goto teardown;
-	CHECK_STR(kube_client_server(client), base_url);
+	CHECK_STR(kube_client_server(client), kt_url);
 
 	/* initial sync: 3 pods and 1 deployment, each reported as ADD */
-	pods = informer_new(client, &loop, &pods_type, "demo", on_change, &ps);
-	deps = informer_new(client, &loop, &deploy_type, "demo", on_change,
+	pods = informer_new(client, &kt_loop, &pods_type, "demo", on_change, &ps);
+	deps = informer_new(client, &kt_loop, &deploy_type, "demo", on_change,
 	    &ds);
 	informer_start(pods);
 	informer_start(deps);
 	sa.a = pods;
 	sa.b = deps;
-	CHECK(run_until(both_synced, &sa, WAIT_MS));
+	CHECK(kt_run_until(both_synced, &sa, WAIT_MS));
 	CHECK_INT(informer_size(pods), 3);
 	CHECK_INT(informer_size(deps), 1);
 	CHECK_INT(ps.adds, 3);
@@ -661,7 +486,7 @@ main(void)
 	CHECK(cache_exact(pods));
 
 	/* a pod created elsewhere arrives through the watch as ADD */
-	CHECK_INT(side_request("POST", "/_test/objects",
+	CHECK_INT(kt_request("POST", "/_test/objects",
 	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":"
 	    "{\"name\":\"extra\",\"namespace\":\"demo\"},\"spec\":"
 	    "{\"containers\":[{\"name\":\"c\",\"image\":\"nginx:1.25\"}]}}",
@@ -669,7 +494,7 @@ main(void)
 	na.inf = pods;
 	na.name = "extra";
 	na.present = 1;
-	CHECK(run_until(name_is, &na, WAIT_MS));
+	CHECK(kt_run_until(name_is, &na, WAIT_MS));
 	CHECK_STR(ps.last_add, "extra");
 	CHECK_INT(ps.adds, 4);
 	informer_stats(pods, &st);
@@ -677,10 +502,10 @@ main(void)
 	CHECK(st.events >= 1);
 
 	/* deleted through the API: DELETE */
-	CHECK_INT(side_request("DELETE", "/api/v1/namespaces/demo/pods/extra",
+	CHECK_INT(kt_request("DELETE", "/api/v1/namespaces/demo/pods/extra",
 	    NULL, NULL), 200);
 	na.present = 0;
-	CHECK(run_until(name_is, &na, WAIT_MS));
+	CHECK(kt_run_until(name_is, &na, WAIT_MS));
 	CHECK_STR(ps.last_delete, "extra");
 	CHECK_INT(ps.deletes, 1);
 	CHECK_INT(informer_size(pods), 3);
@@ -698,11 +523,11 @@ main(void)
 	ra.seen = &ps;
 	ra.same_rv_before = ps.same_rv;
 	for (attempt = 0; attempt < 3 && !relisted(&ra); attempt++) {
-		CHECK_INT(side_request("POST", "/_test/compact", "{}", NULL),
+		CHECK_INT(kt_request("POST", "/_test/compact", "{}", NULL),
 		    200);
-		CHECK_INT(side_request("POST", "/_test/close-watches", "{}",
+		CHECK_INT(kt_request("POST", "/_test/close-watches", "{}",
 		    NULL), 200);
-		run_until(relisted, &ra, WAIT_MS);
+		kt_run_until(relisted, &ra, WAIT_MS);
 	}
 	CHECK(relisted(&ra));
 	informer_stats(pods, &st);
@@ -713,14 +538,14 @@ main(void)
 	CHECK(ps.updates >= before_updates + 3);
 	CHECK(cache_exact(pods));
 	/* and it watches again: a new pod still arrives */
-	CHECK_INT(side_request("POST", "/_test/objects",
+	CHECK_INT(kt_request("POST", "/_test/objects",
 	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":"
 	    "{\"name\":\"late\",\"namespace\":\"demo\"},\"spec\":"
 	    "{\"containers\":[{\"name\":\"c\",\"image\":\"nginx:1.25\"}]}}",
 	    NULL), 200);
 	na.name = "late";
 	na.present = 1;
-	CHECK(run_until(name_is, &na, WAIT_MS));
+	CHECK(kt_run_until(name_is, &na, WAIT_MS));
 	CHECK(cache_exact(pods));
 
 	/* a failing JSON Patch test op: 422 with the server's own words */
@@ -730,7 +555,7 @@ main(void)
 	    "[{\"op\":\"test\",\"path\":\"/spec/replicas\",\"value\":99},"
 	    "{\"op\":\"replace\",\"path\":\"/spec/replicas\",\"value\":1}]", 0,
 	    on_result, &res) != NULL);
-	CHECK(run_until(result_done, &res, WAIT_MS));
+	CHECK(kt_run_until(result_done, &res, WAIT_MS));
 	CHECK_INT(res.status, 422);
 	CHECK_STR(res.reason, "Invalid");
 	CHECK(res.message[0] != '\0');
@@ -742,7 +567,7 @@ main(void)
 	CHECK(kube_patch(client, "/apis/apps/v1/namespaces/demo/deployments/"
 	    "web", "application/merge-patch+json",
 	    "{\"spec\":{\"replicas\":5}}", 1, on_result, &res) != NULL);
-	CHECK(run_until(result_done, &res, WAIT_MS));
+	CHECK(kt_run_until(result_done, &res, WAIT_MS));
 	CHECK_INT(res.status, 200);
 	CHECK_STR(res.message, "");
 	CHECK_INT(json_int_at(res.body, "spec.replicas", -1), 5);
@@ -750,7 +575,7 @@ main(void)
 	memset(&res, 0, sizeof(res));
 	CHECK(kube_get(client, "/apis/apps/v1/namespaces/demo/deployments/web",
 	    on_result, &res) != NULL);
-	CHECK(run_until(result_done, &res, WAIT_MS));
+	CHECK(kt_run_until(result_done, &res, WAIT_MS));
 	CHECK_INT(res.status, 200);
 	CHECK_INT(json_int_at(res.body, "spec.replicas", -1), 3);
 	json_decref(res.body);
@@ -759,7 +584,7 @@ main(void)
 	memset(&res, 0, sizeof(res));
 	CHECK(kube_get(client, "/apis/apps/v1/namespaces/demo/deployments/"
 	    "nope", on_result, &res) != NULL);
-	CHECK(run_until(result_done, &res, WAIT_MS));
+	CHECK(kt_run_until(result_done, &res, WAIT_MS));
 	CHECK_INT(res.status, 404);
 	CHECK_STR(res.reason, "NotFound");
 	CHECK(strlen(res.message) > 10 && strcmp(res.message +
@@ -767,7 +592,7 @@ main(void)
 	json_decref(res.body);
 
 	/* the server sends a bookmark every second: it moves the RV only */
-	CHECK(run_until(bookmarked, deps, WAIT_MS));
+	CHECK(kt_run_until(bookmarked, deps, WAIT_MS));
 	CHECK_INT(informer_size(deps), 1);
 
 	/* a cancel from inside a watch event: no done(), transfer gone */
@@ -776,12 +601,12 @@ main(void)
 	cn.call = kube_watch(client, "/api/v1/namespaces/demo/pods?watch=1", 0,
 	    cancel_event, cancel_never_done, &cn);
 	CHECK(cn.call != NULL);
-	CHECK(run_until(cancel_done, &cn, WAIT_MS));
+	CHECK(kt_run_until(cancel_done, &cn, WAIT_MS));
 	CHECK_INT(cn.events, 1);
 	informer_free(pods);
 	informer_free(deps);
 	pods = deps = NULL;
-	CHECK(run_until(http_idle, http, WAIT_MS));
+	CHECK(kt_run_until(http_idle, http, WAIT_MS));
 	CHECK_INT(cn.events, 1);
 	CHECK_INT(cn.done, 0);
 	CHECK_INT(cn.version.status, 200);
@@ -790,11 +615,11 @@ main(void)
 
 	/* informer_free() from inside its own callback */
 	memset(&sf, 0, sizeof(sf));
-	self = informer_new(client, &loop, &deploy_type, "demo", free_self,
+	self = informer_new(client, &kt_loop, &deploy_type, "demo", free_self,
 	    &sf);
 	informer_start(self);
-	CHECK(run_until(self_freed, &sf, WAIT_MS));
-	CHECK(run_until(http_idle, http, WAIT_MS));
+	CHECK(kt_run_until(self_freed, &sf, WAIT_MS));
+	CHECK(kt_run_until(http_idle, http, WAIT_MS));
 	CHECK_INT(sf.calls, 1);
 
 	test_auth(http, &kc);
@@ -803,12 +628,12 @@ teardown:
 	informer_free(deps);
 	kube_client_free(client);
 	http_free(http);
-	uv_close((uv_handle_t *)&deadline, NULL);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	CHECK_INT(uv_loop_close(&loop), 0);
+	uv_close((uv_handle_t *)&kt_deadline, NULL);
+	uv_run(&kt_loop, UV_RUN_DEFAULT);
+	CHECK_INT(uv_loop_close(&kt_loop), 0);
 	kube_config_clear(&kc);
 out:
-	stop_server();
+	kt_stop_server();
 	curl_global_cleanup();
 	return T_DONE();
 }
