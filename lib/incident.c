@@ -100,8 +100,15 @@ incidents_has_cause(struct incidents *is, const struct incident *inc)
 	struct incident	*o;
 	size_t		 pos = 0;
 
+	/*
+	 * A stored cause stays the cause while it is empty and not yet
+	 * resolved: a crash-looping pod is Running for an instant between
+	 * its back-offs, and its Deployment's unavailable replicas are no
+	 * new incident for that.
+	 */
 	while (incidents_next(is, &pos, &o))
-		if (o != inc && !o->symptom && incident_objects(o) > 0 &&
+		if (o != inc && !o->symptom &&
+		    (incident_objects(o) > 0 || o->store_id != 0) &&
 		    strcmp(o->ns, inc->ns) == 0 &&
 		    strcmp(o->kind, inc->kind) == 0 &&
 		    strcmp(o->name, inc->name) == 0)

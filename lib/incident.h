@@ -92,7 +92,8 @@ size_t	 incident_pods(const struct incident *);
 /* Pods and other objects. */
 size_t	 incident_objects(const struct incident *);
 /* Is an incident of another analyzer or reason, not a symptom, open on the
- * same root owner (ns, kind, name)? */
+ * same root owner (ns, kind, name)?  Open: with objects, or stored and not
+ * yet resolved. */
 int	 incidents_has_cause(struct incidents *, const struct incident *);
 
 /* "analyzer/ns/Kind/name/reason" into buf. */

@@ -143,6 +143,9 @@ class Case(unittest.TestCase):
         self.daemon = None
 
     def make_namespace(self, n):
+        # a namespace of an earlier run may still be terminating
+        wait(lambda: kubectl("get", "namespace", n, check=False).returncode != 0, 180,
+             "namespace %s of an earlier run to go" % n)
         kubectl("create", "namespace", n)
         # the README's per-namespace grant (setup_rbac.py recorded it)
         with open(os.path.join(E2E_DIR, "rolebinding.sh")) as f:

@@ -8,6 +8,7 @@ server's audit log shows one accepted PATCH per action, the Deployment
 carries the action id, and the action is verified.
 """
 import os
+import shutil
 
 import e2e
 from e2e import wait
@@ -40,10 +41,9 @@ class Crash(e2e.Case):
         self.assertEqual(rc, 0, err)
         d.stop()
         self.daemon = None
-        import shutil
         shutil.rmtree(d.dir)
 
-    def test_after_patch(self):
+    def test_kill_mid_apply(self):
         self.run_point("e2e-crash-after-patch", "after-patch")
         self.run_point("e2e-crash-after-applying", "after-applying")
         self.ok = True

@@ -165,9 +165,12 @@ class Detect(e2e.Case):
         # README's RBAC grants pods/log.
         rc, out, err = d.ctl("incidents")
         api = [i for i in out["incidents"] if i["namespace"] == BROKEN and i["name"] == "api"][0]
-        rc, text, err = d.ctl("incidents", "show", str(api["id"]), output=None)
-        self.assertEqual(rc, 0, err)
-        self.assertIn("DATABASE_URL is not set", text)
+
+        def explained():
+            rc, text, err = d.ctl("incidents", "show", str(api["id"]), output=None)
+            self.assertEqual(rc, 0, err)
+            return "DATABASE_URL is not set" in text
+        wait(explained, 120, "the crash loop's diagnosis to quote the container's log")
 
         # Nothing was written: the rules backend proposes no fix for these
         # (the probe and crash loop have no previous revision), and no write

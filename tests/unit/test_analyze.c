@@ -268,6 +268,11 @@ test_lifecycle(void)
 	CHECK_INT(incidents_pod(&is, "demo", "web-1", NULL, NULL, 500), 0);
 	CHECK_INT(incidents_pod(&is, "demo", "web-2", NULL, NULL, 500), 0);
 	CHECK_INT(incidents_has_cause(&is, dep), 0);
+	/* Stored, the cause stays open while empty (a crash loop's pod is
+	 * Running for an instant between back-offs) until it is resolved. */
+	inc->store_id = 7;
+	CHECK_INT(incidents_has_cause(&is, dep), 1);
+	inc->store_id = 0;
 	CHECK_INT(incident_objects(dep), 1);
 	CHECK_INT(incident_pods(dep), 0);
 
