@@ -70,15 +70,12 @@ gv_of(const struct informer_type *t, char *buf, size_t len)
 static void
 decide(struct engine *e, int k, const struct discovery_set *set)
 {
-	const struct informer_type	*one[2], *const *v, *pick = NULL;
+	const struct informer_type	*one[2], *const *v, *pick;
 	char				 gv[DISC_GV], tried[1024];
 	size_t				 i, off = 0;
 
 	v = versions_of(k, one);
-	for (i = 0; v[i] != NULL && pick == NULL; i++)
-		if (discovery_has(set, gv_of(v[i], gv, sizeof(gv)),
-		    v[i]->resource))
-			pick = v[i];
+	pick = discovery_choose(set, v);
 	if (pick != NULL && pick == e->kver[k])
 		return;
 	if (pick == NULL && e->kstate[k] == KS_OFF)

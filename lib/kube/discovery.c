@@ -224,6 +224,19 @@ discovery_gv_of_path(const char *p, char *buf, size_t len)
 	return n <= 0 || (size_t)n >= len ? -1 : 0;
 }
 
+const struct informer_type *
+discovery_choose(const struct discovery_set *s,
+    const struct informer_type *const *v)
+{
+	char gv[DISC_KEY];
+
+	for (; *v != NULL; v++)
+		if (discovery_gv_of_path((*v)->group_path, gv, sizeof(gv)) == 0 &&
+		    discovery_has(s, gv, (*v)->resource))
+			return *v;
+	return NULL;
+}
+
 /* --- the rounds --- */
 
 struct disc_slot {

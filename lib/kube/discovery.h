@@ -25,6 +25,7 @@
 
 #include "hmap.h"
 #include "kube/client.h"
+#include "kube/informer.h"
 
 #define DISCOVERY_MAX_GV	64	/* group versions asked about */
 
@@ -52,6 +53,11 @@ int	discovery_has(const struct discovery_set *, const char *gv,
  * "/apis/batch/v1beta1" -> "batch/v1beta1"); -1 if it does not fit or
  * has another shape. */
 int	discovery_gv_of_path(const char *group_path, char *buf, size_t len);
+
+/* The first of the NULL-ended versions (informer types, preferred first)
+ * whose resource the set says is served; NULL when none is. */
+const struct informer_type *discovery_choose(const struct discovery_set *,
+	    const struct informer_type *const *versions);
 
 struct discovery;
 /* ok 1: set holds the round's findings (valid during the callback); ok 0:
