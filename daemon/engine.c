@@ -963,22 +963,22 @@ engine_kind_type(int k)
 
 /*
  * A new informer for one namespaced (cluster 0) or cluster-scoped kind:
- * the i-th configured namespace, or, when the engine watches
- * cluster-wide, all namespaces filtered to the configured ones.
+ * the i-th configured namespace, or, when the kind is watched cluster-wide
+ * (wide), all namespaces filtered to the configured ones.
  */
 static struct informer *
-scope_new(struct engine *e, int cluster, size_t i,
+scope_new(struct engine *e, int wide, int cluster, size_t i,
     const struct informer_type *t, informer_cb cb, void *arg)
 {
 	const struct remedy_config	*cfg = e->cfg;
 	struct informer			*inf;
 	const char			*ns = NULL;
 
-	if (!cluster && cfg->nnamespaces > 0 && !e->cluster_wide)
+	if (!cluster && cfg->nnamespaces > 0 && !wide)
 		ns = cfg->namespaces[i];
 	if ((inf = informer_new(e->kube, e->loop, t, ns, cb, arg)) == NULL)
 		return NULL;
-	if (!cluster && cfg->nnamespaces > 0 && e->cluster_wide &&
+	if (!cluster && cfg->nnamespaces > 0 && wide &&
 	    informer_set_namespaces(inf, cfg->namespaces, cfg->nnamespaces)
 	    == -1) {
 		informer_free(inf);
@@ -990,10 +990,9 @@ scope_new(struct engine *e, int cluster, size_t i,
 /* Informers a namespaced kind gets: one per configured namespace, or one
  * for all of them. */
 static size_t
-scope_count(const struct engine *e)
+scope_count(const struct engine *e, int wide)
 {
-	return e->cfg->nnamespaces == 0 || e->cluster_wide ? 1 :
-	    e->cfg->nnamespaces;
+	return e->cfg->nnamespaces == 0 || wide ? 1 : e->cfg->nnamespaces;
 }
 
 /*
@@ -1026,12 +1025,15 @@ drop_objects(struct engine *e, int k)
 static int
 core_open(struct engine *e)
 {
-	size_t i, m = scope_count(e);
+	size_t	i, m = scope_count(e, e->core_wide);
+	int	w = e->core_wide;
 
 	for (i = 0; i < m; i++) {
-		e->pods[i] = scope_new(e, 0, i, &kobj_pods, on_pod, e);
-		e->rsets[i] = scope_new(e, 0, i, &kobj_replicasets, on_rs, e);
-		e->deps[i] = scope_new(e, 0, i, &kobj_deployments, on_dep, e);
+		e->pods[i] = scope_new(e, w, 0, i, &kobj_pods, on_pod, e);
+		e->rsets[i] = scope_new(e, w, 0, i, &kobj_replicasets, on_rs,
+		    e);
+		e->deps[i] = scope_new(e, w, 0, i, &kobj_deployments, on_dep,
+		    e);
 		if (!e->pods[i] || !e->rsets[i] || !e->deps[i]) {
 			informer_free(e->pods[i]);
 			informer_free(e->rsets[i]);
@@ -1072,11 +1074,11 @@ core_close(struct engine *e)
 int
 engine_kind_open(struct engine *e, int k, const struct informer_type *t)
 {
-	size_t i, m = kinds[k].cluster ? 1 : scope_count(e);
+	size_t i, m = kinds[k].cluster ? 1 : scope_count(e, e->kwide[k]);
 
 	for (i = 0; i < m; i++) {
-		if ((e->kinf[k][i] = scope_new(e, kinds[k].cluster, i, t,
-		    on_kind, &e->kargs[k])) == NULL)
+		if ((e->kinf[k][i] = scope_new(e, e->kwide[k], kinds[k].cluster,
+		    i, t, on_kind, &e->kargs[k])) == NULL)
 			return -1;
 		e->nkinf[k]++;
 	}
@@ -1101,39 +1103,41 @@ engine_kind_close(struct engine *e, int k)
 }
 
 /*
- * A cluster-wide LIST was forbidden: the credentials are namespace-scoped
- * (RoleBindings), so every namespaced kind is watched namespace by
- * namespace from now on.  Once per run.
+ * A cluster-wide LIST of kind k was forbidden: the credentials are
+ * namespace-scoped for it (RoleBindings), so it is watched namespace by
+ * namespace from now on.  Pods, ReplicaSets and Deployments move
+ * together.  Once per kind and run.
  */
 static void
-rescope(struct engine *e, const char *resource)
+rescope(struct engine *e, int k, const char *resource)
 {
 	const struct informer_type *t;
-	int k;
 
 	log_notice("cluster-wide LIST of %s forbidden: watching the %zu "
 	    "configured namespaces one by one", resource,
 	    e->cfg->nnamespaces);
-	e->cluster_wide = 0;
-	core_close(e);
-	if (core_open(e) == -1)
-		log_warnx("out of memory starting the informers");
-	for (k = 0; k < ENGINE_NKINDS; k++) {
-		if (kinds[k].cluster || (t = e->kver[k]) == NULL)
-			continue;
-		engine_kind_close(e, k);
-		if (engine_kind_open(e, k, t) == -1)
-			log_warnx("%s: out of memory starting its informers",
-			    kind_name(k));
+	if (k == K_POD || k == K_RS || k == K_DEP) {
+		e->core_wide = 0;
+		core_close(e);
+		if (core_open(e) == -1)
+			log_warnx("out of memory starting the informers");
+		return;
 	}
+	e->kwide[k] = 0;
+	if ((t = e->kver[k]) == NULL)
+		return;
+	engine_kind_close(e, k);
+	if (engine_kind_open(e, k, t) == -1)
+		log_warnx("%s: out of memory starting its informers",
+		    kind_name(k));
 }
 
 /*
  * What the last LIST or WATCH answered decides two things: a 403 on a
  * cluster-wide LIST of a namespaced kind means namespace-scoped
- * credentials (rescope), and a 404 means a kind is no longer served at
- * the version discovery chose: its family is off until the next
- * discovery finds it again (no retry storm).
+ * credentials for it (rescope), and a 404 means a kind is no longer
+ * served at the version discovery chose: its family is off until the
+ * next discovery finds it again (no retry storm).
  */
 static void
 watch_failures(struct engine *e)
@@ -1141,18 +1145,18 @@ watch_failures(struct engine *e)
 	struct informer	**infs;
 	size_t		  i, n;
 	long		  st;
-	int		  k, ks[3] = { K_POD, K_RS, K_DEP };
+	int		  k, kk, ks[3] = { K_POD, K_RS, K_DEP };
 
 	for (k = -3; k < ENGINE_NKINDS; k++) {
-		int kk = k < 0 ? ks[k + 3] : k;
-
+		kk = k < 0 ? ks[k + 3] : k;
 		infs = infs_of(e, kk, &n);
 		for (i = 0; i < n; i++) {
 			st = informer_fail_status(infs[i]);
-			if (st == 403 && e->cluster_wide &&
-			    !engine_kind_cluster(kk)) {
-				rescope(e, informer_name(infs[i]));
-				return;
+			if (st == 403 && !engine_kind_cluster(kk) &&
+			    (k < 0 ? e->core_wide : e->kwide[kk]) &&
+			    e->cfg->nnamespaces > 1) {
+				rescope(e, kk, informer_name(infs[i]));
+				break;
 			}
 			if (st == 404 && k >= 0) {
 				engine_kind_gone(e, kk);
@@ -1180,8 +1184,10 @@ engine_start(struct engine *e, uv_loop_t *loop, const struct remedy_config *cfg,
 	incidents_init(&e->incs);
 	hmap_init(&e->evidx);
 	/* Several namespaces: one cluster-wide watch per kind, filtered,
-	 * until a 403 says the credentials are namespace-scoped. */
-	e->cluster_wide = cfg->nnamespaces > 1;
+	 * until a 403 says the credentials are namespace-scoped for it. */
+	e->core_wide = cfg->nnamespaces > 1;
+	for (k = 0; k < ENGINE_NKINDS; k++)
+		e->kwide[k] = e->core_wide;
 	n = cfg->nnamespaces ? cfg->nnamespaces : 1;
 	if ((e->pods = calloc(n, sizeof(*e->pods))) == NULL ||
 	    (e->rsets = calloc(n, sizeof(*e->rsets))) == NULL ||

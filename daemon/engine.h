@@ -42,9 +42,11 @@ struct engine {
 
 	/* Each kind has either one informer (a cluster-scoped kind; all
 	 * namespaces; several namespaces watched cluster-wide, filtered) or
-	 * one per configured namespace (namespace-scoped credentials). */
-	int			 cluster_wide;	/* several namespaces, one
-						 * watch per kind */
+	 * one per configured namespace (credentials namespace-scoped for
+	 * it: its cluster-wide LIST answered 403). */
+	int			 core_wide;	/* pods, ReplicaSets and
+						 * Deployments cluster-wide */
+	int			 kwide[ENGINE_NKINDS];
 	struct informer	       **pods, **rsets, **deps;
 	size_t			 ninf;
 	/* The other kinds the analyzers read (engine.c's kinds[] table),

@@ -13,8 +13,9 @@ driving a real remedyd against the test API server.
   autoscaling/v1 is read from its other shape.
 - Several namespaces with cluster-wide credentials: exactly one watch per
   kind, none per namespace, and objects of other namespaces ignored.
-- Namespace-scoped credentials (403 on cluster-wide LISTs): one line, then
-  one informer per kind and namespace.
+- Namespace-scoped credentials (403 on cluster-wide LISTs): one line per
+  kind, then one informer per kind and namespace; a kind whose role alone
+  is bound per namespace is the only one watched namespace by namespace.
 """
 import os
 import re
@@ -207,6 +208,23 @@ class Scope(Base):
         self.assertEqual(rc, 0, err)
         self.ok = True
 
+    def test_one_kind_namespace_scoped(self):
+        """Cluster-wide credentials but for Services: only they go
+        namespace by namespace."""
+        self.cluster = Cluster(self.workdir, scenario="empty", args=("--forbid-cluster-list", "services"))
+        self.load("b", scenario("service-no-pods")["broken"])
+        self.daemon = Daemon(self.workdir, self.cluster, hold_down="0s", namespaces=("a", "b"))
+        exp = scenario("service-no-pods")["expect"][0]
+        self.wait_incident("b", exp["kind"], exp["name"], exp["reason"])
+        log = full_log(self.daemon)
+        self.assertEqual(re.findall(r"cluster-wide LIST of (\S+) forbidden", log), ["services"])
+        ok = [r["path"] for r in remedyd_requests(self.cluster) if informer_request(r) and r["status"] == 200]
+        self.assertIn("/api/v1/namespaces/a/services", ok)
+        self.assertIn("/api/v1/namespaces/b/services", ok)
+        self.assertEqual([p for p in ok if "/namespaces/" in p and not p.endswith("/services")], [])
+        self.assertIn("/api/v1/pods", ok)
+        self.ok = True
+
     def test_namespace_scoped_credentials(self):
         self.cluster = Cluster(self.workdir, scenario="empty",
                                args=("--ns-token", "ns-scoped-token", "--ns-token-namespaces", "a,b"))
@@ -220,9 +238,11 @@ class Scope(Base):
         self.daemon = Daemon(self.workdir, self.cluster, hold_down="0s", namespaces=("a", "b"))
         self.wait_incident("b", "Deployment", "web", "ImagePullBackOff")
         log = full_log(self.daemon)
-        lines = re.findall(r"cluster-wide LIST of \S+ forbidden: watching the 2 configured "
+        lines = re.findall(r"cluster-wide LIST of (\S+) forbidden: watching the 2 configured "
                            r"namespaces one by one", log)
-        self.assertEqual(len(lines), 1, log[-3000:])
+        self.assertEqual(len(lines), len(set(lines)), "one line per kind: %s" % lines)
+        self.assertTrue(set(lines) & {"pods", "replicasets", "deployments"}, lines)
+        self.assertTrue({"jobs", "services", "events"} <= set(lines), lines)
         inf = [r for r in remedyd_requests(self.cluster) if informer_request(r)]
         for ns in ("a", "b"):
             for res in ("/api/v1/namespaces/%s/pods", "/apis/apps/v1/namespaces/%s/deployments",

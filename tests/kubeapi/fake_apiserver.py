@@ -1111,6 +1111,9 @@ def forbidden(user, verb, res, ns, name, opts):
     if user == "nsuser" and RESOURCES[res][3]:
         allowed = [n for n in (opts.ns_token_namespaces or "").split(",") if n]
         deny = ns is None or (allowed and ns not in allowed)
+    if user == "tester" and ns is None and RESOURCES[res][3] and \
+            res in (opts.forbid_cluster_list or "").split(","):
+        deny = True
     if not deny:
         return None
     if user == "restricted":
@@ -2029,6 +2032,9 @@ def main():
                          "namespaced resources answer 403")
     ap.add_argument("--ns-token-namespaces", default="",
                     help="comma-separated namespaces nsuser may use (default: all)")
+    ap.add_argument("--forbid-cluster-list", default="",
+                    help="comma-separated resources the main token may not use cluster-wide "
+                         "(its role is bound per namespace for them)")
     ap.add_argument("--profile", default="current", choices=sorted(PROFILES),
                     help="which versions the optional kinds are served at (v1.20: CronJob, PDB, "
                          "EndpointSlice only at v1beta1, the HPA at autoscaling/v2beta2 and v1)")
