@@ -13,6 +13,9 @@ driving a real remedyd against the test API server.
   autoscaling/v1 is read from its other shape.
 - Several namespaces with cluster-wide credentials: exactly one watch per
   kind, none per namespace, and objects of other namespaces ignored.
+- The engine's own requests have their own rate-limit lane: with one token a
+  second and eleven informers failing over and over, the diagnosis and its
+  dry-run go out at their own pace (counted from the request log).
 - Namespace-scoped credentials (403 on cluster-wide LISTs): one line per
   kind, then one informer per kind and namespace; a kind whose role alone
   is bound per namespace is the only one watched namespace by namespace.
@@ -252,6 +255,49 @@ class Scope(Base):
         self.assertTrue(forbidden)
         self.assertLessEqual(len(forbidden), KINDS - 1, "at most one cluster-wide try per namespaced kind")
         self.assertTrue(all("/namespaces/" not in r["path"] for r in forbidden))
+        self.ok = True
+
+
+FAILING = ("/api/v1/nodes", "/api/v1/namespaces/demo/services", "/api/v1/namespaces/demo/persistentvolumeclaims",
+           "/apis/apps/v1/namespaces/demo/statefulsets", "/apis/apps/v1/namespaces/demo/daemonsets",
+           "/apis/batch/v1/namespaces/demo/jobs", "/apis/batch/v1/namespaces/demo/cronjobs",
+           "/apis/discovery.k8s.io/v1/namespaces/demo/endpointslices",
+           "/apis/networking.k8s.io/v1/namespaces/demo/ingresses",
+           "/apis/autoscaling/v2/namespaces/demo/horizontalpodautoscalers",
+           "/apis/policy/v1/namespaces/demo/poddisruptionbudgets")
+
+
+def discovery_request(r):
+    return r["method"] == "GET" and not r["query"] and re.match(r"^/apis?(/[^/]+){0,2}$", r["path"])
+
+
+class Lanes(Base):
+    def test_dry_run_not_behind_informer_retries(self):
+        """One token a second, eleven informers failing and retrying from
+        the start: their queue never empties, yet the diagnosis' requests
+        and its dry-run go out at the engine's own pace, each followed by
+        about one informer request, not by the whole queue."""
+        self.cluster = Cluster(self.workdir, scenario="broken-rollout", replicas=3)
+        for p in FAILING:
+            self.cluster.test("POST", "/inject", {"method": "GET", "path": p, "status": 500,
+                                                  "reason": "InternalError", "count": 100000})
+        self.daemon = Daemon(self.workdir, self.cluster, hold_down="0s",
+                             kube_extra="  qps: 1\n  burst: 1\n")
+
+        def dry_run():
+            return [r for r in remedyd_requests(self.cluster) if r["dry_run"] and r["method"] == "PATCH"]
+        wait_for(dry_run, 90, "the dry-run")
+        reqs = remedyd_requests(self.cluster)
+        d = dry_run()[0]["seq"]
+        engine = [r for r in reqs if not informer_request(r) and not discovery_request(r) and r["seq"] <= d]
+        self.assertTrue(engine)
+        e0 = engine[0]["seq"]
+        between = [r for r in reqs if informer_request(r) and e0 < r["seq"] < d]
+        failing = [r for r in reqs if informer_request(r) and r["status"] == 500 and r["seq"] < d]
+        self.assertGreater(len(failing), len(FAILING), "the informers were retrying")
+        self.assertLessEqual(len(between), 2 * len(engine) + 3,
+                             "%d informer requests went out between the engine's first request and its "
+                             "dry-run (%d engine requests)" % (len(between), len(engine)))
         self.ok = True
 
 
