@@ -188,6 +188,32 @@ class KindsComeAndGo(Base):
         self.ok = True
 
 
+class DiscoveryFails(Base):
+    def test_ready_with_core_kinds_then_the_rest(self):
+        """/apis answers 503 three times: remedyd says so, becomes ready
+        with pods, ReplicaSets and Deployments, retries with backoff, and
+        watches the other kinds once a round succeeds."""
+        self.cluster = Cluster(self.workdir, scenario="empty", args=("--profile", "v1.20"))
+        self.cluster.test("POST", "/inject", {"method": "GET", "path": "/apis", "exact": True, "status": 503,
+                                              "reason": "ServiceUnavailable", "message": "etcd is down",
+                                              "count": 3})
+        self.load("demo", scenario("pdb-blocking")["broken"])
+        self.daemon = Daemon(self.workdir, self.cluster, hold_down="0s")
+        log = full_log(self.daemon)
+        self.assertIn("API discovery failed: GET /apis: HTTP 503: etcd is down; next attempt in 1 s "
+                      "(until then only Pods, ReplicaSets and Deployments are watched)", log)
+        # ready (Daemon() waited for synced) while discovery still fails:
+        # its third failure and the success are 1 + 2 + 4 s away
+        self.assertNotIn("PodDisruptionBudget: served as", log)
+        self.wait_incident("demo", "PodDisruptionBudget", "db", "BlocksAllDisruption")
+        log = full_log(self.daemon)
+        self.assertIn("next attempt in 2 s", log)
+        self.assertIn("next attempt in 4 s", log)
+        self.assertEqual(log.count("API discovery failed"), 3)
+        self.assertEqual(log.count("PodDisruptionBudget: served as policy/v1beta1"), 1)
+        self.ok = True
+
+
 class Scope(Base):
     NAMESPACES = ("a", "b", "c", "d", "e")
 

@@ -1279,6 +1279,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     continue
                 if not path.startswith(inj.get("path", "")):
                     continue
+                if inj.get("exact") and path != inj.get("path"):
+                    continue
                 if inj.get("dry_run") is not None and inj["dry_run"] != entry["dry_run"]:
                     continue
                 inj["count"] -= 1
