@@ -17,8 +17,8 @@
  * make the engine's own requests (diagnosis GETs, dry-runs, applies,
  * verification, leases) wait: KUBE_LANE_ENGINE (the default) and
  * KUBE_LANE_INFORMER each get kube_client_set_rate()'s qps and burst;
- * KUBE_LANE_DISCOVERY (a dozen GETs every few minutes) is not limited.  429, and 5xx with
- * Retry-After, are retried up to 10 times after max(Retry-After, backoff);
+ * KUBE_LANE_DISCOVERY (a dozen GETs every few minutes) is not limited.
+ * 429, and 5xx with Retry-After, are retried up to 10 times after max(Retry-After, backoff);
  * a GET whose connection broke before any answer up to 3 times; a 401 once
  * after re-running the exec plugin or re-reading the token file.
  *

@@ -231,8 +231,8 @@ discovery_choose(const struct discovery_set *s,
 	char gv[DISC_KEY];
 
 	for (; *v != NULL; v++)
-		if (discovery_gv_of_path((*v)->group_path, gv, sizeof(gv)) == 0 &&
-		    discovery_has(s, gv, (*v)->resource))
+		if (discovery_gv_of_path((*v)->group_path, gv, sizeof(gv)) ==
+		    0 && discovery_has(s, gv, (*v)->resource))
 			return *v;
 	return NULL;
 }

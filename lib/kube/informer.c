@@ -52,8 +52,8 @@ struct informer {
 
 	struct hmap			 cache;
 	struct hmap			 listing;	/* pages of a relist */
-	struct hmap			 only;		/* namespaces kept; empty:
-							 * all */
+	struct hmap			 only;		/* namespaces kept;
+							 * empty: all */
 	long				 fail_status;	/* HTTP status of the
 							 * last failed attempt */
 	char				 rv[INF_MAX_RV];
