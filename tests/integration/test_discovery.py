@@ -188,6 +188,37 @@ class KindsComeAndGo(Base):
         self.ok = True
 
 
+class GoneBetweenRounds(Base):
+    def test_404_turns_the_family_off_without_retries(self):
+        """PDBs disappear long before the next discovery round: the first
+        404 of their watch turns the family off with one line, and no
+        second request for them follows."""
+        self.cluster = Cluster(self.workdir, scenario="empty", args=("--profile", "v1.20"))
+        self.load("demo", scenario("pdb-blocking")["broken"])
+        self.daemon = Daemon(self.workdir, self.cluster, hold_down="0s", kube_extra="  discovery_interval: 1h\n")
+        self.wait_incident("demo", "PodDisruptionBudget", "db", "BlocksAllDisruption")
+        self.cluster.test("POST", "/served", {"remove": ["poddisruptionbudgets"]})
+        self.cluster.test("POST", "/close-watches")
+        line = ("PodDisruptionBudget: policy/v1beta1 answers 404: not served any more; its analyzers are off "
+                "until the next API discovery")
+        self.wait_line(line)
+        pdb = "/apis/policy/v1beta1/namespaces/demo/poddisruptionbudgets"
+
+        def watches_since(seq):
+            return {r["path"] for r in remedyd_requests(self.cluster)
+                    if r["seq"] > seq and "watch=1" in r["query"]}
+        # every other informer watches again three times more (a second or
+        # more, past the first retry of a backoff); the PDB one never
+        for _ in range(3):
+            seq = self.cluster.requests()[-1]["seq"]
+            self.cluster.test("POST", "/close-watches")
+            wait_for(lambda: len(watches_since(seq)) >= KINDS - 1, 30, "the other informers to watch again")
+        reqs = [r for r in remedyd_requests(self.cluster) if r["path"] == pdb]
+        self.assertEqual([r["status"] for r in reqs if r["status"] != 200], [404])
+        self.assertEqual(full_log(self.daemon).count(line), 1)
+        self.ok = True
+
+
 class DiscoveryFails(Base):
     def test_ready_with_core_kinds_then_the_rest(self):
         """/apis answers 503 three times: remedyd says so, becomes ready
