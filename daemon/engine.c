@@ -575,9 +575,10 @@ on_dep(struct informer *inf, enum informer_event ev, void *old, void *new_,
 /* --- sync --- */
 
 /*
- * Ready once pods, ReplicaSets and Deployments have listed and every other
- * kind has listed or failed at least once (a cluster that does not serve a
- * kind, or RBAC that does not grant it, must not stop detection).  Then
+ * Ready once the first API discovery answered or failed, pods, ReplicaSets
+ * and Deployments have listed and every other kind discovery found has
+ * listed or failed at least once (RBAC that does not grant a kind must
+ * not stop detection).  Then
  * every cached object is evaluated in one pass: before that, an owner may
  * not be cached yet.
  */
@@ -588,6 +589,8 @@ check_synced(struct engine *e)
 	size_t			 i, n = 0;
 	int			 k;
 
+	if (!e->disc_settled)
+		return;		/* the kinds' versions are not known yet */
 	for (i = 0; i < e->ninf; i++)
 		if (!informer_synced(e->pods[i]) ||
 		    !informer_synced(e->rsets[i]) ||
@@ -912,12 +915,15 @@ engine_synced(void *arg)
 	return ((struct engine *)arg)->synced;
 }
 
+static void	watch_failures(struct engine *);
+
 static void
 on_tick(uv_timer_t *t)
 {
 	struct engine	*e = t->data;
 	int64_t		 now = mono_ms();
 
+	watch_failures(e);
 	if (!e->synced) {
 		check_synced(e);
 		if (!e->synced)
@@ -935,13 +941,237 @@ on_tick(uv_timer_t *t)
 	engine_verify_tick(e, now);
 }
 
+/* --- informers: which versions, which scope --- */
+
+int
+engine_kind_cluster(int k)
+{
+	return k >= 0 && k < ENGINE_NKINDS && kinds[k].cluster;
+}
+
+const char *
+engine_kind_name(int k)
+{
+	return kind_name(k);
+}
+
+const struct informer_type *
+engine_kind_type(int k)
+{
+	return kinds[k].t;
+}
+
+/*
+ * A new informer for one namespaced (cluster 0) or cluster-scoped kind:
+ * the i-th configured namespace, or, when the kind is watched cluster-wide
+ * (wide), all namespaces filtered to the configured ones.
+ */
+static struct informer *
+scope_new(struct engine *e, int wide, int cluster, size_t i,
+    const struct informer_type *t, informer_cb cb, void *arg)
+{
+	const struct remedy_config	*cfg = e->cfg;
+	struct informer			*inf;
+	const char			*ns = NULL;
+
+	if (!cluster && cfg->nnamespaces > 0 && !wide)
+		ns = cfg->namespaces[i];
+	if ((inf = informer_new(e->kube, e->loop, t, ns, cb, arg)) == NULL)
+		return NULL;
+	if (!cluster && cfg->nnamespaces > 0 && wide &&
+	    informer_set_namespaces(inf, cfg->namespaces, cfg->nnamespaces)
+	    == -1) {
+		informer_free(inf);
+		return NULL;
+	}
+	return inf;
+}
+
+/* Informers a namespaced kind gets: one per configured namespace, or one
+ * for all of them. */
+static size_t
+scope_count(const struct engine *e, int wide)
+{
+	return e->cfg->nnamespaces == 0 || wide ? 1 : e->cfg->nnamespaces;
+}
+
+/*
+ * The informers of kind k are going away (its version changes, it is no
+ * longer served, the scope changes): its objects leave the incidents and
+ * the Event index as if deleted.
+ */
+static void
+drop_objects(struct engine *e, int k)
+{
+	struct informer	**infs;
+	const struct kmeta *m;
+	void		 *v;
+	size_t		  i, n, pos;
+
+	infs = infs_of(e, k, &n);
+	for (i = 0; i < n; i++) {
+		pos = 0;
+		while (informer_next(infs[i], &pos, &v)) {
+			m = v;
+			if (k == K_EVENT)
+				evidx_update(e, v, 1);
+			else if (e->synced && k != K_EPS)
+				incidents_object(&e->incs, kind_name(k), m->ns,
+				    m->name, NULL, NULL, mono_ms());
+		}
+	}
+}
+
+static int
+core_open(struct engine *e)
+{
+	size_t	i, m = scope_count(e, e->core_wide);
+	int	w = e->core_wide;
+
+	for (i = 0; i < m; i++) {
+		e->pods[i] = scope_new(e, w, 0, i, &kobj_pods, on_pod, e);
+		e->rsets[i] = scope_new(e, w, 0, i, &kobj_replicasets, on_rs,
+		    e);
+		e->deps[i] = scope_new(e, w, 0, i, &kobj_deployments, on_dep,
+		    e);
+		if (!e->pods[i] || !e->rsets[i] || !e->deps[i]) {
+			informer_free(e->pods[i]);
+			informer_free(e->rsets[i]);
+			informer_free(e->deps[i]);
+			return -1;
+		}
+		/* pods are the big, busy resource; the other watches keep
+		 * libcurl's 16 KiB (every running watch holds its buffer) */
+		informer_set_watch_buffer(e->pods[i],
+		    INFORMER_WATCH_BUFFER_LARGE);
+		e->ninf++;
+	}
+	for (i = 0; i < e->ninf; i++) {
+		informer_start(e->rsets[i]);
+		informer_start(e->deps[i]);
+		informer_start(e->pods[i]);
+	}
+	return 0;
+}
+
+static void
+core_close(struct engine *e)
+{
+	size_t i;
+
+	drop_objects(e, K_POD);
+	drop_objects(e, K_RS);
+	drop_objects(e, K_DEP);
+	for (i = 0; i < e->ninf; i++) {
+		informer_free(e->pods[i]);
+		informer_free(e->rsets[i]);
+		informer_free(e->deps[i]);
+		e->pods[i] = e->rsets[i] = e->deps[i] = NULL;
+	}
+	e->ninf = 0;
+}
+
+int
+engine_kind_open(struct engine *e, int k, const struct informer_type *t)
+{
+	size_t i, m = kinds[k].cluster ? 1 : scope_count(e, e->kwide[k]);
+
+	for (i = 0; i < m; i++) {
+		if ((e->kinf[k][i] = scope_new(e, e->kwide[k], kinds[k].cluster,
+		    i, t, on_kind, &e->kargs[k])) == NULL)
+			return -1;
+		e->nkinf[k]++;
+	}
+	e->kver[k] = t;
+	for (i = 0; i < e->nkinf[k]; i++)
+		informer_start(e->kinf[k][i]);
+	return 0;
+}
+
+void
+engine_kind_close(struct engine *e, int k)
+{
+	size_t i;
+
+	drop_objects(e, k);
+	for (i = 0; i < e->nkinf[k]; i++) {
+		informer_free(e->kinf[k][i]);
+		e->kinf[k][i] = NULL;
+	}
+	e->nkinf[k] = 0;
+	e->kver[k] = NULL;
+}
+
+/*
+ * A cluster-wide LIST of kind k was forbidden: the credentials are
+ * namespace-scoped for it (RoleBindings), so it is watched namespace by
+ * namespace from now on.  Pods, ReplicaSets and Deployments move
+ * together.  Once per kind and run.
+ */
+static void
+rescope(struct engine *e, int k, const char *resource)
+{
+	const struct informer_type *t;
+
+	log_notice("cluster-wide LIST of %s forbidden: watching the %zu "
+	    "configured namespaces one by one", resource,
+	    e->cfg->nnamespaces);
+	if (k == K_POD || k == K_RS || k == K_DEP) {
+		e->core_wide = 0;
+		core_close(e);
+		if (core_open(e) == -1)
+			log_warnx("out of memory starting the informers");
+		return;
+	}
+	e->kwide[k] = 0;
+	if ((t = e->kver[k]) == NULL)
+		return;
+	engine_kind_close(e, k);
+	if (engine_kind_open(e, k, t) == -1)
+		log_warnx("%s: out of memory starting its informers",
+		    kind_name(k));
+}
+
+/*
+ * What the last LIST or WATCH answered decides two things: a 403 on a
+ * cluster-wide LIST of a namespaced kind means namespace-scoped
+ * credentials for it (rescope), and a 404 means a kind is no longer
+ * served at the version discovery chose: its family is off until the
+ * next discovery finds it again (no retry storm).
+ */
+static void
+watch_failures(struct engine *e)
+{
+	struct informer	**infs;
+	size_t		  i, n;
+	long		  st;
+	int		  k, kk, ks[3] = { K_POD, K_RS, K_DEP };
+
+	for (k = -3; k < ENGINE_NKINDS; k++) {
+		kk = k < 0 ? ks[k + 3] : k;
+		infs = infs_of(e, kk, &n);
+		for (i = 0; i < n; i++) {
+			st = informer_fail_status(infs[i]);
+			if (st == 403 && !engine_kind_cluster(kk) &&
+			    (k < 0 ? e->core_wide : e->kwide[kk]) &&
+			    e->cfg->nnamespaces > 1) {
+				rescope(e, kk, informer_name(infs[i]));
+				break;
+			}
+			if (st == 404 && k >= 0) {
+				engine_kind_gone(e, kk);
+				break;
+			}
+		}
+	}
+}
+
 int
 engine_start(struct engine *e, uv_loop_t *loop, const struct remedy_config *cfg,
     struct store *st, struct kube_client *kube)
 {
 	struct lease	*lease;
-	const char	*ns;
-	size_t		 i, n, m;
+	size_t		 n;
 	int		 k;
 
 	lease = e->lease;	/* the one field set before the start */
@@ -953,6 +1183,11 @@ engine_start(struct engine *e, uv_loop_t *loop, const struct remedy_config *cfg,
 	e->kube = kube;
 	incidents_init(&e->incs);
 	hmap_init(&e->evidx);
+	/* Several namespaces: one cluster-wide watch per kind, filtered,
+	 * until a 403 says the credentials are namespace-scoped for it. */
+	e->core_wide = cfg->nnamespaces > 1;
+	for (k = 0; k < ENGINE_NKINDS; k++)
+		e->kwide[k] = e->core_wide;
 	n = cfg->nnamespaces ? cfg->nnamespaces : 1;
 	if ((e->pods = calloc(n, sizeof(*e->pods))) == NULL ||
 	    (e->rsets = calloc(n, sizeof(*e->rsets))) == NULL ||
@@ -965,41 +1200,12 @@ engine_start(struct engine *e, uv_loop_t *loop, const struct remedy_config *cfg,
 		if ((e->kinf[k] = calloc(n, sizeof(*e->kinf[k]))) == NULL)
 			return -1;
 	}
-	for (i = 0; i < n; i++) {
-		ns = cfg->nnamespaces ? cfg->namespaces[i] : NULL;
-		e->pods[i] = informer_new(kube, loop, &kobj_pods, ns, on_pod, e);
-		e->rsets[i] = informer_new(kube, loop, &kobj_replicasets, ns,
-		    on_rs, e);
-		e->deps[i] = informer_new(kube, loop, &kobj_deployments, ns,
-		    on_dep, e);
-		if (!e->pods[i] || !e->rsets[i] || !e->deps[i])
-			return -1;
-		/* pods are the big, busy resource; the other watches keep
-		 * libcurl's 16 KiB (every running watch holds its buffer) */
-		informer_set_watch_buffer(e->pods[i],
-		    INFORMER_WATCH_BUFFER_LARGE);
-		e->ninf++;
-	}
-	for (k = 0; k < ENGINE_NKINDS; k++) {
-		m = kinds[k].cluster ? 1 : n;
-		for (i = 0; i < m; i++) {
-			ns = kinds[k].cluster || !cfg->nnamespaces ? NULL :
-			    cfg->namespaces[i];
-			if ((e->kinf[k][i] = informer_new(kube, loop, kinds[k].t,
-			    ns, on_kind, &e->kargs[k])) == NULL)
-				return -1;
-			e->nkinf[k]++;
-		}
-	}
 	load_open(e);
-	for (k = 0; k < ENGINE_NKINDS; k++)
-		for (i = 0; i < e->nkinf[k]; i++)
-			informer_start(e->kinf[k][i]);
-	for (i = 0; i < e->ninf; i++) {
-		informer_start(e->rsets[i]);
-		informer_start(e->deps[i]);
-		informer_start(e->pods[i]);
-	}
+	/* Pods, ReplicaSets and Deployments are served at v1 by every
+	 * supported server; the other kinds start once discovery said at
+	 * which version (discover.c). */
+	if (core_open(e) == -1 || engine_discovery_start(e) == -1)
+		return -1;
 	uv_timer_init(loop, &e->tick);
 	e->tick.data = e;
 	uv_timer_start(&e->tick, on_tick, ENGINE_TICK_MS, ENGINE_TICK_MS);
@@ -1035,6 +1241,7 @@ engine_stop(struct engine *e, void (*drained)(void *), void *arg)
 	e->drained_arg = arg;
 	uv_timer_stop(&e->tick);
 	uv_close((uv_handle_t *)&e->tick, NULL);
+	engine_discovery_stop(e);
 	for (i = 0; i < e->ninf; i++) {
 		informer_free(e->pods[i]);
 		informer_free(e->rsets[i]);

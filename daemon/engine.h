@@ -25,6 +25,7 @@
 #define ENGINE_NKINDS	12
 
 struct engine_kindarg;
+struct discovery;
 
 struct verify;
 
@@ -39,12 +40,26 @@ struct engine {
 	struct store		*store;
 	struct kube_client	*kube;
 
-	struct informer	       **pods, **rsets, **deps;	/* one per namespace */
+	/* Each kind has either one informer (a cluster-scoped kind; all
+	 * namespaces; several namespaces watched cluster-wide, filtered) or
+	 * one per configured namespace (credentials namespace-scoped for
+	 * it: its cluster-wide LIST answered 403). */
+	int			 core_wide;	/* pods, ReplicaSets and
+						 * Deployments cluster-wide */
+	int			 kwide[ENGINE_NKINDS];
+	struct informer	       **pods, **rsets, **deps;
 	size_t			 ninf;
-	/* The other kinds the analyzers read (engine.c's kinds[] table):
-	 * one informer per namespace, or one for a cluster-scoped kind. */
+	/* The other kinds the analyzers read (engine.c's kinds[] table),
+	 * at the version API discovery chose (discover.c). */
 	struct informer	       **kinf[ENGINE_NKINDS];
 	size_t			 nkinf[ENGINE_NKINDS];
+	const struct informer_type *kver[ENGINE_NKINDS]; /* NULL: off */
+	int			 kstate[ENGINE_NKINDS];	/* discover.c */
+	struct discovery	*disc;
+	uv_timer_t		 disc_timer;
+	int			 disc_settled;	/* a first round answered or
+						 * failed */
+	int64_t			 disc_backoff_ms;
 	struct engine_kindarg	*kargs;
 	struct hmap		 evidx;		/* "Kind/ns/name" -> Events */
 	uint64_t		 evseq;
@@ -87,6 +102,9 @@ void	engine_free(struct engine *);
 int	engine_active(const struct engine *);
 /* The lease was acquired (1) or lost (0). */
 void	engine_leader_changed(struct engine *, int leader);
+
+/* Publish remedy_kind_served (discover.c), from a metrics collector. */
+void	engine_publish_kinds(const struct engine *);
 
 /* struct cmd_ctx callbacks (commands.h). */
 int	engine_synced(void *arg);

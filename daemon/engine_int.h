@@ -18,6 +18,22 @@ void	*engine_cache_get(struct engine *, struct informer **infs,
 	    const char *ns, const char *name);
 /* Call the drained callback when stopping and nothing is in flight. */
 void	 engine_check_drained(struct engine *);
+/* The kinds[] table beyond pods, ReplicaSets and Deployments. */
+int	 engine_kind_cluster(int k);
+const char *engine_kind_name(int k);
+const struct informer_type *engine_kind_type(int k);
+/* Start kind k's informers at version t / stop them (its objects leave
+ * the incidents as if deleted). */
+int	 engine_kind_open(struct engine *, int k,
+	    const struct informer_type *t);
+void	 engine_kind_close(struct engine *, int k);
+
+/* discover.c: API discovery at start and every
+ * kubernetes.discovery_interval; the version each kind is watched at. */
+int	 engine_discovery_start(struct engine *);
+void	 engine_discovery_stop(struct engine *);
+/* A kind's LIST answered 404: its family is off until the next round. */
+void	 engine_kind_gone(struct engine *, int k);
 
 /* diagnosis.c */
 /* Diagnose an incident once per episode (events, backend, dry-run, store). */

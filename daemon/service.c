@@ -160,6 +160,7 @@ collect_engine(void *arg)
 		    e->kinf[k][0] != NULL)
 			publish_informers(informer_name(e->kinf[k][0]),
 			    e->kinf[k], e->nkinf[k]);
+	engine_publish_kinds(e);
 	metric_set(metric_gauge("remedy_ready",
 	    "1 once every informer cache has synced (what /readyz answers).",
 	    NULL), NULL, is_ready(s));

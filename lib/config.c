@@ -82,6 +82,7 @@ config_init(struct remedy_config *cfg)
 	cfg->kube_qps = 5;
 	cfg->kube_burst = 10;
 	cfg->kube_watch_stall_ms = 120000;
+	cfg->kube_discovery_ms = 600000;
 	cfg->leader.name = strdup("remedyd");
 	cfg->leader.duration_ms = 15000;
 	cfg->leader.renew_ms = 10000;
@@ -276,6 +277,23 @@ k_watch_stall(struct cfgctx *c, const char *path, yaml_node_t *v)
 		return;
 	}
 	c->cfg->kube_watch_stall_ms = ms;
+}
+
+/* kubernetes.discovery_interval: how often API discovery runs again (a
+ * kind served, gone or at another version), 1 s to 24 h. */
+static void
+k_discovery_interval(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	int64_t ms = -1;
+
+	set_duration(c, path, v, &ms, 1);
+	if (ms == -1)
+		return;
+	if (ms < 1000 || ms > 86400000) {
+		ytree_error(&c->t, v, "%s: must be from 1s to 24h", path);
+		return;
+	}
+	c->cfg->kube_discovery_ms = ms;
 }
 
 /*
@@ -662,6 +680,7 @@ static const struct cfgkey kubernetes_keys[] = {
 	{ "qps",		k_kube_qps },
 	{ "burst",		k_kube_burst },
 	{ "watch_stall",	k_watch_stall },
+	{ "discovery_interval",	k_discovery_interval },
 	{ "leader_election",	k_leader_election },
 };
 static const struct cfgkey store_keys[] = {
@@ -1129,20 +1148,23 @@ emit_diag_pair(void *em, const char *k, const char *v)
 	return emit_pair(em, k, v);
 }
 
-/* kubernetes.qps, burst, watch_stall and leader_election, for the dump. */
+/* kubernetes.qps, burst, watch_stall, discovery_interval and
+ * leader_election, for the dump. */
 static int
 emit_kube_rest(yaml_emitter_t *em, const struct remedy_config *cfg)
 {
-	char	qps[32], burst[16], ws[32], d[32], r[32], p[32];
+	char	qps[32], burst[16], ws[32], di[32], d[32], r[32], p[32];
 
 	snprintf(qps, sizeof(qps), "%g", cfg->kube_qps);
 	snprintf(burst, sizeof(burst), "%d", cfg->kube_burst);
 	fmt_duration(cfg->kube_watch_stall_ms, ws, sizeof(ws));
+	fmt_duration(cfg->kube_discovery_ms, di, sizeof(di));
 	fmt_duration(cfg->leader.duration_ms, d, sizeof(d));
 	fmt_duration(cfg->leader.renew_ms, r, sizeof(r));
 	fmt_duration(cfg->leader.retry_ms, p, sizeof(p));
 	return emit_pair(em, "qps", qps) && emit_pair(em, "burst", burst) &&
 	    emit_pair(em, "watch_stall", ws) &&
+	    emit_pair(em, "discovery_interval", di) &&
 	    emit_scalar(em, "leader_election") &&
 	    emit_simple(em, YAML_MAPPING_START_EVENT) &&
 	    emit_pair(em, "enabled", cfg->leader.enabled ? "true" : "false") &&

@@ -40,6 +40,8 @@ struct remedy_config {
 	double	 kube_qps;		/* kubernetes.qps, default 5 */
 	int	 kube_burst;		/* kubernetes.burst, default 10 */
 	int64_t	 kube_watch_stall_ms;	/* kubernetes.watch_stall, 120 s */
+	int64_t	 kube_discovery_ms;	/* kubernetes.discovery_interval,
+					 * 10 min */
 	struct {			/* kubernetes.leader_election */
 		int	 enabled;	/* default false */
 		char	*namespace;	/* NULL: the context's, else default */

@@ -68,7 +68,7 @@ struct kube_client {
 	struct kube_call	*qhead, *qtail;	/* waiting to go out */
 	uv_timer_t		*timer;		/* runs kube_pump() */
 	struct kube_exec	*exec;
-	struct ratelimit	 rl;
+	struct ratelimit	 rl[KUBE_NLANES];	/* one bucket a lane */
 	char			*tok;		/* token file contents */
 	int64_t			 tok_read_ms;	/* 0: read again */
 	long			 watch_stall_s;
@@ -85,6 +85,7 @@ struct kube_call {
 	int			 get;		/* GET (retried after a reset) */
 	int			 watch;
 	int			 raw2xx;	/* a 2xx body is not parsed */
+	enum kube_lane		 lane;
 	int			 queued, in_http;
 	int			 attempts, resets, reauthed;
 	int64_t			 not_before;	/* mono ms */
@@ -202,8 +203,7 @@ kube_client_new(struct http *http, const struct kube_config *kc, char *err,
 	c->http = http;
 	c->loop = http_loop(http);
 	c->watch_stall_s = KUBE_WATCH_STALL;
-	ratelimit_init(&c->rl, KUBE_DEFAULT_QPS, KUBE_DEFAULT_BURST,
-	    mono_ms());
+	kube_client_set_rate(c, KUBE_DEFAULT_QPS, KUBE_DEFAULT_BURST);
 	if (kube_config_copy(&c->kc, kc) == -1 ||
 	    (c->timer = calloc(1, sizeof(*c->timer))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -240,7 +240,19 @@ fail:
 void
 kube_client_set_rate(struct kube_client *c, double qps, int burst)
 {
-	ratelimit_init(&c->rl, qps, burst, mono_ms());
+	int64_t now = mono_ms();
+
+	ratelimit_init(&c->rl[KUBE_LANE_ENGINE], qps, burst, now);
+	ratelimit_init(&c->rl[KUBE_LANE_INFORMER], qps, burst, now);
+	/* discovery: a dozen GETs every few minutes, never a storm */
+	ratelimit_init(&c->rl[KUBE_LANE_DISCOVERY], 0, 1, now);
+}
+
+void
+kube_call_set_lane(struct kube_call *call, enum kube_lane lane)
+{
+	if (call != NULL && lane >= 0 && lane < KUBE_NLANES)
+		call->lane = lane;
 }
 
 void
@@ -834,23 +846,29 @@ kube_exec_done(void *arg, int ok, const char *msg)
 }
 
 /*
- * Send what may go now, in order.  Stops at the first call that must
- * wait for the credential or for the token bucket; a call whose retry
- * delay has not passed is skipped.  Re-arms the timer for what is left.
+ * Send what may go now, in order within each lane.  A call that must wait
+ * for its lane's token bucket holds back the later calls of that lane only
+ * (an informer retry never delays the engine's dry-run); waiting for the
+ * credential holds back everything.  A call whose retry delay has not
+ * passed is skipped.  Re-arms the timer for what is left.
  */
 static void
 kube_pump(struct kube_client *c)
 {
 	struct kube_call *call, *next;
 	int64_t now, wait, soonest = -1;
+	int blocked[KUBE_NLANES];
 	char err[512];
 
 	if (c->dying)
 		return;
 again:
 	now = mono_ms();
+	memset(blocked, 0, sizeof(blocked));
 	for (call = c->qhead; call != NULL; call = next) {
 		next = call->qnext;
+		if (blocked[call->lane])
+			continue;
 		if (call->not_before > now) {
 			if (soonest < 0 || call->not_before - now < soonest)
 				soonest = call->not_before - now;
@@ -860,11 +878,12 @@ again:
 			kube_exec_run(c->exec);	/* kube_exec_done() goes on */
 			return;
 		}
-		if ((wait = ratelimit_take(&c->rl, now)) > 0) {
+		if ((wait = ratelimit_take(&c->rl[call->lane], now)) > 0) {
 			c->stats.throttled++;
 			soonest = soonest < 0 || wait < soonest ? wait :
 			    soonest;
-			break;
+			blocked[call->lane] = 1;
+			continue;
 		}
 		kube_dequeue(call);
 		err[0] = '\0';

@@ -12,8 +12,13 @@
  * URL-encoded by the caller helpers.
  *
  * Every request, watches included, takes a token from a client-side
- * bucket (QPS 5, burst 10 by default, as client-go).  429, and 5xx with
- * Retry-After, are retried up to 10 times after max(Retry-After, backoff);
+ * bucket (QPS 5, burst 10 by default, as client-go).  Each lane has its
+ * own bucket, so the informers' LISTs, WATCHes and their retries never
+ * make the engine's own requests (diagnosis GETs, dry-runs, applies,
+ * verification, leases) wait: KUBE_LANE_ENGINE (the default) and
+ * KUBE_LANE_INFORMER each get kube_client_set_rate()'s qps and burst;
+ * KUBE_LANE_DISCOVERY (a dozen GETs every few minutes) is not limited.
+ * 429, and 5xx with Retry-After, are retried up to 10 times after max(Retry-After, backoff);
  * a GET whose connection broke before any answer up to 3 times; a 401 once
  * after re-running the exec plugin or re-reading the token file.
  *
@@ -43,6 +48,13 @@
 struct kube_client;
 struct kube_call;
 
+enum kube_lane {
+	KUBE_LANE_ENGINE,	/* the default */
+	KUBE_LANE_INFORMER,
+	KUBE_LANE_DISCOVERY,
+	KUBE_NLANES
+};
+
 struct kube_resp {
 	long		 status;	/* HTTP status, 0 on transport error */
 	json_t		*body;		/* parsed body (borrowed), or NULL */
@@ -66,9 +78,11 @@ struct kube_client *kube_client_new(struct http *, const struct kube_config *kc,
 void		 kube_client_free(struct kube_client *);
 const char	*kube_client_server(const struct kube_client *);
 
-/* QPS <= 0: no limit. */
+/* QPS <= 0: no limit.  Sets the engine's and the informers' lanes. */
 void		 kube_client_set_rate(struct kube_client *, double qps,
 		    int burst);
+/* Move a call just made (before the loop runs again) to another lane. */
+void		 kube_call_set_lane(struct kube_call *, enum kube_lane);
 /* Seconds without a byte before a watch counts as stalled. */
 void		 kube_client_set_watch_stall(struct kube_client *, long seconds);
 /* How long an exec plugin may run (default KUBE_EXEC_TIMEOUT_MS). */

@@ -52,6 +52,10 @@ struct informer {
 
 	struct hmap			 cache;
 	struct hmap			 listing;	/* pages of a relist */
+	struct hmap			 only;		/* namespaces kept;
+							 * empty: all */
+	long				 fail_status;	/* HTTP status of the
+							 * last failed attempt */
 	char				 rv[INF_MAX_RV];
 	char				*cont;		/* continue token */
 	int				 paginate;
@@ -252,6 +256,24 @@ inf_list_finish(struct informer *inf)
 	return 0;
 }
 
+/*
+ * The projection of obj, or NULL when it is not of interest: the type says
+ * so, or the object is in a namespace the informer does not keep (a
+ * cluster-wide informer filtered to the configured namespaces drops the
+ * others before projecting or caching them).
+ */
+static void *
+inf_project(struct informer *inf, json_t *obj)
+{
+	const char *ns;
+
+	if (inf->only.len > 0 && ((ns = json_str_at(obj,
+	    "metadata.namespace")) == NULL || hmap_get(&inf->only, ns) ==
+	    NULL))
+		return NULL;
+	return inf->t->project(obj);
+}
+
 /* One item of a LIST page into inf->listing; non-zero (stop) when out of
  * memory. */
 static int
@@ -266,7 +288,7 @@ inf_list_item(json_t *obj, size_t i, void *arg)
 		    inf->t->name, i);
 		return 0;
 	}
-	if ((p = inf->t->project(obj)) == NULL)
+	if ((p = inf_project(inf, obj)) == NULL)
 		return 0;
 	if (hmap_put(&inf->listing, key, p, &old) == -1) {
 		inf->t->free_fn(p);
@@ -297,6 +319,7 @@ inf_list_done(const struct kube_resp *r, void *arg)
 		inf_list(inf);
 		return;
 	}
+	inf->fail_status = r->status == 200 ? 0 : r->status;
 	if (r->status != 200 || (rc = kube_list_scan(r->raw, r->rawlen,
 	    inf_list_item, inf, &meta, err, sizeof(err))) != 0) {
 		inf_free_map(inf, &inf->listing);
@@ -355,6 +378,7 @@ inf_list(struct informer *inf)
 		return;
 	}
 	inf->call = kube_get_raw(inf->kc, path, inf_list_done, inf);
+	kube_call_set_lane(inf->call, KUBE_LANE_INFORMER);
 	inf->call_watch = 0;
 	if (inf->call == NULL)
 		inf_fail(inf, INF_RELIST, "list", "cannot start the request");
@@ -401,7 +425,7 @@ inf_initial_event(struct informer *inf, const char *type, json_t *obj,
 			inf->t->free_fn(old);
 		return;
 	}
-	if ((p = inf->t->project(obj)) == NULL) {
+	if ((p = inf_project(inf, obj)) == NULL) {
 		if ((old = hmap_del(&inf->listing, key)) != NULL)
 			inf->t->free_fn(old);
 		return;
@@ -488,7 +512,7 @@ inf_event(const char *type, json_t *obj, void *arg)
 		    inf->t->name, type);
 		return;
 	}
-	if ((p = inf->t->project(obj)) == NULL) {
+	if ((p = inf_project(inf, obj)) == NULL) {
 		/* no longer of interest: drop what we had */
 		if ((old = hmap_del(&inf->cache, key)) == NULL)
 			return;
@@ -518,6 +542,9 @@ inf_watch_done(const struct kube_resp *r, void *arg)
 	int64_t lived = mono_ms() - inf->watch_started_ms;
 
 	inf->call = NULL;
+	if (r->status != 200 && r->status != 410 && r->status != 422 &&
+	    r->status != 400 && r->status != 415)
+		inf->fail_status = r->status;
 	if (inf->initial) {
 		/* the stream ended before the list was complete */
 		inf->initial = 0;
@@ -582,6 +609,7 @@ inf_watch(struct informer *inf)
 	inf->stats.watches++;
 	inf->call = kube_watch(inf->kc, path, inf->watch_buffer, inf_event,
 	    inf_watch_done, inf);
+	kube_call_set_lane(inf->call, KUBE_LANE_INFORMER);
 	inf->call_watch = 1;
 	if (inf->call == NULL)
 		inf_fail(inf, INF_REWATCH, "watch", "cannot start the request");
@@ -626,6 +654,7 @@ inf_watch_list(struct informer *inf)
 	inf->watch_started_ms = mono_ms();
 	inf->call = kube_watch(inf->kc, path, inf->watch_buffer, inf_event,
 	    inf_watch_done, inf);
+	kube_call_set_lane(inf->call, KUBE_LANE_INFORMER);
 	inf->call_watch = 1;
 	if (inf->call == NULL) {
 		inf->initial = 0;
@@ -688,6 +717,7 @@ informer_new(struct kube_client *kc, uv_loop_t *loop,
 	}
 	hmap_init(&inf->cache);
 	hmap_init(&inf->listing);
+	hmap_init(&inf->only);
 	inf->stream = INF_STREAM_TRY;
 	snprintf(inf->page, sizeof(inf->page), "%s", INF_PAGE);
 	inf->backoff_min = INF_BACKOFF_MIN;
@@ -731,6 +761,7 @@ inf_teardown(struct informer *inf)
 	inf->cont = NULL;
 	free(inf->ns);
 	inf->ns = NULL;
+	hmap_clear(&inf->only);
 	uv_timer_stop(&inf->timer);
 	uv_close((uv_handle_t *)&inf->timer, inf_closed);
 }
@@ -747,6 +778,26 @@ informer_free(struct informer *inf)
 	if (inf->dying)
 		return;
 	inf_teardown(inf);
+}
+
+int
+informer_set_namespaces(struct informer *inf, char *const *ns, size_t n)
+{
+	size_t i;
+
+	hmap_clear(&inf->only);
+	for (i = 0; i < n; i++)
+		if (hmap_put(&inf->only, ns[i], inf, NULL) == -1) {
+			hmap_clear(&inf->only);
+			return -1;
+		}
+	return 0;
+}
+
+long
+informer_fail_status(const struct informer *inf)
+{
+	return inf->fail_status;
 }
 
 int

@@ -68,6 +68,18 @@ void		 informer_set_watch_buffer(struct informer *, long bytes);
 /* Failure backoff bounds (default 800 ms .. 30 s). */
 void		 informer_set_backoff(struct informer *, int64_t min_ms,
 		    int64_t max_ms);
+/*
+ * Keep only the objects of these n namespaces (the strings are copied): a
+ * cluster-wide informer that stands for several namespaced ones.  Objects
+ * of other namespaces are dropped before projection, so the cache and
+ * informer_get() look the same as with per-namespace informers.  Call
+ * before informer_start().  -1: out of memory.
+ */
+int		 informer_set_namespaces(struct informer *, char *const *ns,
+		    size_t n);
+/* The HTTP status of the last failed LIST or WATCH (403, 404, ...), or 0
+ * when the last attempt succeeded or failed without an answer. */
+long		 informer_fail_status(const struct informer *);
 /* Try streaming lists (the default) or always LIST. */
 void		 informer_set_streaming(struct informer *, int on);
 /* True while streaming lists are tried (not refused, not turned off). */

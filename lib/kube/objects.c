@@ -706,6 +706,53 @@ KOBJ_KIND(evall, "Event", 1, "involvedObject.kind", "involvedObject.name",
     "involvedObject.namespace", "reason", "message", "type", "count",
     "series.count", "lastTimestamp", "eventTime")
 
+KOBJ_KIND(hpa1, "HorizontalPodAutoscaler", 1, "spec.minReplicas",
+    "spec.maxReplicas", "spec.scaleTargetRef", "status.currentReplicas",
+    "status.desiredReplicas")
+
+#define HPA_V1_CONDITIONS	"autoscaling.alpha.kubernetes.io/conditions"
+#define HPA_V1_MAX_CONDITIONS	(64 * 1024)
+
+/*
+ * autoscaling/v1 has no status.conditions: the API server carries the
+ * v2 conditions in an annotation holding their JSON.  They are moved to
+ * status.conditions, so the analyzer reads one shape; an annotation that
+ * is not a JSON array (or is oversized) is ignored.
+ */
+static void *
+hpa_v1_project(json_t *o)
+{
+	struct kobj	*k;
+	json_t		*conds, *status;
+	const char	*s;
+
+	if ((k = hpa1_project(o)) == NULL)
+		return NULL;
+	s = json_string_value(json_object_get(json_at(o,
+	    "metadata.annotations"), HPA_V1_CONDITIONS));
+	if (s == NULL || strlen(s) > HPA_V1_MAX_CONDITIONS)
+		return k;
+	if ((conds = json_loads(s, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return k;
+	if (!json_is_array(conds)) {
+		json_decref(conds);
+		return k;
+	}
+	if ((status = json_object_get(k->f, "status")) == NULL) {
+		if ((status = json_object()) == NULL ||
+		    json_object_set_new(k->f, "status", status) == -1) {
+			json_decref(conds);
+			kobj_free(k);
+			return NULL;
+		}
+	}
+	if (json_object_set_new(status, "conditions", conds) == -1) {
+		kobj_free(k);
+		return NULL;
+	}
+	return k;
+}
+
 /*
  * Only the Events whose reason an analyzer reads are cached (lib/analyze/
  * pod.c and storage.c); the rest (Scheduled, Pulling, Started, ...) are
@@ -770,3 +817,56 @@ const struct informer_type kobj_pdbs = {
 const struct informer_type kobj_events = {
 	"events", "/api/v1", "events", ev_project, kobj_free
 };
+
+/*
+ * The older versions a server may serve instead (Kubernetes 1.20 serves
+ * batch/v1beta1 CronJob, policy/v1beta1 PodDisruptionBudget,
+ * autoscaling/v2beta2 and v1 HorizontalPodAutoscaler,
+ * discovery.k8s.io/v1beta1 EndpointSlice).  The fields the analyzers read
+ * have the same paths in every version but autoscaling/v1, whose
+ * projection moves them (hpa_v1_project); discovery.k8s.io/v1beta1 has
+ * topology where v1 has nodeName, which nothing reads.
+ */
+const struct informer_type kobj_cronjobs_v1beta1 = {
+	"cronjobs", "/apis/batch/v1beta1", "cronjobs", cronjob_project,
+	kobj_free
+};
+const struct informer_type kobj_endpointslices_v1beta1 = {
+	"endpointslices", "/apis/discovery.k8s.io/v1beta1", "endpointslices",
+	eps_project, kobj_free
+};
+const struct informer_type kobj_hpas_v2beta2 = {
+	"horizontalpodautoscalers", "/apis/autoscaling/v2beta2",
+	"horizontalpodautoscalers", hpa_project, kobj_free
+};
+const struct informer_type kobj_hpas_v1 = {
+	"horizontalpodautoscalers", "/apis/autoscaling/v1",
+	"horizontalpodautoscalers", hpa_v1_project, kobj_free
+};
+const struct informer_type kobj_pdbs_v1beta1 = {
+	"poddisruptionbudgets", "/apis/policy/v1beta1", "poddisruptionbudgets",
+	pdb_project, kobj_free
+};
+
+const struct informer_type *const *
+kobj_versions(const struct informer_type *t)
+{
+	static const struct informer_type *const cron[] = {
+		&kobj_cronjobs, &kobj_cronjobs_v1beta1, NULL };
+	static const struct informer_type *const eps[] = {
+		&kobj_endpointslices, &kobj_endpointslices_v1beta1, NULL };
+	static const struct informer_type *const hpa[] = {
+		&kobj_hpas, &kobj_hpas_v2beta2, &kobj_hpas_v1, NULL };
+	static const struct informer_type *const pdb[] = {
+		&kobj_pdbs, &kobj_pdbs_v1beta1, NULL };
+
+	if (t == &kobj_cronjobs)
+		return cron;
+	if (t == &kobj_endpointslices)
+		return eps;
+	if (t == &kobj_hpas)
+		return hpa;
+	if (t == &kobj_pdbs)
+		return pdb;
+	return NULL;
+}

@@ -144,6 +144,18 @@ extern const struct informer_type kobj_ingresses;
 extern const struct informer_type kobj_hpas;
 extern const struct informer_type kobj_pdbs;
 extern const struct informer_type kobj_events;
+/* Older versions of some kinds, the projection reading either shape. */
+extern const struct informer_type kobj_cronjobs_v1beta1;
+extern const struct informer_type kobj_endpointslices_v1beta1;
+extern const struct informer_type kobj_hpas_v2beta2;
+extern const struct informer_type kobj_hpas_v1;
+extern const struct informer_type kobj_pdbs_v1beta1;
+/*
+ * The versions of a kind in remedy's order of preference, NULL-ended and
+ * starting with t itself (kobj_hpas: autoscaling/v2, v2beta2, v1); NULL
+ * for a kind served at one version only.
+ */
+const struct informer_type *const *kobj_versions(const struct informer_type *t);
 
 /*
  * A pod's labels are packed as "key\0value\0key\0value\0\0" (NULL when it

@@ -37,13 +37,14 @@ def wait_for(cond, timeout=30.0, what="condition", interval=0.05):
 class Cluster:
     """The test API server in its own directory."""
 
-    def __init__(self, workdir, scenario="broken-rollout", replicas=3):
+    def __init__(self, workdir, scenario="broken-rollout", replicas=3, args=()):
+        """args: more options of fake_apiserver.py (--profile v1.20, ...)."""
         self.dir = os.path.join(workdir, "cluster")
         os.makedirs(self.dir)
         self.log = open(os.path.join(self.dir, "server.log"), "w")
         self.proc = subprocess.Popen(
             [sys.executable, FAKE, "--dir", self.dir, "--port", "0",
-             "--scenario", scenario, "--replicas", str(replicas)],
+             "--scenario", scenario, "--replicas", str(replicas)] + list(args),
             stdout=self.log, stderr=subprocess.STDOUT)
         ready = os.path.join(self.dir, "ready")
 
@@ -127,14 +128,14 @@ class Daemon:
     """A real remedyd with its own config, store and socket."""
 
     def __init__(self, workdir, cluster, hold_down="1s", verify_timeout="60s",
-                 namespaces=("demo",), extra="", control_extra=""):
+                 namespaces=("demo",), extra="", control_extra="", kube_extra=""):
         self.dir = os.path.join(workdir, "remedyd")
         os.makedirs(self.dir, exist_ok=True)
         self.socket = os.path.join(self.dir, "remedyd.sock")
         self.db = os.path.join(self.dir, "remedy.db")
         self.config = os.path.join(self.dir, "remedyd.yaml")
         with open(self.config, "w") as f:
-            f.write(("kubernetes:\n  kubeconfig: %s\n  namespaces: [%s]\n"
+            f.write(("kubernetes:\n  kubeconfig: %s\n  namespaces: [%s]\n" + kube_extra.replace("%", "%%") +
                      "store:\n  path: %s\n"
                      "control:\n  socket: %s\n" + control_extra.replace("%", "%%") +
                      "diagnosis:\n  backend: rules\n  hold_down: %s\n"

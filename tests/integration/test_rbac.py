@@ -18,6 +18,7 @@ valid (remedyd -n), the StatefulSet runs one replica with its database on
 a PVC and probes /healthz and /readyz on the port http.listen names.
 """
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -43,7 +44,8 @@ DOCUMENTED_UNUSED = {
     ("", "pods/log", "get"): "diagnosis reads the tail of a failing container's log",
 }
 # Non-resource URLs every authenticated user may GET (system:discovery,
-# system:public-info-viewer), so the ClusterRole needs no rule for them.
+# system:public-info-viewer), so the ClusterRole needs no rule for them:
+# API discovery (/api, /apis and /apis/GROUP/VERSION) included.
 DISCOVERY = ("/version", "/api", "/apis", "/healthz", "/livez", "/readyz", "/openapi")
 
 
@@ -64,6 +66,8 @@ def attributes(req):
         group, rest = parts[1], parts[3:]
     else:
         return None
+    if not rest:
+        return None     # discovery (/api/v1, /apis/batch/v1beta1): non-resource
     ns = None
     if len(rest) >= 2 and rest[0] == "namespaces" and len(rest) > 2:
         ns, rest = rest[1], rest[2:]
@@ -166,6 +170,22 @@ class Rbac(unittest.TestCase):
                           sc["capabilities"]["drop"]), (False, True, ["ALL"]))
         self.assertTrue(pod["securityContext"]["runAsNonRoot"])
 
+    def test_readme_commands(self):
+        """The README's kubectl commands grant every read rbac.yaml grants
+        (pods/log included: the crash-loop diagnosis reads the previous
+        container's log), by resource name."""
+        with open(os.path.join(SRCDIR, "README.md")) as f:
+            text = f.read()
+        readme = set()
+        for m in re.finditer(r"kubectl create clusterrole (\S+) --verb=(\S+) \\?\s*--resource=(\S+)", text):
+            for res in m.group(3).split(","):
+                for verb in m.group(2).split(","):
+                    readme.add((res, verb))
+        self.assertIn(("pods/log", "get"), readme)
+        missing = sorted((res, v) for g, res, v in grants(self.cluster_rules)
+                         if v in ("get", "list", "watch") and (res, v) not in readme)
+        self.assertEqual(missing, [], "reads rbac.yaml grants that the README's commands do not")
+
     def test_loop_requests_allowed_and_nothing_more(self):
         env = Env(scenario="broken-rollout", replicas=3, hold_down="1s")
         ok = False
@@ -198,6 +218,7 @@ class Rbac(unittest.TestCase):
             denied.append((verb, group, resource, ns, r["method"], r["path"]))
         self.maxDiff = None
         self.assertEqual(denied, [], "requests the ClusterRole does not allow")
+        self.assertTrue(any(r["path"] == "/apis" for r in reqs), "API discovery ran")
         # The loop did read and write (the check is not vacuous).
         self.assertIn(("apps", "deployments", "patch"), used)
         self.assertIn(("", "pods", "watch"), used)

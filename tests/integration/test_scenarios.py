@@ -87,9 +87,11 @@ def cluster_names(objs):
 
 
 class Scenarios(unittest.TestCase):
+    SERVER_ARGS = ()    # fake_apiserver.py options (test_discovery: --profile v1.20)
+
     def setUp(self):
         self.workdir = tempfile.mkdtemp(prefix="remedy-sc-")
-        self.cluster = Cluster(self.workdir, scenario="empty")
+        self.cluster = Cluster(self.workdir, scenario="empty", args=self.SERVER_ARGS)
         self.daemon = None
         self.ok = False
 

@@ -62,7 +62,66 @@ RESOURCES.update({
     "horizontalpodautoscalers": ("autoscaling", "v2", "HorizontalPodAutoscaler", True),
     "poddisruptionbudgets": ("policy", "v1", "PodDisruptionBudget", True),
 })
-GROUP_VERSION = {g: v for g, v, _, _ in RESOURCES.values()}
+# plural -> the versions it is served at, preferred first (the first is the
+# one objects are stored and answered in); --profile changes them
+SERVED = {res: [v[1]] for res, v in RESOURCES.items()}
+# What a real server of each release serves where remedy has a choice:
+# Kubernetes 1.20 serves CronJob, PodDisruptionBudget and EndpointSlice
+# only at their beta versions and the HPA at autoscaling/v2beta2 and v1 (the
+# v1 paths of the others answer 404).
+PROFILES = {
+    "current": {},
+    "v1.20": {"cronjobs": ["v1beta1"], "poddisruptionbudgets": ["v1beta1"],
+              "horizontalpodautoscalers": ["v2beta2", "v1"], "endpointslices": ["v1beta1"]},
+}
+# (plural, version) pairs taken away at run time (POST /_test/served)
+UNSERVED = set()
+HPA_V1_CONDITIONS = "autoscaling.alpha.kubernetes.io/conditions"
+
+
+def set_profile(name):
+    for res, vers in PROFILES[name].items():
+        g, _, kind, nsd = RESOURCES[res]
+        RESOURCES[res] = (g, vers[0], kind, nsd)
+        SERVED[res] = list(vers)
+
+
+def served_versions(res):
+    return [v for v in SERVED.get(res, ()) if (res, v) not in UNSERVED]
+
+
+def version_key(v):
+    """Kubernetes' version priority: GA before beta before alpha, then the
+    higher major, then the higher minor (v1 < v2, v2beta2 before v2beta1)."""
+    m = re.match(r"^v(\d+)(?:(alpha|beta)(\d+))?$", v)
+    if not m:
+        return (3, 0, 0, v)
+    level = {None: 0, "beta": 1, "alpha": 2}[m.group(2)]
+    return (level, -int(m.group(1)), -int(m.group(3) or 0), v)
+
+
+def as_version(res, version, obj):
+    """obj (stored at the resource's first version) as served at version.
+    Only autoscaling/v1 has another shape: no metrics, the conditions in an
+    annotation holding their JSON, targetCPUUtilizationPercentage."""
+    if res != "horizontalpodautoscalers" or version != "v1" or not isinstance(obj, dict):
+        return obj
+    o = copy.deepcopy(obj)
+    if "apiVersion" in o:
+        o["apiVersion"] = "autoscaling/v1"
+    spec, status = o.get("spec") or {}, o.get("status") or {}
+    for m in spec.pop("metrics", None) or []:
+        t = ((m.get("resource") or {}).get("target") or {})
+        if m.get("type") == "Resource" and (m.get("resource") or {}).get("name") == "cpu" \
+                and "averageUtilization" in t:
+            spec["targetCPUUtilizationPercentage"] = t["averageUtilization"]
+    spec.pop("behavior", None)
+    status.pop("currentMetrics", None)
+    conds = status.pop("conditions", None)
+    if conds:
+        o.setdefault("metadata", {}).setdefault("annotations", {})[HPA_V1_CONDITIONS] = \
+            json.dumps(conds, separators=(",", ":"))
+    return o
 SUBRESOURCES = {"pods": ("status", "log"), "deployments": ("status",),
                 "replicasets": ("status",), "namespaces": ("status",)}
 KIND_TO_PLURAL = {v[2]: k for k, v in RESOURCES.items()}
@@ -963,13 +1022,18 @@ class Controller:
 
 def parse_api_path(path):
     """-> (res, ns, name, sub) or None.  ns is None for an all-namespace list."""
+    r = parse_api_path_version(path)
+    return r[:4] if r else None
+
+
+def parse_api_path_version(path):
+    """-> (res, ns, name, sub, version) or None: None also for a version
+    the resource is not served at (as a real server, 404)."""
     segs = [s for s in path.split("/") if s]
     if len(segs) >= 2 and segs[0] == "api" and segs[1] == "v1":
-        group, rest = "", segs[2:]
+        group, version, rest = "", "v1", segs[2:]
     elif len(segs) >= 3 and segs[0] == "apis":
-        group, rest = segs[1], segs[3:]
-        if segs[2] != GROUP_VERSION.get(group, "v1"):
-            return None
+        group, version, rest = segs[1], segs[2], segs[3:]
     else:
         return None
     ns = None
@@ -986,7 +1050,19 @@ def parse_api_path(path):
         return None
     if ns is None and RESOURCES[res][3] and name is not None:
         return None
-    return res, ns, name, sub
+    if version not in served_versions(res):
+        return None
+    return res, ns, name, sub, version
+
+
+def served_groups():
+    """group -> its served versions, preferred first (core "" included)."""
+    out = {}
+    for res, (g, _, _, _) in RESOURCES.items():
+        for v in served_versions(res):
+            out.setdefault(g, set()).add(v)
+    out.setdefault("authorization.k8s.io", set()).add("v1")
+    return {g: sorted(vs, key=version_key) for g, vs in out.items()}
 
 
 def discovery(path):
@@ -994,29 +1070,58 @@ def discovery(path):
     if segs == ["api"]:
         return {"kind": "APIVersions", "versions": ["v1"],
                 "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]}
-    groups = sorted({g for g, _, _, _ in RESOURCES.values() if g})
+    groups = served_groups()
     if segs == ["apis"]:
         return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-            {"name": g, "versions": [{"groupVersion": g + "/" + GROUP_VERSION[g], "version": GROUP_VERSION[g]}],
-             "preferredVersion": {"groupVersion": g + "/" + GROUP_VERSION[g], "version": GROUP_VERSION[g]}}
-            for g in groups]}
+            {"name": g, "versions": [{"groupVersion": g + "/" + v, "version": v} for v in groups[g]],
+             "preferredVersion": {"groupVersion": g + "/" + groups[g][0], "version": groups[g][0]}}
+            for g in sorted(groups) if g]}
     gv = None
     if segs == ["api", "v1"]:
-        gv, group = "v1", ""
-    elif len(segs) == 3 and segs[0] == "apis" and segs[1] in groups and segs[2] == GROUP_VERSION[segs[1]]:
-        gv, group = segs[1] + "/" + segs[2], segs[1]
+        gv, group, version = "v1", "", "v1"
+    elif len(segs) == 3 and segs[0] == "apis" and segs[2] in groups.get(segs[1], ()):
+        gv, group, version = segs[1] + "/" + segs[2], segs[1], segs[2]
     if gv is None:
         return None
     out = []
+    if gv == "authorization.k8s.io/v1":
+        out.append({"name": "selfsubjectaccessreviews", "singularName": "", "namespaced": False,
+                    "kind": "SelfSubjectAccessReview", "verbs": ["create"]})
     for res, (g, _, kind, nsd) in sorted(RESOURCES.items()):
-        if g != group:
+        if g != group or version not in served_versions(res):
             continue
         out.append({"name": res, "singularName": "", "namespaced": nsd, "kind": kind,
-                    "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]})
+                    "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]})
         for sub in SUBRESOURCES.get(res, ()):
             out.append({"name": res + "/" + sub, "singularName": "", "namespaced": nsd, "kind": kind,
                         "verbs": ["get"] if sub == "log" else ["get", "patch", "update"]})
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out}
+
+
+def forbidden(user, verb, res, ns, name, opts):
+    """None when user may do verb on res (in ns, None: cluster-wide), else
+    the message of the 403 a real RBAC-enforcing server gives.
+    "restricted" may only read; "nsuser" (--ns-token) holds RoleBindings in
+    the --ns-token-namespaces (all when empty) and no cluster-wide grant
+    for namespaced resources."""
+    where = 'in the namespace "%s"' % ns if ns else "at the cluster scope"
+    deny = False
+    if user == "restricted" and verb not in ("get", "list", "watch"):
+        deny = True
+    if user == "nsuser" and RESOURCES[res][3]:
+        allowed = [n for n in (opts.ns_token_namespaces or "").split(",") if n]
+        deny = ns is None or (allowed and ns not in allowed)
+    if user == "tester" and ns is None and RESOURCES[res][3] and \
+            res in (opts.forbid_cluster_list or "").split(","):
+        deny = True
+    if not deny:
+        return None
+    if user == "restricted":
+        where = 'in the namespace "%s"' % (ns or "")
+    return '%s "%s" is forbidden: User "%s" cannot %s resource "%s" in API group "%s" %s' % (
+        qualified(res), name or "", user, verb, res, RESOURCES[res][0], where) if name else \
+        '%s is forbidden: User "%s" cannot %s resource "%s" in API group "%s" %s' % (
+        qualified(res), user, verb, res, RESOURCES[res][0], where)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -1116,6 +1221,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return "tester"
             if opts.restricted_token and tok == opts.restricted_token:
                 return "restricted"
+            if opts.ns_token and tok == opts.ns_token:
+                return "nsuser"
             if self.server.faults.token_ok(tok):
                 return "tester"
             return None
@@ -1171,6 +1278,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if inj["count"] <= 0 or inj.get("method", entry["method"]) != entry["method"]:
                     continue
                 if not path.startswith(inj.get("path", "")):
+                    continue
+                if inj.get("exact") and path != inj.get("path"):
                     continue
                 if inj.get("dry_run") is not None and inj["dry_run"] != entry["dry_run"]:
                     continue
@@ -1272,6 +1381,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_json(200, self.server.faults.state())
         elif path == "/_test/tokens":
             self.send_json(200, {"tokens": self.server.faults.set_tokens(doc)})
+        elif path == "/_test/served":
+            # {"remove": [...], "add": [...]}: "plural" (every version it
+            # is served at) or "plural/version"; discovery and the paths
+            # follow at once
+            def pairs(items):
+                out = set()
+                for it in items or []:
+                    r, _, v = str(it).partition("/")
+                    if r not in SERVED or (v and v not in SERVED[r]):
+                        raise bad_request("served: %r is not a resource (or version) of this server" % it)
+                    out |= {(r, v)} if v else {(r, x) for x in SERVED[r]}
+                return out
+            rm, add = pairs(doc.get("remove")), pairs(doc.get("add"))
+            with st.cond:
+                UNSERVED.update(rm)
+                UNSERVED.difference_update(add)
+                out = sorted("%s/%s" % p for p in UNSERVED)
+            self.send_json(200, {"unserved": out})
         elif path == "/_test/registry":
             with st.cond:
                 st.registry |= set(doc.get("add") or [])
@@ -1331,10 +1458,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         disc = discovery(path)
         if disc is not None and self.command == "GET":
             return self.respond(entry, 200, disc)
-        p = parse_api_path(path)
+        if path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" and self.command == "POST":
+            return self.access_review(entry, user, body)
+        p = parse_api_path_version(path)
         if p is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
-        res, ns, name, sub = p
+        res, ns, name, sub, version = p
+        self.version = version
         if "dryRun" in params and params["dryRun"] != "All":
             raise bad_request("Invalid dryRun value: %s" % params["dryRun"])
         verb = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[self.command]
@@ -1342,12 +1472,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             verb = "watch" if params.get("watch") in ("1", "true") else "list"
         if verb == "get" and params.get("watch") in ("1", "true"):
             verb = "watch"
-        if user == "restricted" and verb not in ("get", "list", "watch"):
-            d = err_details(res, name or "")
-            raise ApiError(403, "Forbidden",
-                           '%s "%s" is forbidden: User "restricted" cannot %s resource "%s" in API group "%s" '
-                           'in the namespace "%s"' % (qualified(res), name or "", verb, res, RESOURCES[res][0],
-                                                      ns or ""), d)
+        msg = forbidden(user, verb, res, ns, name, self.server.opts)
+        if msg is not None:
+            raise ApiError(403, "Forbidden", msg, err_details(res, name or ""))
         fault = self.server.faults.on_request(verb, params)
         if fault is not None:
             err = ApiError(fault[0], fault[1], fault[2], {})
@@ -1358,6 +1485,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if verb == "list":
             with st.cond:
                 out = self.list_objects(res, ns, params)
+            if version != SERVED[res][0]:
+                out["apiVersion"] = (RESOURCES[res][0] + "/" + version) if RESOURCES[res][0] else version
+                out["items"] = [as_version(res, version, o) for o in out["items"]]
             return self.respond(entry, 200, out)
         if self.command == "POST":
             if name is not None:
@@ -1372,10 +1502,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 obj = st.get(res, ns, name)
             if obj is None:
                 raise not_found(res, name)
-            return self.respond(entry, 200, obj)
+            return self.respond(entry, 200, as_version(res, version, obj))
         if self.command == "DELETE":
             return self.delete(entry, res, ns, name, params, body)
         return self.update(entry, res, ns, name, sub, params, body, ctypes)
+
+    def access_review(self, entry, user, body):
+        """POST selfsubjectaccessreviews: allowed by the same rules as the
+        requests themselves."""
+        try:
+            doc = json.loads(body)
+            ra = doc["spec"]["resourceAttributes"]
+            verb, group, res = ra["verb"], ra.get("group", ""), ra["resource"]
+        except (ValueError, KeyError, TypeError):
+            raise bad_request("SelfSubjectAccessReview: spec.resourceAttributes.verb and resource are required")
+        ns = ra.get("namespace") or None
+        msg = None
+        if res in RESOURCES and RESOURCES[res][0] == group:
+            msg = forbidden(user, verb, res, ns, ra.get("name"), self.server.opts)
+        out = {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+               "metadata": {"creationTimestamp": None}, "spec": doc["spec"],
+               "status": {"allowed": msg is None and res in RESOURCES}}
+        if msg is not None:
+            out["status"]["reason"] = ""
+        return self.respond(entry, 201, out)
 
     def list_objects(self, res, ns, params):
         st = self.server.state
@@ -1675,7 +1825,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 rv = st.rv
                 for k in sorted(st.objects):
                     if wanted(k[0], k[1], st.objects[k]):
-                        initial.append({"type": "ADDED", "object": st.objects[k]})
+                        initial.append({"type": "ADDED", "object": as_version(res, self.version, st.objects[k])})
                 if params.get("sendInitialEvents") == "true":
                     initial.append({"type": "BOOKMARK", "object": {
                         "kind": RESOURCES[res][2], "apiVersion": api_version(res),
@@ -1717,7 +1867,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         if st.rv > rv:
                             for hrv, r, ons, oname, etype, obj, prev in st.history:
                                 if hrv > rv and wanted(r, ons, obj):
-                                    out.append(json.dumps({"type": etype, "object": obj}, separators=(",", ":")))
+                                    out.append(json.dumps({"type": etype, "object": as_version(res, self.version, obj)},
+                                                          separators=(",", ":")))
                             rv = st.rv
                             if out:
                                 break
@@ -1878,6 +2029,17 @@ def main():
     ap.add_argument("--token", default="remedy-test-token")
     ap.add_argument("--restricted-token", default="",
                     help="a second token whose user (\"restricted\") may only get, list and watch")
+    ap.add_argument("--ns-token", default="",
+                    help="a token whose user (\"nsuser\") is namespace-scoped: cluster-wide requests for "
+                         "namespaced resources answer 403")
+    ap.add_argument("--ns-token-namespaces", default="",
+                    help="comma-separated namespaces nsuser may use (default: all)")
+    ap.add_argument("--forbid-cluster-list", default="",
+                    help="comma-separated resources the main token may not use cluster-wide "
+                         "(its role is bound per namespace for them)")
+    ap.add_argument("--profile", default="current", choices=sorted(PROFILES),
+                    help="which versions the optional kinds are served at (v1.20: CronJob, PDB, "
+                         "EndpointSlice only at v1beta1, the HPA at autoscaling/v2beta2 and v1)")
     ap.add_argument("--scenario", default="empty", choices=["empty", "healthy", "broken-rollout"])
     ap.add_argument("--replicas", type=int, default=2)
     ap.add_argument("--bookmark-interval", type=float, default=1.0)
@@ -1891,6 +2053,7 @@ def main():
             or args.event_ttl <= 0):
         sys.exit("fake-apiserver: --replicas, --history, --bookmark-interval, --pull-backoff "
                  "or --event-ttl out of range")
+    set_profile(args.profile)
     d = os.path.abspath(args.dir)
     os.makedirs(d, exist_ok=True)
     if os.path.exists(os.path.join(d, "ready")):

@@ -403,6 +403,82 @@ class EventTTL(ServerCase):
         self.assertEqual(self.h.json("POST", "/_test/event-ttl", {"seconds": 1.5})["seconds"], 1.5)
 
 
+class Profile120(ServerCase):
+    """--profile v1.20: discovery and paths as a real Kubernetes 1.20."""
+    ARGS = ("--profile", "v1.20", "--ns-token", "ns-tok", "--ns-token-namespaces", "demo")
+
+    def test_discovery_documents(self):
+        groups = {g["name"]: g for g in self.h.json("GET", "/apis")["groups"]}
+        self.assertEqual([v["version"] for v in groups["batch"]["versions"]], ["v1", "v1beta1"])
+        self.assertEqual(groups["batch"]["preferredVersion"], {"groupVersion": "batch/v1", "version": "v1"})
+        self.assertEqual([v["version"] for v in groups["autoscaling"]["versions"]], ["v1", "v2beta2"])
+        self.assertEqual([v["version"] for v in groups["policy"]["versions"]], ["v1beta1"])
+        self.assertEqual(groups["discovery.k8s.io"]["preferredVersion"]["version"], "v1beta1")
+        rl = self.h.json("GET", "/apis/batch/v1beta1")
+        self.assertEqual((rl["kind"], rl["groupVersion"]), ("APIResourceList", "batch/v1beta1"))
+        cj = [r for r in rl["resources"] if r["name"] == "cronjobs"][0]
+        self.assertEqual((cj["kind"], cj["namespaced"]), ("CronJob", True))
+        self.assertIn("watch", cj["verbs"])
+        self.assertNotIn("cronjobs", [r["name"] for r in self.h.json("GET", "/apis/batch/v1")["resources"]])
+        for path in ("/apis/batch/v1/cronjobs", "/apis/policy/v1/poddisruptionbudgets",
+                     "/apis/autoscaling/v2/horizontalpodautoscalers", "/apis/discovery.k8s.io/v1/endpointslices",
+                     "/apis/policy/v1"):
+            self.assertEqual(self.h.request("GET", path)[0], 404, path)
+        for path in ("/apis/batch/v1beta1/cronjobs", "/apis/policy/v1beta1/poddisruptionbudgets",
+                     "/apis/autoscaling/v2beta2/horizontalpodautoscalers",
+                     "/apis/autoscaling/v1/horizontalpodautoscalers",
+                     "/apis/discovery.k8s.io/v1beta1/endpointslices"):
+            self.assertEqual(self.h.json("GET", path)["kind"].endswith("List"), True, path)
+
+    def test_hpa_served_at_v1(self):
+        hpa = {"kind": "HorizontalPodAutoscaler", "metadata": {"name": "h", "namespace": "demo"},
+               "spec": {"maxReplicas": 3, "scaleTargetRef": {"kind": "Deployment", "name": "web"},
+                        "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                            "type": "Utilization", "averageUtilization": 70}}}]},
+               "status": {"currentReplicas": 1, "conditions": [{"type": "ScalingActive", "status": "False"}]}}
+        self.h.json("POST", "/_test/objects", hpa, auth=False)
+        v2 = self.h.json("GET", "/apis/autoscaling/v2beta2/namespaces/demo/horizontalpodautoscalers/h")
+        self.assertEqual(v2["apiVersion"], "autoscaling/v2beta2")
+        v1 = self.h.json("GET", "/apis/autoscaling/v1/namespaces/demo/horizontalpodautoscalers/h")
+        self.assertEqual(v1["apiVersion"], "autoscaling/v1")
+        self.assertEqual(v1["spec"]["targetCPUUtilizationPercentage"], 70)
+        self.assertNotIn("metrics", v1["spec"])
+        self.assertNotIn("conditions", v1["status"])
+        self.assertEqual(json.loads(v1["metadata"]["annotations"]["autoscaling.alpha.kubernetes.io/conditions"]),
+                         [{"type": "ScalingActive", "status": "False"}])
+
+    def test_served_toggle(self):
+        self.h.json("POST", "/_test/served", {"remove": ["poddisruptionbudgets"]}, auth=False)
+        try:
+            self.assertNotIn("policy", [g["name"] for g in self.h.json("GET", "/apis")["groups"]])
+            self.assertEqual(self.h.request("GET", "/apis/policy/v1beta1/poddisruptionbudgets")[0], 404)
+        finally:
+            self.h.json("POST", "/_test/served", {"add": ["poddisruptionbudgets"]}, auth=False)
+        self.assertEqual(self.h.request("GET", "/apis/policy/v1beta1/poddisruptionbudgets")[0], 200)
+        self.assertEqual(self.h.request("POST", "/_test/served", {"remove": ["nothing"]}, auth=False)[0], 400)
+
+    def test_namespace_scoped_token(self):
+        h = {"Authorization": "Bearer ns-tok"}
+        status, _, body = self.h.request("GET", "/api/v1/pods", headers=h)
+        self.assertEqual(status, 403)
+        st = json.loads(body)
+        self.assertEqual(st["reason"], "Forbidden")
+        self.assertEqual(st["message"], 'pods is forbidden: User "nsuser" cannot list resource "pods" in API group "" '
+                                        'at the cluster scope')
+        self.assertEqual(self.h.request("GET", "/api/v1/namespaces/demo/pods", headers=h)[0], 200)
+        self.assertEqual(self.h.request("GET", "/api/v1/namespaces/other/pods", headers=h)[0], 403)
+        self.assertEqual(self.h.request("GET", "/api/v1/nodes", headers=h)[0], 200)
+        ssar = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": {"verb": "list", "resource": "pods"}}}
+        out = self.h.json("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", ssar, headers=h,
+                          expect=201)
+        self.assertFalse(out["status"]["allowed"])
+        ssar["spec"]["resourceAttributes"]["namespace"] = "demo"
+        out = self.h.json("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", ssar, headers=h,
+                          expect=201)
+        self.assertTrue(out["status"]["allowed"])
+
+
 class Lifecycle(unittest.TestCase):
     def test_sigterm_ends_watches_and_exits_zero(self):
         tmp = tempfile.mkdtemp(prefix="fakeapi-")

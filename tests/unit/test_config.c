@@ -298,6 +298,9 @@ test_error_cases(void)
 		{ "kubernetes: {watch_stall: 1500ms}\n",
 		  "1:27: kubernetes.watch_stall: must be whole seconds from 10s "
 		  "to 1h" },
+		{ "kubernetes: {discovery_interval: 500ms}\n",
+		  "1:34: kubernetes.discovery_interval: must be from 1s to "
+		  "24h" },
 		{ "kubernetes: {burst: 0}\n",
 		  "1:21: kubernetes.burst: \"0\" is not a number from 1 to "
 		  "10000" },
@@ -416,6 +419,7 @@ config_equal(const struct remedy_config *a, const struct remedy_config *b)
 	    a->pending_ttl_ms != b->pending_ttl_ms ||
 	    a->resolve_after_ms != b->resolve_after_ms ||
 	    a->kube_watch_stall_ms != b->kube_watch_stall_ms ||
+	    a->kube_discovery_ms != b->kube_discovery_ms ||
 	    a->log_level != b->log_level)
 		return 0;
 	for (i = 0; i < a->nnamespaces; i++)
@@ -469,6 +473,7 @@ test_dump(void)
 	    "  qps: 5\n"
 	    "  burst: 10\n"
 	    "  watch_stall: 2m\n"
+	    "  discovery_interval: 10m\n"
 	    "  leader_election:\n"
 	    "    enabled: false\n"
 	    "    namespace: ~\n"
