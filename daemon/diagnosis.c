@@ -938,10 +938,14 @@ job_step(struct djob *j)
 				path[0] = '\0';
 			break;
 		case STEP_OWNER:
+			/* At the version discovery chose (a v1.20 server
+			 * serves CronJobs as batch/v1beta1 only). */
 			for (i = 0; i < NELEM(owner_paths); i++)
 				if (strcmp(inc->kind, owner_paths[i].kind) == 0)
 					snprintf(path, sizeof(path),
 					    "%s/namespaces/%s/%s/%s",
+					    engine_kind_path(e, inc->kind) ?
+					    engine_kind_path(e, inc->kind) :
 					    owner_paths[i].group, inc->ns,
 					    owner_paths[i].plural, inc->name);
 			break;

@@ -59,6 +59,18 @@ enum { K_NODE, K_STS, K_DS, K_JOB, K_CRON, K_PVC, K_SVC, K_EPS, K_ING,
 #define K_RS	101
 #define K_DEP	102
 
+const char *
+engine_kind_path(const struct engine *e, const char *kind)
+{
+	size_t	i;
+
+	for (i = 0; i < ENGINE_NKINDS; i++)
+		if (strcmp(kinds[i].kind, kind) == 0)
+			return e->kver[i] != NULL ? e->kver[i]->group_path :
+			    NULL;
+	return NULL;
+}
+
 /* The informer callback's argument: which kind it reports. */
 struct engine_kindarg {
 	struct engine	*e;
@@ -797,6 +809,10 @@ incidents_tick(struct engine *e, int64_t now)
 		if (inc->store_id == 0) {
 			if (now - inc->first_seen < e->cfg->hold_down_ms ||
 			    quiet)
+				continue;
+			/* A symptom gives its cause time to show. */
+			if (inc->symptom && now - inc->first_seen <
+			    e->cfg->hold_down_ms + e->cfg->symptom_wait_ms)
 				continue;
 			if (owner_unseen(e, inc) && now - inc->first_seen <
 			    e->cfg->hold_down_ms + OWNER_WAIT_MS)

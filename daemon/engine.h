@@ -103,6 +103,10 @@ int	engine_active(const struct engine *);
 /* The lease was acquired (1) or lost (0). */
 void	engine_leader_changed(struct engine *, int leader);
 
+/* The API path ("/apis/batch/v1beta1") at which the server serves kind,
+ * as discovery decided, for the kinds of engine.c's kinds[] table; NULL
+ * for another kind, or one not served (yet). */
+const char	*engine_kind_path(const struct engine *, const char *kind);
 /* Publish remedy_kind_served (discover.c), from a metrics collector. */
 void	engine_publish_kinds(const struct engine *);
 

@@ -28,6 +28,7 @@
 #define DEFAULT_HOLD_DOWN_MS	(10 * 1000)
 #define DEFAULT_VERIFY_MS	(5 * 60 * 1000)
 #define DEFAULT_RESOLVE_MS	(5 * 60 * 1000)
+#define DEFAULT_SYMPTOM_WAIT_MS	(30 * 1000)
 #define DEFAULT_IDLE_MS		(300 * 1000)
 #define DEFAULT_MAX_PER_UID	16
 #define MAX_PER_UID		1024
@@ -78,6 +79,7 @@ config_init(struct remedy_config *cfg)
 	cfg->hold_down_ms = DEFAULT_HOLD_DOWN_MS;
 	cfg->verify_timeout_ms = DEFAULT_VERIFY_MS;
 	cfg->resolve_after_ms = DEFAULT_RESOLVE_MS;
+	cfg->symptom_wait_ms = DEFAULT_SYMPTOM_WAIT_MS;
 	cfg->pending_ttl_ms = 24 * 3600 * 1000;
 	cfg->kube_qps = 5;
 	cfg->kube_burst = 10;
@@ -655,6 +657,12 @@ k_resolve_after(struct cfgctx *c, const char *path, yaml_node_t *v)
 }
 
 static void
+k_symptom_wait(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	set_duration(c, path, v, &c->cfg->symptom_wait_ms, 0);
+}
+
+static void
 k_log_level(struct cfgctx *c, const char *path, yaml_node_t *v)
 {
 	const char	*s;
@@ -753,6 +761,7 @@ static const struct cfgkey actions_keys[] = {
 static const struct cfgkey incidents_keys[] = {
 	{ "hold_down",		k_hold_down },
 	{ "resolve_after",	k_resolve_after },
+	{ "symptom_wait",	k_symptom_wait },
 };
 static const struct cfgkey policy_keys[] = {
 	{ "kinds",		k_policy },
@@ -1185,7 +1194,7 @@ static int
 emit_config(yaml_emitter_t *em, const struct remedy_config *cfg)
 {
 	yaml_event_t	 ev;
-	char		 hold[32], verify[32], ttl[32], resolve[32];
+	char		 hold[32], verify[32], ttl[32], resolve[32], symptom[32];
 	const char	*level = "info";
 	size_t		 i;
 
@@ -1196,6 +1205,7 @@ emit_config(yaml_emitter_t *em, const struct remedy_config *cfg)
 	fmt_duration(cfg->verify_timeout_ms, verify, sizeof(verify));
 	fmt_duration(cfg->pending_ttl_ms, ttl, sizeof(ttl));
 	fmt_duration(cfg->resolve_after_ms, resolve, sizeof(resolve));
+	fmt_duration(cfg->symptom_wait_ms, symptom, sizeof(symptom));
 
 	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) ||
 	    !yaml_emitter_emit(em, &ev))
@@ -1247,6 +1257,7 @@ emit_config(yaml_emitter_t *em, const struct remedy_config *cfg)
 	    !emit_scalar(em, "incidents") ||
 	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
 	    !emit_pair(em, "resolve_after", resolve) ||
+	    !emit_pair(em, "symptom_wait", symptom) ||
 	    !emit_simple(em, YAML_MAPPING_END_EVENT) ||
 	    !emit_scalar(em, "log") ||
 	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||

@@ -72,6 +72,7 @@ struct remedy_config {
 
 	int64_t	 verify_timeout_ms;	/* default 5 min */
 	int64_t	 resolve_after_ms;	/* incidents.resolve_after, 5 min */
+	int64_t	 symptom_wait_ms;	/* incidents.symptom_wait, 30 s */
 	int64_t	 pending_ttl_ms;	/* actions.pending_ttl, default 24 h */
 	struct policy policy;		/* policy.*, policy.h */
 	int	 log_level;		/* syslog level, default LOG_INFO */

@@ -127,7 +127,7 @@ class Scenarios(unittest.TestCase):
             self.load(sc["broken"], "b-" + sc["name"], sc.get("pod_status"))
             self.load(sc["healthy"], "h-" + sc["name"], sc.get("healthy_pod_status"))
         self.daemon = Daemon(self.workdir, self.cluster, hold_down="0s", namespaces=(),
-                             extra="incidents:\n  resolve_after: 10m\n")
+                             extra="incidents:\n  resolve_after: 10m\n  symptom_wait: 0s\n")
 
         def expected_for(sc):
             ns = "b-" + sc["name"]

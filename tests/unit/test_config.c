@@ -101,6 +101,7 @@ test_defaults(void)
 	CHECK_INT(cfg.verify_timeout_ms, 300000);
 	CHECK_INT(cfg.pending_ttl_ms, 86400000);
 	CHECK_INT(cfg.resolve_after_ms, 300000);
+	CHECK_INT(cfg.symptom_wait_ms, 30000);
 	CHECK_INT(cfg.policy.max_operations, 20);
 	CHECK_INT(cfg.log_level, LOG_INFO);
 	config_clear(&cfg);
@@ -128,12 +129,14 @@ test_defaults(void)
 	/* incidents: resolve_after, and hold_down as another name for
 	 * diagnosis.hold_down */
 	snprintf(path, sizeof(path), "%s/incidents.yaml", tmpdir);
-	write_file(path, "incidents: {hold_down: 3s, resolve_after: 90s}\n", 47);
+	write_file(path, "incidents: {hold_down: 3s, resolve_after: 90s, "
+	    "symptom_wait: 5s}\n", 65);
 	config_init(&cfg);
 	CHECK_INT(config_load(path, &cfg, &errs), 0);
 	CHECK(errs == NULL);
 	CHECK_INT(cfg.hold_down_ms, 3000);
 	CHECK_INT(cfg.resolve_after_ms, 90000);
+	CHECK_INT(cfg.symptom_wait_ms, 5000);
 	config_clear(&cfg);
 }
 
@@ -521,6 +524,7 @@ test_dump(void)
 	    "  pending_ttl: 1d\n"
 	    "incidents:\n"
 	    "  resolve_after: 5m\n"
+	    "  symptom_wait: 30s\n"
 	    "log:\n"
 	    "  level: info\n"
 	    "notifications:\n"
