@@ -20,6 +20,13 @@ enum ctl_format {
 	CTL_YAML
 };
 
+/* What the global options chose. */
+struct ctl {
+	const char	*socket;
+	enum ctl_format	 format;
+	int		 color;
+};
+
 /*
  * Send one request and wait for its reply (blocking, poll() with one
  * deadline of CTL_TIMEOUT_MS for the whole exchange).  args is stolen.
