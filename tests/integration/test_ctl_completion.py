@@ -3,6 +3,7 @@ from a scripted daemon's `list` reply, with or without the bash-completion
 package."""
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -75,7 +76,38 @@ class Completion(unittest.TestCase):
         self.assertEqual(complete("remedyctl -s %s approve " % sock), ["--comment", "--help", "7"])
         self.assertEqual(complete("remedyctl -s %s show " % sock), ["--help", "3", "7"])
         self.assertEqual(complete("remedyctl audit v"), ["verify"])
+        # global options after the command, long names, the new words
+        self.assertEqual(complete("remedyctl list -o "), ["json", "table", "yaml"])
+        self.assertEqual(complete("remedyctl list --output "), ["json", "table", "yaml"])
+        self.assertEqual(complete("remedyctl approve -s %s " % sock), ["--comment", "--help", "7"])
+        self.assertEqual(complete("remedyctl approve --socket %s " % sock), ["--comment", "--help", "7"])
+        self.assertEqual(complete("remedyctl -s %s audit show " % sock), ["3", "7"])
+        self.assertEqual(complete("remedyctl --ver"), ["--version"])
+        self.assertIn("version", complete("remedyctl "))
+        self.assertEqual(complete("remedyctl audit --event verif"), ["verified"])
+        self.assertIn("--until", complete("remedyctl audit --"))
+        self.assertIn("--output", complete("remedyctl audit --"))
         shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_zsh_covers_the_grammar(self):
+        """The zsh completion parses and names every command and every
+        long option that remedyctl's own help lists."""
+        path = os.path.join(SRC, "ctl", "_remedyctl")
+        with open(path) as f:
+            text = f.read()
+        if shutil.which("zsh"):
+            r = subprocess.run(["zsh", "-n", path], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        r = subprocess.run([REMEDYCTL, "help"], capture_output=True, text=True, timeout=30)
+        cmds = [l.split()[0] for l in r.stdout.split("commands:\n")[1].split("\n\n")[0].splitlines()]
+        self.assertIn("audit", cmds)
+        for c in cmds:
+            self.assertIn("'%s:" % c, text, c)
+            h = subprocess.run([REMEDYCTL, c, "--help"], capture_output=True, text=True, timeout=30)
+            for opt in set(re.findall(r"--[a-z-]+", h.stdout.split("global options")[0])) - {"--help"}:
+                self.assertIn(opt, text, (c, opt))
+                with open(SCRIPT) as f:
+                    self.assertIn(opt, f.read(), (c, opt))
 
 
 if __name__ == "__main__":
