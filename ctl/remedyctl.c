@@ -204,8 +204,8 @@ command_help(FILE *fp, const struct ctl_cmd *c)
 }
 
 /* A usage error: one line naming the problem, exit 2. */
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
+void
+ctl_usage_error(const char *fmt, ...)
 {
 	va_list	ap;
 
@@ -246,8 +246,8 @@ lookup_command(const char *name)
 	if (nmatch == 1)
 		return match;
 	if (nmatch > 1)
-		usage_error("ambiguous command \"%s\": %s", name, cands);
-	usage_error("unknown command \"%s\"; \"%s help\" lists them", name,
+		ctl_usage_error("ambiguous command \"%s\": %s", name, cands);
+	ctl_usage_error("unknown command \"%s\"; \"%s help\" lists them", name,
 	    progname);
 }
 
@@ -261,7 +261,7 @@ parse_id(const struct ctl_cmd *c, const char *what, const char *s)
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v <= 0)
-		usage_error("%s: %s must be a positive integer, not \"%s\"",
+		ctl_usage_error("%s: %s must be a positive integer, not \"%s\"",
 		    c->name, what, s);
 	return (json_int_t)v;
 }
@@ -298,7 +298,7 @@ set_format(struct ctl *ctl, const char *v)
 	else if (strcmp(v, "yaml") == 0)
 		ctl->format = CTL_YAML;
 	else
-		usage_error("unknown output format \"%s\" (table, json or yaml)",
+		ctl_usage_error("unknown output format \"%s\" (table, json or yaml)",
 		    v);
 }
 
@@ -350,12 +350,12 @@ global_opt(struct ctl *ctl, const struct ctl_cmd *c, int argc, char **argv,
 		return 0;
 	if (val == NULL) {
 		if (*i + 1 >= argc)
-			usage_error("option %s needs a value", a);
+			ctl_usage_error("option %s needs a value", a);
 		val = argv[++*i];
 	}
 	if (g[which].sname == 's') {
 		if (*val == '\0')
-			usage_error("option %s: the socket path is empty", a);
+			ctl_usage_error("option %s: the socket path is empty", a);
 		ctl->socket = val;
 	} else
 		set_format(ctl, val);
@@ -379,7 +379,7 @@ parse_command_args(struct ctl *ctl, const struct ctl_cmd *c, int argc,
 		a = argv[i];
 		if (opts_done || a[0] != '-' || a[1] == '\0') {
 			if (npos >= c->max_pos)
-				usage_error("%s: unexpected argument \"%s\"",
+				ctl_usage_error("%s: unexpected argument \"%s\"",
 				    c->name, a);
 			pos[npos++] = argv[i];
 			continue;
@@ -401,19 +401,19 @@ parse_command_args(struct ctl *ctl, const struct ctl_cmd *c, int argc,
 		if (o == NULL) {
 			if (global_opt(ctl, c, argc, argv, &i))
 				continue;
-			usage_error("%s: unknown option %s (\"%s %s --help\" "
+			ctl_usage_error("%s: unknown option %s (\"%s %s --help\" "
 			    "lists them)", c->name, a, progname, c->name);
 		}
 		if (o->is_id == OPT_FLAG) {
 			if (val != NULL)
-				usage_error("%s: option --%s takes no value",
+				ctl_usage_error("%s: option --%s takes no value",
 				    c->name, o->lname);
 			json_object_set_new(args, o->arg, json_true());
 			continue;
 		}
 		if (val == NULL) {
 			if (i + 1 >= argc)
-				usage_error("%s: option %s needs a value",
+				ctl_usage_error("%s: option %s needs a value",
 				    c->name, a);
 			val = argv[++i];
 		}
@@ -424,7 +424,7 @@ parse_command_args(struct ctl *ctl, const struct ctl_cmd *c, int argc,
 			json_object_set_new(args, o->arg, json_string(val));
 	}
 	if (npos < c->min_pos)
-		usage_error("%s: missing %s (usage: %s %s %s)", c->name,
+		ctl_usage_error("%s: missing %s (usage: %s %s %s)", c->name,
 		    c->pos_usage, progname, c->name, c->pos_usage);
 	return npos;
 }
@@ -433,8 +433,8 @@ parse_command_args(struct ctl *ctl, const struct ctl_cmd *c, int argc,
  * Send one command.  On success *result is set and 0 returned; otherwise
  * the error is printed as one line and the exit status returned.
  */
-static int
-call(struct ctl *ctl, const char *cmd, json_t *args, json_t **result)
+int
+ctl_request(struct ctl *ctl, const char *cmd, json_t *args, json_t **result)
 {
 	char	err[CTL_MAX_ERR];
 	int	rc;
@@ -448,8 +448,8 @@ call(struct ctl *ctl, const char *cmd, json_t *args, json_t **result)
 }
 
 /* Print a result in the chosen machine format; 1 when it was handled. */
-static int
-machine_output(struct ctl *ctl, json_t *result, int *rc)
+int
+ctl_machine_output(struct ctl *ctl, json_t *result, int *rc)
 {
 	char	err[256];
 
@@ -476,9 +476,9 @@ simple(struct ctl *ctl, const char *cmd, json_t *args,
 	json_t	*result = NULL;
 	int	 rc;
 
-	if ((rc = call(ctl, cmd, args, &result)) != CTL_EXIT_OK)
+	if ((rc = ctl_request(ctl, cmd, args, &result)) != CTL_EXIT_OK)
 		return rc;
-	if (!machine_output(ctl, result, &rc))
+	if (!ctl_machine_output(ctl, result, &rc))
 		fn(stdout, result);
 	json_decref(result);
 	return rc;
@@ -509,7 +509,7 @@ cmd_list(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
 {
 	if (json_object_get(args, "all") != NULL) {
 		if (json_object_get(args, "limit") != NULL)
-			usage_error("list: --all and --limit exclude each other");
+			ctl_usage_error("list: --all and --limit exclude each other");
 		json_object_del(args, "all");
 	} else if (json_object_get(args, "limit") == NULL)
 		json_object_set_new(args, "limit", json_integer(CTL_LIST_LIMIT));
@@ -532,7 +532,7 @@ cmd_incidents(struct ctl *ctl, const struct ctl_cmd *c, int npos,
 			return simple(ctl, "incidents", args, out_incidents);
 		json_incref(args);
 		json_object_del(args, "namespace");
-		rc = call(ctl, "incidents", args, &result);
+		rc = ctl_request(ctl, "incidents", args, &result);
 		json_decref(args);
 		if (rc != CTL_EXIT_OK)
 			return rc;
@@ -543,21 +543,21 @@ cmd_incidents(struct ctl *ctl, const struct ctl_cmd *c, int npos,
 			if (ins == NULL || strcmp(ins, ns) != 0)
 				json_array_remove(list, i);
 		}
-		if (!machine_output(ctl, result, &rc))
+		if (!ctl_machine_output(ctl, result, &rc))
 			out_incidents(stdout, result);
 		json_decref(result);
 		return rc;
 	}
 	if (npos != 2 || strcmp(pos[0], "show") != 0)
-		usage_error("incidents: expected \"incidents\" or "
+		ctl_usage_error("incidents: expected \"incidents\" or "
 		    "\"incidents show ID\"");
 	if (json_object_size(args) != 0)
-		usage_error("incidents show takes no filters");
+		ctl_usage_error("incidents show takes no filters");
 	json_object_set_new(args, "id", json_integer(parse_id(c, "ID",
 	    pos[1])));
-	if ((rc = call(ctl, "incident", args, &result)) != CTL_EXIT_OK)
+	if ((rc = ctl_request(ctl, "incident", args, &result)) != CTL_EXIT_OK)
 		return rc;
-	if (!machine_output(ctl, result, &rc))
+	if (!ctl_machine_output(ctl, result, &rc))
 		out_incident(stdout, json_object_get(result, "incident"));
 	json_decref(result);
 	return rc;
@@ -572,9 +572,9 @@ cmd_show(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
 
 	json_object_set_new(args, "id", json_integer(parse_id(c, "ID",
 	    pos[0])));
-	if ((rc = call(ctl, "show", args, &result)) != CTL_EXIT_OK)
+	if ((rc = ctl_request(ctl, "show", args, &result)) != CTL_EXIT_OK)
 		return rc;
-	if (!machine_output(ctl, result, &rc))
+	if (!ctl_machine_output(ctl, result, &rc))
 		out_show(stdout, json_object_get(result, "action"), ctl->color);
 	json_decref(result);
 	return rc;
@@ -594,12 +594,12 @@ cmd_decide(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
 	if (!approve) {
 		reason = json_string_value(json_object_get(args, "reason"));
 		if (reason == NULL || *reason == '\0')
-			usage_error("reject: --reason TEXT is required");
+			ctl_usage_error("reject: --reason TEXT is required");
 	}
 	json_object_set_new(args, "id", json_integer(id));
-	if ((rc = call(ctl, c->name, args, &result)) != CTL_EXIT_OK)
+	if ((rc = ctl_request(ctl, c->name, args, &result)) != CTL_EXIT_OK)
 		return rc;
-	if (!machine_output(ctl, result, &rc)) {
+	if (!ctl_machine_output(ctl, result, &rc)) {
 		json_int_t have = json_int_at(result, "approvals.have", 0);
 		json_int_t need = json_int_at(result, "approvals.required", 0);
 
@@ -627,9 +627,9 @@ cmd_rollback(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
 
 	id = parse_id(c, "ID", pos[0]);
 	json_object_set_new(args, "id", json_integer(id));
-	if ((rc = call(ctl, "rollback", args, &result)) != CTL_EXIT_OK)
+	if ((rc = ctl_request(ctl, "rollback", args, &result)) != CTL_EXIT_OK)
 		return rc;
-	if (!machine_output(ctl, result, &rc)) {
+	if (!ctl_machine_output(ctl, result, &rc)) {
 		nid = json_int_at(result, "action.id", 0);
 		printf("action %lld proposed: rolls back action %lld\n"
 		    "review with:  remedyctl show %lld\n"
@@ -710,15 +710,27 @@ cmd_audit(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
 	int		 rc;
 
 	if (npos == 0)
-		return simple(ctl, "audit", args, out_audit);
+		return ctl_audit_list(ctl, args);
+	if (strcmp(pos[0], "show") == 0) {
+		if (npos != 2)
+			ctl_usage_error("audit show: missing ACTION (usage: %s "
+			    "audit show ACTION)", progname);
+		if (json_object_size(args) != 0)
+			ctl_usage_error("audit show takes no filters: it tells "
+			    "the whole story of one action");
+		return ctl_audit_show(ctl, parse_id(c, "ACTION", pos[1]));
+	}
 	if (strcmp(pos[0], "verify") != 0)
-		usage_error("audit: unexpected argument \"%s\" (did you mean "
-		    "\"audit verify\"?)", pos[0]);
+		ctl_usage_error("audit: unexpected argument \"%s\" (did you mean "
+		    "\"audit verify\" or \"audit show ACTION\"?)", pos[0]);
+	if (npos != 1)
+		ctl_usage_error("audit verify: unexpected argument \"%s\"",
+		    pos[1]);
 	if (json_object_size(args) != 0)
-		usage_error("audit verify takes no options");
-	if ((rc = call(ctl, "audit-verify", args, &result)) != CTL_EXIT_OK)
+		ctl_usage_error("audit verify takes no options");
+	if ((rc = ctl_request(ctl, "audit-verify", args, &result)) != CTL_EXIT_OK)
 		return rc;
-	if (!machine_output(ctl, result, &rc)) {
+	if (!ctl_machine_output(ctl, result, &rc)) {
 		if (json_is_true(json_object_get(result, "ok")))
 			printf("audit log intact: %lld rows\n",
 			    (long long)json_int_at(result, "rows", 0));
@@ -750,7 +762,7 @@ cmd_version(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
 	    remedy_version(), "commit", remedy_commit());
 	if (v == NULL)
 		return CTL_EXIT_REFUSED;
-	machine_output(ctl, v, &rc);
+	ctl_machine_output(ctl, v, &rc);
 	json_decref(v);
 	return rc;
 }
@@ -779,7 +791,7 @@ main(int argc, char *argv[])
 		if (argv[i][0] != '-' || argv[i][1] == '\0')
 			break;
 		if (!global_opt(&ctl, NULL, argc, argv, &i))
-			usage_error("unknown option %s before the command "
+			ctl_usage_error("unknown option %s before the command "
 			    "(\"%s --help\" lists them)", argv[i], progname);
 	}
 	if (i >= argc) {

@@ -187,8 +187,11 @@ dryrun_done(const struct kube_resp *r, void *arg)
 	act.inverse = d->p.inverse;
 	act.approved_uid = -1;
 	/* what the backend answered, before normalisation (audit only) */
-	act.proposal = json_pack("{s:s, s:s?, s:O?}", "backend", d->backend,
-	    "model", backend_model(e), "patch", d->p.proposed);
+	act.proposal = json_pack("{s:s, s:O?}", "backend", d->backend,
+	    "patch", d->p.proposed);
+	if (act.proposal != NULL && backend_model(e) != NULL)
+		json_object_set_new(act.proposal, "model",
+		    json_string(backend_model(e)));
 	if ((answer = engine_answer_json(r)) != NULL)
 		json_object_set_new(answer, "dry_run", json_true());
 	if (r->status / 100 == 2) {
