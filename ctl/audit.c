@@ -492,6 +492,14 @@ story_print(FILE *fp, struct story *st)
 	    "incident_id", 0));
 	json_array_foreach(st->rows, i, r)
 		story_step(fp, st, r);
+	if (strcmp(str_or(a, "state", ""), "pending") == 0) {
+		fprintf(fp, "\nPending: the change awaiting approval:\n");
+		print_diff(fp, "    ", json_object_get(a, "changes"));
+		fprintf(fp, "  Review with:  remedyctl show %lld\n"
+		    "  Approve with: remedyctl approve %lld\n",
+		    (long long)json_int_at(a, "id", 0),
+		    (long long)json_int_at(a, "id", 0));
+	}
 }
 
 /* show + audit --action for one id; 0 or the exit status. */
