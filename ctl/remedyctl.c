@@ -520,7 +520,7 @@ static int
 cmd_incidents(struct ctl *ctl, const struct ctl_cmd *c, int npos,
     char **pos, json_t *args)
 {
-	json_t		*result = NULL, *list, *inc;
+	json_t		*result = NULL, *list, *inc, *req;
 	const char	*ns, *ins;
 	size_t		 i;
 	int		 rc;
@@ -530,10 +530,11 @@ cmd_incidents(struct ctl *ctl, const struct ctl_cmd *c, int npos,
 		ns = json_string_value(json_object_get(args, "namespace"));
 		if (ns == NULL)
 			return simple(ctl, "incidents", args, out_incidents);
-		json_incref(args);
-		json_object_del(args, "namespace");
-		rc = ctl_request(ctl, "incidents", args, &result);
-		json_decref(args);
+		if ((req = json_deep_copy(args)) == NULL)
+			return CTL_EXIT_REFUSED;
+		json_object_del(req, "namespace");
+		rc = ctl_request(ctl, "incidents", req, &result);
+		json_decref(req);
 		if (rc != CTL_EXIT_OK)
 			return rc;
 		list = json_object_get(result, "incidents");
