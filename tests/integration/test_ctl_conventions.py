@@ -109,7 +109,7 @@ class Golden(unittest.TestCase):
     def test_version(self):
         r = run([REMEDYCTL, "--version"])
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.compare("remedyctl-version.txt", COMMIT.sub("(commit <COMMIT>)", r.stdout))
+        self.compare("remedyctl.version", COMMIT.sub("(commit <COMMIT>)", r.stdout))
         for args in (["version"], ["-s", "/nonexistent", "version"], ["list", "--version"]):
             self.assertEqual(run([REMEDYCTL] + args).stdout, r.stdout, args)
         j = run([REMEDYCTL, "version", "-o", "json"])
@@ -119,7 +119,7 @@ class Golden(unittest.TestCase):
         self.assertIn("(commit %s)" % doc["commit"], r.stdout)
         d = run([REMEDYD, "--version"])
         self.assertEqual(d.returncode, 0, d.stderr)
-        self.compare("remedyd-version.txt", COMMIT.sub("(commit <COMMIT>)", d.stdout))
+        self.compare("remedyd.version", COMMIT.sub("(commit <COMMIT>)", d.stdout))
         self.assertEqual(run([REMEDYD, "version"]).stdout, d.stdout)
         self.assertEqual(d.stdout.replace("remedyd", "remedyctl"), r.stdout)
         # built from a git checkout: the commit is one of that checkout's
