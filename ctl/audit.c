@@ -8,10 +8,12 @@
  * here, to the rows it sent.  -n asks the daemon which actions live in the
  * namespace ("list") and keeps their rows.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctl.h"
 #include "proto.h"
@@ -21,6 +23,52 @@
 #define AUDIT_MAX_ROLLBACKS	8	/* rollbacks told after an action */
 
 /* --- times --- */
+
+/*
+ * RFC 3339 ("2026-11-27T03:00:00Z", "...T05:00:00.250+02:00") to unix ms,
+ * strictly: the zone is required; -1 when s is not such a time.
+ */
+static int64_t
+rfc3339_ms(const char *s)
+{
+	struct tm	 tm;
+	const char	*p;
+	int64_t		 frac = 0, scale = 100;
+	int		 used = 0, oh, om;
+	time_t		 t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &tm.tm_year,
+	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+	    &used) != 6 || used != 19 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
+	    tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+	    tm.tm_min > 59 || tm.tm_sec > 60)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	p = s + used;
+	if (*p == '.') {
+		if (!isdigit((unsigned char)*++p))
+			return -1;
+		for (; isdigit((unsigned char)*p); p++, scale /= 10)
+			frac += (*p - '0') * scale;
+	}
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
+		return (int64_t)t * 1000 + frac;
+	if ((*p != '+' && *p != '-') || !isdigit((unsigned char)p[1]) ||
+	    !isdigit((unsigned char)p[2]) || p[3] != ':' ||
+	    !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]) ||
+	    p[6] != '\0')
+		return -1;
+	oh = (p[1] - '0') * 10 + (p[2] - '0');
+	om = (p[4] - '0') * 10 + (p[5] - '0');
+	if (oh > 23 || om > 59)
+		return -1;
+	t -= (*p == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+	return (int64_t)t * 1000 + frac;
+}
 
 /*
  * --since / --until: RFC 3339, unix ms, or an age ("90s", "15m", "1h",
@@ -51,7 +99,7 @@ audit_parse_time(const char *opt, const char *s)
 				return now_ms() - ms;
 			}
 		}
-		if ((ms = parse_rfc3339(s)) >= 0)
+		if ((ms = rfc3339_ms(s)) >= 0)
 			return ms;
 	}
 	ctl_usage_error("audit: %s must be RFC 3339 time "

@@ -258,6 +258,19 @@ class Walk(unittest.TestCase):
         self.assertEqual(sorted(reqs[1]["args"]), ["since"])
         import time
         self.assertAlmostEqual(reqs[1]["args"]["since"], time.time() * 1000 - 7200000, delta=60000)
+        # RFC 3339 with an offset or a fraction, and unix ms, reach the daemon as ms
+        for since, ms in (("2026-11-27T05:00:00+02:00", 1795748400000),
+                          ("2026-11-27T03:00:00.250Z", 1795748400250),
+                          ("2026-11-26t22:30:00-04:30", 1795748400000),
+                          ("1795748400000", 1795748400000)):
+            rc, out, err, reqs = self.exchange(["-s", self.sock, "audit", "--since", since])
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(reqs[0]["args"], {"since": ms}, since)
+        for bad in ("2026-11-27T03:00:00", "2026-11-27T03:00:00+2:00", "2026-13-01T00:00:00Z", "1h5m"):
+            rc, out, err, reqs = self.exchange(["-s", self.sock, "audit", "--until", bad])
+            self.assertEqual(rc, 2, bad)
+            self.assertIn('--until must be RFC 3339 time', err)
+            self.assertIn(bad, err)
 
 
 class ManPages(unittest.TestCase):
