@@ -109,6 +109,48 @@ class Completion(unittest.TestCase):
                 with open(SCRIPT) as f:
                     self.assertIn(opt, f.read(), (c, opt))
 
+    @unittest.skipUnless(shutil.which("zsh"), "needs zsh")
+    def test_zsh_finds_the_command(self):
+        """zsh: the command is found past global options on either side,
+        and action ids come from the daemon (completion system stubbed:
+        _arguments/_describe/compadd print what they are given)."""
+        tmp = tempfile.mkdtemp()
+        sock = os.path.join(tmp, "s.sock")
+        ready = threading.Event()
+        threading.Thread(target=serve, args=(sock, ready), daemon=True).start()
+        ready.wait(10)
+        bindir = os.path.join(tmp, "bin")
+        os.mkdir(bindir)
+        os.symlink(os.path.abspath(REMEDYCTL), os.path.join(bindir, "remedyctl"))
+        zfile = os.path.join(SRC, "ctl", "_remedyctl")
+
+        def complete(line):
+            words = line.split(" ")
+            script = ("_arguments() { print -r -- ARGS $argv; return 1 }\n"
+                      "_describe() { print -r -- DESCRIBE ${(P)argv[-1]} }\n"
+                      "compadd() { [[ $1 == -a ]] && print -r -- IDS ${(P)2} }\n"
+                      "words=(%s)\nCURRENT=%d\nsource %s\ntrue\n"
+                      % (" ".join("'%s'" % w for w in words), len(words), zfile))
+            env = dict(os.environ, PATH=bindir + ":" + os.environ["PATH"])
+            r = subprocess.run(["zsh", "-f", "-c", script], capture_output=True, text=True,
+                               env=env, timeout=60)
+            self.assertEqual((r.returncode, r.stderr), (0, ""))
+            return r.stdout
+
+        out = complete("remedyctl -o json ")
+        self.assertIn("DESCRIBE", out)
+        self.assertIn("audit:", out)
+        self.assertIn("version:", out)
+        self.assertIn("--output=", complete("remedyctl list "))
+        out = complete("remedyctl -s %s audit show " % sock)
+        self.assertEqual(out.split(), ["IDS", "7", "3"])
+        out = complete("remedyctl audit show -s %s " % sock)
+        self.assertIn("--until=", out)         # "show" was not the word before
+        out = complete("remedyctl --socket=%s audit show " % sock)
+        self.assertEqual(out.split(), ["IDS", "7", "3"])
+        self.assertIn("--reason=", complete("remedyctl -o yaml reject "))
+        shutil.rmtree(tmp, ignore_errors=True)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
