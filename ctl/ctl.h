@@ -20,6 +20,13 @@ enum ctl_format {
 	CTL_YAML
 };
 
+/* What the global options chose. */
+struct ctl {
+	const char	*socket;
+	enum ctl_format	 format;
+	int		 color;
+};
+
 /*
  * Send one request and wait for its reply (blocking, poll() with one
  * deadline of CTL_TIMEOUT_MS for the whole exchange).  args is stolen.
@@ -42,6 +49,24 @@ int	 ctl_call(const char *path, const char *cmd, json_t *args,
 typedef int (*ctl_event_fn)(json_t *event, void *arg);
 int	 ctl_watch(const char *path, json_t *args, ctl_event_fn fn, void *arg,
 	    char *err, size_t errlen);
+
+/* remedyctl.c: one request, its error printed as one line; the exit
+ * status (0 and *result set on success). */
+int	 ctl_request(struct ctl *, const char *cmd, json_t *args,
+	    json_t **result);
+/* Print result as JSON or YAML when that was asked for: 1 when done. */
+int	 ctl_machine_output(struct ctl *, json_t *result, int *rc);
+/* A usage error: one line naming the problem, exit 2. */
+void	 ctl_usage_error(const char *fmt, ...)
+	    __attribute__((noreturn, format(printf, 1, 2)));
+
+/* audit.c: the audit log with its filters (args as parsed: action, since,
+ * until, actor, event, namespace), one action's story, a row's one-line
+ * summary, and --since/--until as unix ms (a usage error naming opt). */
+int	 ctl_audit_list(struct ctl *, json_t *args);
+int	 ctl_audit_show(struct ctl *, json_int_t id);
+void	 audit_row_summary(json_t *row, char *buf, size_t len);
+int64_t	 audit_parse_time(const char *opt, const char *s);
 
 /* The result as JSON (indent 2, sorted keys) or YAML, with a newline. */
 int	 out_json(FILE *, const json_t *);

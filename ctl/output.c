@@ -19,7 +19,6 @@
 
 #define OUT_MAX_CELL	512	/* bytes of one table cell */
 #define OUT_MAX_COLS	8
-#define OUT_DETAIL_LEN	60	/* bytes of the audit DETAIL column */
 #define OUT_MAX_DEPTH	64	/* nesting the YAML emitter follows */
 
 #define RED	"\033[31m"
@@ -469,7 +468,8 @@ out_audit(FILE *fp, json_t *r)
 	struct table	 t;
 	json_t		*a, *list = json_object_get(r, "rows");
 	size_t		 i;
-	char		 seq[32], act[32], actor[OUT_MAX_CELL], *detail;
+	char		 seq[32], act[32], actor[OUT_MAX_CELL];
+	char		 summary[OUT_MAX_CELL];
 	char		 b[32], b2[32];
 	const char	*row[6], *name;
 	json_int_t	 uid;
@@ -480,7 +480,7 @@ out_audit(FILE *fp, json_t *r)
 	}
 	table_init(&t, 6);
 	row[0] = "SEQ"; row[1] = "TIME"; row[2] = "ACTION";
-	row[3] = "EVENT"; row[4] = "ACTOR"; row[5] = "DETAIL";
+	row[3] = "EVENT"; row[4] = "ACTOR"; row[5] = "SUMMARY";
 	table_row(&t, row);
 	json_array_foreach(list, i, a) {
 		snprintf(seq, sizeof(seq), "%s", field(a, "seq", b, sizeof(b)));
@@ -493,16 +493,14 @@ out_audit(FILE *fp, json_t *r)
 			    (long long)uid);
 		else
 			snprintf(actor, sizeof(actor), "%s", name);
-		detail = short_json(json_object_get(a, "detail"),
-		    OUT_DETAIL_LEN);
+		audit_row_summary(a, summary, sizeof(summary));
 		row[0] = seq;
 		row[1] = field(a, "time", b, sizeof(b));
 		row[2] = act;
 		row[3] = field(a, "event", b2, sizeof(b2));
 		row[4] = actor;
-		row[5] = detail ? detail : "-";
+		row[5] = summary;
 		table_row(&t, row);
-		free(detail);
 	}
 	table_print(fp, &t);
 }

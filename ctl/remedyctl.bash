@@ -27,30 +27,35 @@ _remedyctl()
 		prev=${COMP_WORDS[COMP_CWORD - 1]}
 	fi
 
-	local commands="status list show approve reject rollback incidents audit watch help"
+	local commands="status list show approve reject rollback incidents audit watch version help"
 	local states="proposed pending refused approved applying applied verified
 	    not-recovered failed rejected expired superseded rolled-back"
 	local i cmd="" _remedyctl_sock=""
 
+	# global options may stand before or after the command
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		-s)
+		-s | --socket)
 			_remedyctl_sock=${words[i + 1]}
 			((i++))
 			;;
-		-o)
+		--socket=*)
+			_remedyctl_sock=${words[i]#--socket=}
+			;;
+		-o | --output | --state | --action | --since | --until | \
+		    --actor | --event | -n | --namespace | --comment | \
+		    --reason | --limit)
 			((i++))
 			;;
 		-*) ;;
 		*)
-			cmd=${words[i]}
-			break
+			[[ -z $cmd ]] && cmd=${words[i]}
 			;;
 		esac
 	done
 
 	case $prev in
-	-s)
+	-s | --socket)
 		if declare -F _filedir >/dev/null; then
 			_filedir
 		else
@@ -58,7 +63,7 @@ _remedyctl()
 		fi
 		return
 		;;
-	-o)
+	-o | --output)
 		COMPREPLY=($(compgen -W "table json yaml" -- "$cur"))
 		return
 		;;
@@ -74,23 +79,37 @@ _remedyctl()
 		COMPREPLY=($(compgen -W "$(_remedyctl_ids)" -- "$cur"))
 		return
 		;;
-	--comment | --reason | --since | -n | --namespace)
+	--event)
+		COMPREPLY=($(compgen -W "suggested refused approval approved
+		    rejected applying applied failed verified not-recovered
+		    rolled-back rollback-proposed superseded expired denied" \
+		    -- "$cur"))
+		return
+		;;
+	--comment | --reason | --since | --until | --actor | --limit | -n | \
+	    --namespace)
 		return
 		;;
 	esac
 
 	if [[ -z $cmd ]]; then
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "-s -o -h" -- "$cur"))
+			COMPREPLY=($(compgen -W "-s --socket -o --output -h --help
+			    --version" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "$commands" -- "$cur"))
 		fi
 		return
 	fi
 
+	if [[ $cur == -* ]]; then
+		local global="-s --socket -o --output"
+	else
+		local global=""
+	fi
 	case $cmd in
 	list)
-		COMPREPLY=($(compgen -W "--state -n --namespace --help" -- "$cur")) ;;
+		COMPREPLY=($(compgen -W "--state -n --namespace --limit --all --help $global" -- "$cur")) ;;
 	show)
 		COMPREPLY=($(compgen -W "$(_remedyctl_ids) --help" -- "$cur")) ;;
 	approve)
@@ -100,9 +119,14 @@ _remedyctl()
 	rollback)
 		COMPREPLY=($(compgen -W "$(_remedyctl_ids verified) $(_remedyctl_ids applied) $(_remedyctl_ids not-recovered) --help" -- "$cur")) ;;
 	incidents)
-		COMPREPLY=($(compgen -W "show --state --help" -- "$cur")) ;;
+		COMPREPLY=($(compgen -W "show --state -n --namespace --help $global" -- "$cur")) ;;
 	audit)
-		COMPREPLY=($(compgen -W "verify --action --since --help" -- "$cur")) ;;
+		if [[ ${words[cword - 1]} == show ]]; then
+			COMPREPLY=($(compgen -W "$(_remedyctl_ids)" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "verify show --action --since --until --actor --event -n --namespace --help $global" -- "$cur"))
+		fi
+		;;
 	help)
 		COMPREPLY=($(compgen -W "$commands" -- "$cur")) ;;
 	*)

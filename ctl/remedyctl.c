@@ -1,11 +1,14 @@
 /*
  * remedyctl - talk to remedyd over its control socket.
  *
- *   remedyctl [-s SOCKET] [-o table|json|yaml] [-h] COMMAND [ARGS]
+ *   remedyctl [-s SOCKET] [-o table|json|yaml] [-h] [--version] COMMAND
+ *             [ARGS]
  *
  * The grammar is a table: each command names its positional arguments,
  * its options (each mapped onto one request argument) and its handler.
- * Commands may be abbreviated to any unambiguous prefix.
+ * Commands may be abbreviated to any unambiguous prefix.  The global
+ * options may stand anywhere on the line, before or after the command
+ * ("remedyctl list -o json" and "remedyctl -o json list" are the same).
  *
  * Exit status (proto.h): 0 ok, 1 refused by the daemon, 2 usage error,
  * 3 daemon unreachable or garbled reply, 4 permission denied.
@@ -20,8 +23,9 @@
 #include "ctl.h"
 #include "proto.h"
 #include "util.h"
+#include "version.h"
 
-#define CTL_MAX_OPTS	6
+#define CTL_MAX_OPTS	8
 #define OPT_FLAG	2
 #define CTL_LIST_LIMIT	100	/* list: the newest this many unless --all */
 #define CTL_MAX_POS	2
@@ -37,8 +41,6 @@ struct ctl_opt {
 	const char	*help;
 };
 
-struct ctl;
-
 struct ctl_cmd {
 	const char	*name;
 	int		 min_pos, max_pos;
@@ -47,12 +49,6 @@ struct ctl_cmd {
 	int		(*fn)(struct ctl *, const struct ctl_cmd *, int npos,
 			    char **pos, json_t *args);
 	const char	*help;
-};
-
-struct ctl {
-	const char	*socket;
-	enum ctl_format	 format;
-	int		 color;
 };
 
 static int	cmd_help(struct ctl *, const struct ctl_cmd *, int, char **,
@@ -73,6 +69,8 @@ static int	cmd_rollback(struct ctl *, const struct ctl_cmd *, int,
 		    char **, json_t *);
 static int	cmd_watch(struct ctl *, const struct ctl_cmd *, int, char **,
 		    json_t *);
+static int	cmd_version(struct ctl *, const struct ctl_cmd *, int,
+		    char **, json_t *);
 
 static const struct ctl_cmd commands[] = {
 	{ "status", 0, 0, "", { { NULL, 0, NULL, 0, NULL, NULL } },
@@ -108,20 +106,35 @@ static const struct ctl_cmd commands[] = {
 	{ "incidents", 0, 2, "[show ID]", {
 		{ "state", 0, "state", 0, "STATE",
 		    "only incidents in this state (open, resolved)" },
+		{ "namespace", 'n', "namespace", 0, "NS",
+		    "only incidents in this namespace" },
 		{ NULL, 0, NULL, 0, NULL, NULL } },
 	    cmd_incidents, "list incidents, newest first; \"incidents show "
 	    "ID\" shows one: findings, affected objects, counts, actions" },
-	{ "audit", 0, 1, "[verify]", {
+	{ "audit", 0, 2, "[verify | show ACTION]", {
 		{ "action", 0, "action", 1, "ID",
 		    "only rows about this action" },
 		{ "since", 0, "since", 0, "TIME",
-		    "only rows from TIME on (RFC 3339 or unix ms)" },
+		    "only rows from TIME on (RFC 3339, unix ms, or an age: "
+		    "90s, 15m, 1h, 2d)" },
+		{ "until", 0, "until", 0, "TIME",
+		    "only rows up to TIME (same forms as --since)" },
+		{ "actor", 0, "actor", 0, "USER",
+		    "only rows by this actor (remedyd, or a user name)" },
+		{ "event", 0, "event", 0, "EVENT",
+		    "only rows of this event (suggested, approved, applied, ...)" },
+		{ "namespace", 'n', "namespace", 0, "NS",
+		    "only rows about actions in this namespace" },
 		{ NULL, 0, NULL, 0, NULL, NULL } },
-	    cmd_audit, "show the audit log, oldest first; \"audit verify\" "
-	    "checks its hash chain" },
+	    cmd_audit, "show the audit log, oldest first, one line per row; "
+	    "\"audit show ACTION\" tells one action's story; \"audit "
+	    "verify\" checks the hash chain" },
 	{ "watch", 0, 0, "", { { NULL, 0, NULL, 0, NULL, NULL } },
 	    cmd_watch, "stream action events (new pending actions, approvals, "
 	    "failures) until interrupted" },
+	{ "version", 0, 0, "", { { NULL, 0, NULL, 0, NULL, NULL } },
+	    cmd_version, "show remedyctl's version and the commit it was "
+	    "built from (\"status\" shows the daemon's)" },
 	{ "help", 0, 1, "[COMMAND]", { { NULL, 0, NULL, 0, NULL, NULL } },
 	    cmd_help, "show this help, or one command's" },
 };
@@ -131,8 +144,8 @@ static const char *progname = "remedyctl";
 static void
 usage_line(FILE *fp)
 {
-	fprintf(fp, "usage: %s [-s SOCKET] [-o table|json|yaml] [-h] COMMAND "
-	    "[ARGS]\n", progname);
+	fprintf(fp, "usage: %s [-s SOCKET] [-o table|json|yaml] [-h] "
+	    "[--version] COMMAND [ARGS]\n", progname);
 }
 
 static void
@@ -141,15 +154,20 @@ general_help(FILE *fp)
 	size_t	i;
 
 	usage_line(fp);
-	fprintf(fp, "\noptions:\n"
-	    "  -s SOCKET  control socket (default $REMEDY_SOCKET, else "
-	    CTL_DEFAULT_SOCKET ")\n"
-	    "  -o FORMAT  output format: table (default), json, yaml\n"
-	    "  -h         this help\n\ncommands:\n");
+	fprintf(fp, "\noptions (before or after the command):\n"
+	    "  -s, --socket SOCKET  control socket (default $REMEDY_SOCKET, "
+	    "else\n"
+	    "                       " CTL_DEFAULT_SOCKET ")\n"
+	    "  -o, --output FORMAT  output format: table (default), json, "
+	    "yaml\n"
+	    "  -h, --help           this help, or after a command its own\n"
+	    "      --version        remedyctl's version and commit\n"
+	    "\ncommands:\n");
 	for (i = 0; i < NELEM(commands); i++)
 		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(fp, "\nCommands may be abbreviated.  \"%s COMMAND --help\" "
-	    "describes one.\n", progname);
+	    "describes one.\nNO_COLOR set and not empty turns colour off.\n",
+	    progname);
 }
 
 static void
@@ -181,11 +199,13 @@ command_help(FILE *fp, const struct ctl_cmd *c)
 			    o->metavar ? o->metavar : "");
 		fprintf(fp, "  %-24s %s\n", opt, o->help);
 	}
+	fprintf(fp, "\nglobal options, here or before the command: -s, --socket "
+	    "SOCKET;\n-o, --output table|json|yaml; -h, --help; --version\n");
 }
 
 /* A usage error: one line naming the problem, exit 2. */
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
+void
+ctl_usage_error(const char *fmt, ...)
 {
 	va_list	ap;
 
@@ -226,8 +246,8 @@ lookup_command(const char *name)
 	if (nmatch == 1)
 		return match;
 	if (nmatch > 1)
-		usage_error("ambiguous command \"%s\": %s", name, cands);
-	usage_error("unknown command \"%s\"; \"%s help\" lists them", name,
+		ctl_usage_error("ambiguous command \"%s\": %s", name, cands);
+	ctl_usage_error("unknown command \"%s\"; \"%s help\" lists them", name,
 	    progname);
 }
 
@@ -241,7 +261,7 @@ parse_id(const struct ctl_cmd *c, const char *what, const char *s)
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v <= 0)
-		usage_error("%s: %s must be a positive integer, not \"%s\"",
+		ctl_usage_error("%s: %s must be a positive integer, not \"%s\"",
 		    c->name, what, s);
 	return (json_int_t)v;
 }
@@ -261,13 +281,95 @@ find_opt(const struct ctl_cmd *c, const char *lname, size_t len, char sname)
 	return NULL;
 }
 
+static void
+print_version(FILE *fp)
+{
+	fprintf(fp, "%s %s (commit %s)\n", progname, remedy_version(),
+	    remedy_commit());
+}
+
+static void
+set_format(struct ctl *ctl, const char *v)
+{
+	if (strcmp(v, "table") == 0)
+		ctl->format = CTL_TABLE;
+	else if (strcmp(v, "json") == 0)
+		ctl->format = CTL_JSON;
+	else if (strcmp(v, "yaml") == 0)
+		ctl->format = CTL_YAML;
+	else
+		ctl_usage_error("unknown output format \"%s\" (table, json or yaml)",
+		    v);
+}
+
 /*
- * Split a command's arguments into positionals and options; options set
- * request arguments in args.  "--help"/"-h" prints the command's help.
+ * A global option at argv[*i] (-s, --socket, -o, --output, with the value
+ * attached or as the next word; -h, --help; --version).  Returns 1 and
+ * advances *i past its value when it was one, 0 when it was not.  c is the
+ * command seen so far (NULL before it): -h then describes that command.
  */
 static int
-parse_command_args(const struct ctl_cmd *c, int argc, char **argv,
-    char **pos, json_t *args)
+global_opt(struct ctl *ctl, const struct ctl_cmd *c, int argc, char **argv,
+    int *i)
+{
+	static const struct { char sname; const char *lname; } g[] = {
+		{ 's', "socket" }, { 'o', "output" },
+	};
+	const char	*a = argv[*i], *val = NULL, *eq;
+	size_t		 k, len;
+	int		 which = -1;
+
+	if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+		if (c != NULL)
+			command_help(stdout, c);
+		else
+			general_help(stdout);
+		exit(CTL_EXIT_OK);
+	}
+	if (strcmp(a, "--version") == 0) {
+		print_version(stdout);
+		exit(CTL_EXIT_OK);
+	}
+	for (k = 0; k < NELEM(g) && which < 0; k++) {
+		if (a[0] == '-' && a[1] == g[k].sname) {
+			which = (int)k;
+			if (a[2] != '\0')
+				val = a + 2;		/* -ojson */
+		} else if (strncmp(a, "--", 2) == 0) {
+			eq = strchr(a + 2, '=');
+			len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+			if (len == strlen(g[k].lname) &&
+			    strncmp(a + 2, g[k].lname, len) == 0) {
+				which = (int)k;
+				if (eq != NULL)
+					val = eq + 1;
+			}
+		}
+	}
+	if (which < 0)
+		return 0;
+	if (val == NULL) {
+		if (*i + 1 >= argc)
+			ctl_usage_error("option %s needs a value", a);
+		val = argv[++*i];
+	}
+	if (g[which].sname == 's') {
+		if (*val == '\0')
+			ctl_usage_error("option %s: the socket path is empty", a);
+		ctl->socket = val;
+	} else
+		set_format(ctl, val);
+	return 1;
+}
+
+/*
+ * Split a command's arguments into positionals and options; options set
+ * request arguments in args, global options set ctl.  "--help"/"-h" prints
+ * the command's help.
+ */
+static int
+parse_command_args(struct ctl *ctl, const struct ctl_cmd *c, int argc,
+    char **argv, char **pos, json_t *args)
 {
 	const struct ctl_opt	*o;
 	const char		*a, *val, *eq;
@@ -277,7 +379,7 @@ parse_command_args(const struct ctl_cmd *c, int argc, char **argv,
 		a = argv[i];
 		if (opts_done || a[0] != '-' || a[1] == '\0') {
 			if (npos >= c->max_pos)
-				usage_error("%s: unexpected argument \"%s\"",
+				ctl_usage_error("%s: unexpected argument \"%s\"",
 				    c->name, a);
 			pos[npos++] = argv[i];
 			continue;
@@ -285,10 +387,6 @@ parse_command_args(const struct ctl_cmd *c, int argc, char **argv,
 		if (strcmp(a, "--") == 0) {
 			opts_done = 1;
 			continue;
-		}
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			command_help(stdout, c);
-			exit(CTL_EXIT_OK);
 		}
 		val = NULL;
 		if (a[1] == '-') {
@@ -300,18 +398,22 @@ parse_command_args(const struct ctl_cmd *c, int argc, char **argv,
 		} else {
 			o = a[2] == '\0' ? find_opt(c, NULL, 0, a[1]) : NULL;
 		}
-		if (o == NULL)
-			usage_error("%s: unknown option %s", c->name, a);
+		if (o == NULL) {
+			if (global_opt(ctl, c, argc, argv, &i))
+				continue;
+			ctl_usage_error("%s: unknown option %s (\"%s %s --help\" "
+			    "lists them)", c->name, a, progname, c->name);
+		}
 		if (o->is_id == OPT_FLAG) {
 			if (val != NULL)
-				usage_error("%s: option --%s takes no value",
+				ctl_usage_error("%s: option --%s takes no value",
 				    c->name, o->lname);
 			json_object_set_new(args, o->arg, json_true());
 			continue;
 		}
 		if (val == NULL) {
 			if (i + 1 >= argc)
-				usage_error("%s: option %s needs a value",
+				ctl_usage_error("%s: option %s needs a value",
 				    c->name, a);
 			val = argv[++i];
 		}
@@ -322,7 +424,7 @@ parse_command_args(const struct ctl_cmd *c, int argc, char **argv,
 			json_object_set_new(args, o->arg, json_string(val));
 	}
 	if (npos < c->min_pos)
-		usage_error("%s: missing %s (usage: %s %s %s)", c->name,
+		ctl_usage_error("%s: missing %s (usage: %s %s %s)", c->name,
 		    c->pos_usage, progname, c->name, c->pos_usage);
 	return npos;
 }
@@ -331,8 +433,8 @@ parse_command_args(const struct ctl_cmd *c, int argc, char **argv,
  * Send one command.  On success *result is set and 0 returned; otherwise
  * the error is printed as one line and the exit status returned.
  */
-static int
-call(struct ctl *ctl, const char *cmd, json_t *args, json_t **result)
+int
+ctl_request(struct ctl *ctl, const char *cmd, json_t *args, json_t **result)
 {
 	char	err[CTL_MAX_ERR];
 	int	rc;
@@ -346,8 +448,8 @@ call(struct ctl *ctl, const char *cmd, json_t *args, json_t **result)
 }
 
 /* Print a result in the chosen machine format; 1 when it was handled. */
-static int
-machine_output(struct ctl *ctl, json_t *result, int *rc)
+int
+ctl_machine_output(struct ctl *ctl, json_t *result, int *rc)
 {
 	char	err[256];
 
@@ -374,9 +476,9 @@ simple(struct ctl *ctl, const char *cmd, json_t *args,
 	json_t	*result = NULL;
 	int	 rc;
 
-	if ((rc = call(ctl, cmd, args, &result)) != CTL_EXIT_OK)
+	if ((rc = ctl_request(ctl, cmd, args, &result)) != CTL_EXIT_OK)
 		return rc;
-	if (!machine_output(ctl, result, &rc))
+	if (!ctl_machine_output(ctl, result, &rc))
 		fn(stdout, result);
 	json_decref(result);
 	return rc;
@@ -407,7 +509,7 @@ cmd_list(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
 {
 	if (json_object_get(args, "all") != NULL) {
 		if (json_object_get(args, "limit") != NULL)
-			usage_error("list: --all and --limit exclude each other");
+			ctl_usage_error("list: --all and --limit exclude each other");
 		json_object_del(args, "all");
 	} else if (json_object_get(args, "limit") == NULL)
 		json_object_set_new(args, "limit", json_integer(CTL_LIST_LIMIT));
@@ -418,19 +520,45 @@ static int
 cmd_incidents(struct ctl *ctl, const struct ctl_cmd *c, int npos,
     char **pos, json_t *args)
 {
-	json_t	*result = NULL;
-	int	 rc;
+	json_t		*result = NULL, *list, *inc, *req;
+	const char	*ns, *ins;
+	size_t		 i;
+	int		 rc;
 
-	if (npos == 0)
-		return simple(ctl, "incidents", args, out_incidents);
+	if (npos == 0) {
+		/* -n filters here: the daemon's incidents take state only */
+		ns = json_string_value(json_object_get(args, "namespace"));
+		if (ns == NULL)
+			return simple(ctl, "incidents", args, out_incidents);
+		if ((req = json_deep_copy(args)) == NULL)
+			return CTL_EXIT_REFUSED;
+		json_object_del(req, "namespace");
+		rc = ctl_request(ctl, "incidents", req, &result);
+		json_decref(req);
+		if (rc != CTL_EXIT_OK)
+			return rc;
+		list = json_object_get(result, "incidents");
+		for (i = json_array_size(list); i-- > 0;) {
+			inc = json_array_get(list, i);
+			ins = json_str_at(inc, "namespace");
+			if (ins == NULL || strcmp(ins, ns) != 0)
+				json_array_remove(list, i);
+		}
+		if (!ctl_machine_output(ctl, result, &rc))
+			out_incidents(stdout, result);
+		json_decref(result);
+		return rc;
+	}
 	if (npos != 2 || strcmp(pos[0], "show") != 0)
-		usage_error("incidents: expected \"incidents\" or "
+		ctl_usage_error("incidents: expected \"incidents\" or "
 		    "\"incidents show ID\"");
+	if (json_object_size(args) != 0)
+		ctl_usage_error("incidents show takes no filters");
 	json_object_set_new(args, "id", json_integer(parse_id(c, "ID",
 	    pos[1])));
-	if ((rc = call(ctl, "incident", args, &result)) != CTL_EXIT_OK)
+	if ((rc = ctl_request(ctl, "incident", args, &result)) != CTL_EXIT_OK)
 		return rc;
-	if (!machine_output(ctl, result, &rc))
+	if (!ctl_machine_output(ctl, result, &rc))
 		out_incident(stdout, json_object_get(result, "incident"));
 	json_decref(result);
 	return rc;
@@ -445,9 +573,9 @@ cmd_show(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
 
 	json_object_set_new(args, "id", json_integer(parse_id(c, "ID",
 	    pos[0])));
-	if ((rc = call(ctl, "show", args, &result)) != CTL_EXIT_OK)
+	if ((rc = ctl_request(ctl, "show", args, &result)) != CTL_EXIT_OK)
 		return rc;
-	if (!machine_output(ctl, result, &rc))
+	if (!ctl_machine_output(ctl, result, &rc))
 		out_show(stdout, json_object_get(result, "action"), ctl->color);
 	json_decref(result);
 	return rc;
@@ -467,12 +595,12 @@ cmd_decide(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
 	if (!approve) {
 		reason = json_string_value(json_object_get(args, "reason"));
 		if (reason == NULL || *reason == '\0')
-			usage_error("reject: --reason TEXT is required");
+			ctl_usage_error("reject: --reason TEXT is required");
 	}
 	json_object_set_new(args, "id", json_integer(id));
-	if ((rc = call(ctl, c->name, args, &result)) != CTL_EXIT_OK)
+	if ((rc = ctl_request(ctl, c->name, args, &result)) != CTL_EXIT_OK)
 		return rc;
-	if (!machine_output(ctl, result, &rc)) {
+	if (!ctl_machine_output(ctl, result, &rc)) {
 		json_int_t have = json_int_at(result, "approvals.have", 0);
 		json_int_t need = json_int_at(result, "approvals.required", 0);
 
@@ -500,9 +628,9 @@ cmd_rollback(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
 
 	id = parse_id(c, "ID", pos[0]);
 	json_object_set_new(args, "id", json_integer(id));
-	if ((rc = call(ctl, "rollback", args, &result)) != CTL_EXIT_OK)
+	if ((rc = ctl_request(ctl, "rollback", args, &result)) != CTL_EXIT_OK)
 		return rc;
-	if (!machine_output(ctl, result, &rc)) {
+	if (!ctl_machine_output(ctl, result, &rc)) {
 		nid = json_int_at(result, "action.id", 0);
 		printf("action %lld proposed: rolls back action %lld\n"
 		    "review with:  remedyctl show %lld\n"
@@ -583,15 +711,27 @@ cmd_audit(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
 	int		 rc;
 
 	if (npos == 0)
-		return simple(ctl, "audit", args, out_audit);
+		return ctl_audit_list(ctl, args);
+	if (strcmp(pos[0], "show") == 0) {
+		if (npos != 2)
+			ctl_usage_error("audit show: missing ACTION (usage: %s "
+			    "audit show ACTION)", progname);
+		if (json_object_size(args) != 0)
+			ctl_usage_error("audit show takes no filters: it tells "
+			    "the whole story of one action");
+		return ctl_audit_show(ctl, parse_id(c, "ACTION", pos[1]));
+	}
 	if (strcmp(pos[0], "verify") != 0)
-		usage_error("audit: unexpected argument \"%s\" (did you mean "
-		    "\"audit verify\"?)", pos[0]);
+		ctl_usage_error("audit: unexpected argument \"%s\" (did you mean "
+		    "\"audit verify\" or \"audit show ACTION\"?)", pos[0]);
+	if (npos != 1)
+		ctl_usage_error("audit verify: unexpected argument \"%s\"",
+		    pos[1]);
 	if (json_object_size(args) != 0)
-		usage_error("audit verify takes no options");
-	if ((rc = call(ctl, "audit-verify", args, &result)) != CTL_EXIT_OK)
+		ctl_usage_error("audit verify takes no options");
+	if ((rc = ctl_request(ctl, "audit-verify", args, &result)) != CTL_EXIT_OK)
 		return rc;
-	if (!machine_output(ctl, result, &rc)) {
+	if (!ctl_machine_output(ctl, result, &rc)) {
 		if (json_is_true(json_object_get(result, "ok")))
 			printf("audit log intact: %lld rows\n",
 			    (long long)json_int_at(result, "rows", 0));
@@ -608,60 +748,68 @@ cmd_audit(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
 	return rc;
 }
 
+static int
+cmd_version(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
+    json_t *args)
+{
+	json_t	*v;
+	int	 rc = CTL_EXIT_OK;
+
+	if (ctl->format == CTL_TABLE) {
+		print_version(stdout);
+		return rc;
+	}
+	v = json_pack("{s:s, s:s, s:s}", "program", progname, "version",
+	    remedy_version(), "commit", remedy_commit());
+	if (v == NULL)
+		return CTL_EXIT_REFUSED;
+	ctl_machine_output(ctl, v, &rc);
+	json_decref(v);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct ctl		 ctl;
-	const struct ctl_cmd	*c;
+	const struct ctl_cmd	*c = NULL;
 	const char		*nc;
 	char			*pos[CTL_MAX_POS];
 	json_t			*args;
-	int			 ch, npos, rc;
+	int			 i, npos, rc;
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.socket = getenv("REMEDY_SOCKET");
 	if (ctl.socket == NULL || *ctl.socket == '\0')
 		ctl.socket = CTL_DEFAULT_SOCKET;
 	ctl.format = CTL_TABLE;
-	while ((ch = getopt(argc, argv, "+s:o:h")) != -1) {
-		switch (ch) {
-		case 's':
-			ctl.socket = optarg;
+	/* Global options up to the command; the rest after it. */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
 			break;
-		case 'o':
-			if (strcmp(optarg, "table") == 0)
-				ctl.format = CTL_TABLE;
-			else if (strcmp(optarg, "json") == 0)
-				ctl.format = CTL_JSON;
-			else if (strcmp(optarg, "yaml") == 0)
-				ctl.format = CTL_YAML;
-			else
-				usage_error("unknown output format \"%s\" "
-				    "(table, json or yaml)", optarg);
-			break;
-		case 'h':
-			general_help(stdout);
-			return CTL_EXIT_OK;
-		default:
-			usage_line(stderr);
-			return CTL_EXIT_USAGE;
 		}
+		if (argv[i][0] != '-' || argv[i][1] == '\0')
+			break;
+		if (!global_opt(&ctl, NULL, argc, argv, &i))
+			ctl_usage_error("unknown option %s before the command "
+			    "(\"%s --help\" lists them)", argv[i], progname);
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0) {
+	if (i >= argc) {
 		usage_line(stderr);
 		fprintf(stderr, "\"%s help\" lists the commands\n", progname);
 		return CTL_EXIT_USAGE;
 	}
-	nc = getenv("NO_COLOR");
-	ctl.color = isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0');
-	c = lookup_command(argv[0]);
+	c = lookup_command(argv[i]);
 	if ((args = json_object()) == NULL) {
 		fprintf(stderr, "%s: out of memory\n", progname);
 		return CTL_EXIT_REFUSED;
 	}
-	npos = parse_command_args(c, argc - 1, argv + 1, pos, args);
+	npos = parse_command_args(&ctl, c, argc - i - 1, argv + i + 1, pos,
+	    args);
+	nc = getenv("NO_COLOR");
+	ctl.color = ctl.format == CTL_TABLE && isatty(STDOUT_FILENO) &&
+	    (nc == NULL || *nc == '\0');
 	rc = c->fn(&ctl, c, npos, pos, args);
 	json_decref(args);
 	fflush(stdout);

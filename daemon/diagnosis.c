@@ -130,6 +130,7 @@ struct dryrun {
 };
 
 static void	job_end(struct djob *);
+static const char *backend_model(const struct engine *);
 static void	job_step(struct djob *);
 static void	llm_pump(struct engine *);
 
@@ -185,6 +186,12 @@ dryrun_done(const struct kube_resp *r, void *arg)
 	act.changes = d->p.changes;
 	act.inverse = d->p.inverse;
 	act.approved_uid = -1;
+	/* what the backend answered, before normalisation (audit only) */
+	act.proposal = json_pack("{s:s, s:O?}", "backend", d->backend,
+	    "patch", d->p.proposed);
+	if (act.proposal != NULL && backend_model(e) != NULL)
+		json_object_set_new(act.proposal, "model",
+		    json_string(backend_model(e)));
 	if ((answer = engine_answer_json(r)) != NULL)
 		json_object_set_new(answer, "dry_run", json_true());
 	if (r->status / 100 == 2) {
@@ -208,6 +215,7 @@ dryrun_done(const struct kube_resp *r, void *arg)
 	else
 		log_warnx("action %lld refused: %s", (long long)act.id, reason);
 	free(act.state);
+	json_decref(act.proposal);
 	json_decref(answer);
 	dryrun_free(d);
 	e->inflight--;
@@ -395,6 +403,8 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	if (p.patch != NULL && j->owner != NULL &&
 	    json_is_integer(json_at(j->owner, "metadata.generation"))) {
 		json_t	*op;
+
+		p.proposed = json_deep_copy(p.patch);	/* for the audit */
 
 		for (i = json_array_size(p.patch); i-- > 0;) {
 			op = json_array_get(p.patch, i);

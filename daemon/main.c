@@ -5,6 +5,7 @@
  * store, HTTP, the engine (informers -> incidents -> diagnosis -> pending
  * actions; approved -> applied -> verified) and the control socket.
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 #include "service.h"
 #include "store.h"
 #include "util.h"
+#include "version.h"
 
 #define DEFAULT_CONFIG	"/etc/remedyd/remedyd.yaml"
 #define DRAIN_TIMEOUT_MS 20000
@@ -56,13 +58,36 @@ struct remedyd {
 };
 
 static void
-usage(void)
+help(FILE *fp)
 {
-	fprintf(stderr, "usage: remedyd [-nv] [-c file]\n"
-	    "  -c file  configuration (default " DEFAULT_CONFIG ")\n"
-	    "  -n       check the configuration and exit\n"
-	    "  -v       more verbose; with -n, print the configuration\n");
+	fprintf(fp, "usage: remedyd [-hnv] [-c FILE] [--version] [version]\n"
+	    "  -c, --config FILE  configuration (default " DEFAULT_CONFIG
+	    ")\n"
+	    "  -n, --check        check the configuration and exit\n"
+	    "  -v, --verbose      more verbose; with -n, print the "
+	    "configuration\n"
+	    "  -h, --help         this help\n"
+	    "      --version      the version and the commit it was built "
+	    "from\n"
+	    "  version            the same, as a command\n");
+}
+
+/* A usage error: one line naming the problem, exit 2. */
+static void __attribute__((noreturn))
+usage(const char *what, const char *arg)
+{
+	if (what != NULL)
+		fprintf(stderr, "remedyd: %s%s%s%s\n", what, arg ? " \"" : "",
+		    arg ? arg : "", arg ? "\"" : "");
+	fprintf(stderr, "usage: remedyd [-hnv] [-c FILE] [--version] "
+	    "[version]; \"remedyd --help\" describes them\n");
 	exit(2);
+}
+
+static void
+version(void)
+{
+	printf("remedyd %s (commit %s)\n", remedy_version(), remedy_commit());
 }
 
 /* Close everything that keeps the loop alive; uv_run then returns. */
@@ -183,7 +208,18 @@ main(int argc, char *argv[])
 	char		 err[1024], *dump;
 	int		 ch, noaction = 0, verbose = 0, rc = 1;
 
-	while ((ch = getopt(argc, argv, "c:nv")) != -1) {
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "check",	no_argument,		NULL, 'n' },
+		{ "verbose",	no_argument,		NULL, 'v' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 }
+	};
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:nvh", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			conffile = optarg;
@@ -194,12 +230,27 @@ main(int argc, char *argv[])
 		case 'v':
 			verbose++;
 			break;
+		case 'h':
+			help(stdout);
+			return 0;
+		case 'V':
+			version();
+			return 0;
+		case ':':
+			usage("this option needs a value:", argv[optind - 1]);
 		default:
-			usage();
+			usage("unknown option", optopt ? (char[]){ '-',
+			    (char)optopt, '\0' } : argv[optind - 1]);
 		}
 	}
-	if (optind != argc)
-		usage();
+	if (optind < argc) {
+		if (strcmp(argv[optind], "version") == 0 &&
+		    optind + 1 == argc) {
+			version();
+			return 0;
+		}
+		usage("unexpected argument", argv[optind]);
+	}
 
 	memset(&d, 0, sizeof(d));
 	if (check_config(conffile, &d.cfg) > 0) {
@@ -314,8 +365,9 @@ main(int argc, char *argv[])
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sighup, on_signal, SIGHUP);
-	log_info("remedyd %s started: cluster %s (context %s), socket %s, "
-	    "store %s, backend %s", REMEDY_VERSION, d.kc.server,
+	log_info("remedyd %s (commit %s) started: cluster %s (context %s), "
+	    "socket %s, store %s, backend %s", remedy_version(),
+	    remedy_commit(), d.kc.server,
 	    d.kc.context ? d.kc.context : "-", d.cfg.control_socket,
 	    d.cfg.store_path, d.cfg.backend);
 

@@ -121,6 +121,10 @@ struct store_action {
 	json_t	*inverse;	/* JSON Patch undoing patch, or NULL */
 	int64_t	 rollback_of;	/* the action this one rolls back, or 0 */
 	char	*rule;		/* policy rule that refused it, else NULL */
+	json_t	*proposal;	/* borrowed, read by store_action_propose()
+				 * only: {backend, model?, patch?}, the
+				 * backend's answer before normalisation,
+				 * kept in the "suggested" audit row */
 };
 
 /*

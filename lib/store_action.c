@@ -135,6 +135,11 @@ store_action_propose(struct store *s, struct store_action *act,
 	else
 		detail = json_pack("{s:O, s:s}", "patch", act->patch,
 		    "summary", act->summary);
+	if (detail != NULL && json_is_object(act->proposal) &&
+	    json_object_set(detail, "proposal", act->proposal) == -1) {
+		json_decref(detail);
+		detail = NULL;
+	}
 	if (detail == NULL) {
 		rc = st_seterr(s, STORE_EDB, "store: out of memory");
 		goto out;

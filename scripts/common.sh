@@ -3,7 +3,7 @@
 
 REMEDY_DEB_PACKAGES="build-essential cmake pkg-config python3 openssl curl
 ca-certificates libcurl4-openssl-dev libjansson-dev libuv1-dev libyaml-dev
-libsqlite3-dev libssl-dev python3-yaml
+libsqlite3-dev libssl-dev python3-yaml zsh
 systemd prometheus
 clang libclang-rt-14-dev valgrind"
 

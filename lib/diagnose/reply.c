@@ -209,6 +209,7 @@ reply_action(json_t *doc, size_t i, const struct reply_target *t,
 	p->patch = nz.patch;
 	p->changes = nz.changes;
 	p->inverse = nz.inverse;
+	p->proposed = json_deep_copy(patch);	/* NULL: not kept, no harm */
 	nz.patch = nz.changes = nz.inverse = NULL;
 	normalized_clear(&nz);
 	return 0;

@@ -34,6 +34,16 @@ def wait_for(cond, timeout=30.0, what="condition", interval=0.05):
         time.sleep(interval)
 
 
+
+def parse_ctl_json(args, out):
+    """remedyctl -o json's output: one JSON document, except the audit log
+    (`audit` without verify or show), JSON Lines, one row per line, read
+    back here as {"rows": [...]} (the daemon's reply shape)."""
+    words = [a for a in args if not a.startswith("-")]
+    if args and args[0] == "audit" and not (set(words[1:2]) & {"verify", "show"}):
+        return {"rows": [json.loads(line) for line in out.splitlines() if line.strip()]}
+    return json.loads(out) if out.strip() else out
+
 class Cluster:
     """The test API server in its own directory."""
 
@@ -170,8 +180,8 @@ class Daemon:
             cmd += ["-o", output]
         r = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=60)
         out = r.stdout
-        if output == "json" and r.returncode == 0 and out.strip():
-            out = json.loads(out)
+        if output == "json" and r.returncode == 0:
+            out = parse_ctl_json(args, out)
         return r.returncode, out, r.stderr
 
     def stop(self):

@@ -24,7 +24,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import REMEDYCTL, Cluster, Daemon, pod_ready, wait_action, wait_for, wait_state  # noqa: E402
+from harness import REMEDYCTL, Cluster, Daemon, parse_ctl_json, pod_ready, wait_action, wait_for, wait_state  # noqa: E402
 
 TAG = "rt%d" % (os.getpid() % 100000)
 
@@ -68,9 +68,8 @@ def ctl_as(user, socket, *args, output="json"):
                        extra_groups=os.getgrouplist(user, pw.pw_gid),
                        env={"PATH": "/usr/bin:/bin", "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "")})
     out = r.stdout
-    if output == "json" and r.returncode == 0 and out.strip():
-        import json
-        out = json.loads(out)
+    if output == "json" and r.returncode == 0:
+        out = parse_ctl_json(args, out)
     return r.returncode, out, r.stderr
 
 

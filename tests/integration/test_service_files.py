@@ -159,7 +159,8 @@ class ServiceFiles(unittest.TestCase):
                   "usr/share/man/man5/remedyd.yaml.5",
                   "usr/lib/sysusers.d/remedyd.conf", "usr/lib/tmpfiles.d/remedyd.conf",
                   "usr/share/doc/remedy/remedyd.example.yaml",
-                  "usr/share/bash-completion/completions/remedyctl"):
+                  "usr/share/bash-completion/completions/remedyctl",
+                  "usr/share/zsh/site-functions/_remedyctl"):
             self.assertTrue(os.path.isfile(os.path.join(dest, p)), p)
         with open(os.path.join(dest, "usr/lib/systemd/system/remedyd.service")) as f:
             unit = f.read()
@@ -169,6 +170,10 @@ class ServiceFiles(unittest.TestCase):
         r = subprocess.run(["bash", "-n", os.path.join(dest, "usr/share/bash-completion/completions/remedyctl")],
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
+        if shutil.which("zsh"):
+            r = subprocess.run(["zsh", "-n", os.path.join(dest, "usr/share/zsh/site-functions/_remedyctl")],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
 
 
 if __name__ == "__main__":

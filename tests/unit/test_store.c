@@ -900,6 +900,58 @@ test_verify_and_tamper(struct store **sp)
 	CHECK_INT(bad, 2);
 }
 
+/*
+ * The backend's answer before normalisation (act.proposal) is kept in the
+ * "suggested" audit row beside the normalised patch; without one the row
+ * has no "proposal".
+ */
+static void
+test_proposal_kept(struct store *s)
+{
+	struct store_action	 a;
+	json_t			*rows, *d, *raw;
+	int64_t			 inc;
+
+	inc = new_incident(s, "image-pull/demo/Deployment/api/X", "demo");
+	CHECK(inc > 0);
+	memset(&a, 0, sizeof(a));
+	a.incident_id = inc;
+	a.namespace = strdup("demo");
+	a.kind = strdup("Deployment");
+	a.name = strdup("api");
+	a.api_path = strdup("/apis/apps/v1/namespaces/demo/deployments/api");
+	a.backend = strdup("openai");
+	a.risk = strdup("low");
+	a.summary = strdup("Set the image of Deployment demo/api to nginx:1.25");
+	a.evidence = json_pack("[s]", "pod api-1: ImagePullBackOff");
+	a.patch = json_pack("[{s:s, s:s, s:i}, {s:s, s:s, s:s}]",
+	    "op", "test", "path", "/metadata/generation", "value", 4,
+	    "op", "replace", "path", "/spec/template/spec/containers/0/image",
+	    "value", "nginx:1.25");
+	a.changes = json_pack("[{s:s, s:s, s:s}]",
+	    "path", "/spec/template/spec/containers/0/image",
+	    "before", "nginx:1.99", "after", "nginx:1.25");
+	a.approved_uid = -1;
+	raw = json_pack("[{s:s, s:s, s:s}]", "op", "add", "path",
+	    "/spec/template/spec/containers/0/image", "value", "nginx:1.25");
+	a.proposal = json_pack("{s:s, s:s, s:O}", "backend", "openai", "model",
+	    "gpt-4o-mini", "patch", raw);
+	CHECK_INT(store_action_propose(s, &a, NULL, NULL), STORE_OK);
+	rows = store_audit_json(s, a.id, 0);
+	CHECK(json_array_size(rows) == 1);
+	d = json_object_get(json_array_get(rows, 0), "detail");
+	CHECK_STR(json_str_at(d, "proposal.model"), "gpt-4o-mini");
+	CHECK_STR(json_str_at(d, "proposal.backend"), "openai");
+	CHECK(json_equal(json_object_get(json_object_get(d, "proposal"),
+	    "patch"), raw));
+	/* the normalised patch (with the stamp) is there too */
+	CHECK(json_array_size(json_object_get(d, "patch")) >= 2);
+	json_decref(rows);
+	json_decref(a.proposal);
+	json_decref(raw);
+	store_action_clear(&a);
+}
+
 int
 main(void)
 {
@@ -934,6 +986,7 @@ main(void)
 	test_limits(s, inc);
 	test_lists(s);
 	test_rollback(s, inc);
+	test_proposal_kept(s);
 	test_verify_and_tamper(&s);
 	store_close(s);
 
