@@ -46,6 +46,7 @@
 #include "metrics.h"
 #include "normalize.h"
 #include "policy.h"
+#include "remedies/remedies.h"
 #include "util.h"
 
 #define PROMPT_VERSION	"remedy-diagnosis/1"
@@ -64,11 +65,18 @@ static const char system_prompt[] =
     "one fix). An action is {target: {kind, namespace, name} of the "
     "incident's workload, patch_type: json-patch or merge-patch, patch, "
     "risk: low|medium|high, summary: one line}. Propose a patch only when "
-    "you are confident it fixes the cause; change only container images, "
-    "resources, probes or replicas of that workload, and only when it is a "
-    "Deployment (for any other kind, explain without an action); never "
-    "touch another object. A human reviews every action before it is "
-    "applied.";
+    "you are confident it fixes the cause, and only these paths of that "
+    "workload (JSON Pointers, * is any index): Deployment and StatefulSet: "
+    "/spec/template/spec/containers/*/image, .../resources, "
+    ".../livenessProbe, .../readinessProbe, .../startupProbe, "
+    "/spec/template/spec/initContainers/*/image and .../resources, "
+    "/spec/replicas; DaemonSet: the same without /spec/replicas; CronJob: "
+    "the same pod paths under /spec/jobTemplate/spec/template/spec, and "
+    "/spec/suspend; Pod (a bare Pod, no controller): "
+    "/spec/containers/*/image, /spec/initContainers/*/image, "
+    "/spec/activeDeadlineSeconds, and adding to /spec/tolerations. For any "
+    "other kind, explain without an action; never touch another object. A "
+    "human reviews every action before it is applied.";
 
 struct diag_state {
 	struct llm	*llm;		/* NULL: rules */
@@ -95,6 +103,7 @@ static const struct {
 	{ "ReplicaSet",	 "/apis/apps/v1",	"replicasets" },
 	{ "Job",	 "/apis/batch/v1",	"jobs" },
 	{ "CronJob",	 "/apis/batch/v1",	"cronjobs" },
+	{ "Pod",	 "/api/v1",		"pods" },	/* a bare Pod */
 };
 
 struct djob {
@@ -496,8 +505,9 @@ reply_text(struct djob *j, const char *text, int cached, char *why,
 		job_end(j);
 		return 1;
 	}
-	snprintf(api_path, sizeof(api_path), "/apis/apps/v1/namespaces/%s/"
-	    "deployments/%s", inc->ns, inc->name);
+	if (remedy_api_path(inc->kind, inc->ns, inc->name, api_path,
+	    sizeof(api_path)) == -1)
+		api_path[0] = '\0';	/* no kind a fix may target */
 	t.kind = inc->kind;
 	t.ns = inc->ns;
 	t.name = inc->name;
