@@ -284,6 +284,21 @@ propose(struct djob *j, struct proposal *p, int cached)
 		record(j, "explained", NULL, p, cached);
 		goto out;
 	}
+	/*
+	 * An object without metadata.annotations (most StatefulSets,
+	 * DaemonSets and Pods) needs the action-id stamp as an "add" of the
+	 * whole map: put it in now, with id 0, since only the object as read
+	 * tells; the store sets the real id when it stores the action.
+	 */
+	if (j->owner != NULL && !json_is_object(json_at(j->owner,
+	    "metadata.annotations"))) {
+		json_t *stamped = normalize_stamp(p->patch, j->owner, 0);
+
+		if (stamped != NULL) {
+			json_decref(p->patch);
+			p->patch = stamped;
+		}
+	}
 	memset(&req, 0, sizeof(req));
 	req.kind = p->kind;
 	req.ns = p->ns;

@@ -393,10 +393,32 @@ out:
 json_t *
 normalize_stamp(json_t *patch, json_t *observed, int64_t action_id)
 {
-	json_t	*p = NULL, *op, *post = NULL, *basis = observed;
-	char	 id[32], err[256];
+	json_t		*p = NULL, *op, *post = NULL, *basis = observed;
+	const char	*path;
+	char		 id[32], err[256];
+	size_t		 i;
 
 	snprintf(id, sizeof(id), "%lld", (long long)action_id);
+	/* A patch stamped already (with id 0 when the action was proposed,
+	 * in the form the object as read needed): set the id in place. */
+	json_array_foreach(patch, i, op) {
+		path = json_string_value(json_object_get(op, "path"));
+		if (path == NULL || (strcmp(path, POLICY_ACTION_ANNOTATION_PATH)
+		    != 0 && (strcmp(path, "/metadata/annotations") != 0 ||
+		    json_object_get(json_object_get(op, "value"),
+		    POLICY_ACTION_ANNOTATION) == NULL)))
+			continue;
+		if ((p = json_deep_copy(patch)) == NULL)
+			return NULL;
+		op = json_array_get(p, i);
+		if (json_object_set_new(op, "value", strcmp(path,
+		    POLICY_ACTION_ANNOTATION_PATH) == 0 ? json_string(id) :
+		    json_pack("{s:s}", POLICY_ACTION_ANNOTATION, id)) == -1) {
+			json_decref(p);
+			return NULL;
+		}
+		return p;
+	}
 	/* The stamp goes after the patch's own operations: whether the
 	 * annotations map exists is a question about the patched object. */
 	if (observed != NULL &&

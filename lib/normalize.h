@@ -61,7 +61,10 @@ void	 normalized_clear(struct normalized *);
  * The patch to send for action_id: patch followed by an op setting the
  * action-id annotation ("add" of the member when observed, once patched,
  * has metadata.annotations, else "add" of /metadata/annotations holding
- * only it).  observed may be NULL (annotations assumed present).  NULL when
+ * only it).  observed may be NULL (annotations assumed present).  A patch
+ * that holds a stamp already (one made with action_id 0 when the action
+ * was proposed, in the form the object as read needed) gets action_id set
+ * in it instead.  NULL when
  * the patched object has no metadata object to hold the annotation, or on
  * ENOMEM; else a new reference.
  */
