@@ -143,6 +143,43 @@ class Kinds(unittest.TestCase):
         finally:
             self.assertEqual(env.close(ok), 0)
 
+    def test_statefulset_ordered_ready_trap(self):
+        """OrderedReady: the template rollback alone is applied, but the pod
+        already on the bad revision blocks the controller, so the action is
+        not-recovered; deleting that pod (the forced rollback) lets the
+        StatefulSet heal."""
+        path = APPS + "/statefulsets/db"
+
+        def setup(c):
+            m = sts_manifest("db", "nginx:1.25")
+            del m["spec"]["podManagementPolicy"]     # OrderedReady
+            c.test("POST", "/objects", m)
+            wait_for(lambda: sts_healthy(c.get(path)), 20, "db ready")
+        env = Env(scenario="empty", hold_down="1s", verify_timeout="3s", before_daemon=setup)
+        ok = False
+        try:
+            c, d = env.cluster, env.daemon
+            self.roll_out(c, path, "nginx:1.25-typo")
+            act = wait_action(d, "pending", timeout=40)[0]
+            rc, out, err = d.ctl("show", str(act["id"]))
+            self.assertIn("forced rollback", out["action"]["root_cause"])
+            rc, out, err = d.ctl("approve", str(act["id"]))
+            self.assertEqual(rc, 0, err)
+            done = wait_state(d, act["id"], ("verified", "failed", "not-recovered"))
+            self.assertEqual(done["state"], "not-recovered", done)
+            s = c.get(path)
+            self.assertEqual(s["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.25")
+            stuck = c.get(PODS + "/db-1")
+            self.assertNotEqual(stuck["metadata"]["labels"]["controller-revision-hash"],
+                                s["status"]["updateRevision"], "db-1 stays on the bad revision")
+            self.assertFalse(sts_healthy(s))
+            status, body = c.api("DELETE", PODS + "/db-1")
+            self.assertEqual(status, 200, body)
+            wait_for(lambda: sts_healthy(c.get(path)), 20, "db healthy after the forced rollback")
+            ok = True
+        finally:
+            self.assertEqual(env.close(ok), 0)
+
     def test_daemonset(self):
         path = APPS + "/daemonsets/agent"
 
