@@ -127,6 +127,8 @@ struct dryrun {
 	int64_t		 incident_id;
 	char		*body;
 	char		*backend;
+	json_t		*answer;	/* the PATCH dry-run's answer */
+	size_t		 dstep;		/* the step being dry-run (0: step 2) */
 };
 
 static void	job_end(struct djob *);
@@ -137,6 +139,7 @@ static void
 dryrun_free(struct dryrun *d)
 {
 	proposal_clear(&d->p);
+	json_decref(d->answer);
 	free(d->body);
 	free(d->backend);
 	free(d);
@@ -160,14 +163,15 @@ engine_answer_json(const struct kube_resp *r)
 	return a;
 }
 
+/*
+ * Store the proposal in d: pending when reason is NULL, else refused with
+ * reason.  answer is the dry-run's answer summary.  Frees d.
+ */
 static void
-dryrun_done(const struct kube_resp *r, void *arg)
+dryrun_store(struct dryrun *d, json_t *answer, const char *reason)
 {
-	struct dryrun		*d = arg;
 	struct engine		*e = d->e;
 	struct store_action	 act;
-	json_t			*answer;
-	char			 reason[1024];
 	int			 rc;
 
 	memset(&act, 0, sizeof(act));
@@ -184,21 +188,13 @@ dryrun_done(const struct kube_resp *r, void *arg)
 	act.patch = d->p.patch;
 	act.changes = d->p.changes;
 	act.inverse = d->p.inverse;
+	act.steps = d->p.steps;
 	act.approved_uid = -1;
-	if ((answer = engine_answer_json(r)) != NULL)
-		json_object_set_new(answer, "dry_run", json_true());
-	if (r->status / 100 == 2) {
-		rc = store_action_propose(e->store, &act, NULL, answer);
-	} else {
-		snprintf(reason, sizeof(reason),
-		    "dry-run rejected by the API server: %ld %s: %s",
-		    r->status, r->reason, r->message);
-		rc = store_action_propose(e->store, &act, reason, answer);
-	}
+	rc = store_action_propose(e->store, &act, reason, answer);
 	if (rc != STORE_OK)
 		log_warnx("incident %lld: cannot store action: %s",
 		    (long long)d->incident_id, store_errmsg(e->store));
-	else if (r->status / 100 == 2) {
+	else if (reason == NULL) {
 		log_notice("action %lld pending: %s; review with: remedyctl "
 		    "show %lld", (long long)act.id, d->p.summary,
 		    (long long)act.id);
@@ -208,10 +204,73 @@ dryrun_done(const struct kube_resp *r, void *arg)
 	else
 		log_warnx("action %lld refused: %s", (long long)act.id, reason);
 	free(act.state);
-	json_decref(answer);
+	json_decref(d->answer);
+	d->answer = NULL;
 	dryrun_free(d);
 	e->inflight--;
 	engine_check_drained(e);
+}
+
+static void	dryrun_next_step(struct dryrun *);
+
+/* The dry-run of one pod deletion of a forced rollback. */
+static void
+dryrun_step_done(const struct kube_resp *r, void *arg)
+{
+	struct dryrun	*d = arg;
+	json_t		*step = json_array_get(d->p.steps, d->dstep);
+	char		 reason[1024];
+
+	if (r->status / 100 != 2) {
+		snprintf(reason, sizeof(reason), "dry-run of step %zu (DELETE "
+		    "pod %s/%s) rejected by the API server: %ld %s: %s",
+		    d->dstep + 2, d->p.ns, json_str_at(step, "name"),
+		    r->status, r->reason, r->message);
+		dryrun_store(d, d->answer, reason);
+		return;
+	}
+	d->dstep++;
+	dryrun_next_step(d);
+}
+
+/* Dry-run the next pod deletion, or store the action when none is left.
+ * Each DELETE carries dryRun=All and the uid precondition. */
+static void
+dryrun_next_step(struct dryrun *d)
+{
+	json_t	*step = json_array_get(d->p.steps, d->dstep);
+	char	 reason[512];
+
+	if (step == NULL) {
+		dryrun_store(d, d->answer, NULL);
+		return;
+	}
+	if (engine_pod_delete(d->e, d->p.ns, json_str_at(step, "name"),
+	    json_str_at(step, "uid"), NULL, 1, dryrun_step_done, d) == -1) {
+		snprintf(reason, sizeof(reason), "cannot start the dry-run of "
+		    "step %zu (DELETE pod %s/%s)", d->dstep + 2, d->p.ns,
+		    json_str_at(step, "name"));
+		dryrun_store(d, d->answer, reason);
+	}
+}
+
+static void
+dryrun_done(const struct kube_resp *r, void *arg)
+{
+	struct dryrun		*d = arg;
+	char			 reason[1024];
+
+	if ((d->answer = engine_answer_json(r)) != NULL)
+		json_object_set_new(d->answer, "dry_run", json_true());
+	if (r->status / 100 == 2) {
+		d->dstep = 0;
+		dryrun_next_step(d);
+		return;
+	}
+	snprintf(reason, sizeof(reason),
+	    "dry-run rejected by the API server: %ld %s: %s",
+	    r->status, r->reason, r->message);
+	dryrun_store(d, d->answer, reason);
 }
 
 /* --- outcome --- */
@@ -275,12 +334,18 @@ propose(struct djob *j, struct proposal *p, int cached)
 		record(j, "explained", NULL, p, cached);
 		goto out;
 	}
+	if (engine_forced_rollback(e, j->owner, p) == -1) {
+		job_fail(j, "out of memory");
+		proposal_clear(p);
+		return;
+	}
 	memset(&req, 0, sizeof(req));
 	req.kind = p->kind;
 	req.ns = p->ns;
 	req.name = p->name;
 	req.verb = "patch";
 	req.patch = p->patch;
+	req.steps = p->steps;
 	req.owner_kind = p->kind;
 	req.owner_ns = p->ns;
 	req.owner_name = p->name;

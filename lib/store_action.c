@@ -194,8 +194,9 @@ store_action_propose(struct store *s, struct store_action *act,
 	if (refused_reason == NULL &&
 	    (rc = stamp_patch(s, id, act->patch, detail)) != STORE_OK)
 		goto out;
-	if ((rc = st_steps_insert(s, id, act->api_path, act->steps, now)) !=
-	    STORE_OK)
+	/* a refused action keeps its steps in its audit row only */
+	if (refused_reason == NULL && (rc = st_steps_insert(s, id,
+	    act->api_path, act->steps, now)) != STORE_OK)
 		goto out;
 	if ((rc = store_audit_append(s, now, id, refused_reason ? "refused" :
 	    "suggested", &store_actor_daemon, detail)) != STORE_OK)

@@ -42,6 +42,8 @@ struct proposal {
 	json_t		*patch;		/* JSON Patch, or NULL: no safe fix */
 	json_t		*changes;	/* [{path, before, after}] */
 	json_t		*inverse;	/* JSON Patch undoing patch, or NULL */
+	json_t		*steps;		/* steps after the patch (store.h), or
+					 * NULL: a forced rollback's pods */
 	const char	*risk;		/* "low" | "medium" | "high" */
 	char		 api_path[512];	/* the object the patch targets */
 	const char	*kind;		/* borrowed from the input */
