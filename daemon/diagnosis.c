@@ -392,6 +392,24 @@ out:
 
 /* --- the rules backend --- */
 
+/*
+ * The ControllerRevisions of the root owner as just read, when it is a
+ * StatefulSet or DaemonSet (an empty array otherwise): a heap array of
+ * cache entries, NULL on ENOMEM.
+ */
+static const struct kobj **
+owner_revisions(struct djob *j, size_t *n)
+{
+	const char *kind = json_str_at(j->owner, "kind");
+
+	*n = 0;
+	if (kind == NULL || (strcmp(kind, "StatefulSet") != 0 &&
+	    strcmp(kind, "DaemonSet") != 0))
+		return calloc(1, sizeof(const struct kobj *));
+	return engine_revisions(j->e, json_str_at(j->owner, "metadata.uid"),
+	    n);
+}
+
 static void
 diagnose_rules(struct djob *j, struct incident *inc)
 {
@@ -400,6 +418,7 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	struct proposal			  p;
 	struct normalized		  nz;
 	const struct kreplicaset	**rs = NULL;
+	const struct kobj		**revs = NULL;
 	struct kreplicaset		 *r;
 	size_t				  i, pos, n = 0, cap = 0;
 	void				 *v;
@@ -435,9 +454,13 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	}
 	in.rs = rs;
 	in.nrs = n;
+	if ((revs = owner_revisions(j, &in.nrevs)) == NULL)
+		goto oom;
+	in.revs = revs;
 	if (rules_diagnose(&in, &p) == -1)
 		goto oom;
 	free(rs);
+	free(revs);
 	/* Event messages quoted as evidence may hold secrets too: the same
 	 * redactor as for an LLM, before anything is logged or stored. */
 	redact_init(&j->red, 0, 0, NULL);
@@ -485,6 +508,7 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	return;
 oom:
 	free(rs);
+	free(revs);
 	job_fail(j, "out of memory");
 }
 
@@ -791,9 +815,12 @@ diagnose_llm(struct djob *j, struct incident *inc)
 	}
 	ci.rs = rs;
 	ci.nrs = n;
+	if ((ci.revs = owner_revisions(j, &ci.nrevs)) == NULL)
+		goto oom;
 	ctx = context_build(&ci, &j->red, (size_t)e->cfg->diag.context_bytes,
 	    &truncated);
 	free(rs);
+	free(ci.revs);
 	rs = NULL;
 	if (ctx == NULL || (ctxs = json_dumps(ctx, JSON_COMPACT)) == NULL) {
 		json_decref(ctx);
