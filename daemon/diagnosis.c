@@ -128,6 +128,7 @@ struct dryrun {
 	char		*body;
 	char		*backend;
 	json_t		*answer;	/* the PATCH dry-run's answer */
+	json_t		*observed;	/* the target as read, or NULL */
 	size_t		 dstep;		/* the step being dry-run (0: step 2) */
 };
 
@@ -140,6 +141,7 @@ dryrun_free(struct dryrun *d)
 {
 	proposal_clear(&d->p);
 	json_decref(d->answer);
+	json_decref(d->observed);
 	free(d->body);
 	free(d->backend);
 	free(d);
@@ -189,6 +191,7 @@ dryrun_store(struct dryrun *d, json_t *answer, const char *reason)
 	act.changes = d->p.changes;
 	act.inverse = d->p.inverse;
 	act.steps = d->p.steps;
+	act.observed = d->observed;
 	act.approved_uid = -1;
 	rc = store_action_propose(e->store, &act, reason, answer);
 	if (rc != STORE_OK)
@@ -373,6 +376,7 @@ propose(struct djob *j, struct proposal *p, int cached)
 		goto out;
 	d->e = e;
 	d->incident_id = j->incident_id;
+	d->observed = j->owner ? json_incref(j->owner) : NULL;
 	d->p = *p;
 	memset(p, 0, sizeof(*p));
 	if (kube_patch(e->kube, d->p.api_path, JSON_PATCH, d->body, 1,
