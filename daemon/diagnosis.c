@@ -46,6 +46,7 @@
 #include "metrics.h"
 #include "normalize.h"
 #include "policy.h"
+#include "remedies/remedies.h"
 #include "util.h"
 
 #define PROMPT_VERSION	"remedy-diagnosis/1"
@@ -64,11 +65,18 @@ static const char system_prompt[] =
     "one fix). An action is {target: {kind, namespace, name} of the "
     "incident's workload, patch_type: json-patch or merge-patch, patch, "
     "risk: low|medium|high, summary: one line}. Propose a patch only when "
-    "you are confident it fixes the cause; change only container images, "
-    "resources, probes or replicas of that workload, and only when it is a "
-    "Deployment (for any other kind, explain without an action); never "
-    "touch another object. A human reviews every action before it is "
-    "applied.";
+    "you are confident it fixes the cause, and only these paths of that "
+    "workload (JSON Pointers, * is any index): Deployment and StatefulSet: "
+    "/spec/template/spec/containers/*/image, .../resources, "
+    ".../livenessProbe, .../readinessProbe, .../startupProbe, "
+    "/spec/template/spec/initContainers/*/image and .../resources, "
+    "/spec/replicas; DaemonSet: the same without /spec/replicas; CronJob: "
+    "the same pod paths under /spec/jobTemplate/spec/template/spec, and "
+    "/spec/suspend; Pod (a bare Pod, no controller): "
+    "/spec/containers/*/image, /spec/initContainers/*/image, "
+    "/spec/activeDeadlineSeconds, and adding to /spec/tolerations. For any "
+    "other kind, explain without an action; never touch another object. A "
+    "human reviews every action before it is applied.";
 
 struct diag_state {
 	struct llm	*llm;		/* NULL: rules */
@@ -95,6 +103,7 @@ static const struct {
 	{ "ReplicaSet",	 "/apis/apps/v1",	"replicasets" },
 	{ "Job",	 "/apis/batch/v1",	"jobs" },
 	{ "CronJob",	 "/apis/batch/v1",	"cronjobs" },
+	{ "Pod",	 "/api/v1",		"pods" },	/* a bare Pod */
 };
 
 struct djob {
@@ -128,7 +137,6 @@ struct dryrun {
 	char		*body;
 	char		*backend;
 	json_t		*answer;	/* the PATCH dry-run's answer */
-	json_t		*observed;	/* the target as read, or NULL */
 	size_t		 dstep;		/* the step being dry-run (0: step 2) */
 };
 
@@ -141,7 +149,6 @@ dryrun_free(struct dryrun *d)
 {
 	proposal_clear(&d->p);
 	json_decref(d->answer);
-	json_decref(d->observed);
 	free(d->body);
 	free(d->backend);
 	free(d);
@@ -191,7 +198,6 @@ dryrun_store(struct dryrun *d, json_t *answer, const char *reason)
 	act.changes = d->p.changes;
 	act.inverse = d->p.inverse;
 	act.steps = d->p.steps;
-	act.observed = d->observed;
 	act.approved_uid = -1;
 	rc = store_action_propose(e->store, &act, reason, answer);
 	if (rc != STORE_OK)
@@ -342,6 +348,21 @@ propose(struct djob *j, struct proposal *p, int cached)
 		proposal_clear(p);
 		return;
 	}
+	/*
+	 * An object without metadata.annotations (most StatefulSets,
+	 * DaemonSets and Pods) needs the action-id stamp as an "add" of the
+	 * whole map: put it in now, with id 0, since only the object as read
+	 * tells; the store sets the real id when it stores the action.
+	 */
+	if (j->owner != NULL && !json_is_object(json_at(j->owner,
+	    "metadata.annotations"))) {
+		json_t *stamped = normalize_stamp(p->patch, j->owner, 0);
+
+		if (stamped != NULL) {
+			json_decref(p->patch);
+			p->patch = stamped;
+		}
+	}
 	memset(&req, 0, sizeof(req));
 	req.kind = p->kind;
 	req.ns = p->ns;
@@ -376,7 +397,6 @@ propose(struct djob *j, struct proposal *p, int cached)
 		goto out;
 	d->e = e;
 	d->incident_id = j->incident_id;
-	d->observed = j->owner ? json_incref(j->owner) : NULL;
 	d->p = *p;
 	memset(p, 0, sizeof(*p));
 	if (kube_patch(e->kube, d->p.api_path, JSON_PATCH, d->body, 1,
@@ -565,8 +585,9 @@ reply_text(struct djob *j, const char *text, int cached, char *why,
 		job_end(j);
 		return 1;
 	}
-	snprintf(api_path, sizeof(api_path), "/apis/apps/v1/namespaces/%s/"
-	    "deployments/%s", inc->ns, inc->name);
+	if (remedy_api_path(inc->kind, inc->ns, inc->name, api_path,
+	    sizeof(api_path)) == -1)
+		api_path[0] = '\0';	/* no kind a fix may target */
 	t.kind = inc->kind;
 	t.ns = inc->ns;
 	t.name = inc->name;

@@ -144,10 +144,6 @@ struct store_action {
 	 * one-step action.  store_actions_json() leaves it NULL.
 	 */
 	json_t	*steps;
-	/* To store_action_propose() only (may be NULL): the target as read
-	 * before the dry-run, so the action-id stamp adds the annotations map
-	 * when the object has none.  Never stored. */
-	json_t	*observed;
 };
 
 /*

@@ -64,15 +64,14 @@ action_check(struct store *s, const struct store_action *a,
  * "suggested" audit row) gets the stamped patch too.
  */
 static int
-stamp_patch(struct store *s, int64_t id, json_t *patch, json_t *observed,
-    json_t *detail)
+stamp_patch(struct store *s, int64_t id, json_t *patch, json_t *detail)
 {
 	sqlite3_stmt	*st = NULL;
 	json_t		*stamped;
 	char		*pa = NULL;
 	int		 rc;
 
-	if ((stamped = normalize_stamp(patch, observed, id)) == NULL)
+	if ((stamped = normalize_stamp(patch, NULL, id)) == NULL)
 		return st_seterr(s, STORE_EDB, "store: out of memory");
 	if ((rc = st_canon_json(s, "action patch", stamped, JSON_ARRAY,
 	    &pa)) != STORE_OK)
@@ -193,8 +192,7 @@ store_action_propose(struct store *s, struct store_action *act,
 	}
 	id = sqlite3_last_insert_rowid(s->db);
 	if (refused_reason == NULL &&
-	    (rc = stamp_patch(s, id, act->patch, act->observed, detail)) !=
-	    STORE_OK)
+	    (rc = stamp_patch(s, id, act->patch, detail)) != STORE_OK)
 		goto out;
 	/* a refused action keeps its steps in its audit row only */
 	if (refused_reason == NULL && (rc = st_steps_insert(s, id,
@@ -778,7 +776,7 @@ store_action_rollback(struct store *s, int64_t id,
 		rc = st_seterr(s, STORE_EDB, "store: out of memory");
 		goto fail;
 	}
-	if ((rc = stamp_patch(s, nid, n.patch, NULL, ndetail)) != STORE_OK)
+	if ((rc = stamp_patch(s, nid, n.patch, ndetail)) != STORE_OK)
 		goto fail;
 	if ((rc = store_audit_append(s, now, id, "rollback-proposed", who,
 	    detail)) != STORE_OK ||

@@ -34,12 +34,13 @@
 static int
 step_check(struct store *s, json_t *step, size_t i)
 {
-	const char	*kind = json_string_value(json_object_get(step, "kind"));
+	const char	*kind;
 	static const char *const need[] = { "name", "uid", "revision",
 					    "owner_uid" };
 	const char	*v;
 	size_t		 k;
 
+	kind = json_string_value(json_object_get(step, "kind"));
 	if (!json_is_object(step) || kind == NULL)
 		return st_seterr(s, STORE_EINVAL, "store: step %zu is not an "
 		    "object with a kind", i + 2);
@@ -120,15 +121,16 @@ st_steps_insert(struct store *s, int64_t id, const char *api_path,
 
 	if (json_array_size(steps) == 0)
 		return STORE_OK;
-	if ((first = json_pack("{s:s, s:s}", "kind", ACTION_STEP_PATCH, "api_path",
-	    api_path ? api_path : "")) == NULL)
+	if ((first = json_pack("{s:s, s:s}", "kind", ACTION_STEP_PATCH,
+	    "api_path", api_path ? api_path : "")) == NULL)
 		return st_seterr(s, STORE_EDB, "store: out of memory");
 	rc = step_insert(s, id, 1, ACTION_STEP_PATCH, first, now);
 	json_decref(first);
 	json_array_foreach(steps, i, step) {
 		if (rc != STORE_OK)
 			break;
-		rc = step_insert(s, id, (int)i + 2, ACTION_STEP_DELETE_POD, step, now);
+		rc = step_insert(s, id, (int)i + 2, ACTION_STEP_DELETE_POD,
+		    step, now);
 	}
 	return rc;
 }
@@ -160,8 +162,8 @@ st_steps_load(struct store *s, int64_t id, json_t **out)
 			goto out;
 		if (!json_is_object(o)) {
 			json_decref(res);
-			rc = st_seterr(s, STORE_EDB, "store: step %d of %lld is "
-			    "not an object", sqlite3_column_int(st, 0),
+			rc = st_seterr(s, STORE_EDB, "store: step %d of "
+			    "%lld is not an object", sqlite3_column_int(st, 0),
 			    (long long)id);
 			goto out;
 		}
@@ -214,8 +216,8 @@ st_step_move(struct store *s, int64_t id, int n, const char *from,
 		return rc;
 	if (n == 0)
 		rc = st_prep(s, "SELECT step, state FROM action_steps WHERE "
-		    "action_id = ? AND state = 'applying' ORDER BY step LIMIT 1",
-		    &st);
+		    "action_id = ? AND state = 'applying' ORDER BY step "
+		    "LIMIT 1", &st);
 	else
 		rc = st_prep(s, "SELECT step, state FROM action_steps WHERE "
 		    "action_id = ? AND step = ?", &st);
@@ -367,8 +369,8 @@ store_action_step_begin(struct store *s, int64_t id, int n)
 	json_t	*detail = json_pack("{s:i}", "step", n);
 	int	 rc;
 
-	rc = step_transition(s, id, n, ACTION_STEP_PENDING, ACTION_STEP_APPLYING,
-	    "step-applying", NULL, detail);
+	rc = step_transition(s, id, n, ACTION_STEP_PENDING,
+	    ACTION_STEP_APPLYING, "step-applying", NULL, detail);
 	json_decref(detail);
 	return rc;
 }
@@ -392,16 +394,16 @@ store_action_step_done(struct store *s, int64_t id, int n,
 		goto out;
 	}
 	if (n != 1) {
-		rc = step_transition(s, id, n, ACTION_STEP_APPLYING, ACTION_STEP_DONE,
-		    "step-done", result, detail);
+		rc = step_transition(s, id, n, ACTION_STEP_APPLYING,
+		    ACTION_STEP_DONE, "step-done", result, detail);
 		goto out;
 	}
 	/* step 1 is the patch: applying since the action became applying */
 	if ((rc = st_begin(s)) != STORE_OK)
 		goto out;
 	if ((rc = action_applying(s, id)) != STORE_OK ||
-	    (rc = st_step_move(s, id, 1, ACTION_STEP_APPLYING, ACTION_STEP_DONE, result,
-	    &moved)) != STORE_OK ||
+	    (rc = st_step_move(s, id, 1, ACTION_STEP_APPLYING,
+	    ACTION_STEP_DONE, result, &moved)) != STORE_OK ||
 	    (rc = store_audit_append(s, now_ms(), id, "step-done",
 	    &store_actor_daemon, detail)) != STORE_OK ||
 	    (rc = st_commit(s)) != STORE_OK)

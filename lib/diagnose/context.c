@@ -130,6 +130,9 @@ workload(json_t *owner)
 		    owner, "status.updateRevision"))));
 	/* A CronJob's pod template is one level further down. */
 	tmpl = json_at(owner, "spec.template.spec");
+	if (tmpl == NULL && json_str_at(owner, "kind") != NULL &&
+	    strcmp(json_str_at(owner, "kind"), "Pod") == 0)
+		tmpl = json_object_get(owner, "spec");	/* a bare Pod */
 	if (tmpl == NULL)
 		tmpl = json_at(owner, "spec.jobTemplate.spec.template.spec");
 	json_object_set_new(o, "containers", containers(json_object_get(tmpl,

@@ -25,7 +25,10 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, pod_ready, wait_action, wait_for, wait_state  # noqa: E402
+from harness import SRCDIR, Env, pod_ready, wait_action, wait_for, wait_state  # noqa: E402
+from jsonschema_lite import Schemas  # noqa: E402
+
+SCHEMAS = Schemas(os.path.join(SRCDIR, "proto"))
 
 APPS = "/apis/apps/v1/namespaces/demo"
 DB = APPS + "/statefulsets/db"
@@ -113,6 +116,7 @@ class ForcedRollback(unittest.TestCase):
         aid = wait_action(d, "pending", timeout=60)[0]["id"]
         rc, out, err = d.ctl("show", str(aid))
         self.assertEqual(rc, 0, err)
+        self.assertEqual(SCHEMAS.validate(out, "results.schema.json", "/definitions/show"), [])
         act = out["action"]
         self.assertEqual(act["kind"], "StatefulSet")
         steps = act["steps"]
@@ -144,6 +148,8 @@ class ForcedRollback(unittest.TestCase):
     def check_done(self, c, d, aid, uid, bad):
         act = wait_state(d, aid, ("verified", "failed", "not-recovered"), timeout=90)
         self.assertEqual(act["state"], "verified", act)
+        rc, out, err = d.ctl("show", str(aid))
+        self.assertEqual(SCHEMAS.validate(out, "results.schema.json", "/definitions/show"), [])
         self.assertEqual([s["state"] for s in act["steps"]], ["done", "done"])
         # exactly one PATCH and one DELETE, the DELETE with the uid precondition
         self.assertEqual(len(writes(c, "PATCH")), 1)
