@@ -153,8 +153,8 @@ remedy_probe_port(const struct diag_input *in, struct proposal *p,
 		return 0;
 	}
 	if ((kind = refused_probe(in->events, &evport, &msg)) == -1) {
-		snprintf(p->summary, sizeof(p->summary), "No automatic fix: the "
-		    "probes of %s %s/%s fail, but not with \"connection "
+		snprintf(p->summary, sizeof(p->summary), "No automatic fix: "
+		    "the probes of %s %s/%s fail, but not with \"connection "
 		    "refused\" on a port nothing serves; see the evidence",
 		    inc->kind, inc->ns, inc->name);
 		return 0;
@@ -227,7 +227,8 @@ remedy_probe_port(const struct diag_input *in, struct proposal *p,
 		json_decref(p->patch);
 		json_decref(p->changes);
 		p->patch = p->changes = NULL;
-		snprintf(p->summary, sizeof(p->summary), "No automatic fix: %.400s",
+		snprintf(p->summary, sizeof(p->summary),
+		    "No automatic fix: %.400s",
 		    why[0] ? why : "no probe of that kind aims at a port its "
 		    "container does not declare; check the probe and the "
 		    "server by hand");

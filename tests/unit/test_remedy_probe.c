@@ -95,8 +95,8 @@ test_fixed(const char *kind, const char *plural)
 {
 	struct proposal	 p;
 	char		 cause[2048], want[256];
-	const char	*path = "/spec/template/spec/containers/0/readinessProbe/"
-			    "httpGet/port";
+	const char	*path = "/spec/template/spec/containers/0/"
+			    "readinessProbe/httpGet/port";
 
 	CHECK_INT(build(incident(kind, "ReadinessProbeFailed"), owner(kind,
 	    json_pack("[{s:i}]", "containerPort", 80), "readinessProbe",
@@ -213,7 +213,8 @@ test_table(void)
 	for (i = 0; i < 3; i++)
 		for (j = 0; j < 3; j++) {
 			r = remedy_find(reasons[j], kinds[i]);
-			CHECK(r != NULL && strcmp(r->family, "probe-port") == 0);
+			CHECK(r != NULL &&
+			    strcmp(r->family, "probe-port") == 0);
 		}
 	CHECK(remedy_find("ReadinessProbeFailed", "Pod") == NULL);
 }
