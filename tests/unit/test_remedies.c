@@ -153,6 +153,17 @@ test_revision_rollback(void)
 	CHECK(p.root_cause != NULL && strstr(p.root_cause, "Revision 3 "
 	    "(ControllerRevision db-bad)") != NULL);
 	proposal_clear(&p);
+	/* OrderedReady (the default): the forced rollback is named */
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(p.root_cause != NULL && strstr(p.root_cause, "forced rollback")
+	    != NULL);
+	proposal_clear(&p);
+	json_object_set_new(json_object_get(owner, "spec"),
+	    "podManagementPolicy", json_string("Parallel"));
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(p.root_cause != NULL && strstr(p.root_cause, "forced rollback")
+	    == NULL);
+	proposal_clear(&p);
 
 	/* updateRevision names the current one, even when it is not the
 	 * highest: the previous is the highest below it */
