@@ -54,8 +54,10 @@ void	 engine_verify_free(struct engine *);
  * A StatefulSet forced rollback: when p reverts the template of the
  * StatefulSet owner (as just read) and its pods on the bad revision would
  * keep the OrderedReady controller waiting, set p->steps to one pod
- * deletion each, and say so in the summary and evidence.  0 (p->steps
- * maybe left NULL), -1 on ENOMEM.
+ * deletion each, and say so in the summary and evidence (with
+ * policy.allow_forced_rollback false: no steps, and the root cause names
+ * the pods to delete by hand).  0 (p->steps maybe left NULL), -1 on
+ * ENOMEM.
  */
 int	 engine_forced_rollback(struct engine *, json_t *owner,
 	    struct proposal *p);

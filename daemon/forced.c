@@ -19,6 +19,10 @@
  * the uid and the resourceVersion just read, so a pod the controller
  * re-created under the same name is never deleted (409), and nothing is
  * deleted twice.
+ *
+ * With policy.allow_forced_rollback false the wall would refuse those
+ * steps, so none is added: the action reverts the template only, and its
+ * root cause names the pods the operator deletes by hand.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +69,49 @@ reverts_template(json_t *patch)
 		    (path[14] == '\0' || path[14] == '/'))
 			return 1;
 	}
+	return 0;
+}
+
+/*
+ * policy.allow_forced_rollback is false: say in the root cause and the
+ * evidence which pods the operator deletes by hand after the revert.
+ */
+static int
+by_hand(struct proposal *p, json_t *steps, const char *rev)
+{
+	json_t	*st;
+	char	 names[512], *cause;
+	size_t	 i, n = 0, cap;
+	int	 len;
+
+	names[0] = '\0';
+	json_array_foreach(steps, i, st) {
+		n += snprintf(names + n, n < sizeof(names) ? sizeof(names) - n :
+		    0, "%s%s", i ? " " : "", json_str_at(st, "name"));
+		if (n >= sizeof(names))
+			break;
+	}
+	cap = (p->root_cause ? strlen(p->root_cause) : 0) + sizeof(names) +
+	    512;
+	if ((cause = malloc(cap)) == NULL)
+		return -1;
+	len = snprintf(cause, cap, "%s%spolicy.allow_forced_rollback is "
+	    "false, so this action only reverts the template: after it is "
+	    "applied, delete the pods still on revision %.64s by hand "
+	    "(kubectl -n %.128s delete pod %s), or the StatefulSet controller "
+	    "keeps waiting for them.", p->root_cause ? p->root_cause : "",
+	    p->root_cause ? " " : "", rev, p->ns, names);
+	if (len < 0) {
+		free(cause);
+		return -1;
+	}
+	free(p->root_cause);
+	p->root_cause = cause;
+	if (p->evidence != NULL)
+		json_array_append_new(p->evidence, json_sprintf("pods of "
+		    "StatefulSet %s/%s on revision %s: %s (not deleted: "
+		    "policy.allow_forced_rollback is false)", p->ns, p->name,
+		    rev, names));
 	return 0;
 }
 
@@ -130,6 +177,14 @@ engine_forced_rollback(struct engine *e, json_t *owner, struct proposal *p)
 		}
 	free(v);
 	v = NULL;
+	if (!e->cfg->policy.allow_forced_rollback) {
+		/* the wall would refuse the steps: the template revert alone,
+		 * and the operator is told what is left to do */
+		if (by_hand(p, steps, upd) == -1)
+			goto nomem;
+		json_decref(steps);
+		return 0;
+	}
 	snprintf(more, sizeof(more), "; then delete %zu pod%s stuck on "
 	    "revision %.64s (forced rollback)", n, n == 1 ? "" : "s", upd);
 	if (strlen(p->summary) + strlen(more) < sizeof(p->summary))

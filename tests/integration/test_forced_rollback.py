@@ -225,18 +225,24 @@ class ForcedRollback(unittest.TestCase):
     def test_crash_after_delete(self):
         self.crash_between("after-delete")
 
-    def test_policy_off_refuses(self):
-        c, d = None, None
+    def test_policy_off_template_only(self):
+        """policy.allow_forced_rollback false: the wall would refuse the pod
+        deletions, so the action reverts the template only, names the pod
+        to delete by hand, and nothing but its PATCH is dry-run."""
         self.env = Env(scenario="empty", hold_down="1s", verify_timeout="60s",
                        before_daemon=break_statefulset,
                        extra="policy:\n  allow_forced_rollback: false\n")
         c, d = self.env.cluster, self.env.daemon
-        act = wait_action(d, "refused", timeout=60)[0]
-        rc, out, err = d.ctl("show", str(act["id"]))
+        aid = wait_action(d, "pending", timeout=60)[0]["id"]
+        rc, out, err = d.ctl("show", str(aid))
         self.assertEqual(rc, 0, err)
-        self.assertEqual(out["action"]["rule"], "forced-rollback-not-allowed")
-        self.assertIn("policy.allow_forced_rollback is false", out["action"]["reason"])
-        self.assertEqual(c.remedyd_writes(include_dry_run=True), [])
+        act = out["action"]
+        self.assertNotIn("steps", act)
+        self.assertIn("policy.allow_forced_rollback is false", act["root_cause"])
+        self.assertIn("delete pod db-1", act["root_cause"])
+        self.assertEqual(c.remedyd_writes(), [])
+        self.assertEqual(len(writes(c, "PATCH", dry_run=True)), 1)
+        self.assertEqual(writes(c, "DELETE", dry_run=True), [])
         self.ok = True
 
 
