@@ -5,8 +5,9 @@
  * action, steps move pending -> applying -> done in order with one audit
  * row each, the action is applied only when every step is done, a failure
  * fails the step applying with it, a rollback reverts the template only
- * (no steps), one-step actions keep no step rows, a version 3 database is
- * upgraded, and the hash chain verifies.
+ * (no steps), one-step actions keep no step rows, the wall at approve
+ * checks the stored steps, a version 3 database is upgraded, and the hash
+ * chain verifies.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "policy.h"
+#include "policy_gate.h"
 #include "store.h"
 #include "t.h"
 
@@ -341,6 +344,39 @@ test_one_step(struct store *s, int64_t inc)
 	CHECK_INT(raw_int(dbpath, "SELECT count(*) FROM action_steps"), before);
 }
 
+/*
+ * The wall at approve sees the stored steps: with the forced rollback
+ * allowed the approval goes on; turned off since the proposal, the action
+ * is refused with the rule, one audit row, nothing approved.
+ */
+static void
+test_gate(struct store *s, int64_t inc)
+{
+	struct policy	pol;
+	char		msg[512], ev[64];
+	long long	step;
+	int64_t		id;
+	int		rc;
+
+	CHECK_INT(policy_init_defaults(&pol), 0);
+	id = new_action(s, inc, json_pack("[o]", pod_step("db-1", "u9")), &rc);
+	CHECK(id > 0);
+	msg[0] = '\0';
+	CHECK_INT(policy_gate_approve(&pol, s, id, &alice, msg, sizeof(msg)),
+	    0);
+	CHECK_STR(state_of(s, id), "pending");
+	pol.allow_forced_rollback = 0;
+	CHECK_INT(policy_gate_approve(&pol, s, id, &alice, msg, sizeof(msg)),
+	    1);
+	CHECK(strstr(msg, "refused by the policy (forced-rollback-not-"
+	    "allowed)") != NULL);
+	CHECK_STR(state_of(s, id), "refused");
+	last_audit(s, id, ev, sizeof(ev), &step);
+	CHECK_STR(ev, "refused");
+	CHECK_INT(store_action_approve(s, id, &alice, NULL), STORE_EBADSTATE);
+	policy_clear(&pol);
+}
+
 /* A schema 3 store (no step table) is upgraded in place. */
 static void
 test_upgrade(void)
@@ -399,6 +435,7 @@ main(void)
 	test_steps_in_order(s, inc);
 	test_step_fails(s, inc);
 	test_one_step(s, inc);
+	test_gate(s, inc);
 	CHECK_INT(store_audit_verify(s, &rows, &bad, why, sizeof(why)), 0);
 	CHECK(rows > 15);
 	store_close(s);
