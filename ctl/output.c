@@ -565,6 +565,46 @@ print_changes(FILE *fp, json_t *changes, int color)
 
 static void	out_diagnosis(FILE *, json_t *);
 
+/*
+ * The steps of a multi-step action, in order:
+ *   1. patch /apis/apps/v1/namespaces/demo/statefulsets/db   done: patched
+ *   2. delete pod demo/db-1 (uid 5d0c..., only while on revision
+ *      db-7f9c)   pending
+ */
+static void
+out_steps(FILE *fp, json_t *steps, const char *ns)
+{
+	json_t		*st;
+	const char	*kind, *state, *outcome;
+	size_t		 i;
+
+	if (json_array_size(steps) == 0)
+		return;
+	fprintf(fp, "\nSteps (applied in order, approved as one action):\n");
+	json_array_foreach(steps, i, st) {
+		kind = json_str_at(st, "kind");
+		state = json_str_at(st, "state");
+		outcome = json_str_at(st, "result.outcome");
+		fprintf(fp, "  %lld. ", (long long)json_int_at(st, "step",
+		    (json_int_t)i + 1));
+		if (kind != NULL && strcmp(kind, "patch") == 0)
+			fprintf(fp, "patch %s", json_str_at(st, "api_path") ?
+			    json_str_at(st, "api_path") : "-");
+		else if (kind != NULL && strcmp(kind, "delete-pod") == 0)
+			fprintf(fp, "delete pod %s/%s (uid %s, only while on "
+			    "revision %s)", ns ? ns : "-",
+			    json_str_at(st, "name") ?
+			    json_str_at(st, "name") : "-",
+			    json_str_at(st, "uid") ? json_str_at(st, "uid") :
+			    "-", json_str_at(st, "revision") ?
+			    json_str_at(st, "revision") : "-");
+		else
+			fprintf(fp, "%s", kind ? kind : "?");
+		fprintf(fp, "   %s%s%s\n", state ? state : "?",
+		    outcome ? ": " : "", outcome ? outcome : "");
+	}
+}
+
 void
 out_show(FILE *fp, json_t *a, int color)
 {
@@ -606,6 +646,7 @@ out_show(FILE *fp, json_t *a, int color)
 		fprintf(fp, "\nChanges:\n");
 		print_changes(fp, v, color);
 	}
+	out_steps(fp, json_object_get(a, "steps"), json_str_at(a, "namespace"));
 	v = json_object_get(a, "patch");
 	if (v != NULL && !json_is_null(v)) {
 		fprintf(fp, "\nPatch:\n");

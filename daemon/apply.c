@@ -18,12 +18,25 @@
  * that lands after our GET cannot be applied twice: its own tests (the
  * generation and every replaced value) fail the second time (422).
  *
+ * An action with steps (a StatefulSet forced rollback, forced.c) goes on
+ * after the PATCH instead of becoming applied: step 1 done (commit), then
+ * for each pod step in order: step applying (commit) -> GET the pod -> a
+ * pod that is gone, was re-created (another uid), is being deleted or is
+ * no longer on the bad revision counts as done without a request;
+ * otherwise DELETE with preconditions on its uid and the resourceVersion
+ * just read -> step done (commit).  Applied once every step is done.
+ * Recovery resumes at the first step not done: step 1 as above (the
+ * annotation), a pod step by the same GET, so a pod is deleted at most
+ * once and a re-created one never.
+ *
  * REMEDY_TEST_CRASH_AT=<point> makes remedyd _exit(137) at that point (the
  * kill -9 sweep in tests/integration/test_crash.py); unset, it is inert:
  *   before-applying  object read, row still approved
  *   after-applying   row committed as applying, nothing sent
  *   after-patch      the API server answered the PATCH, nothing recorded
  *   after-applied    applied committed, verification not started
+ *   after-step-1     step 1 (the PATCH) committed done, no pod touched
+ *   after-delete     the API server answered a pod's DELETE, not recorded
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +48,7 @@
 #include "log.h"
 #include "normalize.h"
 #include "policy.h"
+#include "policy_gate.h"
 #include "util.h"
 
 #define RESOLVE_RETRY_MS	2000	/* recovery GET failed: try again */
@@ -67,7 +81,15 @@ struct apply {
 	json_t		*sent;		/* as sent: patch + annotation */
 	char		*ns, *name, *kind, *api_path;
 	int		 recovering;	/* found in applying at start */
+	json_t		*steps;		/* every step as stored, or NULL */
+	json_t		*answer1;	/* step 1's answer (generation) */
+	int		 step;		/* the step in progress, 1-based */
+	int		 conflicts;	/* DELETE preconditions failed so far */
 };
+
+#define STEP_CONFLICTS_MAX	3	/* re-reads of a pod after a 409 */
+
+static void	steps_next(struct apply *);
 
 static void
 crash_point(const char *point)
@@ -92,6 +114,8 @@ apply_free(struct apply *a)
 {
 	json_decref(a->patch);
 	json_decref(a->sent);
+	json_decref(a->steps);
+	json_decref(a->answer1);
 	free(a->ns);
 	free(a->name);
 	free(a->kind);
@@ -186,7 +210,25 @@ apply_done(const struct kube_resp *r, void *arg)
 	char		 reason[1024];
 
 	crash_point("after-patch");
-	if (r->status / 100 == 2) {
+	if (r->status / 100 == 2 && a->steps != NULL) {
+		if (store_action_step_done(e->store, a->action_id, 1,
+		    "patched", answer) != STORE_OK) {
+			log_warnx("action %lld: patched, but the store failed: "
+			    "%s", (long long)a->action_id,
+			    store_errmsg(e->store));
+			json_decref(answer);
+			finish(a);
+			return;
+		}
+		log_notice("action %lld: step 1 of %zu done: %s patched",
+		    (long long)a->action_id, json_array_size(a->steps),
+		    a->api_path);
+		crash_point("after-step-1");
+		a->answer1 = answer;
+		a->step = 1;
+		steps_next(a);
+		return;
+	} else if (r->status / 100 == 2) {
 		if (store_action_applied(e->store, a->action_id, a->sent,
 		    answer) != STORE_OK)
 			log_warnx("action %lld: applied, but the store failed:"
@@ -273,8 +315,17 @@ policy_ok(struct apply *a, char *reason, size_t len)
 	r.ns = a->ns;
 	r.name = a->name;
 	r.patch = a->patch;
-	if (policy_check(&a->e->cfg->policy, &r, &v) == 0)
+	if (a->steps != NULL && ((r.steps = json_array()) == NULL ||
+	    policy_gate_steps(a->steps, r.steps) == -1)) {
+		json_decref(r.steps);
+		snprintf(reason, len, "out of memory");
+		return 0;
+	}
+	if (policy_check(&a->e->cfg->policy, &r, &v) == 0) {
+		json_decref(r.steps);
 		return 1;
+	}
+	json_decref(r.steps);
 	snprintf(reason, len, "refused by the policy (%s): %s", v.rule,
 	    v.message);
 	return 0;
@@ -319,6 +370,258 @@ got_object(const struct kube_resp *r, void *arg)
 	send_patch(a, r->body);
 }
 
+/* --- the steps after the PATCH (a forced rollback) --- */
+
+/* Step n (1-based) of a is in state, as loaded or as moved since. */
+static int
+step_state_is(struct apply *a, int n, const char *state)
+{
+	const char *st = json_str_at(json_array_get(a->steps, (size_t)n - 1),
+	    "state");
+
+	return st != NULL && strcmp(st, state) == 0;
+}
+
+static void
+step_set_state(struct apply *a, int n, const char *state)
+{
+	json_object_set_new(json_array_get(a->steps, (size_t)n - 1), "state",
+	    json_string(state));
+}
+
+/* Transient: retry the whole resolution a little later (the action stays
+ * applying; the step in progress is re-checked by its GET). */
+static void
+steps_retry(struct apply *a, const char *what, const struct kube_resp *r)
+{
+	struct engine	*e = a->e;
+
+	log_warnx("action %lld: step %d: %s: %ld %s; retrying",
+	    (long long)a->action_id, a->step, what, r->status, r->reason);
+	verify_add(e, a->action_id, a->incident_id, a->kind, a->ns, a->name,
+	    0, 1, RESOLVE_RETRY_MS);
+	finish(a);
+}
+
+static int
+transient(const struct kube_resp *r)
+{
+	return r->status == 0 || r->status == 429 || r->status >= 500;
+}
+
+/* Record step a->step done with outcome and go on. */
+static void
+step_finish(struct apply *a, const char *outcome, json_t *answer)
+{
+	struct engine	*e = a->e;
+
+	if (store_action_step_done(e->store, a->action_id, a->step, outcome,
+	    answer) != STORE_OK) {
+		log_warnx("action %lld: step %d: cannot record it done: %s",
+		    (long long)a->action_id, a->step, store_errmsg(e->store));
+		finish(a);
+		return;
+	}
+	step_set_state(a, a->step, ACTION_STEP_DONE);
+	log_notice("action %lld: step %d of %zu done: pod %s/%s %s",
+	    (long long)a->action_id, a->step, json_array_size(a->steps), a->ns,
+	    json_str_at(json_array_get(a->steps, (size_t)a->step - 1), "name"),
+	    outcome);
+	steps_next(a);
+}
+
+static void	step_pod_read(struct apply *);
+
+static void
+step_deleted(const struct kube_resp *r, void *arg)
+{
+	struct apply	*a = arg;
+	json_t		*answer;
+	char		 reason[1024];
+
+	crash_point("after-delete");
+	if (r->status == 409 && ++a->conflicts <= STEP_CONFLICTS_MAX) {
+		/* the pod changed after the GET: decide again from scratch */
+		step_pod_read(a);
+		return;
+	}
+	if (transient(r)) {
+		steps_retry(a, "DELETE not answered", r);
+		return;
+	}
+	answer = engine_answer_json(r);
+	if (r->status / 100 == 2)
+		step_finish(a, "deleted", answer);
+	else if (r->status == 404)
+		step_finish(a, "already gone", answer);
+	else {
+		snprintf(reason, sizeof(reason), "step %d: DELETE of pod %s/%s "
+		    "rejected by the API server: %ld %s: %s", a->step, a->ns,
+		    json_str_at(json_array_get(a->steps, (size_t)a->step - 1),
+		    "name"), r->status, r->reason, r->message);
+		fail_action(a->e, a->action_id, reason, answer);
+		finish(a);
+	}
+	json_decref(answer);
+}
+
+/* The controller ownerReference's uid of an object, or NULL. */
+static const char *
+controller_uid(json_t *obj)
+{
+	json_t	*refs = json_at(obj, "metadata.ownerReferences"), *ref;
+	size_t	 i;
+
+	json_array_foreach(refs, i, ref)
+		if (json_is_true(json_object_get(ref, "controller")))
+			return json_str_at(ref, "uid");
+	return NULL;
+}
+
+/*
+ * The pod of a delete-pod step as it is now.  Only the very pod the
+ * operator approved (same uid), still on the bad revision and not already
+ * going, is deleted, with preconditions on the uid and resourceVersion
+ * just read.
+ */
+static void
+step_pod_got(const struct kube_resp *r, void *arg)
+{
+	struct apply	*a = arg;
+	struct engine	*e = a->e;
+	json_t		*step = json_array_get(a->steps, (size_t)a->step - 1);
+	const char	*want_uid = json_str_at(step, "uid");
+	const char	*rev = json_str_at(step, "revision");
+	const char	*name = json_str_at(step, "name");
+	const char	*uid, *hash, *owner;
+	json_t		*answer;
+	char		 outcome[512];
+
+	if (e->stopping) {	/* still applying: the next start resumes */
+		finish(a);
+		return;
+	}
+	if (transient(r)) {
+		steps_retry(a, "cannot read the pod", r);
+		return;
+	}
+	answer = engine_answer_json(r);
+	if (r->status == 404) {
+		step_finish(a, "already gone", answer);
+		goto out;
+	}
+	if (r->status != 200 || !json_is_object(r->body)) {
+		snprintf(outcome, sizeof(outcome), "step %d: cannot read pod "
+		    "%s/%s: %ld %s: %s", a->step, a->ns, name, r->status,
+		    r->reason, r->message);
+		fail_action(e, a->action_id, outcome, answer);
+		finish(a);
+		goto out;
+	}
+	uid = json_str_at(r->body, "metadata.uid");
+	hash = json_str_at(r->body, "metadata.labels.controller-revision-hash");
+	owner = controller_uid(r->body);
+	if (uid == NULL || strcmp(uid, want_uid) != 0) {
+		snprintf(outcome, sizeof(outcome), "already gone (re-created "
+		    "as uid %.64s, not deleted)", uid ? uid : "?");
+		step_finish(a, outcome, answer);
+	} else if (json_at(r->body, "metadata.deletionTimestamp") != NULL &&
+	    !json_is_null(json_at(r->body, "metadata.deletionTimestamp")))
+		step_finish(a, "already being deleted", answer);
+	else if (hash == NULL || strcmp(hash, rev) != 0) {
+		snprintf(outcome, sizeof(outcome), "no longer on revision "
+		    "%.64s (now %.64s), not deleted", rev,
+		    hash ? hash : "none");
+		step_finish(a, outcome, answer);
+	} else if (owner == NULL ||
+	    strcmp(owner, json_str_at(step, "owner_uid")) != 0) {
+		snprintf(outcome, sizeof(outcome), "step %d: pod %s/%s is not "
+		    "controlled by %s %s/%s any more; not deleted", a->step,
+		    a->ns, name, a->kind, a->ns, a->name);
+		fail_action(e, a->action_id, outcome, answer);
+		finish(a);
+	} else if (engine_pod_delete(e, a->ns, name, uid,
+	    json_str_at(r->body, "metadata.resourceVersion"), 0, step_deleted,
+	    a) == -1) {
+		snprintf(outcome, sizeof(outcome), "step %d: cannot start the "
+		    "DELETE of pod %s/%s", a->step, a->ns, name);
+		fail_action(e, a->action_id, outcome, NULL);
+		finish(a);
+	} else
+		log_info("action %lld: step %d: deleting pod %s/%s (uid %s, "
+		    "revision %s)", (long long)a->action_id, a->step, a->ns,
+		    name, uid, rev);
+out:
+	json_decref(answer);
+}
+
+static void
+step_pod_read(struct apply *a)
+{
+	char	path[1024];
+
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s", a->ns,
+	    json_str_at(json_array_get(a->steps, (size_t)a->step - 1), "name"));
+	if (kube_get(a->e->kube, path, step_pod_got, a) == NULL) {
+		log_warnx("action %lld: step %d: cannot start reading %s",
+		    (long long)a->action_id, a->step, path);
+		verify_add(a->e, a->action_id, a->incident_id, a->kind,
+		    a->ns, a->name, 0, 1, RESOLVE_RETRY_MS);
+		finish(a);
+	}
+}
+
+/*
+ * The step after a->step: committed applying, then its pod is read.  After
+ * the last one the action is applied and verified.
+ */
+static void
+steps_next(struct apply *a)
+{
+	struct engine	*e = a->e;
+	int		 n;
+
+	for (n = a->step + 1; n <= (int)json_array_size(a->steps) &&
+	    step_state_is(a, n, ACTION_STEP_DONE); n++)
+		;
+	if (n > (int)json_array_size(a->steps)) {
+		if (store_action_applied(e->store, a->action_id, a->patch,
+		    a->answer1) != STORE_OK)
+			log_warnx("action %lld: every step done, but the store "
+			    "failed: %s", (long long)a->action_id,
+			    store_errmsg(e->store));
+		else {
+			told(e, a->action_id, ACTION_APPLIED);
+			log_notice("action %lld applied to %s/%s (%zu steps)",
+			    (long long)a->action_id, a->ns, a->name,
+			    json_array_size(a->steps));
+			crash_point("after-applied");
+			verify_add(e, a->action_id, a->incident_id, a->kind,
+			    a->ns, a->name, json_int_at(a->answer1,
+			    "generation", 0), 0, e->cfg->verify_timeout_ms);
+		}
+		finish(a);
+		return;
+	}
+	if (e->stopping) {
+		finish(a);
+		return;
+	}
+	a->step = n;
+	a->conflicts = 0;
+	if (step_state_is(a, n, ACTION_STEP_PENDING)) {
+		if (store_action_step_begin(e->store, a->action_id, n) !=
+		    STORE_OK) {
+			log_warnx("action %lld: cannot start step %d: %s",
+			    (long long)a->action_id, n, store_errmsg(e->store));
+			finish(a);
+			return;
+		}
+		step_set_state(a, n, ACTION_STEP_APPLYING);
+	}
+	step_pod_read(a);
+}
+
 /* The object as it is now, for an action found in applying at start. */
 static void
 got_object_recovering(const struct kube_resp *r, void *arg)
@@ -351,7 +654,35 @@ got_object_recovering(const struct kube_resp *r, void *arg)
 		fail_action(e, a->action_id, reason, answer);
 		goto done;
 	}
+	if (a->steps != NULL && step_state_is(a, 1, ACTION_STEP_DONE)) {
+		/* the PATCH is recorded: resume at the first step not done */
+		log_notice("action %lld: step 1 was done before remedyd "
+		    "stopped; resuming its steps", (long long)a->action_id);
+		a->answer1 = json_incref(json_object_get(json_object_get(
+		    json_array_get(a->steps, 0), "result"), "answer"));
+		a->step = 1;
+		json_decref(answer);
+		steps_next(a);
+		return;
+	}
 	stamped = normalize_stamped_id(r->body);
+	if (stamped == a->action_id && a->steps != NULL) {
+		if (answer != NULL)
+			json_object_set_new(answer, "recovered", json_true());
+		if (store_action_step_done(e->store, a->action_id, 1,
+		    "patched", answer) != STORE_OK) {
+			log_warnx("action %lld: cannot record step 1: %s",
+			    (long long)a->action_id, store_errmsg(e->store));
+			goto done;
+		}
+		log_notice("action %lld: the PATCH had landed before remedyd "
+		    "stopped; step 1 done, resuming its steps",
+		    (long long)a->action_id);
+		a->answer1 = answer;
+		a->step = 1;
+		steps_next(a);
+		return;
+	}
 	if (stamped == a->action_id) {
 		if (answer != NULL)
 			json_object_set_new(answer, "recovered", json_true());
@@ -417,6 +748,7 @@ start(struct engine *e, int64_t id, const char *want, kube_done_cb cb)
 	a->action_id = id;
 	a->incident_id = act.incident_id;
 	a->patch = json_incref(act.patch);
+	a->steps = act.steps ? json_incref(act.steps) : NULL;
 	a->recovering = cb == got_object_recovering;
 	if (kube_get(e->kube, act.api_path, cb, a) == NULL) {
 		log_warnx("action %lld: cannot start reading %s",

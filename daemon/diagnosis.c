@@ -136,6 +136,8 @@ struct dryrun {
 	int64_t		 incident_id;
 	char		*body;
 	char		*backend;
+	json_t		*answer;	/* the PATCH dry-run's answer */
+	size_t		 dstep;		/* the step being dry-run (0: step 2) */
 };
 
 static void	job_end(struct djob *);
@@ -147,6 +149,7 @@ static void
 dryrun_free(struct dryrun *d)
 {
 	proposal_clear(&d->p);
+	json_decref(d->answer);
 	free(d->body);
 	free(d->backend);
 	free(d);
@@ -170,14 +173,15 @@ engine_answer_json(const struct kube_resp *r)
 	return a;
 }
 
+/*
+ * Store the proposal in d: pending when reason is NULL, else refused with
+ * reason.  answer is the dry-run's answer summary.  Frees d.
+ */
 static void
-dryrun_done(const struct kube_resp *r, void *arg)
+dryrun_store(struct dryrun *d, json_t *answer, const char *reason)
 {
-	struct dryrun		*d = arg;
 	struct engine		*e = d->e;
 	struct store_action	 act;
-	json_t			*answer;
-	char			 reason[1024];
 	int			 rc;
 
 	memset(&act, 0, sizeof(act));
@@ -194,6 +198,7 @@ dryrun_done(const struct kube_resp *r, void *arg)
 	act.patch = d->p.patch;
 	act.changes = d->p.changes;
 	act.inverse = d->p.inverse;
+	act.steps = d->p.steps;
 	act.approved_uid = -1;
 	/* what the backend answered, before normalisation (audit only) */
 	act.proposal = json_pack("{s:s, s:O?}", "backend", d->backend,
@@ -201,20 +206,11 @@ dryrun_done(const struct kube_resp *r, void *arg)
 	if (act.proposal != NULL && backend_model(e) != NULL)
 		json_object_set_new(act.proposal, "model",
 		    json_string(backend_model(e)));
-	if ((answer = engine_answer_json(r)) != NULL)
-		json_object_set_new(answer, "dry_run", json_true());
-	if (r->status / 100 == 2) {
-		rc = store_action_propose(e->store, &act, NULL, answer);
-	} else {
-		snprintf(reason, sizeof(reason),
-		    "dry-run rejected by the API server: %ld %s: %s",
-		    r->status, r->reason, r->message);
-		rc = store_action_propose(e->store, &act, reason, answer);
-	}
+	rc = store_action_propose(e->store, &act, reason, answer);
 	if (rc != STORE_OK)
 		log_warnx("incident %lld: cannot store action: %s",
 		    (long long)d->incident_id, store_errmsg(e->store));
-	else if (r->status / 100 == 2) {
+	else if (reason == NULL) {
 		log_notice("action %lld pending: %s; review with: remedyctl "
 		    "show %lld", (long long)act.id, d->p.summary,
 		    (long long)act.id);
@@ -225,10 +221,73 @@ dryrun_done(const struct kube_resp *r, void *arg)
 		log_warnx("action %lld refused: %s", (long long)act.id, reason);
 	free(act.state);
 	json_decref(act.proposal);
-	json_decref(answer);
+	json_decref(d->answer);
+	d->answer = NULL;
 	dryrun_free(d);
 	e->inflight--;
 	engine_check_drained(e);
+}
+
+static void	dryrun_next_step(struct dryrun *);
+
+/* The dry-run of one pod deletion of a forced rollback. */
+static void
+dryrun_step_done(const struct kube_resp *r, void *arg)
+{
+	struct dryrun	*d = arg;
+	json_t		*step = json_array_get(d->p.steps, d->dstep);
+	char		 reason[1024];
+
+	if (r->status / 100 != 2) {
+		snprintf(reason, sizeof(reason), "dry-run of step %zu (DELETE "
+		    "pod %s/%s) rejected by the API server: %ld %s: %s",
+		    d->dstep + 2, d->p.ns, json_str_at(step, "name"),
+		    r->status, r->reason, r->message);
+		dryrun_store(d, d->answer, reason);
+		return;
+	}
+	d->dstep++;
+	dryrun_next_step(d);
+}
+
+/* Dry-run the next pod deletion, or store the action when none is left.
+ * Each DELETE carries dryRun=All and the uid precondition. */
+static void
+dryrun_next_step(struct dryrun *d)
+{
+	json_t	*step = json_array_get(d->p.steps, d->dstep);
+	char	 reason[512];
+
+	if (step == NULL) {
+		dryrun_store(d, d->answer, NULL);
+		return;
+	}
+	if (engine_pod_delete(d->e, d->p.ns, json_str_at(step, "name"),
+	    json_str_at(step, "uid"), NULL, 1, dryrun_step_done, d) == -1) {
+		snprintf(reason, sizeof(reason), "cannot start the dry-run of "
+		    "step %zu (DELETE pod %s/%s)", d->dstep + 2, d->p.ns,
+		    json_str_at(step, "name"));
+		dryrun_store(d, d->answer, reason);
+	}
+}
+
+static void
+dryrun_done(const struct kube_resp *r, void *arg)
+{
+	struct dryrun		*d = arg;
+	char			 reason[1024];
+
+	if ((d->answer = engine_answer_json(r)) != NULL)
+		json_object_set_new(d->answer, "dry_run", json_true());
+	if (r->status / 100 == 2) {
+		d->dstep = 0;
+		dryrun_next_step(d);
+		return;
+	}
+	snprintf(reason, sizeof(reason),
+	    "dry-run rejected by the API server: %ld %s: %s",
+	    r->status, r->reason, r->message);
+	dryrun_store(d, d->answer, reason);
 }
 
 /* --- outcome --- */
@@ -292,6 +351,11 @@ propose(struct djob *j, struct proposal *p, int cached)
 		record(j, "explained", NULL, p, cached);
 		goto out;
 	}
+	if (engine_forced_rollback(e, j->owner, p) == -1) {
+		job_fail(j, "out of memory");
+		proposal_clear(p);
+		return;
+	}
 	/*
 	 * An object without metadata.annotations (most StatefulSets,
 	 * DaemonSets and Pods) needs the action-id stamp as an "add" of the
@@ -313,6 +377,7 @@ propose(struct djob *j, struct proposal *p, int cached)
 	req.name = p->name;
 	req.verb = "patch";
 	req.patch = p->patch;
+	req.steps = p->steps;
 	req.owner_kind = p->kind;
 	req.owner_ns = p->ns;
 	req.owner_name = p->name;

@@ -67,6 +67,24 @@ void	 engine_verify_tick(struct engine *, int64_t now);
 void	 engine_recover(struct engine *);
 void	 engine_verify_free(struct engine *);
 
+/* forced.c */
+/*
+ * A StatefulSet forced rollback: when p reverts the template of the
+ * StatefulSet owner (as just read) and its pods on the bad revision would
+ * keep the OrderedReady controller waiting, set p->steps to one pod
+ * deletion each, and say so in the summary and evidence (with
+ * policy.allow_forced_rollback false: no steps, and the root cause names
+ * the pods to delete by hand).  0 (p->steps maybe left NULL), -1 on
+ * ENOMEM.
+ */
+int	 engine_forced_rollback(struct engine *, json_t *owner,
+	    struct proposal *p);
+/* DELETE pod ns/name with DeleteOptions preconditions uid (and rv when not
+ * NULL); dry_run adds dryRun=All.  0 when the call started. */
+int	 engine_pod_delete(struct engine *, const char *ns, const char *name,
+	    const char *uid, const char *rv, int dry_run, kube_done_cb cb,
+	    void *arg);
+
 /* diagnosis.c: abort LLM calls at stop; release everything at free. */
 void	 engine_diag_stop(struct engine *);
 void	 engine_diag_free(struct engine *);

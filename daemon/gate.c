@@ -27,6 +27,7 @@ engine_policy_gate(struct engine *e, const struct proposal *p,
 	r.ns = p->ns;
 	r.name = p->name;
 	r.patch = p->patch;
+	r.steps = p->steps;
 	r.owner_kind = owner_kind;
 	r.owner_ns = owner_ns;
 	r.owner_name = owner_name;
@@ -47,6 +48,7 @@ engine_policy_gate(struct engine *e, const struct proposal *p,
 	act.evidence = p->evidence;
 	act.patch = p->patch;
 	act.changes = p->changes;
+	act.steps = p->steps;
 	act.approved_uid = -1;
 	act.rule = (char *)v.rule;
 	if (store_action_propose(e->store, &act, reason, NULL) != STORE_OK)

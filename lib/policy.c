@@ -96,7 +96,7 @@ static const char *const default_ns_deny[] = {
 
 const char *const policy_config_keys[] = {
 	"kinds", "paths", "namespaces", "max_operations", "max_replicas",
-	"allow_delete", NULL
+	"allow_delete", "allow_forced_rollback", NULL
 };
 
 static void
@@ -141,6 +141,7 @@ policy_init_defaults(struct policy *p)
 	memset(p, 0, sizeof(*p));
 	p->max_operations = DEFAULT_MAX_OPERATIONS;
 	p->max_replicas = DEFAULT_MAX_REPLICAS;
+	p->allow_forced_rollback = 1;
 	if ((p->kinds = calloc(NELEM(default_kinds), sizeof(*p->kinds))) ==
 	    NULL)
 		goto fail;
@@ -345,6 +346,99 @@ check_patch(const struct policy *p, const struct policy_kind *k,
 	return 0;
 }
 
+/* The patch writes under /spec/template: it reverts the template. */
+static int
+writes_template(json_t *patch)
+{
+	json_t		*op;
+	const char	*o, *path;
+	size_t		 i;
+
+	json_array_foreach(patch, i, op) {
+		o = json_string_value(json_object_get(op, "op"));
+		path = json_string_value(json_object_get(op, "path"));
+		if (o != NULL && path != NULL && strcmp(o, "test") != 0 &&
+		    policy_path_match("/spec/template", path))
+			return 1;
+	}
+	return 0;
+}
+
+/* name is "<set>-<ordinal>": a pod the StatefulSet set names. */
+static int
+pod_of_set(const char *name, const char *set)
+{
+	size_t	n = strlen(set);
+
+	if (strncmp(name, set, n) != 0 || name[n] != '-' || name[n + 1] == '\0')
+		return 0;
+	for (name += n + 1; *name != '\0'; name++)
+		if (*name < '0' || *name > '9')
+			return 0;
+	return 1;
+}
+
+/*
+ * The steps after the patch: each deletes one pod of the action's own
+ * StatefulSet, on the revision being rolled back, after the template
+ * revert (a forced rollback, policy.allow_forced_rollback).
+ */
+static int
+check_steps(const struct policy *p, const struct policy_request *r,
+    struct policy_verdict *v)
+{
+	static const char *const need[] = { "name", "uid", "revision",
+					    "owner_uid" };
+	json_t		*step;
+	const char	*kind, *name, *val;
+	size_t		 i, k;
+
+	if (r->steps == NULL)
+		return 0;
+	if (!json_is_array(r->steps))
+		return refuse(v, POLICY_RULE_BAD_REQUEST, "the steps are not "
+		    "an array");
+	if (json_array_size(r->steps) > POLICY_MAX_STEPS)
+		return refuse(v, POLICY_RULE_MAX_OPS, "more than %d steps",
+		    POLICY_MAX_STEPS);
+	json_array_foreach(r->steps, i, step) {
+		kind = json_string_value(json_object_get(step, "kind"));
+		if (kind == NULL || strcmp(kind, "delete-pod") != 0)
+			return refuse(v, POLICY_RULE_BAD_REQUEST, "step %zu: "
+			    "unknown kind \"%.64s\" (only delete-pod)", i + 2,
+			    kind ? kind : "");
+		for (k = 0; k < NELEM(need); k++) {
+			val = json_string_value(json_object_get(step, need[k]));
+			if (val == NULL || *val == '\0')
+				return refuse(v, POLICY_RULE_BAD_REQUEST,
+				    "step %zu (delete-pod): needs a string %s",
+				    i + 2, need[k]);
+		}
+		name = json_string_value(json_object_get(step, "name"));
+		if (!p->allow_forced_rollback)
+			return refuse(v, POLICY_RULE_FORCED_ROLLBACK, "step "
+			    "%zu: deleting pod %.128s/%.128s of a forced "
+			    "rollback is not allowed "
+			    "(policy.allow_forced_rollback is false)", i + 2,
+			    r->ns, name);
+		if (strcmp(r->kind, "StatefulSet") != 0)
+			return refuse(v, POLICY_RULE_TARGET, "step %zu: only "
+			    "the forced rollback of a StatefulSet deletes pods, "
+			    "and the target is a %.64s", i + 2, r->kind);
+		if (!pod_of_set(name, r->name))
+			return refuse(v, POLICY_RULE_TARGET, "step %zu: pod "
+			    "%.128s/%.128s is not a pod of StatefulSet "
+			    "%.128s/%.128s", i + 2, r->ns, name, r->ns,
+			    r->name);
+		if (!writes_template(r->patch))
+			return refuse(v, POLICY_RULE_FORCED_ROLLBACK, "step "
+			    "%zu: pods are deleted only after the template is "
+			    "reverted, and the patch writes nothing under "
+			    "/spec/template", i + 2);
+	}
+	return 0;
+}
+
 int
 policy_check(const struct policy *p, const struct policy_request *r,
     struct policy_verdict *v)
@@ -390,7 +484,9 @@ policy_check(const struct policy *p, const struct policy_request *r,
 	if (strcmp(verb, "patch") != 0)
 		return refuse(v, POLICY_RULE_BAD_REQUEST, "unknown verb \"%.32s\"",
 		    verb);
-	return check_patch(p, k, r, v);
+	if (check_patch(p, k, r, v) != 0)
+		return 1;
+	return check_steps(p, r, v);
 }
 
 /* --- configuration --- */
@@ -650,6 +746,9 @@ policy_config_key(struct policy *p, struct ytree *t, const char *key,
 			p->max_replicas = n;
 	} else if (strcmp(key, "allow_delete") == 0) {
 		ytree_bool(t, v, keypath, ytree_str(v), 0, &p->allow_delete);
+	} else if (strcmp(key, "allow_forced_rollback") == 0) {
+		ytree_bool(t, v, keypath, ytree_str(v), 0,
+		    &p->allow_forced_rollback);
 	} else
 		ytree_error(t, v, "unknown key \"%s\" in policy", key);
 }

@@ -24,6 +24,16 @@
  *   path-not-allowed    a write operation outside policy.paths[kind]
  *   replicas-out-of-bounds  a value for .../replicas outside
  *                       [0, policy.max_replicas]
+ * and then the steps after the patch (a forced rollback, store.h):
+ *   bad-request         a step that is not a pod deletion with name, uid,
+ *                       revision and owner_uid
+ *   forced-rollback-not-allowed  policy.allow_forced_rollback is false, or
+ *                       the patch does not revert the template (writes
+ *                       nothing under /spec/template)
+ *   not-incident-target the action's target is not a StatefulSet, or the
+ *                       pod is not one of its pods (<name>-<ordinal>, same
+ *                       namespace)
+ *   too-many-operations more than POLICY_MAX_STEPS steps
  *
  * "test" operations never write and are allowed on any path; every other
  * operation counts towards max_operations and must match a path pattern.
@@ -65,6 +75,10 @@
 #define POLICY_RULE_OP			"op-not-allowed"
 #define POLICY_RULE_PATH		"path-not-allowed"
 #define POLICY_RULE_REPLICAS		"replicas-out-of-bounds"
+#define POLICY_RULE_FORCED_ROLLBACK	"forced-rollback-not-allowed"
+
+/* Steps after the patch, at most (the store keeps 64 with the patch). */
+#define POLICY_MAX_STEPS	63
 
 /* Write paths for one kind; the kind is a target only when allowed. */
 struct policy_kind {
@@ -83,6 +97,9 @@ struct policy {
 	size_t			 nns_deny;
 	int			 max_operations;	/* default 20 */
 	int			 allow_delete;		/* default 0 */
+	/* delete the pods of the action's own StatefulSet that are on its
+	 * bad revision, after the template is reverted; default 1 */
+	int			 allow_forced_rollback;
 	int64_t			 max_replicas;		/* default 50 */
 };
 
@@ -93,6 +110,7 @@ struct policy_request {
 	const char	*name;
 	const char	*verb;		/* "patch" (NULL means patch) or "delete" */
 	json_t		*patch;		/* JSON Patch array (ignored for delete) */
+	json_t		*steps;		/* steps after the patch, or NULL */
 	/* The incident's root owner; NULL kind skips the target rule. */
 	const char	*owner_kind;
 	const char	*owner_ns;
@@ -127,6 +145,7 @@ int	policy_path_match(const char *pattern, const char *path);
  *   paths: {Kind: [pattern, ...]} write paths of a kind (replaces that kind's)
  *   namespaces: {allow: [...], deny: [...]}
  *   max_operations: N   max_replicas: N   allow_delete: bool
+ *   allow_forced_rollback: bool
  * Errors are recorded on the tree with file:line:col and the key path.
  */
 struct ytree;

@@ -20,16 +20,22 @@ policy_gate_approve(const struct policy *pol, struct store *s, int64_t id,
 	char			 reason[768];
 	int			 rc;
 
+	memset(&r, 0, sizeof(r));
 	if (store_action_get(s, id, &a) != STORE_OK)
 		return 0;	/* not found: the approval reports it */
 	rc = 0;
 	if (strcmp(a.state, ACTION_PENDING) != 0)
 		goto out;
-	memset(&r, 0, sizeof(r));
 	r.kind = a.kind;
 	r.ns = a.namespace;
 	r.name = a.name;
 	r.patch = a.patch;
+	r.steps = a.steps ? json_array() : NULL;
+	if (a.steps != NULL && policy_gate_steps(a.steps, r.steps) == -1) {
+		snprintf(msg, msglen, "out of memory");
+		rc = -1;
+		goto out;
+	}
 	if (policy_check(pol, &r, &v) == 0)
 		goto out;
 	snprintf(reason, sizeof(reason), "refused by the policy (%s): %s",
@@ -44,6 +50,22 @@ policy_gate_approve(const struct policy *pol, struct store *s, int64_t id,
 	snprintf(msg, msglen, "action %lld %s", (long long)id, reason);
 	rc = 1;
 out:
+	json_decref(r.steps);
 	store_action_clear(&a);
 	return rc;
+}
+
+int
+policy_gate_steps(json_t *stored, json_t *out)
+{
+	json_t	*st;
+	size_t	 i;
+
+	json_array_foreach(stored, i, st) {
+		if (i == 0)	/* step 1 is the patch itself */
+			continue;
+		if (json_array_append(out, st) == -1)
+			return -1;
+	}
+	return 0;
 }

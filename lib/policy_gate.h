@@ -21,4 +21,10 @@
 int	policy_gate_approve(const struct policy *, struct store *, int64_t id,
 	    const struct store_actor *who, char *msg, size_t msglen);
 
+/*
+ * Append to out (an array) the steps of a stored action after step 1, the
+ * patch: what policy_request.steps wants.  -1 on ENOMEM.
+ */
+int	policy_gate_steps(json_t *stored, json_t *out);
+
 #endif

@@ -14,6 +14,7 @@
  *   store_incident.c   incidents
  *   store_action.c     actions: propose, transitions, reads, JSON views
  *   store_audit.c      the hash-chained audit log: append, view, verify
+ *   store_step.c       the steps of a multi-step action
  *
  * Limits (each refused with STORE_EINVAL and a message naming the field):
  *   summary, reason, comment, detail      STORE_MAX_TEXT  (4 KiB)
@@ -39,7 +40,7 @@
 #include "store_int.h"
 #include "util.h"
 
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 
 const struct store_actor store_actor_daemon = { -1, "remedyd" };
 
@@ -105,6 +106,23 @@ static const char schema_v3[] =
     "ALTER TABLE incidents ADD COLUMN findings TEXT;"
     "ALTER TABLE incidents ADD COLUMN affected TEXT;"
     "PRAGMA user_version = 3;";
+
+/*
+ * Version 4 (steps): one row per step of a multi-step action (store_step.c).
+ * Existing actions have no rows: each is one step, its patch.
+ */
+static const char schema_v4[] =
+    "CREATE TABLE action_steps ("
+    " action_id INTEGER NOT NULL REFERENCES actions(id),"
+    " step INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " detail TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'applying', 'done',"
+    " 'failed')),"
+    " updated INTEGER NOT NULL,"
+    " result TEXT,"
+    " PRIMARY KEY (action_id, step));"
+    "PRAGMA user_version = 4;";
 
 /* Record a message for store_errmsg() and return code. */
 int
@@ -340,7 +358,9 @@ schema(struct store *s)
 	    SQLITE_OK) ||
 	    (v <= 1 && sqlite3_exec(s->db, schema_v2, NULL, NULL, NULL) !=
 	    SQLITE_OK) ||
-	    sqlite3_exec(s->db, schema_v3, NULL, NULL, NULL) != SQLITE_OK) {
+	    (v <= 2 && sqlite3_exec(s->db, schema_v3, NULL, NULL, NULL) !=
+	    SQLITE_OK) ||
+	    sqlite3_exec(s->db, schema_v4, NULL, NULL, NULL) != SQLITE_OK) {
 		st_dberr(s, "create schema");
 		st_rollback(s);
 		return STORE_EDB;

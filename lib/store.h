@@ -14,6 +14,12 @@
  *   pending  -> refused (the policy wall, re-checked at approve)
  *   applied | verified | not-recovered -> rolled-back (its rollback applied)
  *
+ * An action may have steps (store_step.c): step 1 its patch, then the
+ * steps its proposal carried (a forced rollback's pod deletions).  While
+ * the action is applying each step moves pending -> applying -> done (or
+ * failed, with the action); the action becomes applied only when every
+ * step is done.  A one-step action has no step rows.
+ *
  * The audit log is append-only.  Each row carries
  *   hash = sha256(prev_hash || canonical row)   (hex, 64 chars)
  * where the canonical row is the compact, key-sorted JSON of
@@ -66,6 +72,14 @@ extern const struct store_actor store_actor_daemon;
 #define ACTION_EXPIRED		"expired"
 #define ACTION_SUPERSEDED	"superseded"
 #define ACTION_ROLLED_BACK	"rolled-back"
+
+/* Step states and kinds (store_step.c). */
+#define ACTION_STEP_PENDING	"pending"
+#define ACTION_STEP_APPLYING	"applying"
+#define ACTION_STEP_DONE	"done"
+#define ACTION_STEP_FAILED	"failed"
+#define ACTION_STEP_PATCH	"patch"		/* step 1: the action's patch */
+#define ACTION_STEP_DELETE_POD	"delete-pod"	/* a forced rollback's pod */
 
 /* An incident: findings grouped by root owner. */
 struct store_incident {
@@ -125,6 +139,15 @@ struct store_action {
 				 * only: {backend, model?, patch?}, the
 				 * backend's answer before normalisation,
 				 * kept in the "suggested" audit row */
+	/*
+	 * Schema 4: the steps after the patch.  To store_action_propose(): an
+	 * array of {"kind": "delete-pod", "name", "uid", "revision",
+	 * "owner_uid"} objects, or NULL for a one-step action.  From
+	 * store_action_get(): every step, step 1 (kind "patch") included, each
+	 * with "step", "state", "updated" and "result" added; NULL for a
+	 * one-step action.  store_actions_json() leaves it NULL.
+	 */
+	json_t	*steps;
 };
 
 /*
@@ -178,14 +201,25 @@ int		 store_action_approve(struct store *, int64_t id,
 /* pending -> rejected; audit "rejected" with actor and reason. */
 int		 store_action_reject(struct store *, int64_t id,
 		    const struct store_actor *who, const char *reason);
-/* approved -> applying; audit "applying" (actor remedyd). */
+/* approved -> applying; audit "applying" (actor remedyd).  With steps,
+ * step 1 (the patch) becomes applying in the same transaction. */
 int		 store_action_begin_apply(struct store *, int64_t id);
+/* Step n (2..) of an applying action: pending -> applying; audit
+ * "step-applying" {"step": n}.  Committed before the step's request. */
+int		 store_action_step_begin(struct store *, int64_t id, int n);
+/* Step n of an applying action: applying -> done; audit "step-done"
+ * {"step", "outcome", "answer"}; the step's result keeps outcome and
+ * answer.  outcome is one line: "patched", "deleted", "already gone", ... */
+int		 store_action_step_done(struct store *, int64_t id, int n,
+		    const char *outcome, json_t *answer);
 /* applying -> applied; audit "applied" with the patch sent and the answer.
+ * An action with steps: STORE_EBADSTATE unless every step is done.
  * When the action is a rollback (rollback_of set), the original moves to
  * rolled-back in the same transaction, with its own audit row. */
 int		 store_action_applied(struct store *, int64_t id,
 		    json_t *sent_patch, json_t *answer);
-/* applying -> failed; audit "failed" with reason and answer. */
+/* applying -> failed; audit "failed" with reason and answer (and "step",
+ * the step that was applying, which becomes failed with it). */
 int		 store_action_failed(struct store *, int64_t id,
 		    const char *reason, json_t *answer);
 /* applied -> verified; audit "verified" with detail. */

@@ -116,6 +116,7 @@ store_action_propose(struct store *s, struct store_action *act,
 	int		 rc, step;
 
 	if ((rc = action_check(s, act, refused_reason)) != STORE_OK ||
+	    (rc = st_steps_check(s, act->steps)) != STORE_OK ||
 	    (rc = st_canon_json(s, "action evidence", act->evidence, JSON_ARRAY,
 	    &ev)) != STORE_OK ||
 	    (rc = st_canon_json(s, "action patch", act->patch, JSON_ARRAY,
@@ -140,6 +141,8 @@ store_action_propose(struct store *s, struct store_action *act,
 		json_decref(detail);
 		detail = NULL;
 	}
+	if (detail != NULL && json_array_size(act->steps) > 0)
+		json_object_set(detail, "steps", act->steps);
 	if (detail == NULL) {
 		rc = st_seterr(s, STORE_EDB, "store: out of memory");
 		goto out;
@@ -196,6 +199,10 @@ store_action_propose(struct store *s, struct store_action *act,
 	if (refused_reason == NULL &&
 	    (rc = stamp_patch(s, id, act->patch, detail)) != STORE_OK)
 		goto out;
+	/* a refused action keeps its steps in its audit row only */
+	if (refused_reason == NULL && (rc = st_steps_insert(s, id,
+	    act->api_path, act->steps, now)) != STORE_OK)
+		goto out;
 	if ((rc = store_audit_append(s, now, id, refused_reason ? "refused" :
 	    "suggested", &store_actor_daemon, detail)) != STORE_OK)
 		goto out;
@@ -237,8 +244,8 @@ struct xition {
 };
 
 /* state is one of the '|'-separated states in from. */
-static int
-state_in(const char *state, const char *from)
+int
+st_state_in(const char *state, const char *from)
 {
 	size_t	n = strlen(state);
 	const char *p = from;
@@ -281,7 +288,7 @@ transition_txn(struct store *s, const struct xition *x)
 		rc = st_dberr(s, "read action");
 		goto out;
 	}
-	if (!state_in(st_col_str(st, 0), x->from) ||
+	if (!st_state_in(st_col_str(st, 0), x->from) ||
 	    strlen(st_col_str(st, 0)) >= sizeof(from)) {
 		rc = st_seterr(s, STORE_EBADSTATE, "action %lld is %s, not %s",
 		    (long long)x->id, st_col_str(st, 0), x->from);
@@ -391,16 +398,37 @@ store_action_reject(struct store *s, int64_t id,
 	return rc;
 }
 
+/*
+ * approved -> applying.  With steps, step 1 (the patch) becomes applying in
+ * the same transaction, and the audit row says so.
+ */
 int
 store_action_begin_apply(struct store *s, int64_t id)
 {
 	struct xition	x = { .id = id, .from = ACTION_APPROVED,
 			    .to = ACTION_APPLYING, .event = "applying",
 			    .who = &store_actor_daemon };
-	int		rc;
+	int		rc, moved = 0;
 
-	x.detail = json_object();
-	rc = transition(s, &x);
+	if ((x.detail = json_object()) == NULL)
+		return st_seterr(s, STORE_EDB, "store: out of memory");
+	if ((rc = st_begin(s)) != STORE_OK)
+		goto out;
+	if ((rc = st_steps_open(s, id)) < 0)
+		goto fail;
+	if (rc > 0 && (rc = st_step_move(s, id, 1, ACTION_STEP_PENDING,
+	    ACTION_STEP_APPLYING, NULL, &moved)) != STORE_OK)
+		goto fail;
+	if (moved)
+		json_object_set_new(x.detail, "step", json_integer(moved));
+	if ((rc = transition_txn(s, &x)) == STORE_OK &&
+	    (rc = st_commit(s)) == STORE_OK)
+		goto out;
+fail:
+	if (rc > 0)
+		rc = STORE_EDB;
+	st_rollback(s);
+out:
 	json_decref(x.detail);
 	return rc;
 }
@@ -452,6 +480,13 @@ store_action_applied(struct store *s, int64_t id, json_t *sent_patch,
 	}
 	if ((rc = st_begin(s)) != STORE_OK)
 		goto out;
+	if ((rc = st_steps_open(s, id)) != 0) {
+		if (rc > 0)
+			rc = st_seterr(s, STORE_EBADSTATE, "action %lld has %d "
+			    "step%s not done", (long long)id, rc,
+			    rc == 1 ? "" : "s");
+		goto fail;
+	}
 	if ((rc = transition_txn(s, &x)) != STORE_OK)
 		goto fail;
 	if ((orig = rollback_of(s, id)) < 0) {
@@ -471,6 +506,8 @@ out:
 	return rc;
 }
 
+/* applying -> failed; the step applying (if any) fails with it, in the same
+ * transaction. */
 int
 store_action_failed(struct store *s, int64_t id, const char *reason,
     json_t *answer)
@@ -479,14 +516,28 @@ store_action_failed(struct store *s, int64_t id, const char *reason,
 			    .to = ACTION_FAILED, .event = "failed",
 			    .who = &store_actor_daemon, .reason = reason,
 			    .result = answer };
-	int		rc;
+	int		rc, moved = 0;
 
 	if ((rc = st_check_text(s, "reason", reason, STORE_MAX_TEXT, 1)) !=
 	    STORE_OK)
 		return rc;
 	x.detail = json_pack("{s:s, s:O}", "reason", reason,
 	    "answer", answer ? answer : json_null());
-	rc = transition(s, &x);
+	if (x.detail == NULL)
+		return st_seterr(s, STORE_EDB, "store: out of memory");
+	if ((rc = st_begin(s)) != STORE_OK)
+		goto out;
+	if ((rc = st_step_move(s, id, 0, ACTION_STEP_APPLYING, ACTION_STEP_FAILED, NULL,
+	    &moved)) != STORE_OK)
+		goto fail;
+	if (moved)
+		json_object_set_new(x.detail, "step", json_integer(moved));
+	if ((rc = transition_txn(s, &x)) == STORE_OK &&
+	    (rc = st_commit(s)) == STORE_OK)
+		goto out;
+fail:
+	st_rollback(s);
+out:
 	json_decref(x.detail);
 	return rc;
 }
@@ -653,7 +704,7 @@ store_action_rollback(struct store *s, int64_t id,
 		return rc;
 	if ((rc = store_action_get(s, id, &a)) != STORE_OK)
 		goto fail;
-	if (!state_in(a.state, ACTION_APPLIED "|" ACTION_VERIFIED "|"
+	if (!st_state_in(a.state, ACTION_APPLIED "|" ACTION_VERIFIED "|"
 	    ACTION_NOT_RECOVERED)) {
 		rc = st_seterr(s, STORE_EBADSTATE, "action %lld is %s; only an "
 		    "applied, verified or not-recovered action can be rolled "
@@ -820,6 +871,9 @@ store_action_get(struct store *s, int64_t id, struct store_action *out)
 	else
 		rc = action_from_row(s, st, out);
 	sqlite3_finalize(st);
+	if (rc == STORE_OK && (rc = st_steps_load(s, id, &out->steps)) !=
+	    STORE_OK)
+		store_action_clear(out);
 	return rc;
 }
 
@@ -845,6 +899,7 @@ store_action_clear(struct store_action *a)
 	free(a->approved_by);
 	json_decref(a->inverse);
 	free(a->rule);
+	json_decref(a->steps);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -969,6 +1024,8 @@ store_action_json(const struct store_action *a)
 	json_object_set_new(o, "inverse", st_jref(a->inverse));
 	json_object_set_new(o, "rollback_of", json_integer(a->rollback_of));
 	json_object_set_new(o, "rule", st_jstr(a->rule));
+	if (a->steps != NULL)
+		json_object_set(o, "steps", a->steps);
 	return o;
 }
 

@@ -24,6 +24,7 @@
 #define STORE_MAX_JSON		(1024 * 1024)
 #define STORE_MAX_ROWS		100000
 #define STORE_ERRLEN		512
+#define STORE_MAX_STEPS		64	/* steps of one action, the patch included */
 
 struct store {
 	sqlite3	*db;
@@ -58,6 +59,20 @@ json_t		*st_jref(json_t *v);
 /* store_diagnosis.c: set "diagnosis" (object or null) on each incident
  * object of arr (by its "id"). */
 void		 st_diagnosis_attach(struct store *, json_t *arr);
+
+/* store_action.c: state is one of the '|'-separated states in from */
+int		 st_state_in(const char *state, const char *from);
+
+/* store_step.c: the steps of a multi-step action, inside the caller's
+ * transaction (see the top of store_step.c) */
+int		 st_steps_check(struct store *, json_t *steps);
+int		 st_steps_insert(struct store *, int64_t id, const char *api_path,
+		    json_t *steps, int64_t now);
+int		 st_steps_load(struct store *, int64_t id, json_t **out);
+int		 st_step_move(struct store *, int64_t id, int n,
+		    const char *from, const char *to, json_t *result,
+		    int *moved);
+int		 st_steps_open(struct store *, int64_t id);
 
 /* store_audit.c: one audit row, inside the caller's transaction */
 int		 store_audit_append(struct store *, int64_t when, int64_t action_id,

@@ -49,6 +49,8 @@ struct proposal {
 	json_t		*inverse;	/* JSON Patch undoing patch, or NULL */
 	json_t		*proposed;	/* patch as the backend proposed it,
 					 * before normalisation, or NULL */
+	json_t		*steps;		/* steps after the patch (store.h), or
+					 * NULL: a forced rollback's pods */
 	const char	*risk;		/* "low" | "medium" | "high" */
 	char		 api_path[512];	/* the object the patch targets */
 	const char	*kind;		/* borrowed from the input */

@@ -21,6 +21,7 @@ proposal_clear(struct proposal *p)
 	json_decref(p->changes);
 	json_decref(p->inverse);
 	json_decref(p->proposed);
+	json_decref(p->steps);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -15,6 +15,11 @@
 	{ reason, "DaemonSet",	 "revision-rollback",			\
 	    remedy_rollback_revision }
 
+#define PROBE(reason)							\
+	{ reason, "Deployment",	 "probe-port", remedy_probe_port },	\
+	{ reason, "StatefulSet", "probe-port", remedy_probe_port },	\
+	{ reason, "DaemonSet",	 "probe-port", remedy_probe_port }
+
 /*
  * (finding reason, target kind) -> fix.  The image pull reasons are those
  * of lib/analyze/image_pull.c; CrashLoopBackOff and
@@ -33,6 +38,9 @@ const struct remedy remedies_table[] = {
 	{ "OOMKilled", "Deployment",	"memory-raise", remedy_memory_raise },
 	{ "OOMKilled", "StatefulSet",	"memory-raise", remedy_memory_raise },
 	{ "OOMKilled", "DaemonSet",	"memory-raise", remedy_memory_raise },
+	PROBE("ReadinessProbeFailed"),
+	PROBE("LivenessProbeFailed"),
+	PROBE("StartupProbeFailed"),
 };
 const size_t remedies_count = sizeof(remedies_table) /
     sizeof(remedies_table[0]);

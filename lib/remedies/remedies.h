@@ -10,6 +10,8 @@
  *                to those of its previous ControllerRevision, each found as
  *                `kubectl rollout undo` finds it
  *   memory.c     memory raise after OOMKilled (any pod template kind)
+ *   probe.c      a probe aimed at a port its container does not declare,
+ *                refused: point it at the one port the container declares
  *
  * Every builder yields the same proposal (struct proposal, diagnose.h): a
  * JSON Patch whose every replaced value and /metadata/generation is
@@ -85,5 +87,6 @@ int	remedy_replace(json_t *patch, json_t *changes, const char *path,
 remedy_build_fn	remedy_rollback_deployment;	/* rollback.c */
 remedy_build_fn	remedy_rollback_revision;	/* rollback.c: STS, DS */
 remedy_build_fn	remedy_memory_raise;		/* memory.c */
+remedy_build_fn	remedy_probe_port;		/* probe.c */
 
 #endif

@@ -146,10 +146,12 @@ class Kinds(unittest.TestCase):
             self.assertEqual(env.close(ok), 0)
 
     def test_statefulset_ordered_ready_trap(self):
-        """OrderedReady: the template rollback alone is applied, but the pod
-        already on the bad revision blocks the controller, so the action is
-        not-recovered; deleting that pod (the forced rollback) lets the
-        StatefulSet heal."""
+        """OrderedReady with policy.allow_forced_rollback false (with it
+        true, the default, the action also deletes the pod:
+        test_forced_rollback.py): the template rollback alone is applied,
+        but the pod already on the bad revision blocks the controller, so
+        the action is not-recovered; deleting that pod (the forced
+        rollback) lets the StatefulSet heal."""
         path = APPS + "/statefulsets/db"
 
         def setup(c):
@@ -157,7 +159,8 @@ class Kinds(unittest.TestCase):
             del m["spec"]["podManagementPolicy"]     # OrderedReady
             c.test("POST", "/objects", m)
             wait_for(lambda: sts_healthy(c.get(path)), 20, "db ready")
-        env = Env(scenario="empty", hold_down="1s", verify_timeout="3s", before_daemon=setup)
+        env = Env(scenario="empty", hold_down="1s", verify_timeout="3s", before_daemon=setup,
+                  extra="policy:\n  allow_forced_rollback: false\n")
         ok = False
         try:
             c, d = env.cluster, env.daemon

@@ -958,8 +958,39 @@ class Controller:
                 return c.get("status") == "True"
         return False
 
+    @staticmethod
+    def refused_probe(c, ip):
+        """The kubelet's message when c's readiness probe is refused, else
+        None.  Modelled simply: a container serves exactly the ports it
+        declares (containerPort), so an httpGet or tcpSocket readiness probe
+        on another number, or on a name no port of c carries, is refused;
+        a probe on a declared port (or without a port) succeeds at once."""
+        probe = c.get("readinessProbe") or {}
+        for kind in ("httpGet", "tcpSocket"):
+            h = probe.get(kind)
+            if not isinstance(h, dict) or "port" not in h:
+                continue
+            ports = c.get("ports") or []
+            port = h["port"]
+            if isinstance(port, str):
+                named = [p.get("containerPort") for p in ports if p.get("name") == port]
+                if named:
+                    return None
+                return ('Readiness probe failed: Get "http://%s:%s%s": dial tcp %s:%s: '
+                        'connect: connection refused' % (ip, port, h.get("path", "/"), ip, port)
+                        if kind == "httpGet" else
+                        "Readiness probe failed: dial tcp %s:%s: connect: connection refused" % (ip, port))
+            if any(p.get("containerPort") == port for p in ports):
+                return None
+            if kind == "httpGet":
+                return ('Readiness probe failed: Get "http://%s:%d%s": dial tcp %s:%d: '
+                        'connect: connection refused' % (ip, port, h.get("path", "/"), ip, port))
+            return "Readiness probe failed: dial tcp %s:%d: connect: connection refused" % (ip, port)
+        return None
+
     def kubelet(self, pod):
-        """Drive a scheduled pod's status from its images and the registry."""
+        """Drive a scheduled pod's status from its images and the registry,
+        and its readiness from its readiness probes (refused_probe)."""
         st = self.st
         md, spec = pod["metadata"], pod.get("spec") or {}
         ns, name = md["namespace"], md["name"]
@@ -970,6 +1001,8 @@ class Controller:
         ts = now_ts()
         statuses, not_ready, events = [], [], []
         seed = hashlib.sha256(md["uid"].encode()).hexdigest()
+        probe_ip = "10.244.0.%d" % (int(seed[:4], 16) % 250 + 2)
+        unready = 0
         for c in spec.get("containers") or []:
             cname, img = c.get("name", ""), c.get("image", "")
             o = olds.get(cname) or {}
@@ -978,8 +1011,14 @@ class Controller:
             if running or img in st.registry:
                 st.pull_fail_since.pop(fkey, None)
                 cid = hashlib.sha256((seed + cname + img).encode()).hexdigest()
+                refused = self.refused_probe(c, probe_ip)
+                if refused:
+                    not_ready.append(cname)
+                    unready += 1
+                    if o.get("ready", True) or not running:
+                        events.append(("Unhealthy", refused, "spec.containers{%s}" % cname))
                 statuses.append({"name": cname, "state": {"running": {"startedAt": (running or {}).get("startedAt", ts)}},
-                                 "lastState": {}, "ready": True, "restartCount": o.get("restartCount", 0),
+                                 "lastState": {}, "ready": not refused, "restartCount": o.get("restartCount", 0),
                                  "image": image_ref(img),
                                  "imageID": "%s@sha256:%s" % (image_ref(img).rsplit(":", 1)[0],
                                                               hashlib.sha256(img.encode()).hexdigest()),
@@ -1026,7 +1065,7 @@ class Controller:
             return c
         msg = "containers with unready status: [%s]" % " ".join(not_ready)
         ipn = int(seed[:4], 16) % 250 + 2
-        s = {"phase": "Running" if ready else "Pending",
+        s = {"phase": "Running" if len(not_ready) == unready else "Pending",
              "conditions": [cond("Initialized", True), cond("Ready", ready, "ContainersNotReady", msg),
                             cond("ContainersReady", ready, "ContainersNotReady", msg), cond("PodScheduled", True)],
              "hostIP": "10.0.0.1", "podIP": "10.244.0.%d" % ipn, "podIPs": [{"ip": "10.244.0.%d" % ipn}],

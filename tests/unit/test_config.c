@@ -589,7 +589,8 @@ test_dump(void)
 	    "    deny: [kube-system, kube-public, kube-node-lease]\n"
 	    "  max_operations: 20\n"
 	    "  max_replicas: 50\n"
-	    "  allow_delete: false\n");
+	    "  allow_delete: false\n"
+	    "  allow_forced_rollback: true\n");
 	free(dump);
 	roundtrip(&cfg);
 	config_clear(&cfg);

@@ -214,6 +214,86 @@ test_injection(void)
 	CHECK_STR(check(&r, &v), POLICY_RULE_BAD_REQUEST);
 }
 
+/*
+ * A forced rollback: the template revert of StatefulSet demo/db, then the
+ * deletion of its pods on the bad revision.  Its own rule
+ * (policy.allow_forced_rollback, on by default), not allow_delete.
+ */
+static void
+test_forced_rollback(void)
+{
+	struct policy_verdict	 v;
+	struct policy_request	 r;
+	json_t			*p = image_patch(), *steps, *scale;
+
+	steps = json_pack("[{s:s, s:s, s:s, s:s, s:s}]", "kind", "delete-pod",
+	    "name", "db-1", "uid", "u1", "revision", "db-bad", "owner_uid",
+	    "sts-uid");
+	r = req(p);
+	r.kind = r.owner_kind = "StatefulSet";
+	r.name = r.owner_name = "db";
+	r.steps = steps;
+	CHECK_INT(pol.allow_forced_rollback, 1);
+	CHECK_INT(pol.allow_delete, 0);
+	CHECK_STR(check(&r, &v), "allowed");
+
+	pol.allow_forced_rollback = 0;
+	CHECK_STR(check(&r, &v), POLICY_RULE_FORCED_ROLLBACK);
+	CHECK(strstr(v.message, "step 2: deleting pod demo/db-1") != NULL);
+	CHECK(strstr(v.message, "policy.allow_forced_rollback is false") !=
+	    NULL);
+	pol.allow_delete = 1;	/* allow_delete does not open it */
+	CHECK_STR(check(&r, &v), POLICY_RULE_FORCED_ROLLBACK);
+	pol.allow_delete = 0;
+	pol.allow_forced_rollback = 1;
+
+	/* only pods of the action's own StatefulSet */
+	json_object_set_new(json_array_get(steps, 0), "name",
+	    json_string("web-1"));
+	CHECK_STR(check(&r, &v), POLICY_RULE_TARGET);
+	CHECK(strstr(v.message, "pod demo/web-1 is not a pod of StatefulSet "
+	    "demo/db") != NULL);
+	json_object_set_new(json_array_get(steps, 0), "name",
+	    json_string("db-1x"));
+	CHECK_STR(check(&r, &v), POLICY_RULE_TARGET);
+	json_object_set_new(json_array_get(steps, 0), "name",
+	    json_string("db-"));
+	CHECK_STR(check(&r, &v), POLICY_RULE_TARGET);
+	json_object_set_new(json_array_get(steps, 0), "name",
+	    json_string("db-12"));
+	CHECK_STR(check(&r, &v), "allowed");
+	r.kind = r.owner_kind = "Deployment";
+	CHECK_STR(check(&r, &v), POLICY_RULE_TARGET);
+	CHECK(strstr(v.message, "only the forced rollback of a StatefulSet")
+	    != NULL);
+	r.kind = r.owner_kind = "StatefulSet";
+
+	/* after a template revert only */
+	scale = json_pack("[{s:s,s:s,s:i}]", "op", "replace", "path",
+	    "/spec/replicas", "value", 2);
+	r.patch = scale;
+	CHECK_STR(check(&r, &v), POLICY_RULE_FORCED_ROLLBACK);
+	CHECK(strstr(v.message, "nothing under /spec/template") != NULL);
+	r.patch = p;
+
+	/* malformed steps */
+	json_object_del(json_array_get(steps, 0), "uid");
+	CHECK_STR(check(&r, &v), POLICY_RULE_BAD_REQUEST);
+	CHECK(strstr(v.message, "step 2 (delete-pod): needs a string uid") !=
+	    NULL);
+	json_object_set_new(json_array_get(steps, 0), "kind",
+	    json_string("delete-statefulset"));
+	CHECK_STR(check(&r, &v), POLICY_RULE_BAD_REQUEST);
+	CHECK(strstr(v.message, "unknown kind") != NULL);
+	json_decref(steps);
+	steps = json_object();
+	r.steps = steps;
+	CHECK_STR(check(&r, &v), POLICY_RULE_BAD_REQUEST);
+	json_decref(steps);
+	json_decref(scale);
+	json_decref(p);
+}
+
 /* One write op against kind demo/web (its own root owner). */
 static const char *
 check_kind(const char *kind, const char *op, const char *path, json_t *value,
@@ -356,6 +436,7 @@ test_config(void)
 	    "  max_operations: 2\n"
 	    "  max_replicas: 4\n"
 	    "  allow_delete: true\n"
+	    "  allow_forced_rollback: false\n"
 	    "actions: { pending_ttl: 1h }\n", &cfg, &errs);
 	CHECK_INT(n, 0);
 	if (errs)
@@ -365,6 +446,7 @@ test_config(void)
 	CHECK_INT(cfg.pending_ttl_ms, 3600 * 1000);
 	CHECK_INT(cfg.policy.max_operations, 2);
 	CHECK_INT(cfg.policy.allow_delete, 1);
+	CHECK_INT(cfg.policy.allow_forced_rollback, 0);
 	p = image_patch();
 	r = req(p);
 	CHECK_STR(policy_check(&cfg.policy, &r, &v) ? v.rule : "allowed",
@@ -399,8 +481,9 @@ test_config(void)
 	    "  namespaces: { allow: [demo], maybe: [x] }\n"
 	    "  max_operations: 0\n"
 	    "  allow_delete: perhaps\n"
+	    "  allow_forced_rollback: sometimes\n"
 	    "  nonsense: 1\n", &cfg, &errs);
-	CHECK_INT(n, 7);
+	CHECK_INT(n, 8);
 	CHECK(errs != NULL);
 	if (errs != NULL) {
 		CHECK(strstr(errs, "policy.yaml:2:23: policy.kinds[1]: Secret "
@@ -415,6 +498,9 @@ test_config(void)
 		    "integer from 1 to 1000") != NULL);
 		CHECK(strstr(errs, "policy.allow_delete: expected true or "
 		    "false") != NULL);
+		CHECK(strstr(errs, "policy.yaml:7:26: "
+		    "policy.allow_forced_rollback: expected true or false") !=
+		    NULL);
 		CHECK(strstr(errs, "unknown key \"nonsense\" in policy") !=
 		    NULL);
 	}
@@ -438,6 +524,7 @@ main(void)
 	test_paths();
 	test_allowed();
 	test_injection();
+	test_forced_rollback();
 	test_kinds();
 	test_config();
 	policy_clear(&pol);

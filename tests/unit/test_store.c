@@ -974,7 +974,7 @@ main(void)
 		fprintf(stderr, "%s\n", err);
 		return T_DONE();
 	}
-	CHECK_INT(raw_int(dbpath, "PRAGMA user_version"), 3);
+	CHECK_INT(raw_int(dbpath, "PRAGMA user_version"), 4);
 	CHECK_INT(raw_int(dbpath, "SELECT count(*) FROM audit"), 0);
 
 	test_incidents(s);
