@@ -780,4 +780,15 @@ out_incident(FILE *fp, json_t *a)
 	json_array_foreach(json_object_get(a, "affected"), i, v)
 		fprintf(fp, "  %s\n", json_string_value(v) ?
 		    json_string_value(v) : "-");
+	/* What the diagnosis found, with or without a fix. */
+	if (json_str_at(a, "diagnosis.summary") != NULL &&
+	    *json_str_at(a, "diagnosis.summary") != '\0')
+		fprintf(fp, "\nDiagnosis summary:\n  %s\n",
+		    json_str_at(a, "diagnosis.summary"));
+	if (json_str_at(a, "diagnosis.root_cause") != NULL &&
+	    *json_str_at(a, "diagnosis.root_cause") != '\0') {
+		fprintf(fp, "\nRoot cause:\n");
+		print_prefixed(fp, "  ", json_str_at(a, "diagnosis.root_cause"),
+		    NULL);
+	}
 }

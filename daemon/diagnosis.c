@@ -461,6 +461,8 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	in.events = j->events;
 	in.owner = j->owner;
 	in.pod = j->pod;
+	in.logs = j->logs;
+	in.log_container = j->log_container;
 	in.mem_factor = e->cfg->diag.memory_raise_factor;
 	in.mem_ceiling = e->cfg->diag.memory_ceiling;
 	if (strcmp(inc->kind, "Deployment") == 0)
@@ -1077,8 +1079,11 @@ job_step(struct djob *j)
 					    owner_paths[i].plural, inc->name);
 			break;
 		case STEP_LOGS:
-			if (e->diag->llm == NULL || j->pod == NULL ||
-			    e->cfg->diag.log_lines == 0 || !log_target(j))
+			/* For an LLM, and for the rules' crash loops: the
+			 * line saying why the process dies is in there. */
+			if (j->pod == NULL || e->cfg->diag.log_lines == 0 ||
+			    (e->diag->llm == NULL && strcmp(inc->reason,
+			    "CrashLoopBackOff") != 0) || !log_target(j))
 				break;
 			snprintf(path, sizeof(path),
 			    "/api/v1/namespaces/%s/pods/%s/log", inc->ns,

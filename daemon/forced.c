@@ -219,8 +219,16 @@ engine_pod_delete(struct engine *e, const char *ns, const char *name,
 	    (dry_run && kube_query_add(path, sizeof(path), "dryRun", "All") ==
 	    -1))
 		return -1;
+	/*
+	 * A DELETE that carries DeleteOptions is decoded from its body alone:
+	 * the API server ignores the query's dryRun then (seen on v1.20, where
+	 * `?dryRun=All` with a preconditions body deleted the pod).  So the
+	 * body says dryRun too; the query keeps it visible in audit logs.
+	 */
 	opts = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind",
 	    "DeleteOptions", "preconditions", "uid", uid);
+	if (opts != NULL && dry_run)
+		json_object_set_new(opts, "dryRun", json_pack("[s]", "All"));
 	if (opts != NULL && rv != NULL)
 		json_object_set_new(json_object_get(opts, "preconditions"),
 		    "resourceVersion", json_string(rv));

@@ -35,6 +35,11 @@ struct diag_input {
 							 * (full object), or NULL */
 	json_t				 *pod;		/* one affected pod (full
 							 * object), or NULL */
+	const char			 *logs;		/* the log tail of that pod's
+							 * container (its previous
+							 * run after a restart), or
+							 * NULL */
+	const char			 *log_container;
 	double				  mem_factor;	/* OOMKilled: raise the
 							 * limit by this */
 	int64_t				  mem_ceiling;	/* ... up to this (bytes) */

@@ -140,6 +140,76 @@ is_image_reason(const char *r)
 	return 0;
 }
 
+/*
+ * The log line that most likely says why a crashed process died: the last
+ * one naming a fatal condition (fatal, panic, error, exception, ...), else
+ * the last non-empty one; control and non-ASCII bytes replaced, cut to
+ * LOG_LINE_MAX.  NULL when the log holds no text.
+ */
+#define LOG_LINE_MAX	300
+
+static int
+log_line_telling(const char *s, size_t n)
+{
+	static const char *const words[] = { "fatal", "panic", "error",
+	    "exception", "traceback", "cannot", "failed", "not set",
+	    "no such" };
+	char	 low[LOG_LINE_MAX + 1];
+	size_t	 i;
+
+	if (n > LOG_LINE_MAX)
+		n = LOG_LINE_MAX;
+	for (i = 0; i < n; i++)
+		low[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
+	low[n] = '\0';
+	for (i = 0; i < NELEM(words); i++)
+		if (strstr(low, words[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+static int
+log_last_line(const char *logs, char *buf, size_t len)
+{
+	const char	*p, *start, *end, *best = NULL, *last = NULL;
+	size_t		 n = 0, bestn = 0, lastn = 0, i;
+
+	if (logs == NULL)
+		return 0;
+	for (p = logs; *p; p = *end ? end + 1 : end) {
+		start = p;
+		if ((end = strchr(p, '\n')) == NULL)
+			end = p + strlen(p);
+		n = (size_t)(end - start);
+		while (n > 0 && (start[n - 1] == '\r' || start[n - 1] == ' ' ||
+		    start[n - 1] == '\t'))
+			n--;
+		if (n == 0)
+			continue;
+		last = start;
+		lastn = n;
+		if (log_line_telling(start, n)) {
+			best = start;
+			bestn = n;
+		}
+	}
+	if (best == NULL) {
+		best = last;
+		bestn = lastn;
+	}
+	if (best == NULL || len == 0)
+		return 0;
+	if (bestn > LOG_LINE_MAX)
+		bestn = LOG_LINE_MAX;
+	if (bestn >= len)
+		bestn = len - 1;
+	for (i = 0; i < bestn; i++)
+		buf[i] = ((unsigned char)best[i] < 0x20 ||
+		    (unsigned char)best[i] >= 0x7f) ? '?' : best[i];
+	buf[bestn] = '\0';
+	return 1;
+}
+
 int
 rules_diagnose(const struct diag_input *in, struct proposal *p)
 {
@@ -171,12 +241,28 @@ rules_diagnose(const struct diag_input *in, struct proposal *p)
 		rc = remedies_build(in, p, cause, sizeof(cause));
 	} else if (strcmp(inc->reason, "CrashLoopBackOff") == 0 ||
 	    strcmp(inc->reason, "ProgressDeadlineExceeded") == 0) {
+		char	line[LOG_LINE_MAX + 1], said[LOG_LINE_MAX + 128];
+
+		said[0] = '\0';
+		if (strcmp(inc->reason, "CrashLoopBackOff") == 0 &&
+		    log_last_line(in->logs, line, sizeof(line))) {
+			char ev[LOG_LINE_MAX + 128];
+
+			snprintf(said, sizeof(said), " Its log says: \"%s\".",
+			    line);
+			snprintf(ev, sizeof(ev), "log of container %s: %s",
+			    in->log_container ? in->log_container : "?", line);
+			if (json_array_append_new(p->evidence,
+			    json_string(ev)) == -1)
+				goto fail;
+		}
 		snprintf(cause, sizeof(cause), "%zu pod(s) of %s %s/%s %s "
-		    "(%s). %s%s", incident_pods(inc), inc->kind, inc->ns,
+		    "(%s). %s%s%s", incident_pods(inc), inc->kind, inc->ns,
 		    inc->name, strcmp(inc->reason, "CrashLoopBackOff") == 0 ?
 		    "keep crashing after start" : "did not become available "
 		    "within the progress deadline", inc->reason, kubelet,
-		    *kubelet && kubelet[strlen(kubelet) - 1] == '.' ? "" : ".");
+		    *kubelet && kubelet[strlen(kubelet) - 1] == '.' ? "" : ".",
+		    said);
 		rc = remedies_build(in, p, cause, sizeof(cause));
 	} else if (strcmp(inc->reason, "OOMKilled") == 0) {
 		snprintf(cause, sizeof(cause), "%zu pod(s) of %s %s/%s were "

@@ -1797,8 +1797,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         st = self.server.state
         pre = {}
         if body.strip():
+            # As kube-apiserver's DELETE handler: DeleteOptions in a body
+            # are decoded from the body alone, and the query's dryRun is
+            # ignored (a v1.20 server deleted a pod on `?dryRun=All` with a
+            # preconditions body).  The request log says what happened.
             opts = self.parse_obj(body)
             pre = opts.get("preconditions") or {}
+            dry = opts.get("dryRun") or []
+            if dry not in ([], ["All"]):
+                raise bad_request("Invalid dryRun value: %s" % dry)
+            entry["dry_run"] = dry == ["All"]
         with st.cond:
             cur = st.get(res, ns, name)
             if cur is None:

@@ -139,6 +139,24 @@ class BrokenRollout(ServerCase):
         self.assertEqual(patches[0]["status"], 200)
         self.assertFalse([r for r in log if r["method"] == "GET" and r["dry_run"]])
 
+    def test_3b_delete_options_in_a_body_win_over_the_query(self):
+        """As on a real v1.20 server: DeleteOptions sent in a body are the
+        whole options, and the query's dryRun is then ignored."""
+        pods = self.h.json("GET", PODS)["items"]
+        a, b = pods[0]["metadata"], pods[1]["metadata"]
+        path = "/api/v1/namespaces/demo/pods/"
+        pre = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": a["uid"]}}
+        self.h.json("DELETE", path + a["name"] + "?dryRun=All",
+                    dict(pre, dryRun=["All"]), {"Content-Type": "application/json"})
+        self.h.json("GET", path + a["name"])          # dry-run: still there
+        pre["preconditions"]["uid"] = b["uid"]
+        self.h.json("DELETE", path + b["name"] + "?dryRun=All", pre,
+                    {"Content-Type": "application/json"})
+        self.h.json("GET", path + b["name"], expect=404)  # the body said nothing of dryRun
+        log = self.h.json("GET", "/_test/requests")["requests"]
+        dels = [r["dry_run"] for r in log if r["method"] == "DELETE"]
+        self.assertEqual(dels[-2:], [True, False])
+
     def test_4_validation(self):
         st = self.h.json("PATCH", DEPLOY, json.dumps({"spec": {"replicas": -3}}), MERGEPATCH, expect=422)
         self.assertEqual(st["message"], 'Deployment.apps "web" is invalid: spec.replicas: Invalid value: -3: '

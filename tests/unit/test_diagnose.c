@@ -663,7 +663,32 @@ test_rules(void)
 	CHECK(strstr(p.summary, "Roll back Deployment demo/web to revision 1")
 	    != NULL);
 	CHECK(strstr(p.root_cause, "keep crashing") != NULL);
+	CHECK(strstr(p.root_cause, "Its log says") == NULL);
 	proposal_clear(&p);
+	/* With the previous container's log: the line that tells why, the
+	 * last one naming a fatal condition, is quoted (control bytes
+	 * replaced) in the root cause and the evidence. */
+	in.logs = "starting\nFATAL: config: required key DATABASE_URL is not "
+	    "set\x1b\r\nbye\n\n";
+	in.log_container = "app";
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(strstr(p.root_cause, "Its log says: \"FATAL: config: required "
+	    "key DATABASE_URL is not set?\".") != NULL);
+	CHECK(strcmp(json_string_value(json_array_get(p.evidence,
+	    json_array_size(p.evidence) - 1)), "log of container app: FATAL: "
+	    "config: required key DATABASE_URL is not set?") == 0);
+	proposal_clear(&p);
+	/* No telling line: the last non-empty one. */
+	in.logs = "listening on :80\nshutting down\n";
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(strstr(p.root_cause, "Its log says: \"shutting down\".") != NULL);
+	proposal_clear(&p);
+	in.logs = "\n\n";
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(strstr(p.root_cause, "Its log says") == NULL);
+	proposal_clear(&p);
+	in.logs = NULL;
+	in.log_container = NULL;
 	/* The Deployment is not (or no longer) in the cache: said so. */
 	in.dep = NULL;
 	CHECK(rules_diagnose(&in, &p) == 0);
