@@ -150,6 +150,12 @@ valid_domain(const char *s, size_t n)
 }
 
 int
+imgref_valid_domain(const char *s)
+{
+	return strlen(s) <= IMGREF_NAME_MAX && valid_domain(s, strlen(s));
+}
+
+int
 imgref_valid_tag(const char *s)
 {
 	size_t	i, n = strlen(s);

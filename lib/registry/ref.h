@@ -50,6 +50,8 @@ int	imgref_familiar(const struct imgref *r, char *buf, size_t len);
 /* The host the Distribution API is served on: registry-1.docker.io for
  * docker.io, the domain itself otherwise. */
 const char *imgref_api_host(const char *domain);
+/* 1 when s is HOST[:PORT] as the domain of a reference. */
+int	imgref_valid_domain(const char *s);
 /* 1 when s is a valid tag / digest. */
 int	imgref_valid_tag(const char *s);
 int	imgref_valid_digest(const char *s);
