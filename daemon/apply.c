@@ -51,7 +51,7 @@ struct verify {
 	struct verify	*next;
 	int64_t		 action_id;
 	int64_t		 incident_id;
-	char		*ns, *name;
+	char		*kind, *ns, *name;
 	int64_t		 generation;	/* generation the PATCH produced */
 	int64_t		 deadline;	/* mono ms */
 	int		 resolve;
@@ -102,6 +102,7 @@ apply_free(struct apply *a)
 static void
 verify_free(struct verify *v)
 {
+	free(v->kind);
 	free(v->ns);
 	free(v->name);
 	free(v);
@@ -109,15 +110,18 @@ verify_free(struct verify *v)
 
 static void
 verify_add(struct engine *e, int64_t action_id, int64_t incident_id,
-    const char *ns, const char *name, int64_t generation, int resolve,
-    int64_t delay_ms)
+    const char *kind, const char *ns, const char *name, int64_t generation,
+    int resolve, int64_t delay_ms)
 {
 	struct verify *v;
 
 	if ((v = calloc(1, sizeof(*v))) == NULL ||
+	    (v->kind = strdup(kind)) == NULL ||
 	    (v->ns = strdup(ns)) == NULL || (v->name = strdup(name)) == NULL) {
-		if (v != NULL)
+		if (v != NULL) {
+			free(v->kind);
 			free(v->ns);
+		}
 		free(v);
 		log_warnx("action %lld: out of memory, not %s",
 		    (long long)action_id, resolve ? "resolving" : "verifying");
@@ -194,7 +198,8 @@ apply_done(const struct kube_resp *r, void *arg)
 			    (long long)a->action_id, a->ns, a->name);
 		}
 		crash_point("after-applied");
-		verify_add(e, a->action_id, a->incident_id, a->ns, a->name,
+		verify_add(e, a->action_id, a->incident_id, a->kind, a->ns,
+		    a->name,
 		    json_int_at(r->body, "metadata.generation", 0), 0,
 		    e->cfg->verify_timeout_ms);
 	} else {
@@ -332,7 +337,8 @@ got_object_recovering(const struct kube_resp *r, void *arg)
 		log_warnx("action %lld: cannot read %s to resolve it (%ld %s); "
 		    "retrying", (long long)a->action_id, a->api_path, r->status,
 		    r->reason);
-		verify_add(e, a->action_id, a->incident_id, a->ns, a->name, 0, 1,
+		verify_add(e, a->action_id, a->incident_id, a->kind, a->ns,
+		    a->name, 0, 1,
 		    RESOLVE_RETRY_MS);
 		finish(a);
 		return;
@@ -360,7 +366,8 @@ got_object_recovering(const struct kube_resp *r, void *arg)
 		    "stopped (annotation %s=%lld); applied",
 		    (long long)a->action_id, POLICY_ACTION_ANNOTATION,
 		    (long long)stamped);
-		verify_add(e, a->action_id, a->incident_id, a->ns, a->name,
+		verify_add(e, a->action_id, a->incident_id, a->kind, a->ns,
+		    a->name,
 		    json_int_at(r->body, "metadata.generation", 0), 0,
 		    e->cfg->verify_timeout_ms);
 		goto done;
@@ -415,8 +422,8 @@ start(struct engine *e, int64_t id, const char *want, kube_done_cb cb)
 		log_warnx("action %lld: cannot start reading %s",
 		    (long long)id, act.api_path);
 		if (a->recovering)
-			verify_add(e, id, act.incident_id, act.namespace,
-			    act.name, 0, 1, RESOLVE_RETRY_MS);
+			verify_add(e, id, act.incident_id, act.kind,
+			    act.namespace, act.name, 0, 1, RESOLVE_RETRY_MS);
 		goto out;
 	}
 	e->inflight++;
@@ -470,16 +477,33 @@ tested_generation(json_t *patch)
 	return -1;
 }
 
+/* The cached metadata of a kind with a generation remedyd can patch. */
+static const struct kmeta *
+cached_meta(struct engine *e, const char *kind, const char *ns,
+    const char *name)
+{
+	const struct kdeployment	*d;
+	const struct kobj		*o;
+
+	if (strcmp(kind, "Deployment") == 0)
+		return (d = engine_cache_get(e, e->deps, ns, name)) ? &d->m :
+		    NULL;
+	if (strcmp(kind, "StatefulSet") == 0 ||
+	    strcmp(kind, "DaemonSet") == 0)
+		return (o = engine_kind_get(e, kind, ns, name)) ? &o->m : NULL;
+	return NULL;
+}
+
 /*
  * Pending actions past actions.pending_ttl become expired; those whose
- * Deployment moved to another generation than their patch tests (so the
- * patch could only fail) become superseded.
+ * Deployment, StatefulSet or DaemonSet moved to another generation than
+ * their patch tests (so the patch could only fail) become superseded.
  */
 static void
 sweep_pending(struct engine *e)
 {
 	struct store_action	 act;
-	struct kdeployment	*d;
+	const struct kmeta	*m;
 	int64_t			*ids, gen, now = now_ms();
 	size_t			 n, i;
 	char			 why[512];
@@ -500,14 +524,14 @@ sweep_pending(struct engine *e)
 				log_notice("action %lld expired: %s",
 				    (long long)act.id, why);
 			}
-		} else if (e->synced && strcmp(act.kind, "Deployment") == 0 &&
+		} else if (e->synced &&
 		    (gen = tested_generation(act.patch)) > 0 &&
-		    (d = engine_cache_get(e, e->deps, act.namespace,
-		    act.name)) != NULL && d->m.generation != gen) {
-			snprintf(why, sizeof(why), "Deployment %s/%s changed "
+		    (m = cached_meta(e, act.kind, act.namespace,
+		    act.name)) != NULL && m->generation != gen) {
+			snprintf(why, sizeof(why), "%s %s/%s changed "
 			    "since the action was proposed (generation %lld, "
-			    "now %lld)", act.namespace, act.name,
-			    (long long)gen, (long long)d->m.generation);
+			    "now %lld)", act.kind, act.namespace, act.name,
+			    (long long)gen, (long long)m->generation);
 			if (store_action_supersede(e->store, act.id, why) ==
 			    STORE_OK) {
 				told(e, act.id, ACTION_SUPERSEDED);
@@ -534,10 +558,93 @@ caches_current(struct engine *e)
 	return 1;
 }
 
+static int64_t
+kint(const struct kobj *o, const char *path, int64_t dflt)
+{
+	json_t *v = kobj_at(o, path);
+
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
 /*
- * An applied action is verified once its Deployment has rolled out the
- * generation the PATCH produced with every replica available and no pod of
- * its incident is still broken; past verify_timeout it is not-recovered,
+ * Whether the target of v has rolled out the generation the PATCH produced
+ * (gen, 0 for a Pod) and is healthy, by kind; detail says what was seen.
+ *   Deployment   observedGeneration >= generation, every replica updated
+ *                and available (kdeployment_healthy)
+ *   StatefulSet  observedGeneration >= generation, currentRevision ==
+ *                updateRevision, readyReplicas == replicas
+ *   DaemonSet    observedGeneration >= generation, updatedNumberScheduled
+ *                == numberAvailable == desiredNumberScheduled
+ *   Pod          condition Ready True, not being deleted
+ */
+static int
+target_healthy(struct engine *e, const struct verify *v, char *detail,
+    size_t len)
+{
+	const struct kdeployment	*d;
+	const struct kobj		*o;
+	const struct kpod		*p;
+	const char			*cur, *upd;
+	int64_t				 want, ready, avail, updated;
+
+	if (strcmp(v->kind, "Deployment") == 0) {
+		d = engine_cache_get(e, e->deps, v->ns, v->name);
+		if (d == NULL || d->m.generation < v->generation ||
+		    !kdeployment_healthy(d))
+			return 0;
+		snprintf(detail, len, "Deployment %s/%s: %d/%d replicas "
+		    "available at generation %lld", v->ns, v->name,
+		    d->available, d->replicas, (long long)d->m.generation);
+		return 1;
+	}
+	if (strcmp(v->kind, "StatefulSet") == 0) {
+		if ((o = engine_kind_get(e, v->kind, v->ns, v->name)) == NULL ||
+		    o->m.generation < v->generation ||
+		    kint(o, "status.observedGeneration", 0) < o->m.generation)
+			return 0;
+		cur = json_string_value(kobj_at(o, "status.currentRevision"));
+		upd = json_string_value(kobj_at(o, "status.updateRevision"));
+		want = kint(o, "spec.replicas", 1);
+		ready = kint(o, "status.readyReplicas", 0);
+		if (cur == NULL || upd == NULL || strcmp(cur, upd) != 0 ||
+		    ready != want)
+			return 0;
+		snprintf(detail, len, "StatefulSet %s/%s: %lld/%lld replicas "
+		    "ready on revision %s at generation %lld", v->ns, v->name,
+		    (long long)ready, (long long)want, upd,
+		    (long long)o->m.generation);
+		return 1;
+	}
+	if (strcmp(v->kind, "DaemonSet") == 0) {
+		if ((o = engine_kind_get(e, v->kind, v->ns, v->name)) == NULL ||
+		    o->m.generation < v->generation ||
+		    kint(o, "status.observedGeneration", 0) < o->m.generation)
+			return 0;
+		want = kint(o, "status.desiredNumberScheduled", 0);
+		avail = kint(o, "status.numberAvailable", 0);
+		updated = kint(o, "status.updatedNumberScheduled", 0);
+		if (updated != want || avail != want)
+			return 0;
+		snprintf(detail, len, "DaemonSet %s/%s: %lld/%lld pods updated "
+		    "and available at generation %lld", v->ns, v->name,
+		    (long long)avail, (long long)want,
+		    (long long)o->m.generation);
+		return 1;
+	}
+	if (strcmp(v->kind, "Pod") == 0) {
+		p = engine_cache_get(e, e->pods, v->ns, v->name);
+		if (p == NULL || !p->ready || p->deleting)
+			return 0;
+		snprintf(detail, len, "Pod %s/%s: Ready", v->ns, v->name);
+		return 1;
+	}
+	return 0;	/* no health check for this kind: not-recovered */
+}
+
+/*
+ * An applied action is verified once its target has rolled out the
+ * generation the PATCH produced and is healthy (target_healthy()) and no
+ * pod of its incident is still broken; past verify_timeout it is not-recovered,
  * and the operator is offered the rollback.  A verdict of not-recovered is
  * never drawn from caches that may be behind: while a pods or Deployments
  * watch is restarting it waits, up to VERIFY_STALE_MS more.
@@ -546,7 +653,6 @@ void
 engine_verify_tick(struct engine *e, int64_t now)
 {
 	struct verify		**vp = &e->verifying, *v;
-	struct kdeployment	 *d;
 	char			  detail[512];
 	int			  done;
 
@@ -568,14 +674,8 @@ engine_verify_tick(struct engine *e, int64_t now)
 			vp = &v->next;
 			continue;
 		}
-		d = engine_cache_get(e, e->deps, v->ns, v->name);
-		if (d != NULL && d->m.generation >= v->generation &&
-		    kdeployment_healthy(d) &&
+		if (target_healthy(e, v, detail, sizeof(detail)) &&
 		    !incident_has_pods(e, v->incident_id)) {
-			snprintf(detail, sizeof(detail), "Deployment %s/%s: "
-			    "%d/%d replicas available at generation %lld",
-			    v->ns, v->name, d->available, d->replicas,
-			    (long long)d->m.generation);
 			if (store_action_verified(e->store, v->action_id,
 			    detail) == STORE_OK) {
 				told(e, v->action_id, ACTION_VERIFIED);
@@ -641,8 +741,9 @@ engine_recover(struct engine *e)
 		for (i = 0; i < n; i++) {
 			if (store_action_get(e->store, ids[i], &act) != STORE_OK)
 				continue;
-			verify_add(e, act.id, act.incident_id, act.namespace,
-			    act.name, 0, 0, e->cfg->verify_timeout_ms);
+			verify_add(e, act.id, act.incident_id, act.kind,
+			    act.namespace, act.name, 0, 0,
+			    e->cfg->verify_timeout_ms);
 			store_action_clear(&act);
 		}
 		free(ids);

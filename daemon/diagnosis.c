@@ -46,6 +46,7 @@
 #include "metrics.h"
 #include "normalize.h"
 #include "policy.h"
+#include "remedies/remedies.h"
 #include "util.h"
 
 #define PROMPT_VERSION	"remedy-diagnosis/1"
@@ -64,11 +65,18 @@ static const char system_prompt[] =
     "one fix). An action is {target: {kind, namespace, name} of the "
     "incident's workload, patch_type: json-patch or merge-patch, patch, "
     "risk: low|medium|high, summary: one line}. Propose a patch only when "
-    "you are confident it fixes the cause; change only container images, "
-    "resources, probes or replicas of that workload, and only when it is a "
-    "Deployment (for any other kind, explain without an action); never "
-    "touch another object. A human reviews every action before it is "
-    "applied.";
+    "you are confident it fixes the cause, and only these paths of that "
+    "workload (JSON Pointers, * is any index): Deployment and StatefulSet: "
+    "/spec/template/spec/containers/*/image, .../resources, "
+    ".../livenessProbe, .../readinessProbe, .../startupProbe, "
+    "/spec/template/spec/initContainers/*/image and .../resources, "
+    "/spec/replicas; DaemonSet: the same without /spec/replicas; CronJob: "
+    "the same pod paths under /spec/jobTemplate/spec/template/spec, and "
+    "/spec/suspend; Pod (a bare Pod, no controller): "
+    "/spec/containers/*/image, /spec/initContainers/*/image, "
+    "/spec/activeDeadlineSeconds, and adding to /spec/tolerations. For any "
+    "other kind, explain without an action; never touch another object. A "
+    "human reviews every action before it is applied.";
 
 struct diag_state {
 	struct llm	*llm;		/* NULL: rules */
@@ -95,6 +103,7 @@ static const struct {
 	{ "ReplicaSet",	 "/apis/apps/v1",	"replicasets" },
 	{ "Job",	 "/apis/batch/v1",	"jobs" },
 	{ "CronJob",	 "/apis/batch/v1",	"cronjobs" },
+	{ "Pod",	 "/api/v1",		"pods" },	/* a bare Pod */
 };
 
 struct djob {
@@ -275,6 +284,21 @@ propose(struct djob *j, struct proposal *p, int cached)
 		record(j, "explained", NULL, p, cached);
 		goto out;
 	}
+	/*
+	 * An object without metadata.annotations (most StatefulSets,
+	 * DaemonSets and Pods) needs the action-id stamp as an "add" of the
+	 * whole map: put it in now, with id 0, since only the object as read
+	 * tells; the store sets the real id when it stores the action.
+	 */
+	if (j->owner != NULL && !json_is_object(json_at(j->owner,
+	    "metadata.annotations"))) {
+		json_t *stamped = normalize_stamp(p->patch, j->owner, 0);
+
+		if (stamped != NULL) {
+			json_decref(p->patch);
+			p->patch = stamped;
+		}
+	}
 	memset(&req, 0, sizeof(req));
 	req.kind = p->kind;
 	req.ns = p->ns;
@@ -327,6 +351,24 @@ out:
 
 /* --- the rules backend --- */
 
+/*
+ * The ControllerRevisions of the root owner as just read, when it is a
+ * StatefulSet or DaemonSet (an empty array otherwise): a heap array of
+ * cache entries, NULL on ENOMEM.
+ */
+static const struct kobj **
+owner_revisions(struct djob *j, size_t *n)
+{
+	const char *kind = json_str_at(j->owner, "kind");
+
+	*n = 0;
+	if (kind == NULL || (strcmp(kind, "StatefulSet") != 0 &&
+	    strcmp(kind, "DaemonSet") != 0))
+		return calloc(1, sizeof(const struct kobj *));
+	return engine_revisions(j->e, json_str_at(j->owner, "metadata.uid"),
+	    n);
+}
+
 static void
 diagnose_rules(struct djob *j, struct incident *inc)
 {
@@ -335,6 +377,7 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	struct proposal			  p;
 	struct normalized		  nz;
 	const struct kreplicaset	**rs = NULL;
+	const struct kobj		**revs = NULL;
 	struct kreplicaset		 *r;
 	size_t				  i, pos, n = 0, cap = 0;
 	void				 *v;
@@ -370,9 +413,13 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	}
 	in.rs = rs;
 	in.nrs = n;
+	if ((revs = owner_revisions(j, &in.nrevs)) == NULL)
+		goto oom;
+	in.revs = revs;
 	if (rules_diagnose(&in, &p) == -1)
 		goto oom;
 	free(rs);
+	free(revs);
 	/* Event messages quoted as evidence may hold secrets too: the same
 	 * redactor as for an LLM, before anything is logged or stored. */
 	redact_init(&j->red, 0, 0, NULL);
@@ -420,6 +467,7 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	return;
 oom:
 	free(rs);
+	free(revs);
 	job_fail(j, "out of memory");
 }
 
@@ -472,8 +520,9 @@ reply_text(struct djob *j, const char *text, int cached, char *why,
 		job_end(j);
 		return 1;
 	}
-	snprintf(api_path, sizeof(api_path), "/apis/apps/v1/namespaces/%s/"
-	    "deployments/%s", inc->ns, inc->name);
+	if (remedy_api_path(inc->kind, inc->ns, inc->name, api_path,
+	    sizeof(api_path)) == -1)
+		api_path[0] = '\0';	/* no kind a fix may target */
 	t.kind = inc->kind;
 	t.ns = inc->ns;
 	t.name = inc->name;
@@ -726,9 +775,12 @@ diagnose_llm(struct djob *j, struct incident *inc)
 	}
 	ci.rs = rs;
 	ci.nrs = n;
+	if ((ci.revs = owner_revisions(j, &ci.nrevs)) == NULL)
+		goto oom;
 	ctx = context_build(&ci, &j->red, (size_t)e->cfg->diag.context_bytes,
 	    &truncated);
 	free(rs);
+	free(ci.revs);
 	rs = NULL;
 	if (ctx == NULL || (ctxs = json_dumps(ctx, JSON_COMPACT)) == NULL) {
 		json_decref(ctx);

@@ -52,9 +52,10 @@ static const struct {
 	{ "HorizontalPodAutoscaler",	&kobj_hpas,		0 },
 	{ "PodDisruptionBudget",	&kobj_pdbs,		0 },
 	{ "Event",			&kobj_events,		0 },
+	{ "ControllerRevision",		&kobj_controllerrevisions, 0 },
 };
 enum { K_NODE, K_STS, K_DS, K_JOB, K_CRON, K_PVC, K_SVC, K_EPS, K_ING,
-    K_HPA, K_PDB, K_EVENT };
+    K_HPA, K_PDB, K_EVENT, K_CREV };
 #define K_POD	100
 #define K_RS	101
 #define K_DEP	102
@@ -149,6 +150,46 @@ kind_get(struct engine *e, int k, const char *ns, const char *name)
 		    kinds[k].cluster ? "" : ns, name)) != NULL)
 			return v;
 	return NULL;
+}
+
+void *
+engine_kind_get(struct engine *e, const char *kind, const char *ns,
+    const char *name)
+{
+	return kind_get(e, kind_index(kind), ns, name);
+}
+
+const struct kobj **
+engine_revisions(struct engine *e, const char *owner_uid, size_t *np)
+{
+	const struct kobj	**v = NULL, **nv, *cr;
+	size_t			  i, pos, n = 0, cap = 0;
+	void			 *p;
+
+	*np = 0;
+	for (i = 0; owner_uid != NULL && i < e->nkinf[K_CREV]; i++) {
+		pos = 0;
+		while (informer_next(e->kinf[K_CREV][i], &pos, &p)) {
+			cr = p;
+			if (cr->m.owner.uid == NULL ||
+			    strcmp(cr->m.owner.uid, owner_uid) != 0)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 8;
+				if ((nv = reallocarray(v, cap, sizeof(*v))) ==
+				    NULL) {
+					free(v);
+					return NULL;
+				}
+				v = nv;
+			}
+			v[n++] = cr;
+		}
+	}
+	if (v == NULL && (v = calloc(1, sizeof(*v))) == NULL)
+		return NULL;
+	*np = n;
+	return v;
 }
 
 /* --- what analyzers may look up (struct analyze_ctx) --- */
@@ -525,7 +566,7 @@ on_obj(struct engine *e, int k, enum informer_event ev, void *old,
 		evidx_update(e, new_ ? new_ : old, ev == INFORMER_DELETE);
 	if (!e->synced)
 		return;		/* evaluated in one pass once synced */
-	if (k != K_EVENT && k != K_EPS) {
+	if (k != K_EVENT && k != K_EPS && k != K_CREV) {
 		if (ev == INFORMER_DELETE)
 			incidents_object(&e->incs, kind_name(k), m->ns, m->name,
 			    NULL, NULL, mono_ms());
@@ -603,7 +644,7 @@ check_synced(struct engine *e)
 		}
 	e->synced = 1;
 	for (k = 0; k < ENGINE_NKINDS; k++)
-		if (k != K_EVENT && k != K_EPS)
+		if (k != K_EVENT && k != K_EPS && k != K_CREV)
 			evaluate_all(e, k);
 	evaluate_all(e, K_RS);
 	evaluate_all(e, K_DEP);

@@ -22,7 +22,7 @@
 #include "store.h"
 
 #define ENGINE_TICK_MS	250
-#define ENGINE_NKINDS	12
+#define ENGINE_NKINDS	13
 
 struct engine_kindarg;
 

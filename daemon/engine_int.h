@@ -16,6 +16,14 @@
 /* A projection from the per-namespace informers, or NULL. */
 void	*engine_cache_get(struct engine *, struct informer **infs,
 	    const char *ns, const char *name);
+/* The projection of kind ns/name ("Pod", "StatefulSet", ...), or NULL. */
+void	*engine_kind_get(struct engine *, const char *kind, const char *ns,
+	    const char *name);
+/* The cached ControllerRevisions controlled by owner_uid: a heap array
+ * (free() it, not the elements) of *n entries; NULL on ENOMEM. */
+struct kobj;
+const struct kobj **engine_revisions(struct engine *, const char *owner_uid,
+	    size_t *n);
 /* Call the drained callback when stopping and nothing is in flight. */
 void	 engine_check_drained(struct engine *);
 

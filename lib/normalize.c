@@ -299,6 +299,7 @@ normalize_proposal(json_t *observed, json_t *proposal, struct normalized *out,
 {
 	struct nctx	 c;
 	json_t		*gen, *result = NULL, *g;
+	const char	*guard;
 	char		 perr[512];
 	size_t		 i, j;
 	int		 rc = -1;
@@ -312,7 +313,17 @@ normalize_proposal(json_t *observed, json_t *proposal, struct normalized *out,
 		goto out;
 	}
 	gen = jsonptr_get(observed, "/metadata/generation");
-	if (!json_is_integer(gen)) {
+	guard = "/metadata/generation";
+	if (!json_is_integer(gen) && json_is_string(jsonptr_get(observed,
+	    "/kind")) && strcmp(json_string_value(jsonptr_get(observed,
+	    "/kind")), "Pod") == 0 && json_is_string(jsonptr_get(observed,
+	    "/metadata/uid"))) {
+		/* A Pod has no generation (before Kubernetes 1.33): the
+		 * same Pod, not one re-created under its name, is what the
+		 * tests of each replaced value are about. */
+		gen = jsonptr_get(observed, "/metadata/uid");
+		guard = "/metadata/uid";
+	} else if (!json_is_integer(gen)) {
 		nerr(&c, "the observed object has no metadata.generation");
 		goto out;
 	}
@@ -340,7 +351,7 @@ normalize_proposal(json_t *observed, json_t *proposal, struct normalized *out,
 	if ((c.patch = json_array()) == NULL ||
 	    (c.groups = json_array()) == NULL ||
 	    (c.changes = json_array()) == NULL ||
-	    put_op(c.patch, "test", "/metadata/generation", gen) == -1) {
+	    put_op(c.patch, "test", guard, gen) == -1) {
 		nerr(&c, "out of memory");
 		goto out;
 	}
@@ -350,7 +361,9 @@ normalize_proposal(json_t *observed, json_t *proposal, struct normalized *out,
 		nerr(&c, "the proposal changes nothing");
 		goto out;
 	}
-	if ((out->inverse = json_array()) == NULL) {
+	if ((out->inverse = json_array()) == NULL ||
+	    (strcmp(guard, "/metadata/uid") == 0 &&
+	    put_op(out->inverse, "test", guard, gen) == -1)) {
 		nerr(&c, "out of memory");
 		goto out;
 	}
@@ -380,10 +393,32 @@ out:
 json_t *
 normalize_stamp(json_t *patch, json_t *observed, int64_t action_id)
 {
-	json_t	*p = NULL, *op, *post = NULL, *basis = observed;
-	char	 id[32], err[256];
+	json_t		*p = NULL, *op, *post = NULL, *basis = observed;
+	const char	*path;
+	char		 id[32], err[256];
+	size_t		 i;
 
 	snprintf(id, sizeof(id), "%lld", (long long)action_id);
+	/* A patch stamped already (with id 0 when the action was proposed,
+	 * in the form the object as read needed): set the id in place. */
+	json_array_foreach(patch, i, op) {
+		path = json_string_value(json_object_get(op, "path"));
+		if (path == NULL || (strcmp(path, POLICY_ACTION_ANNOTATION_PATH)
+		    != 0 && (strcmp(path, "/metadata/annotations") != 0 ||
+		    json_object_get(json_object_get(op, "value"),
+		    POLICY_ACTION_ANNOTATION) == NULL)))
+			continue;
+		if ((p = json_deep_copy(patch)) == NULL)
+			return NULL;
+		op = json_array_get(p, i);
+		if (json_object_set_new(op, "value", strcmp(path,
+		    POLICY_ACTION_ANNOTATION_PATH) == 0 ? json_string(id) :
+		    json_pack("{s:s}", POLICY_ACTION_ANNOTATION, id)) == -1) {
+			json_decref(p);
+			return NULL;
+		}
+		return p;
+	}
 	/* The stamp goes after the patch's own operations: whether the
 	 * annotations map exists is a question about the patched object. */
 	if (observed != NULL &&

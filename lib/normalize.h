@@ -22,7 +22,9 @@
  * Arrays are compared element by element; a length change adds or removes
  * at the tail.  A proposal that changes nothing, or touches
  * /metadata/generation, /metadata/resourceVersion or /status, is an error.
- * The observed object must carry metadata.generation.
+ * The observed object must carry metadata.generation, except a Pod
+ * (which has none before Kubernetes 1.33): its patch and its inverse start
+ * with a test of /metadata/uid instead, so they apply to that Pod only.
  *
  * normalize_stamp() adds the action-id annotation (policy.h,
  * POLICY_ACTION_ANNOTATION) that remedyd sets with every PATCH it sends, so
@@ -59,7 +61,10 @@ void	 normalized_clear(struct normalized *);
  * The patch to send for action_id: patch followed by an op setting the
  * action-id annotation ("add" of the member when observed, once patched,
  * has metadata.annotations, else "add" of /metadata/annotations holding
- * only it).  observed may be NULL (annotations assumed present).  NULL when
+ * only it).  observed may be NULL (annotations assumed present).  A patch
+ * that holds a stamp already (one made with action_id 0 when the action
+ * was proposed, in the form the object as read needed) gets action_id set
+ * in it instead.  NULL when
  * the patched object has no metadata object to hold the annotation, or on
  * ENOMEM; else a new reference.
  */

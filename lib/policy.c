@@ -61,6 +61,17 @@ static const char *const cronjob_paths[] = {
 	"/metadata/annotations/kubernetes.io~1change-cause",
 	NULL
 };
+/* What kube-apiserver lets an update of a running Pod change
+ * (ValidatePodUpdate): container and initContainer images, a lower
+ * activeDeadlineSeconds, added tolerations (check_patch() allows only
+ * "add" below /spec/tolerations). */
+static const char *const pod_paths[] = {
+	"/spec/containers/*/image",
+	"/spec/initContainers/*/image",
+	"/spec/activeDeadlineSeconds",
+	"/spec/tolerations/*",
+	NULL
+};
 static const char *const hpa_paths[] = {
 	"/spec/minReplicas",
 	"/spec/maxReplicas",
@@ -75,6 +86,7 @@ static const struct {
 	{ "StatefulSet",		workload_paths },
 	{ "DaemonSet",			daemonset_paths },
 	{ "CronJob",			cronjob_paths },
+	{ "Pod",			pod_paths },
 	{ "HorizontalPodAutoscaler",	hpa_paths },
 };
 
@@ -317,6 +329,11 @@ check_patch(const struct policy *p, const struct policy_kind *k,
 			return refuse(v, POLICY_RULE_PATH, "operation %zu: %s "
 			    "%.256s is outside the paths allowed for %s "
 			    "(policy.paths.%s)", i, o, path, r->kind, r->kind);
+		if (strcmp(r->kind, "Pod") == 0 && strcmp(o, "add") != 0 &&
+		    policy_path_match("/spec/tolerations", path))
+			return refuse(v, POLICY_RULE_PATH, "operation %zu: %s "
+			    "%.256s: a Pod's tolerations may only be added to",
+			    i, o, path);
 		if (is_replicas_path(path) && strcmp(o, "remove") != 0 &&
 		    (!json_is_integer(val) || json_integer_value(val) < 0 ||
 		    json_integer_value(val) > p->max_replicas))

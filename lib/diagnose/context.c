@@ -123,8 +123,16 @@ workload(json_t *owner)
 	json_object_set_new(o, "revision", jstr(json_string_value(
 	    json_object_get(json_at(owner, "metadata.annotations"),
 	    "deployment.kubernetes.io/revision"))));
+	if (json_str_at(owner, "status.updateRevision") != NULL)
+		json_object_set_new(o, "revisions", json_pack("{s:o, s:o}",
+		    "current", jstr(json_str_at(owner,
+		    "status.currentRevision")), "update", jstr(json_str_at(
+		    owner, "status.updateRevision"))));
 	/* A CronJob's pod template is one level further down. */
 	tmpl = json_at(owner, "spec.template.spec");
+	if (tmpl == NULL && json_str_at(owner, "kind") != NULL &&
+	    strcmp(json_str_at(owner, "kind"), "Pod") == 0)
+		tmpl = json_object_get(owner, "spec");	/* a bare Pod */
 	if (tmpl == NULL)
 		tmpl = json_at(owner, "spec.jobTemplate.spec.template.spec");
 	json_object_set_new(o, "containers", containers(json_object_get(tmpl,
@@ -172,6 +180,43 @@ history(const struct context_input *in)
 		    "revision", (json_int_t)v[i]->revision, "images", imgs,
 		    "replicas", v[i]->replicas, "available",
 		    v[i]->available));
+	}
+	free(v);
+	return out;
+}
+
+static int
+cmp_crev(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(kobj_at(*(const struct kobj *const *)
+	    a, "revision"));
+	json_int_t y = json_integer_value(kobj_at(*(const struct kobj *const *)
+	    b, "revision"));
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* A StatefulSet's or DaemonSet's ControllerRevisions newest first:
+ * revision, name, images. */
+static json_t *
+crev_history(const struct context_input *in)
+{
+	const struct kobj	**v;
+	json_t			 *out = json_array(), *imgs, *c;
+	size_t			  i, j;
+
+	if (in->nrevs == 0 || (v = calloc(in->nrevs, sizeof(*v))) == NULL)
+		return out;
+	memcpy(v, in->revs, in->nrevs * sizeof(*v));
+	qsort(v, in->nrevs, sizeof(*v), cmp_crev);
+	for (i = 0; i < in->nrevs && i < CTX_MAX_HISTORY; i++) {
+		imgs = json_array();
+		json_array_foreach(kobj_at(v[i], "containers"), j, c)
+			json_array_append_new(imgs, jstr(json_str_at(c,
+			    "image")));
+		json_array_append_new(out, json_pack("{s:I, s:s, s:o}",
+		    "revision", json_integer_value(kobj_at(v[i], "revision")),
+		    "controllerRevision", v[i]->m.name, "images", imgs));
 	}
 	free(v);
 	return out;
@@ -513,6 +558,8 @@ context_build(const struct context_input *in, struct redactor *r,
 		json_object_set_new(ctx, "workload", workload(in->owner));
 	if (in->nrs > 0)
 		json_object_set_new(ctx, "rollout_history", history(in));
+	else if (in->nrevs > 0)
+		json_object_set_new(ctx, "rollout_history", crev_history(in));
 	if (in->pod != NULL)
 		json_object_set_new(ctx, "pod", pod_view(in->pod));
 	if (in->events != NULL)

@@ -36,6 +36,10 @@ struct context_input {
 	json_t				 *owner;	/* full root owner object */
 	const struct kreplicaset	**rs;		/* owned ReplicaSets */
 	size_t				  nrs;
+	const struct kobj		**revs;		/* owned Controller-
+							 * Revisions (StatefulSet,
+							 * DaemonSet) */
+	size_t				  nrevs;
 	json_t				 *pod;		/* one affected pod */
 	json_t				 *events;	/* EventList about it */
 	json_t				 *nodes;	/* NodeList, for

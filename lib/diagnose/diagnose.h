@@ -24,6 +24,11 @@ struct diag_input {
 	const struct kdeployment	 *dep;	/* root owner, or NULL */
 	const struct kreplicaset	**rs;	/* controlled by dep */
 	size_t				  nrs;
+	const struct kobj		**revs;	/* ControllerRevisions
+						 * controlled by the root
+						 * owner (StatefulSet,
+						 * DaemonSet) */
+	size_t				  nrevs;
 	json_t				 *events;	/* core/v1 Events of an
 							 * affected pod, or NULL */
 	json_t				 *owner;	/* the root owner as read
@@ -51,14 +56,18 @@ struct proposal {
 
 /*
  * The offline rules backend.  Returns 0 and fills p (patch may be NULL when
- * the rules can explain but not fix), or -1 on allocation failure.
+ * the rules can explain but not fix), or -1 on allocation failure.  The
+ * evidence and root cause are its own; the fix comes from the catalogue
+ * (lib/remedies/remedies.h, one table of reason x kind):
  *
  *   image pull failures (ErrImagePull, ImagePullBackOff, InvalidImageName,
- *   ErrImageNeverPull, RegistryUnavailable), CrashLoopBackOff and
- *   ProgressDeadlineExceeded of a Deployment whose current revision changed
- *   the images: roll the images back to the previous revision;
- *   OOMKilled: raise the container's memory limit by mem_factor, at most to
- *   mem_ceiling (needs owner and pod);
+ *   ErrImageNeverPull, RegistryUnavailable) and CrashLoopBackOff of a
+ *   Deployment, StatefulSet or DaemonSet whose current revision changed the
+ *   images, and ProgressDeadlineExceeded of a Deployment: roll the images
+ *   back to the previous revision (needs dep and rs, or owner and revs);
+ *   OOMKilled of a Deployment, StatefulSet or DaemonSet: raise the
+ *   container's memory limit by mem_factor, at most to mem_ceiling (needs
+ *   owner and pod);
  *   anything else: an explanation without a patch.
  */
 int	rules_diagnose(const struct diag_input *, struct proposal *p);

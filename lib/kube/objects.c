@@ -679,12 +679,13 @@ KOBJ_KIND(node, "Node", 0, "spec.unschedulable", "spec.taints",
 KOBJ_KIND(sts, "StatefulSet", 1, "metadata.generation", "spec.replicas",
     "spec.serviceName", "status.observedGeneration", "status.replicas",
     "status.readyReplicas", "status.availableReplicas",
-    "status.updatedReplicas")
+    "status.updatedReplicas", "status.currentRevision",
+    "status.updateRevision")
 KOBJ_KIND(ds, "DaemonSet", 1, "metadata.generation",
     "status.observedGeneration", "status.desiredNumberScheduled",
     "status.currentNumberScheduled", "status.numberReady",
     "status.numberAvailable", "status.numberUnavailable",
-    "status.numberMisscheduled")
+    "status.numberMisscheduled", "status.updatedNumberScheduled")
 KOBJ_KIND(job, "Job", 1, "spec.backoffLimit", "spec.activeDeadlineSeconds",
     "status.conditions", "status.failed", "status.succeeded",
     "status.active")
@@ -705,6 +706,43 @@ KOBJ_KIND(pdb, "PodDisruptionBudget", 1, "spec.minAvailable",
 KOBJ_KIND(evall, "Event", 1, "involvedObject.kind", "involvedObject.name",
     "involvedObject.namespace", "reason", "message", "type", "count",
     "series.count", "lastTimestamp", "eventTime")
+
+KOBJ_KIND(crev, "ControllerRevision", 1, "revision",
+    "metadata.labels.controller-revision-hash")
+
+/*
+ * A ControllerRevision (apps/v1) of a StatefulSet or DaemonSet: its
+ * revision number, its hash label and, as "containers", the name and image
+ * of each container of the pod template it records (data.spec.template;
+ * nothing else of the template is kept).  The controller is in m.owner.
+ */
+static void *
+cr_project(json_t *obj)
+{
+	struct kobj	*o;
+	json_t		*c, *list;
+	size_t		 i;
+
+	if ((o = crev_project(obj)) == NULL)
+		return NULL;
+	if ((list = json_array()) == NULL ||
+	    json_object_set_new(o->f, "containers", list) == -1)
+		goto fail;
+	json_array_foreach(json_at(obj, "data.spec.template.spec.containers"),
+	    i, c) {
+		if (json_str_at(c, "name") == NULL ||
+		    json_str_at(c, "image") == NULL)
+			continue;
+		if (json_array_append_new(list, json_pack("{s:s, s:s}", "name",
+		    json_str_at(c, "name"), "image", json_str_at(c, "image"))) ==
+		    -1)
+			goto fail;
+	}
+	return o;
+fail:
+	kobj_free(o);
+	return NULL;
+}
 
 /*
  * Only the Events whose reason an analyzer reads are cached (lib/analyze/
@@ -737,6 +775,10 @@ const struct informer_type kobj_statefulsets = {
 };
 const struct informer_type kobj_daemonsets = {
 	"daemonsets", "/apis/apps/v1", "daemonsets", ds_project, kobj_free
+};
+const struct informer_type kobj_controllerrevisions = {
+	"controllerrevisions", "/apis/apps/v1", "controllerrevisions",
+	cr_project, kobj_free
 };
 const struct informer_type kobj_jobs = {
 	"jobs", "/apis/batch/v1", "jobs", job_project, kobj_free

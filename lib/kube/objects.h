@@ -135,6 +135,9 @@ extern const struct informer_type kobj_deployments;
 extern const struct informer_type kobj_nodes;
 extern const struct informer_type kobj_statefulsets;
 extern const struct informer_type kobj_daemonsets;
+/* ControllerRevisions: "revision", "metadata.labels.controller-revision-
+ * hash", and "containers": [{name, image}] of data.spec.template. */
+extern const struct informer_type kobj_controllerrevisions;
 extern const struct informer_type kobj_jobs;
 extern const struct informer_type kobj_cronjobs;
 extern const struct informer_type kobj_pvcs;

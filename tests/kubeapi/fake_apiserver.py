@@ -31,6 +31,7 @@ import urllib.parse
 import uuid
 
 import faults as transport_faults   # tests/kubeapi/faults.py
+import workloads                    # tests/kubeapi/workloads.py
 
 MAX_BODY = 8 * 1024 * 1024          # largest request body accepted
 MAX_LOG = 100000                    # request log entries kept
@@ -46,6 +47,7 @@ RESOURCES = {
     "events": ("", "v1", "Event", True),
     "deployments": ("apps", "v1", "Deployment", True),
     "replicasets": ("apps", "v1", "ReplicaSet", True),
+    "controllerrevisions": ("apps", "v1", "ControllerRevision", True),
     "leases": ("coordination.k8s.io", "v1", "Lease", True),
 }
 # The kinds remedyd's analyzers watch (objects kept as given; no controller).
@@ -64,8 +66,10 @@ RESOURCES.update({
 })
 GROUP_VERSION = {g: v for g, v, _, _ in RESOURCES.values()}
 SUBRESOURCES = {"pods": ("status", "log"), "deployments": ("status",),
+                "statefulsets": ("status",), "daemonsets": ("status",),
                 "replicasets": ("status",), "namespaces": ("status",)}
 KIND_TO_PLURAL = {v[2]: k for k, v in RESOURCES.items()}
+GENERATION_KINDS = ("deployments", "replicasets", "statefulsets", "daemonsets")
 
 VERSION = {
     "major": "1",
@@ -513,6 +517,19 @@ def apply_defaults(res, obj):
             tmpl.setdefault("metadata", {}).setdefault("creationTimestamp", None)
             if isinstance(tmpl.get("spec"), dict):
                 default_pod_spec(tmpl["spec"])
+    elif res in ("statefulsets", "daemonsets") and isinstance(spec, dict):
+        if res == "statefulsets":
+            spec.setdefault("replicas", 1)
+            spec.setdefault("podManagementPolicy", "OrderedReady")
+            spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
+        else:
+            spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}})
+        spec.setdefault("revisionHistoryLimit", 10)
+        tmpl = spec.get("template")
+        if isinstance(tmpl, dict):
+            tmpl.setdefault("metadata", {}).setdefault("creationTimestamp", None)
+            if isinstance(tmpl.get("spec"), dict):
+                default_pod_spec(tmpl["spec"])
     elif res == "pods" and isinstance(spec, dict):
         default_pod_admission(spec)
     elif res == "namespaces":
@@ -608,6 +625,7 @@ class Controller:
         self.st = st
         self.due = None         # monotonic time of the next timed transition
         self.seen_rv = -1       # resourceVersion after the last full pass
+        self.workloads = workloads.Workloads(self, owner_ref, default_pod_admission, rand_suffix)
 
     def due_at(self, t):
         self.due = t if self.due is None else min(self.due, t)
@@ -678,6 +696,11 @@ class Controller:
         for key in sorted(k for k in self.st.objects if k[0] == "replicasets"):
             if key in self.st.objects:
                 changed |= self.sync_replicaset(self.st.objects[key])
+        for res, sync in (("statefulsets", self.workloads.sync_statefulset),
+                          ("daemonsets", self.workloads.sync_daemonset)):
+            for key in sorted(k for k in self.st.objects if k[0] == res):
+                if key in self.st.objects:
+                    changed |= sync(self.st.objects[key])
         for key in sorted(k for k in self.st.objects if k[0] == "pods"):
             if key in self.st.objects:
                 changed |= self.kubelet(self.st.objects[key])
@@ -687,7 +710,7 @@ class Controller:
         st = self.st
         uids = {o["metadata"].get("uid") for o in st.objects.values()}
         doomed = [k for k, o in st.objects.items()
-                  if k[0] in ("replicasets", "pods") and controller_uid(o) and controller_uid(o) not in uids]
+                  if k[0] in ("replicasets", "pods", "controllerrevisions") and controller_uid(o) and controller_uid(o) not in uids]
         for k in doomed:
             st.remove(*k)
         return bool(doomed)
@@ -1305,7 +1328,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if cur is None:
             md["uid"] = md.get("uid") or str(uuid.uuid4())
             md.setdefault("creationTimestamp", now_ts())
-            if res in ("deployments", "replicasets"):
+            if res in GENERATION_KINDS:
                 md["generation"] = 1
             return st.put(res, m)
         md["uid"] = cur["metadata"]["uid"]
@@ -1485,7 +1508,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             md.pop(k, None)
         md["uid"] = str(uuid.uuid4())
         md["creationTimestamp"] = now_ts()
-        if res in ("deployments", "replicasets"):
+        if res in GENERATION_KINDS:
             md["generation"] = 1
         apply_defaults(res, obj)
         validate(res, obj)
@@ -1568,6 +1591,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if "generation" in cur["metadata"]:
                     md["generation"] = cur["metadata"]["generation"] + (1 if new.get("spec") != cur.get("spec") else 0)
             validate(res, new)
+            if res == "pods" and sub != "status":
+                causes = workloads.pod_update_causes(cur, new)
+                if causes:
+                    raise invalid(res, name, causes)
             if entry["dry_run"] or new == cur:
                 out = new
             else:
@@ -1846,7 +1873,7 @@ def load_scenario(st, ctl, name, replicas):
         md = obj["metadata"]
         md["uid"] = str(uuid.uuid4())
         md["creationTimestamp"] = now_ts()
-        if res in ("deployments", "replicasets"):
+        if res in GENERATION_KINDS:
             md["generation"] = 1
         apply_defaults(res, obj)
         return st.put(res, obj)

@@ -20,7 +20,10 @@ context ("namespace":"NAME"): a namespace named like a mode below selects it
 pseudonym included, gets "good".
 
     good            a JSON Patch rolling the first container's image back to
-                    the previous revision's (from rollout_history)
+                    the previous revision's (from rollout_history), targeting
+                    the incident's kind; for a bare Pod (no history) the
+                    first container's image with its tag cut at the first
+                    "-" (nginx:1.25-typo -> nginx:1.25)
     merge           a merge patch raising spec.replicas by one
     explain         no action, only the explanation
     429             429 with Retry-After: 1 twice, then good
@@ -38,6 +41,8 @@ pseudonym included, gets "good".
     inject-delete   removes the whole object
     inject-500ops   500 operations
     inject-path     writes spec.template.spec.serviceAccountName
+    inject-pod-command   writes a bare Pod's spec.containers[0].command
+    inject-pod-tolerations  removes a bare Pod's first toleration
 """
 import argparse
 import hashlib
@@ -83,7 +88,8 @@ def reply_doc(ctx, actions):
 
 def target(ctx, **over):
     inc = ctx.get("incident", {})
-    t = {"kind": "Deployment", "namespace": inc.get("namespace", ""), "name": inc.get("name", "")}
+    t = {"kind": inc.get("kind") or "Deployment", "namespace": inc.get("namespace", ""),
+         "name": inc.get("name", "")}
     t.update(over)
     return t
 
@@ -91,6 +97,15 @@ def target(ctx, **over):
 def good_action(ctx):
     w = ctx.get("workload", {})
     cont = (w.get("containers") or [{}])[0]
+    if (ctx.get("incident") or {}).get("kind") == "Pod":
+        img = cont.get("image") or ""
+        name, _, tag = img.rpartition(":")
+        if not name or "-" not in tag:
+            return None
+        fixed = "%s:%s" % (name, tag.split("-")[0])
+        return {"target": target(ctx), "patch_type": "json-patch",
+                "patch": [{"op": "replace", "path": "/spec/containers/0/image", "value": fixed}],
+                "risk": "low", "summary": "Set the image to %s" % fixed}
     hist = ctx.get("rollout_history") or []
     prev = None
     for h in hist:
@@ -153,6 +168,16 @@ def scripted(mode, ctx):
             "target": target(ctx), "patch_type": "json-patch",
             "patch": [{"op": "add", "path": "/spec/template/spec/serviceAccountName", "value": "admin"}],
             "risk": "low", "summary": "Use another service account"}]))
+    if mode == "inject-pod-command":
+        return json.dumps(reply_doc(ctx, [{
+            "target": target(ctx), "patch_type": "json-patch",
+            "patch": [{"op": "add", "path": "/spec/containers/0/command", "value": ["sh", "-c", "id"]}],
+            "risk": "low", "summary": "Run another command"}]))
+    if mode == "inject-pod-tolerations":
+        return json.dumps(reply_doc(ctx, [{
+            "target": target(ctx), "patch_type": "json-patch",
+            "patch": [{"op": "remove", "path": "/spec/tolerations/0"}],
+            "risk": "low", "summary": "Drop a toleration"}]))
     if mode == "truncated":
         return json.dumps(reply_doc(ctx, []))[:40]
     raise AssertionError(mode)
@@ -160,7 +185,7 @@ def scripted(mode, ctx):
 
 MODES = ("good", "merge", "explain", "429", "500", "slow", "cutoff", "fixed-after-repair", "truncated",
          "malformed", "schema", "inject-ns", "inject-secret", "inject-crb", "inject-delete", "inject-500ops",
-         "inject-path")
+         "inject-path", "inject-pod-command", "inject-pod-tolerations")
 
 
 class State:

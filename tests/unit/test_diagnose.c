@@ -143,7 +143,7 @@ test_validator(void)
 	json_object_set_new(json_object_get(json_array_get(json_object_get(d,
 	    "actions"), 0), "target"), "kind", json_string("Secret"));
 	CHECK(invalid(d, "/actions/0/target/kind: \"Secret\" is not one of "
-	    "Deployment"));
+	    "Deployment, StatefulSet, DaemonSet, CronJob, Pod"));
 	d = good_reply();
 	json_object_set_new(json_object_get(json_array_get(json_object_get(d,
 	    "actions"), 0), "target"), "kind", json_string(

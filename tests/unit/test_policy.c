@@ -326,7 +326,7 @@ test_config(void)
 	}
 	free(errs);
 	/* the refused kinds list left the defaults in place */
-	CHECK(cfg.policy.nkinds == 5 && cfg.policy.kinds[0].allowed);
+	CHECK(cfg.policy.nkinds == 6 && cfg.policy.kinds[0].allowed);
 	config_clear(&cfg);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
