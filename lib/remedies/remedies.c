@@ -15,6 +15,18 @@
 	{ reason, "DaemonSet",	 "revision-rollback",			\
 	    remedy_rollback_revision }
 
+/* A missing image: the revision rollback, else the registry's closest
+ * tag (image.c); a bare Pod has no revision, only the tag. */
+#define IMAGE(reason)							\
+	{ reason, "Deployment",	 "revision-rollback",			\
+	    remedy_rollback_or_tag },					\
+	{ reason, "StatefulSet", "revision-rollback",			\
+	    remedy_revision_or_tag },					\
+	{ reason, "DaemonSet",	 "revision-rollback",			\
+	    remedy_revision_or_tag },					\
+	{ reason, "Pod",	 "registry-tag", remedy_image_tag },	\
+	{ reason, "CronJob",	 "registry-tag", remedy_image_tag }
+
 /*
  * (finding reason, target kind) -> fix.  The image pull reasons are those
  * of lib/analyze/image_pull.c; CrashLoopBackOff and
@@ -22,8 +34,8 @@
  * builder finds no fix when the previous revision runs the same images).
  */
 const struct remedy remedies_table[] = {
-	ROLLBACK("ErrImagePull"),
-	ROLLBACK("ImagePullBackOff"),
+	IMAGE("ErrImagePull"),
+	IMAGE("ImagePullBackOff"),
 	ROLLBACK("InvalidImageName"),
 	ROLLBACK("ErrImageNeverPull"),
 	ROLLBACK("RegistryUnavailable"),

@@ -10,6 +10,9 @@
  *                to those of its previous ControllerRevision, each found as
  *                `kubectl rollout undo` finds it
  *   memory.c     memory raise after OOMKilled (any pod template kind)
+ *   image.c      a missing tag replaced by the closest tag the image
+ *                registry lists (bare Pods; controllers without a usable
+ *                revision)
  *
  * Every builder yields the same proposal (struct proposal, diagnose.h): a
  * JSON Patch whose every replaced value and /metadata/generation is
@@ -85,5 +88,8 @@ int	remedy_replace(json_t *patch, json_t *changes, const char *path,
 remedy_build_fn	remedy_rollback_deployment;	/* rollback.c */
 remedy_build_fn	remedy_rollback_revision;	/* rollback.c: STS, DS */
 remedy_build_fn	remedy_memory_raise;		/* memory.c */
+remedy_build_fn	remedy_image_tag;		/* image.c */
+remedy_build_fn	remedy_rollback_or_tag;		/* image.c: Deployment */
+remedy_build_fn	remedy_revision_or_tag;		/* image.c: STS, DS */
 
 #endif
