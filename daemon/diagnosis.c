@@ -46,6 +46,8 @@
 #include "metrics.h"
 #include "normalize.h"
 #include "policy.h"
+#include "registry/pull.h"
+#include "registry/registry.h"
 #include "remedies/remedies.h"
 #include "util.h"
 
@@ -86,10 +88,11 @@ struct diag_state {
 	struct djob	*jobs;		/* every job in flight */
 	struct djob	*qhead, *qtail;	/* waiting for an LLM slot */
 	int		 running;	/* LLM calls in flight */
+	struct registry	*reg;		/* NULL: registries.enabled false */
 };
 
 enum step { STEP_POD, STEP_EVENTS, STEP_OWNER, STEP_LOGS, STEP_NODES,
-	STEP_DONE };
+	STEP_REGISTRY, STEP_DONE };
 
 /* Where the root owner is read, by kind. */
 static const struct {
@@ -116,6 +119,11 @@ struct djob {
 	char		*logs;
 	char		 log_container[256];
 	int		 log_previous;
+	/* image pull failures: what the registry said (registry/pull.h) */
+	struct pull_facts pull;
+	char		 pull_kubelet[1024];	/* the waiting message */
+	struct reg_budget reg_budget;
+	int		 in_registry;		/* a question in flight */
 
 	struct redactor	 red;
 	json_t		*messages;	/* the chat so far */
@@ -390,6 +398,8 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	in.pod = j->pod;
 	in.mem_factor = e->cfg->diag.memory_raise_factor;
 	in.mem_ceiling = e->cfg->diag.memory_ceiling;
+	if (j->pull.image[0] != '\0')
+		in.pull = &j->pull;
 	if (strcmp(inc->kind, "Deployment") == 0)
 		in.dep = engine_cache_get(e, e->deps, inc->ns, inc->name);
 	for (i = 0; in.dep != NULL && i < e->ninf; i++) {
@@ -752,6 +762,8 @@ diagnose_llm(struct djob *j, struct incident *inc)
 	ci.log_container = j->log_container;
 	ci.log_previous = j->log_previous;
 	ci.log_lines = (size_t)e->cfg->diag.log_lines;
+	if (j->pull.image[0] != '\0')
+		ci.pull = &j->pull;
 	if (strcmp(inc->kind, "Deployment") == 0)
 		dep = engine_cache_get(e, e->deps, inc->ns, inc->name);
 	for (i = 0; dep != NULL && i < e->ninf; i++) {
@@ -860,6 +872,9 @@ job_free(struct djob *j)
 	json_decref(j->events);
 	json_decref(j->owner);
 	json_decref(j->nodes);
+	if (j->in_registry && ds != NULL && ds->reg != NULL)
+		registry_cancel(ds->reg, j);
+	pull_facts_clear(&j->pull);
 	free(j->logs);
 	json_decref(j->messages);
 	free(j->user);
@@ -940,8 +955,9 @@ got(const struct kube_resp *r, void *arg)
 		break;
 	case STEP_NODES:
 		j->nodes = json_incref(body);
-		j->step = STEP_DONE;
+		j->step = STEP_REGISTRY;
 		break;
+	case STEP_REGISTRY:
 	case STEP_DONE:
 		break;
 	}
@@ -950,6 +966,140 @@ got(const struct kube_resp *r, void *arg)
 		return;
 	}
 	job_step(j);
+}
+
+/* --- asking the image registry (registry.h) --- */
+
+static int
+is_pull_reason(const char *r)
+{
+	return strcmp(r, "ErrImagePull") == 0 ||
+	    strcmp(r, "ImagePullBackOff") == 0 ||
+	    strcmp(r, "InvalidImageName") == 0 ||
+	    strcmp(r, "RegistryUnavailable") == 0;
+}
+
+/*
+ * The first container of the pod read that waits on an image pull: its
+ * image as the spec names it, its name, init or not, its index, and the
+ * kubelet's waiting message.
+ */
+static int
+pull_target(struct djob *j)
+{
+	static const char *const lists[2][2] = {
+		{ "status.initContainerStatuses", "spec.initContainers" },
+		{ "status.containerStatuses", "spec.containers" },
+	};
+	struct pull_facts	*f = &j->pull;
+	const char		*reason, *name, *image, *msg;
+	json_t			*st, *c;
+	size_t			 l, i, k;
+
+	for (l = 0; l < 2; l++) {
+		json_array_foreach(json_at(j->pod, lists[l][0]), i, st) {
+			reason = json_str_at(st, "state.waiting.reason");
+			name = json_str_at(st, "name");
+			if (reason == NULL || name == NULL ||
+			    !is_pull_reason(reason))
+				continue;
+			json_array_foreach(json_at(j->pod, lists[l][1]), k,
+			    c) {
+				image = json_str_at(c, "image");
+				if (image == NULL || json_str_at(c, "name") ==
+				    NULL || strcmp(json_str_at(c, "name"),
+				    name) != 0)
+					continue;
+				snprintf(f->image, sizeof(f->image), "%s",
+				    image);
+				snprintf(f->container, sizeof(f->container),
+				    "%s", name);
+				f->init = l == 0;
+				f->index = (int)k;
+				msg = json_str_at(st, "state.waiting.message");
+				snprintf(j->pull_kubelet,
+				    sizeof(j->pull_kubelet), "%s", msg ? msg :
+				    "");
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+static void
+on_registry_manifest(const struct reg_answer *a, void *arg)
+{
+	struct djob		*j = arg;
+	struct pull_facts	*f = &j->pull;
+
+	j->in_registry = 0;
+	f->man_status = a->status;
+	snprintf(f->man_msg, sizeof(f->man_msg), "%s", a->message);
+	snprintf(f->digest, sizeof(f->digest), "%s", a->digest);
+	f->manifest = a->manifest;
+	if (j->e->stopping) {
+		job_end(j);
+		return;
+	}
+	j->step = STEP_DONE;
+	job_step(j);
+}
+
+static void
+on_registry_tags(const struct reg_answer *a, void *arg)
+{
+	struct djob		*j = arg;
+	struct pull_facts	*f = &j->pull;
+
+	j->in_registry = 0;
+	f->tags_status = a->status;
+	snprintf(f->tags_msg, sizeof(f->tags_msg), "%s", a->message);
+	snprintf(f->registry_url, sizeof(f->registry_url), "%s", a->url);
+	if (a->status == REG_OK)
+		f->tags = json_incref(a->tags);
+	f->tags_truncated = a->truncated;
+	if (j->e->stopping) {
+		job_end(j);
+		return;
+	}
+	if (registry_manifest(j->e->diag->reg, &f->ref, 1, &j->reg_budget,
+	    on_registry_manifest, j) == 0) {
+		j->in_registry = 1;
+		return;
+	}
+	j->step = STEP_DONE;
+	job_step(j);
+}
+
+/*
+ * For an image pull failure, ask the registry (when registries.enabled)
+ * for the repository's tags and the image's manifest, within the
+ * incident's request budget.  Returns 1 when a question is in flight.
+ */
+static int
+registry_start(struct djob *j, struct incident *inc)
+{
+	struct diag_state	*ds = j->e->diag;
+	struct pull_facts	*f = &j->pull;
+
+	if (j->pod == NULL || !is_pull_reason(inc->reason) || !pull_target(j))
+		return 0;
+	f->ref_ok = imgref_parse(f->image, &f->ref, f->ref_err,
+	    sizeof(f->ref_err)) == 0;
+	if (ds->reg == NULL || !f->ref_ok)
+		return 0;
+	j->reg_budget.left = j->e->cfg->registries.max_requests;
+	f->asked = 1;
+	if (registry_tags(ds->reg, &f->ref, &j->reg_budget, on_registry_tags,
+	    j) == -1) {
+		f->asked = 0;
+		return 0;
+	}
+	j->in_registry = 1;
+	log_info("incident %lld: asking the registry about %s/%s",
+	    (long long)j->incident_id, f->ref.domain, f->ref.path);
+	return 1;
 }
 
 /* Start the next read, or diagnose when everything is read. */
@@ -1021,6 +1171,10 @@ job_step(struct djob *j)
 			    strcmp(inc->reason, "Unschedulable") == 0)
 				snprintf(path, sizeof(path),
 				    "/api/v1/nodes?limit=20");
+			break;
+		case STEP_REGISTRY:
+			if (registry_start(j, inc))
+				return;
 			break;
 		case STEP_DONE:
 			if (e->diag->llm != NULL)
@@ -1101,6 +1255,16 @@ engine_diag_init(struct engine *e, struct http *http, char *err,
 		goto fail;
 	}
 	e->diag = ds;
+	if (e->cfg->registries.enabled) {
+		if ((ds->reg = registry_new(http, &e->cfg->registries)) ==
+		    NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		log_info("diagnosis: image pull failures are checked against "
+		    "their registries (%zu mirror(s))",
+		    e->cfg->registries.nmirrors);
+	}
 	kind = llm_kind_parse(e->cfg->backend);
 	if (kind != -1) {
 		if (diag_api_key(dc, &key, err, errlen) == -1)
@@ -1156,7 +1320,7 @@ engine_diag_stop(struct engine *e)
 	ds->qhead = ds->qtail = NULL;
 	for (j = ds->jobs; j != NULL; j = next) {
 		next = j->next;
-		if (j->in_llm || j->queued || j->waiting)
+		if (j->in_llm || j->queued || j->waiting || j->in_registry)
 			job_end(j);
 	}
 	ds->running = 0;
@@ -1172,6 +1336,7 @@ engine_diag_free(struct engine *e)
 	llm_free(ds->llm);
 	while (ds->jobs != NULL)
 		job_free(ds->jobs);
+	registry_free(ds->reg);
 	cost_clear(&ds->cost);
 	free(ds);
 	e->diag = NULL;

@@ -779,6 +779,7 @@ k_registries(struct cfgctx *c, const char *path, yaml_node_t *v)
 }
 
 static const struct cfgkey registries_keys[] = {
+	{ "enabled",		k_registries },
 	{ "mirrors",		k_registries },
 	{ "insecure",		k_registries },
 	{ "auth_file",		k_registries },
@@ -1190,6 +1191,7 @@ emit_registries(yaml_emitter_t *em, const struct registry_config *rc)
 	snprintf(t, sizeof(t), "%d", rc->max_tags);
 	if (!emit_scalar(em, "registries") ||
 	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
+	    !emit_pair(em, "enabled", rc->enabled ? "true" : "false") ||
 	    !emit_scalar(em, "mirrors") ||
 	    !emit_simple(em, YAML_MAPPING_START_EVENT))
 		return 0;

@@ -263,7 +263,9 @@ registry_config_key(struct registry_config *rc, struct ytree *t,
 {
 	const char	*s;
 
-	if (strcmp(key, "mirrors") == 0)
+	if (strcmp(key, "enabled") == 0)
+		ytree_bool(t, v, keypath, ytree_str(v), 0, &rc->enabled);
+	else if (strcmp(key, "mirrors") == 0)
 		cfg_mirrors(rc, t, keypath, v);
 	else if (strcmp(key, "insecure") == 0)
 		cfg_insecure(rc, t, keypath, v);

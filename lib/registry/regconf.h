@@ -2,6 +2,7 @@
  * regconf.h - the registries: section of remedyd.yaml.
  *
  *   registries:
+ *     enabled: true                 # ask registries at all (default false)
  *     mirrors:                      # registry domain -> base URL
  *       docker.io: http://127.0.0.1:5000
  *     insecure: [127.0.0.1:5000]    # hosts allowed over http / bad TLS
@@ -40,6 +41,7 @@ struct registry_mirror {
 };
 
 struct registry_config {
+	int			 enabled;	/* default false */
 	struct registry_mirror	 mirrors[REGCONF_MAX_MIRRORS];
 	size_t			 nmirrors;
 	char			*insecure[REGCONF_MAX_INSECURE];

@@ -582,6 +582,7 @@ test_dump(void)
 	    "  max_replicas: 50\n"
 	    "  allow_delete: false\n"
 	    "registries:\n"
+	    "  enabled: false\n"
 	    "  mirrors: {}\n"
 	    "  insecure: []\n"
 	    "  auth_file: ~\n"
@@ -809,6 +810,7 @@ test_registry_keys(void)
 	char			 path[256], *errs, *dump;
 	const char		*good =
 	    "registries:\n"
+	    "  enabled: true\n"
 	    "  mirrors:\n"
 	    "    docker.io: http://127.0.0.1:5000/\n"
 	    "    quay.io: https://mirror.example:8443\n"
@@ -826,6 +828,7 @@ test_registry_keys(void)
 	CHECK_INT(config_load(path, &cfg, &errs), 0);
 	CHECK(errs == NULL);
 	free(errs);
+	CHECK_INT(cfg.registries.enabled, 1);
 	CHECK_INT(cfg.registries.nmirrors, 2);
 	CHECK_STR(registry_config_mirror(&cfg.registries, "docker.io"),
 	    "http://127.0.0.1:5000");
@@ -840,7 +843,8 @@ test_registry_keys(void)
 	CHECK_INT(cfg.registries.max_requests, 7);
 	CHECK_INT(cfg.registries.max_tags, 500);
 	dump = config_dump(&cfg);
-	CHECK(dump != NULL && strstr(dump, "registries:\n  mirrors:\n    "
+	CHECK(dump != NULL && strstr(dump, "registries:\n  enabled: true\n"
+	    "  mirrors:\n    "
 	    "docker.io: http://127.0.0.1:5000\n") != NULL);
 	free(dump);
 	roundtrip(&cfg);
