@@ -1323,6 +1323,9 @@ engine_diag_stop(struct engine *e)
 		if (j->in_llm || j->queued || j->waiting || j->in_registry)
 			job_end(j);
 	}
+	/* its timer handle closes while the loop still runs */
+	registry_free(ds->reg);
+	ds->reg = NULL;
 	ds->running = 0;
 }
 

@@ -79,6 +79,7 @@ struct registry {
 	struct http			*http;
 	const struct registry_config	*cfg;
 	uv_timer_t			 kick;
+	int				 kick_init;	/* kick needs a close */
 	int				 freeing;
 	struct reg_op			*ops;
 	struct reg_cache_ent		*cache;
@@ -256,6 +257,22 @@ on_kick(uv_timer_t *t)
 	}
 }
 
+/*
+ * Deliver finished operations from the loop.  The timer is set up on first
+ * use, so a client that never asked anything holds no handle and
+ * registry_free() releases it at once.
+ */
+static void
+kick(struct registry *reg)
+{
+	if (!reg->kick_init) {
+		uv_timer_init(http_loop(reg->http), &reg->kick);
+		reg->kick.data = reg;
+		reg->kick_init = 1;
+	}
+	uv_timer_start(&reg->kick, on_kick, 0, 0);
+}
+
 /* Finish op with status and a message; delivered from the loop. */
 static void
 op_finish(struct reg_op *op, enum reg_status st, const char *fmt, ...)
@@ -276,7 +293,7 @@ op_finish(struct reg_op *op, enum reg_status st, const char *fmt, ...)
 		log_debug("registry: %s: %s", op->url, op->ans.message);
 	cache_put(op->reg, op);
 	op->done = 1;
-	uv_timer_start(&op->reg->kick, on_kick, 0, 0);
+	kick(op->reg);
 }
 
 static size_t
@@ -811,7 +828,7 @@ op_start(struct registry *reg, const struct imgref *ref, int kind, int get,
 		op->ans.cached = 1;
 		op->ans.requests = 0;
 		op->done = 1;
-		uv_timer_start(&reg->kick, on_kick, 0, 0);
+		kick(reg);
 		return 0;
 	}
 	op_send(op, op->url, 0);
@@ -855,8 +872,6 @@ registry_new(struct http *http, const struct registry_config *cfg)
 		return NULL;
 	reg->http = http;
 	reg->cfg = cfg;
-	uv_timer_init(http_loop(http), &reg->kick);
-	reg->kick.data = reg;
 	return reg;
 }
 
@@ -884,6 +899,10 @@ registry_free(struct registry *reg)
 		cache_free_ent(e);
 	}
 	explicit_bzero(reg->tokens, sizeof(reg->tokens));
+	if (!reg->kick_init) {
+		free(reg);
+		return;
+	}
 	uv_timer_stop(&reg->kick);
 	uv_close((uv_handle_t *)&reg->kick, on_kick_closed);
 }

@@ -84,8 +84,9 @@ struct registry;
 
 /* cfg is borrowed and must outlive the client. */
 struct registry	*registry_new(struct http *, const struct registry_config *);
-/* Abort every operation without callbacks; memory goes in a close
- * callback, so run the loop once more afterwards. */
+/* Abort every operation without callbacks.  Once an operation was
+ * started, the memory goes in a close callback: run the loop once more
+ * afterwards. */
 void		 registry_free(struct registry *);
 /* Returns 0 (cb will be called once) or -1 (out of memory). */
 int		 registry_tags(struct registry *, const struct imgref *,
