@@ -124,6 +124,9 @@ struct djob {
 	char		 pull_kubelet[1024];	/* the waiting message */
 	struct reg_budget reg_budget;
 	int		 in_registry;		/* a question in flight */
+	/* a proposal whose images the registry is asked about */
+	struct proposal	 checking;
+	size_t		 check_op;		/* patch op being checked */
 
 	struct redactor	 red;
 	json_t		*messages;	/* the chat so far */
@@ -148,6 +151,9 @@ struct dryrun {
 
 static void	job_end(struct djob *);
 static void	job_step(struct djob *);
+static void	propose_dryrun(struct djob *, struct proposal *);
+static const char *patch_image(json_t *, size_t *);
+static void	check_next(struct djob *);
 static void	llm_pump(struct engine *);
 
 static void
@@ -275,7 +281,8 @@ job_fail(struct djob *j, const char *why)
 }
 
 /*
- * The proposal goes through the policy wall and, with a patch, to the
+ * The proposal goes through the policy wall, the registry check of the
+ * images it writes (when registries.enabled) and, with a patch, to the
  * dry-run.  Takes p over.
  */
 static void
@@ -284,13 +291,14 @@ propose(struct djob *j, struct proposal *p, int cached)
 	struct engine		*e = j->e;
 	struct policy_request	 req;
 	struct policy_verdict	 v;
-	struct dryrun		*d = NULL;
 
 	if (p->patch == NULL) {
 		log_notice("incident %lld: %s. %s", (long long)j->incident_id,
 		    p->summary, p->root_cause ? p->root_cause : "");
 		record(j, "explained", NULL, p, cached);
-		goto out;
+		proposal_clear(p);
+		job_end(j);
+		return;
 	}
 	/*
 	 * An object without metadata.annotations (most StatefulSets,
@@ -332,8 +340,34 @@ propose(struct djob *j, struct proposal *p, int cached)
 	if (store_action_live_for_incident(e->store, j->incident_id) > 0) {
 		log_info("incident %lld already has a live action",
 		    (long long)j->incident_id);
-		goto out;
+		proposal_clear(p);
+		job_end(j);
+		return;
 	}
+	if (e->diag->reg != NULL) {
+		size_t	i = 0;
+
+		if (patch_image(p->patch, &i) != NULL) {
+			j->checking = *p;
+			memset(p, 0, sizeof(*p));
+			j->check_op = 0;
+			if (!j->pull.asked)
+				j->reg_budget.left =
+				    e->cfg->registries.max_requests;
+			check_next(j);
+			return;
+		}
+	}
+	propose_dryrun(j, p);
+}
+
+/* The dry-run of an allowed proposal; ends the job.  Takes p over. */
+static void
+propose_dryrun(struct djob *j, struct proposal *p)
+{
+	struct engine	*e = j->e;
+	struct dryrun	*d = NULL;
+
 	if ((d = calloc(1, sizeof(*d))) == NULL ||
 	    (d->backend = strdup(e->cfg->backend)) == NULL ||
 	    (d->body = json_canon(p->patch)) == NULL)
@@ -355,6 +389,112 @@ out:
 		dryrun_free(d);
 	proposal_clear(p);
 	job_end(j);
+}
+
+/*
+ * The next image the patch writes, from op *i on: an add or replace of a
+ * path ending in /image with a string value.
+ */
+static const char *
+patch_image(json_t *patch, size_t *i)
+{
+	const char	*o, *path, *v;
+	json_t		*op;
+	size_t		 n;
+
+	for (; *i < json_array_size(patch); (*i)++) {
+		op = json_array_get(patch, *i);
+		o = json_str_at(op, "op");
+		path = json_str_at(op, "path");
+		v = json_string_value(json_object_get(op, "value"));
+		if (o == NULL || path == NULL || v == NULL ||
+		    (strcmp(o, "replace") != 0 && strcmp(o, "add") != 0))
+			continue;
+		n = strlen(path);
+		if (n >= 6 && strcmp(path + n - 6, "/image") == 0)
+			return v;
+	}
+	return NULL;
+}
+
+/* Refuse the proposal being checked with rule; ends the job. */
+static void
+check_refuse(struct djob *j, const char *rule, const char *why)
+{
+	char	msg[1200];
+
+	snprintf(msg, sizeof(msg), "refused by the registry check (%s): %s",
+	    rule, why);
+	engine_refuse(j->e, &j->checking, j->incident_id, rule, msg);
+	proposal_clear(&j->checking);
+	job_fail(j, msg);
+}
+
+static void
+on_image_checked(const struct reg_answer *a, void *arg)
+{
+	struct djob	*j = arg;
+	struct proposal	*p = &j->checking;
+	const char	*img;
+	char		 why[1024];
+	size_t		 i = j->check_op;
+
+	j->in_registry = 0;
+	img = patch_image(p->patch, &i);
+	if (j->e->stopping) {
+		job_end(j);
+		return;
+	}
+	if (a->status == REG_TAG_UNKNOWN || a->status == REG_REPO_UNKNOWN) {
+		snprintf(why, sizeof(why), "the proposed image %s does not "
+		    "exist: %s", img ? img : "?", a->message);
+		json_array_append_new(p->evidence, json_sprintf("registry: "
+		    "proposed image %s: %s (%s)", img ? img : "?",
+		    reg_status_name(a->status), a->message));
+		check_refuse(j, "registry-image-missing", why);
+		return;
+	}
+	if (a->status == REG_OK)
+		json_array_append_new(p->evidence, json_sprintf("registry: "
+		    "the proposed image %s exists%s%s", img ? img : "?",
+		    a->digest[0] ? ", digest " : "", a->digest));
+	else
+		json_array_append_new(p->evidence, json_sprintf("registry: "
+		    "the proposed image %s could not be confirmed: %s (%s)",
+		    img ? img : "?", reg_status_name(a->status), a->message));
+	j->check_op++;
+	check_next(j);
+}
+
+/*
+ * Ask the registry about each image the proposal writes (HEAD of its
+ * manifest), one after the other; a missing one refuses the proposal
+ * (rule registry-image-missing), an unconfirmed one (registry down,
+ * budget spent) is let through with an evidence line saying so.
+ */
+static void
+check_next(struct djob *j)
+{
+	struct proposal	*p = &j->checking, q;
+	struct imgref	 ref;
+	const char	*img;
+	char		 err[256];
+
+	while ((img = patch_image(p->patch, &j->check_op)) != NULL) {
+		if (imgref_parse(img, &ref, err, sizeof(err)) == -1) {
+			check_refuse(j, "registry-image-invalid", err);
+			return;
+		}
+		if (registry_manifest(j->e->diag->reg, &ref, 0,
+		    &j->reg_budget, on_image_checked, j) == 0) {
+			j->in_registry = 1;
+			return;
+		}
+		j->check_op++;
+	}
+	q = *p;
+	memset(p, 0, sizeof(*p));
+	propose_dryrun(j, &q);
 }
 
 /* --- the rules backend --- */
@@ -875,6 +1015,7 @@ job_free(struct djob *j)
 	if (j->in_registry && ds != NULL && ds->reg != NULL)
 		registry_cancel(ds->reg, j);
 	pull_facts_clear(&j->pull);
+	proposal_clear(&j->checking);
 	free(j->logs);
 	json_decref(j->messages);
 	free(j->user);

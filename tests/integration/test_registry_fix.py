@@ -43,8 +43,7 @@ class RegistryFix(unittest.TestCase):
         import tempfile
         work = tempfile.mkdtemp(prefix="remedy-regfix-")
         layout = os.path.join(work, "oci")
-        for tag in ("1.24", "1.25", "1.25.3", "latest"):
-            rh.mkimage("web", layout, tag)
+        digest = {t: rh.mkimage("web", layout, t) for t in ("1.24", "1.25", "1.25.3", "latest")}
         reg = rh.Registry(os.path.join(work, "reg")).start()
         px = other = env = None
         ok = False
@@ -89,6 +88,9 @@ class RegistryFix(unittest.TestCase):
                           "1.24 (distance 6)", text)
             self.assertIn("tag-unknown", text)
             self.assertIn("tag-not-found", text)
+            # the proposed image confirmed by the registry before the dry-run
+            self.assertIn("registry: the proposed image nginx:1.25 exists, digest " +
+                          digest["1.25"], out["action"]["evidence"])
 
             rc, out, err = d.ctl("approve", str(act["id"]))
             self.assertEqual(rc, 0, err)
