@@ -92,7 +92,7 @@ struct diag_state {
 };
 
 enum step { STEP_POD, STEP_EVENTS, STEP_OWNER, STEP_LOGS, STEP_NODES,
-	STEP_REGISTRY, STEP_DONE };
+	STEP_NODE_ARCH, STEP_REGISTRY, STEP_DONE };
 
 /* Where the root owner is read, by kind. */
 static const struct {
@@ -1073,7 +1073,8 @@ got(const struct kube_resp *r, void *arg)
 		    "without it", (long long)j->incident_id, j->step ==
 		    STEP_POD ? "pod" : j->step == STEP_EVENTS ? "events" :
 		    j->step == STEP_OWNER ? "owner" : j->step == STEP_LOGS ?
-		    "log" : "nodes", r->status,
+		    "log" : j->step == STEP_NODE_ARCH ? "node" : "nodes",
+		    r->status,
 		    r->message);
 	switch (j->step) {
 	case STEP_POD:
@@ -1096,6 +1097,15 @@ got(const struct kube_resp *r, void *arg)
 		break;
 	case STEP_NODES:
 		j->nodes = json_incref(body);
+		j->step = STEP_NODE_ARCH;
+		break;
+	case STEP_NODE_ARCH:
+		/* a one-item list: nodes are listed, never read one by one */
+		snprintf(j->pull.node_arch, sizeof(j->pull.node_arch), "%s",
+		    json_str_at(json_array_get(json_object_get(body, "items"),
+		    0), "status.nodeInfo.architecture") ? json_str_at(
+		    json_array_get(json_object_get(body, "items"), 0),
+		    "status.nodeInfo.architecture") : "");
 		j->step = STEP_REGISTRY;
 		break;
 	case STEP_REGISTRY:
@@ -1224,11 +1234,12 @@ registry_start(struct djob *j, struct incident *inc)
 	struct diag_state	*ds = j->e->diag;
 	struct pull_facts	*f = &j->pull;
 
-	if (j->pod == NULL || !is_pull_reason(inc->reason) || !pull_target(j))
+	if (ds->reg == NULL || j->pod == NULL ||
+	    !is_pull_reason(inc->reason) || !pull_target(j))
 		return 0;
 	f->ref_ok = imgref_parse(f->image, &f->ref, f->ref_err,
 	    sizeof(f->ref_err)) == 0;
-	if (ds->reg == NULL || !f->ref_ok)
+	if (!f->ref_ok)
 		return 0;
 	j->reg_budget.left = j->e->cfg->registries.max_requests;
 	f->asked = 1;
@@ -1312,6 +1323,19 @@ job_step(struct djob *j)
 			    strcmp(inc->reason, "Unschedulable") == 0)
 				snprintf(path, sizeof(path),
 				    "/api/v1/nodes?limit=20");
+			break;
+		case STEP_NODE_ARCH:
+			/* The node's platform, for "no match for platform". */
+			if (j->e->diag->reg == NULL || j->pod == NULL ||
+			    !is_pull_reason(inc->reason) ||
+			    json_str_at(j->pod, "spec.nodeName") == NULL)
+				break;
+			snprintf(sel, sizeof(sel), "metadata.name=%s",
+			    json_str_at(j->pod, "spec.nodeName"));
+			snprintf(path, sizeof(path), "/api/v1/nodes");
+			if (kube_query_add(path, sizeof(path), "fieldSelector",
+			    sel) == -1)
+				path[0] = '\0';
 			break;
 		case STEP_REGISTRY:
 			if (registry_start(j, inc))

@@ -554,6 +554,9 @@ registry_view(const struct pull_facts *f)
 		json_object_set_new(o, "invalid_reference", jstr(f->ref_err));
 		return o;
 	}
+	if (f->node_arch[0] != '\0')
+		json_object_set_new(o, "node_platform", json_sprintf("linux/%s",
+		    f->node_arch));
 	if (!f->asked)
 		return o;
 	json_object_set_new(o, "tag_exists", json_boolean(f->man_status ==

@@ -149,8 +149,8 @@ pull_cause(const struct diag_input *in, const char *kubelet, json_t *ev,
 	enum pull_class	 c;
 	size_t		 n = strlen(cause);
 
-	c = pull_classify(kubelet, NULL, in->pull, NULL, why, sizeof(why),
-	    ev);
+	c = pull_classify(kubelet, NULL, in->pull, in->pull->node_arch[0] ?
+	    in->pull->node_arch : NULL, why, sizeof(why), ev);
 	if (c != PULL_UNKNOWN && n < clen)
 		snprintf(cause + n, clen - n, " Classified as %s: %s",
 		    pull_class_name(c), why);

@@ -49,6 +49,9 @@ struct pull_facts {
 	char			 digest[IMGREF_DIGEST_MAX + 1];
 	struct reg_manifest	 manifest;
 	char			 registry_url[REG_URL_MAX]; /* where it asked */
+	char			 node_arch[32];	/* the node's architecture
+						 * (Node status.nodeInfo), or
+						 * "" when unknown */
 };
 
 void		 pull_facts_clear(struct pull_facts *);
