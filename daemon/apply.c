@@ -494,17 +494,66 @@ cached_meta(struct engine *e, const char *kind, const char *ns,
 	return NULL;
 }
 
+/* The target moved to another generation than the patch tests. */
+static int
+generation_moved(struct engine *e, const struct store_action *act,
+    char *why, size_t len)
+{
+	const struct kmeta	*m;
+	int64_t			 gen;
+
+	if ((gen = tested_generation(act->patch)) <= 0 ||
+	    (m = cached_meta(e, act->kind, act->namespace, act->name)) ==
+	    NULL || m->generation == gen)
+		return 0;
+	snprintf(why, len, "%s %s/%s changed since the action was proposed "
+	    "(generation %lld, now %lld)", act->kind, act->namespace,
+	    act->name, (long long)gen, (long long)m->generation);
+	return 1;
+}
+
+/*
+ * A pending action on a bare Pod whose patch tests a uid the Pod under
+ * that name no longer has: the Pod was deleted and created again, the
+ * patch could only fail.
+ */
+static int
+pod_recreated(struct engine *e, const struct store_action *act, char *why,
+    size_t len)
+{
+	const struct kpod	*p;
+	json_t			*op;
+	const char		*path, *uid = NULL;
+	size_t			 i;
+
+	if (strcmp(act->kind, "Pod") != 0)
+		return 0;
+	json_array_foreach(act->patch, i, op) {
+		path = json_string_value(json_object_get(op, "path"));
+		if (path != NULL && strcmp(path, "/metadata/uid") == 0)
+			uid = json_string_value(json_object_get(op, "value"));
+	}
+	if (uid == NULL || (p = engine_cache_get(e, e->pods, act->namespace,
+	    act->name)) == NULL || p->m.uid == NULL ||
+	    strcmp(p->m.uid, uid) == 0)
+		return 0;
+	snprintf(why, len, "Pod %s/%s was created again since the action was "
+	    "proposed (uid %s, now %s)", act->namespace, act->name, uid,
+	    p->m.uid);
+	return 1;
+}
+
 /*
  * Pending actions past actions.pending_ttl become expired; those whose
  * Deployment, StatefulSet or DaemonSet moved to another generation than
- * their patch tests (so the patch could only fail) become superseded.
+ * their patch tests, or whose bare Pod was created again under its name
+ * (so the patch could only fail) become superseded.
  */
 static void
 sweep_pending(struct engine *e)
 {
 	struct store_action	 act;
-	const struct kmeta	*m;
-	int64_t			*ids, gen, now = now_ms();
+	int64_t			*ids, now = now_ms();
 	size_t			 n, i;
 	char			 why[512];
 
@@ -524,14 +573,9 @@ sweep_pending(struct engine *e)
 				log_notice("action %lld expired: %s",
 				    (long long)act.id, why);
 			}
-		} else if (e->synced &&
-		    (gen = tested_generation(act.patch)) > 0 &&
-		    (m = cached_meta(e, act.kind, act.namespace,
-		    act.name)) != NULL && m->generation != gen) {
-			snprintf(why, sizeof(why), "%s %s/%s changed "
-			    "since the action was proposed (generation %lld, "
-			    "now %lld)", act.kind, act.namespace, act.name,
-			    (long long)gen, (long long)m->generation);
+		} else if (e->synced && (generation_moved(e, &act, why,
+		    sizeof(why)) || pod_recreated(e, &act, why,
+		    sizeof(why)))) {
 			if (store_action_supersede(e->store, act.id, why) ==
 			    STORE_OK) {
 				told(e, act.id, ACTION_SUPERSEDED);

@@ -206,7 +206,7 @@ remedy_rollback_revision(const struct diag_input *in, struct proposal *p,
 {
 	const struct incident	*inc = in->inc;
 	const struct kobj	*cur, *prev;
-	const char		*uid, *name, *image, *old;
+	const char		*uid, *name, *image, *old, *policy;
 	json_t			*c;
 	char			 images[384], path[128];
 	size_t			 i;
@@ -270,5 +270,15 @@ remedy_rollback_revision(const struct diag_input *in, struct proposal *p,
 	    "%lld (%s) ran the image(s) this patch restores.",
 	    (long long)cr_revision(cur), cur->m.name, inc->kind,
 	    (long long)cr_revision(prev), prev->m.name);
+
+	policy = json_str_at(in->owner, "spec.podManagementPolicy");
+	if (strcmp(inc->kind, "StatefulSet") == 0 && (policy == NULL ||
+	    strcmp(policy, "OrderedReady") == 0))
+		snprintf(cause + strlen(cause), clen - strlen(cause), " With "
+		    "podManagementPolicy OrderedReady the StatefulSet "
+		    "controller waits for a pod already running revision %lld "
+		    "even after the template is reverted: such a pod has to be "
+		    "deleted too (forced rollback).",
+		    (long long)cr_revision(cur));
 	return 0;
 }

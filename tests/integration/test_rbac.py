@@ -9,8 +9,9 @@ Conversely every (group, resource, verb) granted must either have been
 used (list counts as used with watch: the informers' fallback from a
 streaming list to LIST+WATCH), or be needed for a kind that policy.kinds in docs/deploy/configmap.yaml
 lets remedyd change (get to re-check, patch to dry-run and apply), or be
-one of the two documented grants the loop does not exercise: pods/log
-(the log tail diagnosis reads) and the Lease for leader election.
+one of the documented grants the loop does not exercise: pods/log (the
+log tail diagnosis reads), delete on pods (the StatefulSet forced
+rollback), get on controllerrevisions, and the Lease for leader election.
 Secrets, wildcards and non-resource URLs are never granted.
 
 The manifests themselves are checked too: the ConfigMap's configuration is
@@ -37,10 +38,13 @@ KIND_RESOURCES = {
     "DaemonSet": ("apps", "daemonsets"),
     "CronJob": ("batch", "cronjobs"),
     "HorizontalPodAutoscaler": ("autoscaling", "horizontalpodautoscalers"),
+    "Pod": ("", "pods"),
 }
 # Granted but not exercised by the loop, each for a stated reason.
 DOCUMENTED_UNUSED = {
     ("", "pods/log", "get"): "diagnosis reads the tail of a failing container's log",
+    ("", "pods", "delete"): "the StatefulSet forced rollback deletes the pods stuck on the bad revision",
+    ("apps", "controllerrevisions", "get"): "a revision read by name, as `kubectl rollout undo` reads it",
 }
 # Non-resource URLs every authenticated user may GET (system:discovery,
 # system:public-info-viewer), so the ClusterRole needs no rule for them.
@@ -128,8 +132,11 @@ class Rbac(unittest.TestCase):
             for field in ("apiGroups", "resources", "verbs"):
                 self.assertNotIn("*", r[field], r)
             self.assertNotIn("secrets", r["resources"], r)
-            self.assertFalse(any(x in r["verbs"] for x in ("delete", "deletecollection",
-                                                            "escalate", "bind", "impersonate")), r)
+            self.assertFalse(any(x in r["verbs"] for x in ("deletecollection", "escalate", "bind",
+                                                            "impersonate")), r)
+            # delete: pods only (the forced rollback's step)
+            if "delete" in r["verbs"]:
+                self.assertEqual((r["apiGroups"], r["resources"]), ([""], ["pods"]), r)
 
         # The ConfigMap's configuration is valid for this remedyd.
         with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:

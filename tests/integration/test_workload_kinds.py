@@ -34,6 +34,8 @@ APPS = "/apis/apps/v1/namespaces/demo"
 PODS = "/api/v1/namespaces/demo/pods"
 JSONPATCH = "application/json-patch+json"
 IMAGE_PATH = "/spec/template/spec/containers/0/image"
+BARE_POD = {"kind": "Pod", "metadata": {"name": "solo", "namespace": "demo"},
+            "spec": {"nodeName": "node-a", "containers": [{"name": "app", "image": "nginx:1.25-typo"}]}}
 
 
 def sts_manifest(name, image):
@@ -143,6 +145,43 @@ class Kinds(unittest.TestCase):
         finally:
             self.assertEqual(env.close(ok), 0)
 
+    def test_statefulset_ordered_ready_trap(self):
+        """OrderedReady: the template rollback alone is applied, but the pod
+        already on the bad revision blocks the controller, so the action is
+        not-recovered; deleting that pod (the forced rollback) lets the
+        StatefulSet heal."""
+        path = APPS + "/statefulsets/db"
+
+        def setup(c):
+            m = sts_manifest("db", "nginx:1.25")
+            del m["spec"]["podManagementPolicy"]     # OrderedReady
+            c.test("POST", "/objects", m)
+            wait_for(lambda: sts_healthy(c.get(path)), 20, "db ready")
+        env = Env(scenario="empty", hold_down="1s", verify_timeout="3s", before_daemon=setup)
+        ok = False
+        try:
+            c, d = env.cluster, env.daemon
+            self.roll_out(c, path, "nginx:1.25-typo")
+            act = wait_action(d, "pending", timeout=40)[0]
+            rc, out, err = d.ctl("show", str(act["id"]))
+            self.assertIn("forced rollback", out["action"]["root_cause"])
+            rc, out, err = d.ctl("approve", str(act["id"]))
+            self.assertEqual(rc, 0, err)
+            done = wait_state(d, act["id"], ("verified", "failed", "not-recovered"))
+            self.assertEqual(done["state"], "not-recovered", done)
+            s = c.get(path)
+            self.assertEqual(s["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.25")
+            stuck = c.get(PODS + "/db-1")
+            self.assertNotEqual(stuck["metadata"]["labels"]["controller-revision-hash"],
+                                s["status"]["updateRevision"], "db-1 stays on the bad revision")
+            self.assertFalse(sts_healthy(s))
+            status, body = c.api("DELETE", PODS + "/db-1")
+            self.assertEqual(status, 200, body)
+            wait_for(lambda: sts_healthy(c.get(path)), 20, "db healthy after the forced rollback")
+            ok = True
+        finally:
+            self.assertEqual(env.close(ok), 0)
+
     def test_daemonset(self):
         path = APPS + "/daemonsets/agent"
 
@@ -163,23 +202,59 @@ class Kinds(unittest.TestCase):
         finally:
             self.assertEqual(env.close(ok), 0)
 
+    def bare_pod_env(self, work):
+        """A cluster with the broken bare Pod demo/solo, the test LLM server
+        and a remedyd using it; returns (cluster, llm, daemon)."""
+        cluster = harness.Cluster(work, scenario="empty")
+        llm = lh.LlmServer(work)
+        cluster.test("POST", "/objects", BARE_POD)
+        keyfile = os.path.join(work, "api-key")
+        with open(keyfile, "w") as f:
+            f.write(lh.API_KEY + "\n")
+        daemon = lh.LlmDaemon(work, cluster, {
+            "backend": "openai", "model": "test-model", "endpoint": llm.url,
+            "api_key_file": keyfile, "timeout": "5s", "log_lines": "0"}, namespaces=["demo"])
+        return cluster, llm, daemon
+
+    def end(self, work, ok, cluster, llm, daemon):
+        rc = daemon.stop() if daemon else 0
+        if llm:
+            llm.stop()
+        if cluster:
+            cluster.stop()
+        if ok:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print("--- remedyd log ---\n" + (daemon.log() if daemon else ""))
+            print("--- workdir kept: " + work)
+        self.assertEqual(rc, 0)
+
+    def test_bare_pod_recreated_supersedes(self):
+        """A pending action on a bare Pod that is then deleted and created
+        again under its name tests the old uid: superseded, never sent."""
+        work = tempfile.mkdtemp(prefix="remedy-kinds-")
+        cluster = llm = daemon = None
+        ok = False
+        try:
+            cluster, llm, daemon = self.bare_pod_env(work)
+            act = wait_action(daemon, "pending", timeout=40)[0]
+            status, body = cluster.api("DELETE", PODS + "/solo")
+            self.assertEqual(status, 200, body)
+            cluster.test("POST", "/objects", BARE_POD)
+            done = wait_state(daemon, act["id"], ("superseded",), timeout=30)
+            self.assertIn("was created again", done["reason"])
+            self.assertEqual(cluster.remedyd_writes(), [])
+            ok = True
+        finally:
+            self.end(work, ok, cluster, llm, daemon)
+
     def test_bare_pod_with_an_llm_proposal(self):
         path = PODS + "/solo"
         work = tempfile.mkdtemp(prefix="remedy-kinds-")
-        cluster = harness.Cluster(work, scenario="empty")
-        llm = lh.LlmServer(work)
-        daemon = None
+        cluster = llm = daemon = None
         ok = False
         try:
-            cluster.test("POST", "/objects", {
-                "kind": "Pod", "metadata": {"name": "solo", "namespace": "demo"},
-                "spec": {"nodeName": "node-a", "containers": [{"name": "app", "image": "nginx:1.25-typo"}]}})
-            keyfile = os.path.join(work, "api-key")
-            with open(keyfile, "w") as f:
-                f.write(lh.API_KEY + "\n")
-            daemon = lh.LlmDaemon(work, cluster, {
-                "backend": "openai", "model": "test-model", "endpoint": llm.url,
-                "api_key_file": keyfile, "timeout": "5s", "log_lines": "0"}, namespaces=["demo"])
+            cluster, llm, daemon = self.bare_pod_env(work)
             act = self.heal_and_roll_back(
                 cluster, daemon, path, "Pod", pod_ready,
                 lambda o: {"op": "test", "path": "/metadata/uid", "value": o["metadata"]["uid"]})
@@ -189,15 +264,7 @@ class Kinds(unittest.TestCase):
                           out["action"]["patch"])
             ok = True
         finally:
-            rc = daemon.stop() if daemon else 0
-            llm.stop()
-            cluster.stop()
-            if ok:
-                shutil.rmtree(work, ignore_errors=True)
-            else:
-                print("--- remedyd log ---\n" + (daemon.log() if daemon else ""))
-                print("--- workdir kept: " + work)
-        self.assertEqual(rc, 0)
+            self.end(work, ok, cluster, llm, daemon)
 
 
 if __name__ == "__main__":

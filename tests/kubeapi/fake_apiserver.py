@@ -1328,7 +1328,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if cur is None:
             md["uid"] = md.get("uid") or str(uuid.uuid4())
             md.setdefault("creationTimestamp", now_ts())
-            if res in GENERATION_KINDS:
+            # a StatefulSet or DaemonSet with a status given is a picture
+            # for the analyzers, not reconciled: it keeps the generation
+            # the manifest gives (none: 0, as observedGeneration)
+            if res in ("deployments", "replicasets") or (res in GENERATION_KINDS and key not in st.manual_status):
                 md["generation"] = 1
             return st.put(res, m)
         md["uid"] = cur["metadata"]["uid"]

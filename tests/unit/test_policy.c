@@ -2,8 +2,9 @@
  * test_policy.c - the policy wall: the defaults, every rule with the rule
  * name it reports, the prompt-injection proposals (another namespace, a
  * Secret, a ClusterRoleBinding, a delete, 500 operations, a path outside
- * the allowlist), path patterns, and the policy.* configuration keys
- * through config_load().
+ * the allowlist), the same against StatefulSets, DaemonSets, CronJobs and
+ * bare Pods, path patterns, and the policy.* configuration keys through
+ * config_load().
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,99 @@ test_injection(void)
 	CHECK_STR(check(&r, &v), POLICY_RULE_BAD_REQUEST);
 }
 
+/* One write op against kind demo/web (its own root owner). */
+static const char *
+check_kind(const char *kind, const char *op, const char *path, json_t *value,
+    struct policy_verdict *v)
+{
+	struct policy_request	 r;
+	json_t			*p;
+	const char		*rule;
+
+	p = json_pack("[{s:s, s:s, s:o}]", "op", op, "path", path, "value",
+	    value ? value : json_string("x"));
+	r = req(p);
+	r.kind = r.owner_kind = kind;
+	rule = check(&r, v);
+	json_decref(p);
+	return rule;
+}
+
+/*
+ * The kinds a fix may target besides Deployments, and the same injection
+ * corpus against them: each may write its own paths only; a bare Pod only
+ * what a running Pod lets an update change.
+ */
+static void
+test_kinds(void)
+{
+	struct policy_verdict	 v;
+	static const char *const tmpl_kinds[] = { "StatefulSet", "DaemonSet" };
+	size_t			 i;
+
+	for (i = 0; i < 2; i++) {
+		const char *k = tmpl_kinds[i];
+
+		CHECK_STR(check_kind(k, "replace",
+		    "/spec/template/spec/containers/0/image", NULL, &v),
+		    "allowed");
+		CHECK_STR(check_kind(k, "add",
+		    "/spec/template/spec/containers/0/env", NULL, &v),
+		    POLICY_RULE_PATH);
+		CHECK_STR(check_kind(k, "replace",
+		    "/spec/template/spec/serviceAccountName", NULL, &v),
+		    POLICY_RULE_PATH);
+		CHECK_STR(check_kind(k, "remove", "", NULL, &v),
+		    POLICY_RULE_DELETE);
+	}
+	CHECK_STR(check_kind("StatefulSet", "replace", "/spec/replicas",
+	    json_integer(3), &v), "allowed");
+	CHECK_STR(check_kind("DaemonSet", "replace", "/spec/replicas",
+	    json_integer(3), &v), POLICY_RULE_PATH);
+	CHECK_STR(check_kind("CronJob", "replace", "/spec/jobTemplate/spec/"
+	    "template/spec/containers/0/image", NULL, &v), "allowed");
+
+	/* Pod: images, activeDeadlineSeconds, added tolerations */
+	CHECK_STR(check_kind("Pod", "replace", "/spec/containers/0/image",
+	    NULL, &v), "allowed");
+	CHECK_STR(check_kind("Pod", "replace", "/spec/initContainers/1/image",
+	    NULL, &v), "allowed");
+	CHECK_STR(check_kind("Pod", "add", "/spec/activeDeadlineSeconds",
+	    json_integer(600), &v), "allowed");
+	CHECK_STR(check_kind("Pod", "add", "/spec/tolerations/2", json_pack(
+	    "{s:s, s:s}", "key", "k", "operator", "Exists"), &v), "allowed");
+	CHECK_STR(check_kind("Pod", "remove", "/spec/tolerations/0", NULL,
+	    &v), POLICY_RULE_PATH);
+	CHECK(strstr(v.message, "may only be added to") != NULL);
+	CHECK_STR(check_kind("Pod", "replace", "/spec/tolerations/0/key",
+	    NULL, &v), POLICY_RULE_PATH);
+	CHECK_STR(check_kind("Pod", "add", "/spec/containers/0/command",
+	    json_pack("[s]", "sh"), &v), POLICY_RULE_PATH);
+	CHECK(strstr(v.message, "policy.paths.Pod") != NULL);
+	CHECK_STR(check_kind("Pod", "replace", "/spec/containers/0/resources",
+	    NULL, &v), POLICY_RULE_PATH);
+	CHECK_STR(check_kind("Pod", "replace", "/spec/serviceAccountName",
+	    NULL, &v), POLICY_RULE_PATH);
+	CHECK_STR(check_kind("Pod", "replace", "/spec/nodeName", NULL, &v),
+	    POLICY_RULE_PATH);
+	CHECK_STR(check_kind("Pod", "remove", "", NULL, &v),
+	    POLICY_RULE_DELETE);
+	/* a Pod of a workload is not the incident's root owner */
+	{
+		struct policy_request	 r;
+		json_t			*p = json_pack("[{s:s, s:s, s:s}]",
+					    "op", "replace", "path",
+					    "/spec/containers/0/image",
+					    "value", "x");
+
+		r = req(p);
+		r.kind = "Pod";
+		r.name = "web-5d9f-abcde";
+		CHECK_STR(check(&r, &v), POLICY_RULE_TARGET);
+		json_decref(p);
+	}
+}
+
 static int
 write_file(const char *path, const char *text)
 {
@@ -344,6 +438,7 @@ main(void)
 	test_paths();
 	test_allowed();
 	test_injection();
+	test_kinds();
 	test_config();
 	policy_clear(&pol);
 	return T_DONE();

@@ -1,0 +1,331 @@
+/*
+ * The fix catalogue (lib/remedies/): the table, the StatefulSet and
+ * DaemonSet revision rollback found as `kubectl rollout undo` finds it,
+ * memory raise on a StatefulSet, the explanations for a bare Pod, and the
+ * normaliser's uid guard for a Pod.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diagnose/diagnose.h"
+#include "incident.h"
+#include "kube/objects.h"
+#include "normalize.h"
+#include "remedies/remedies.h"
+#include "t.h"
+#include "util.h"
+
+static void
+make_incident(struct incidents *incs, const char *kind, const char *name,
+    const char *reason, struct incident **out)
+{
+	struct finding		f;
+	struct root_owner	r;
+	size_t			pos = 0;
+
+	r.kind = kind;
+	r.ns = "demo";
+	r.name = name;
+	r.uid = "uid-owner";
+	memset(&f, 0, sizeof(f));
+	f.analyzer = "test";
+	snprintf(f.reason, sizeof(f.reason), "%s", reason);
+	snprintf(f.container, sizeof(f.container), "web");
+	snprintf(f.image, sizeof(f.image), "nginx:1.25-typo");
+	snprintf(f.detail, sizeof(f.detail), "pod demo/%s-1: container web: "
+	    "%s", name, reason);
+	incidents_init(incs);
+	incidents_pod(incs, "demo", "x-1", &f, &r, 0);
+	*out = NULL;
+	incidents_next(incs, &pos, out);
+}
+
+static json_t *
+owner_json(const char *kind, const char *image, const char *update_rev)
+{
+	json_t *o;
+
+	o = json_pack("{s:s, s:{s:s, s:s, s:s, s:I},"
+	    " s:{s:i, s:{s:{s:[{s:s, s:s, s:{s:{s:s}}}]}}}, s:{}}",
+	    "kind", kind,
+	    "metadata", "name", "db", "namespace", "demo", "uid", "uid-owner",
+	    "generation", (json_int_t)4,
+	    "spec", "replicas", 2, "template", "spec", "containers", "name",
+	    "web", "image", image, "resources", "limits", "memory", "256Mi",
+	    "status");
+	if (update_rev != NULL)
+		json_object_set_new(json_object_get(o, "status"),
+		    "updateRevision", json_string(update_rev));
+	return o;
+}
+
+static struct kobj *
+revision(const char *name, int rev, const char *image, const char *owner)
+{
+	json_t		*j;
+	struct kobj	*o;
+
+	j = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:{s:s},"
+	    " s:[{s:s, s:s, s:s, s:b}]}, s:I,"
+	    " s:{s:{s:{s:s, s:{s:[{s:s, s:s, s:[]}]}}}}}",
+	    "kind", "ControllerRevision",
+	    "metadata", "name", name, "namespace", "demo", "uid", name,
+	    "resourceVersion", "1", "labels", "controller-revision-hash", name,
+	    "ownerReferences", "kind", "StatefulSet", "name", "db", "uid",
+	    owner, "controller", 1,
+	    "revision", (json_int_t)rev,
+	    "data", "spec", "template", "$patch", "replace", "spec",
+	    "containers", "name", "web", "image", image, "env");
+	o = kobj_controllerrevisions.project(j);
+	json_decref(j);
+	return o;
+}
+
+static void
+test_table(void)
+{
+	const struct remedy	*r;
+	size_t			 i;
+
+	r = remedy_find("ImagePullBackOff", "StatefulSet");
+	CHECK(r != NULL && r->build == remedy_rollback_revision);
+	CHECK_STR(r ? r->family : NULL, "revision-rollback");
+	r = remedy_find("CrashLoopBackOff", "DaemonSet");
+	CHECK(r != NULL && r->build == remedy_rollback_revision);
+	r = remedy_find("ErrImagePull", "Deployment");
+	CHECK(r != NULL && r->build == remedy_rollback_deployment);
+	r = remedy_find("OOMKilled", "StatefulSet");
+	CHECK(r != NULL && r->build == remedy_memory_raise);
+	CHECK(remedy_find("ImagePullBackOff", "Pod") == NULL);
+	CHECK(remedy_find("ProgressDeadlineExceeded", "StatefulSet") == NULL);
+	CHECK(remedy_find("Unschedulable", "Deployment") == NULL);
+	/* every row names a kind remedy_api_path() knows */
+	for (i = 0; i < remedies_count; i++) {
+		char buf[256];
+
+		CHECK(remedy_api_path(remedies_table[i].kind, "n", "x", buf,
+		    sizeof(buf)) == 0);
+	}
+}
+
+static void
+test_revision_rollback(void)
+{
+	struct incidents	 incs;
+	struct incident		*inc;
+	struct diag_input	 in;
+	struct proposal		 p;
+	struct kobj		*cr[4];
+	const struct kobj	*crp[4];
+	json_t			*owner, *want;
+	size_t			 i;
+
+	make_incident(&incs, "StatefulSet", "db", "ImagePullBackOff", &inc);
+	owner = owner_json("StatefulSet", "nginx:1.25-typo", "db-bad");
+	/* revisions 1 (old), 2 (good), 3 (bad, current), and one owned by
+	 * another object with a higher number */
+	cr[0] = revision("db-old", 1, "nginx:1.24", "uid-owner");
+	cr[1] = revision("db-good", 2, "nginx:1.25", "uid-owner");
+	cr[2] = revision("db-bad", 3, "nginx:1.25-typo", "uid-owner");
+	cr[3] = revision("other", 9, "busybox:1", "uid-other");
+	for (i = 0; i < 4; i++) {
+		CHECK(cr[i] != NULL);
+		crp[i] = cr[i];
+	}
+	memset(&in, 0, sizeof(in));
+	in.inc = inc;
+	in.owner = owner;
+	in.revs = crp;
+	in.nrevs = 4;
+	CHECK(rules_diagnose(&in, &p) == 0);
+	want = json_pack("[{s:s,s:s,s:I},{s:s,s:s,s:s},{s:s,s:s,s:s}]",
+	    "op", "test", "path", "/metadata/generation", "value",
+	    (json_int_t)4, "op", "test", "path",
+	    "/spec/template/spec/containers/0/image", "value",
+	    "nginx:1.25-typo", "op", "replace", "path",
+	    "/spec/template/spec/containers/0/image", "value", "nginx:1.25");
+	CHECK(p.patch != NULL && json_equal(p.patch, want));
+	json_decref(want);
+	CHECK_STR(p.summary, "Roll back StatefulSet demo/db to revision 2: "
+	    "nginx:1.25-typo -> nginx:1.25");
+	CHECK_STR(p.api_path, "/apis/apps/v1/namespaces/demo/statefulsets/db");
+	CHECK(p.root_cause != NULL && strstr(p.root_cause, "Revision 3 "
+	    "(ControllerRevision db-bad)") != NULL);
+	proposal_clear(&p);
+	/* OrderedReady (the default): the forced rollback is named */
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(p.root_cause != NULL && strstr(p.root_cause, "forced rollback")
+	    != NULL);
+	proposal_clear(&p);
+	json_object_set_new(json_object_get(owner, "spec"),
+	    "podManagementPolicy", json_string("Parallel"));
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(p.root_cause != NULL && strstr(p.root_cause, "forced rollback")
+	    == NULL);
+	proposal_clear(&p);
+
+	/* updateRevision names the current one, even when it is not the
+	 * highest: the previous is the highest below it */
+	json_object_set_new(json_object_get(owner, "status"),
+	    "updateRevision", json_string("db-good"));
+	json_array_set_new(json_at(owner, "spec.template.spec.containers"), 0,
+	    json_pack("{s:s, s:s}", "name", "web", "image", "nginx:1.25"));
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(p.patch != NULL && strcmp(json_str_at(json_array_get(p.patch,
+	    2), "value"), "nginx:1.24") == 0);
+	proposal_clear(&p);
+
+	/* a DaemonSet has no updateRevision: the highest is current */
+	incidents_clear(&incs);
+	make_incident(&incs, "DaemonSet", "db", "ErrImagePull", &inc);
+	json_decref(owner);
+	owner = owner_json("DaemonSet", "nginx:1.25-typo", NULL);
+	in.inc = inc;
+	in.owner = owner;
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(p.patch != NULL && strstr(p.summary, "Roll back DaemonSet "
+	    "demo/db to revision 2") != NULL);
+	CHECK_STR(p.api_path, "/apis/apps/v1/namespaces/demo/daemonsets/db");
+	proposal_clear(&p);
+
+	/* only the current revision: explained, no patch */
+	in.nrevs = 1;
+	crp[0] = cr[2];
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "has no revision before 3")
+	    != NULL);
+	proposal_clear(&p);
+	/* the previous revision runs the same image: explained */
+	crp[0] = cr[1];
+	crp[1] = cr[2];
+	in.nrevs = 2;
+	json_array_set_new(json_at(owner, "spec.template.spec.containers"), 0,
+	    json_pack("{s:s, s:s}", "name", "web", "image", "nginx:1.25"));
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "uses the same images") !=
+	    NULL);
+	proposal_clear(&p);
+	/* the owner could not be read: explained */
+	in.owner = NULL;
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "could not be read") !=
+	    NULL);
+	proposal_clear(&p);
+
+	incidents_clear(&incs);
+	json_decref(owner);
+	for (i = 0; i < 4; i++)
+		kobj_free(cr[i]);
+}
+
+static void
+test_memory_statefulset(void)
+{
+	struct incidents	 incs;
+	struct incident		*inc;
+	struct diag_input	 in;
+	struct proposal		 p;
+	json_t			*owner, *pod;
+
+	make_incident(&incs, "StatefulSet", "db", "OOMKilled", &inc);
+	owner = owner_json("StatefulSet", "redis:7", NULL);
+	pod = json_pack("{s:{s:[{s:s, s:{s:{s:s}}}]}}", "status",
+	    "containerStatuses", "name", "web", "lastState", "terminated",
+	    "reason", "OOMKilled");
+	memset(&in, 0, sizeof(in));
+	in.inc = inc;
+	in.owner = owner;
+	in.pod = pod;
+	in.mem_factor = 2;
+	in.mem_ceiling = 1LL << 30;
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(p.patch != NULL);
+	CHECK_STR(p.summary, "Raise the memory limit of container web of "
+	    "StatefulSet demo/db: 256Mi -> 512Mi");
+	CHECK_STR(p.api_path, "/apis/apps/v1/namespaces/demo/statefulsets/db");
+	CHECK_STR(p.risk, "medium");
+	proposal_clear(&p);
+	incidents_clear(&incs);
+	json_decref(owner);
+	json_decref(pod);
+}
+
+static void
+test_bare_pod(void)
+{
+	struct incidents	 incs;
+	struct incident		*inc;
+	struct diag_input	 in;
+	struct proposal		 p;
+	struct normalized	 nz;
+	json_t			*pod, *prop;
+	char			 err[256];
+
+	make_incident(&incs, "Pod", "solo", "ImagePullBackOff", &inc);
+	memset(&in, 0, sizeof(in));
+	in.inc = inc;
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "Pod demo/solo has no "
+	    "controller") != NULL);
+	proposal_clear(&p);
+	incidents_clear(&incs);
+
+	/* a Pod has no generation: its patch and inverse test the uid */
+	pod = json_pack("{s:s, s:{s:s, s:s, s:s}, s:{s:[{s:s, s:s}]}}",
+	    "kind", "Pod", "metadata", "name", "solo", "namespace", "demo",
+	    "uid", "uid-solo", "spec", "containers", "name", "app", "image",
+	    "nginx:1.25-typo");
+	prop = json_pack("[{s:s, s:s, s:s}]", "op", "replace", "path",
+	    "/spec/containers/0/image", "value", "nginx:1.25");
+	CHECK(normalize_proposal(pod, prop, &nz, err, sizeof(err)) == 0);
+	CHECK_STR(json_str_at(json_array_get(nz.patch, 0), "path"),
+	    "/metadata/uid");
+	CHECK_STR(json_str_at(json_array_get(nz.patch, 0), "value"),
+	    "uid-solo");
+	CHECK_STR(json_str_at(json_array_get(nz.inverse, 0), "path"),
+	    "/metadata/uid");
+	normalized_clear(&nz);
+	/* any other kind without a generation is still refused */
+	json_object_set_new(pod, "kind", json_string("StatefulSet"));
+	CHECK(normalize_proposal(pod, prop, &nz, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "no metadata.generation") != NULL);
+	json_decref(pod);
+	json_decref(prop);
+}
+
+static void
+test_stamp(void)
+{
+	json_t	*obj, *patch, *pre, *st;
+
+	/* no annotations: the stamp adds the whole map; made with id 0 when
+	 * proposed, the store sets the id in place */
+	obj = json_pack("{s:s, s:{s:s, s:s}}", "kind", "Pod", "metadata",
+	    "name", "solo", "uid", "u");
+	patch = json_pack("[{s:s, s:s, s:s}]", "op", "replace", "path",
+	    "/spec/x", "value", "y");
+	pre = normalize_stamp(patch, obj, 0);
+	CHECK(pre != NULL && json_array_size(pre) == 2);
+	CHECK_STR(json_str_at(json_array_get(pre, 1), "path"),
+	    "/metadata/annotations");
+	st = normalize_stamp(pre, NULL, 42);
+	CHECK(st != NULL && json_array_size(st) == 2);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(
+	    json_array_get(st, 1), "value"), "remedy.dev/action-id")), "42");
+	json_decref(st);
+	json_decref(pre);
+	json_decref(patch);
+	json_decref(obj);
+}
+
+int
+main(void)
+{
+	test_table();
+	test_revision_rollback();
+	test_memory_statefulset();
+	test_bare_pod();
+	test_stamp();
+	return T_DONE();
+}
