@@ -91,9 +91,17 @@ remedy_image_tag(const struct diag_input *in, struct proposal *p,
 		return 0;
 	}
 	if (f == NULL || !f->asked) {
-		say(p->summary, sizeof(p->summary), "No automatic fix: "
-		    "the image registry was not asked which tags exist (no "
-		    "registry answer for %s)", inc->image ? inc->image : "?");
+		if (strcmp(inc->kind, "Pod") == 0)
+			say(p->summary, sizeof(p->summary), "No automatic "
+			    "fix: Pod %s/%s has no controller, so no earlier "
+			    "revision to roll back to, and the image registry "
+			    "was not asked which tags exist (registries."
+			    "enabled); fix it by hand (or with an LLM backend)",
+			    inc->ns, inc->name);
+		else
+			say(p->summary, sizeof(p->summary), "No automatic "
+			    "fix: the image registry was not asked which tags "
+			    "exist (registries.enabled)");
 		return 0;
 	}
 	if (f->man_status != REG_TAG_UNKNOWN || f->ref.digest[0] != '\0' ||

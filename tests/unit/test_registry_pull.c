@@ -267,6 +267,8 @@ test_builder(void)
 	CHECK_INT(remedies_build(&in, &p, cause, sizeof(cause)), 0);
 	CHECK(p.patch == NULL);
 	CHECK(strstr(p.summary, "not asked") != NULL);
+	CHECK(strstr(p.summary, "Pod demo/broken-pod has no controller") !=
+	    NULL);
 	proposal_clear(&p);
 
 	/* a Deployment not in the cache: the rollback has no revision, the
