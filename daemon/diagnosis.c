@@ -152,7 +152,6 @@ struct dryrun {
 static void	job_end(struct djob *);
 static void	job_step(struct djob *);
 static void	propose_dryrun(struct djob *, struct proposal *);
-static const char *patch_image(json_t *, size_t *);
 static void	check_next(struct djob *);
 static void	llm_pump(struct engine *);
 
@@ -347,7 +346,7 @@ propose(struct djob *j, struct proposal *p, int cached)
 	if (e->diag->reg != NULL) {
 		size_t	i = 0;
 
-		if (patch_image(p->patch, &i) != NULL) {
+		if (pull_patch_image(p->patch, &i) != NULL) {
 			j->checking = *p;
 			memset(p, 0, sizeof(*p));
 			j->check_op = 0;
@@ -391,32 +390,6 @@ out:
 	job_end(j);
 }
 
-/*
- * The next image the patch writes, from op *i on: an add or replace of a
- * path ending in /image with a string value.
- */
-static const char *
-patch_image(json_t *patch, size_t *i)
-{
-	const char	*o, *path, *v;
-	json_t		*op;
-	size_t		 n;
-
-	for (; *i < json_array_size(patch); (*i)++) {
-		op = json_array_get(patch, *i);
-		o = json_str_at(op, "op");
-		path = json_str_at(op, "path");
-		v = json_string_value(json_object_get(op, "value"));
-		if (o == NULL || path == NULL || v == NULL ||
-		    (strcmp(o, "replace") != 0 && strcmp(o, "add") != 0))
-			continue;
-		n = strlen(path);
-		if (n >= 6 && strcmp(path + n - 6, "/image") == 0)
-			return v;
-	}
-	return NULL;
-}
-
 /* Refuse the proposal being checked with rule; ends the job. */
 static void
 check_refuse(struct djob *j, const char *rule, const char *why)
@@ -440,7 +413,7 @@ on_image_checked(const struct reg_answer *a, void *arg)
 	size_t		 i = j->check_op;
 
 	j->in_registry = 0;
-	img = patch_image(p->patch, &i);
+	img = pull_patch_image(p->patch, &i);
 	if (j->e->stopping) {
 		job_end(j);
 		return;
@@ -480,7 +453,7 @@ check_next(struct djob *j)
 	const char	*img;
 	char		 err[256];
 
-	while ((img = patch_image(p->patch, &j->check_op)) != NULL) {
+	while ((img = pull_patch_image(p->patch, &j->check_op)) != NULL) {
 		if (imgref_parse(img, &ref, err, sizeof(err)) == -1) {
 			check_refuse(j, "registry-image-invalid", err);
 			return;
@@ -1101,11 +1074,11 @@ got(const struct kube_resp *r, void *arg)
 		break;
 	case STEP_NODE_ARCH:
 		/* a one-item list: nodes are listed, never read one by one */
-		snprintf(j->pull.node_arch, sizeof(j->pull.node_arch), "%s",
-		    json_str_at(json_array_get(json_object_get(body, "items"),
-		    0), "status.nodeInfo.architecture") ? json_str_at(
-		    json_array_get(json_object_get(body, "items"), 0),
-		    "status.nodeInfo.architecture") : "");
+		body = json_array_get(json_object_get(body, "items"), 0);
+		if (json_str_at(body, "status.nodeInfo.architecture"))
+			snprintf(j->pull.node_arch, sizeof(j->pull.node_arch),
+			    "%s", json_str_at(body,
+			    "status.nodeInfo.architecture"));
 		j->step = STEP_REGISTRY;
 		break;
 	case STEP_REGISTRY:
@@ -1120,63 +1093,6 @@ got(const struct kube_resp *r, void *arg)
 }
 
 /* --- asking the image registry (registry.h) --- */
-
-static int
-is_pull_reason(const char *r)
-{
-	return strcmp(r, "ErrImagePull") == 0 ||
-	    strcmp(r, "ImagePullBackOff") == 0 ||
-	    strcmp(r, "InvalidImageName") == 0 ||
-	    strcmp(r, "RegistryUnavailable") == 0;
-}
-
-/*
- * The first container of the pod read that waits on an image pull: its
- * image as the spec names it, its name, init or not, its index, and the
- * kubelet's waiting message.
- */
-static int
-pull_target(struct djob *j)
-{
-	static const char *const lists[2][2] = {
-		{ "status.initContainerStatuses", "spec.initContainers" },
-		{ "status.containerStatuses", "spec.containers" },
-	};
-	struct pull_facts	*f = &j->pull;
-	const char		*reason, *name, *image, *msg;
-	json_t			*st, *c;
-	size_t			 l, i, k;
-
-	for (l = 0; l < 2; l++) {
-		json_array_foreach(json_at(j->pod, lists[l][0]), i, st) {
-			reason = json_str_at(st, "state.waiting.reason");
-			name = json_str_at(st, "name");
-			if (reason == NULL || name == NULL ||
-			    !is_pull_reason(reason))
-				continue;
-			json_array_foreach(json_at(j->pod, lists[l][1]), k,
-			    c) {
-				image = json_str_at(c, "image");
-				if (image == NULL || json_str_at(c, "name") ==
-				    NULL || strcmp(json_str_at(c, "name"),
-				    name) != 0)
-					continue;
-				snprintf(f->image, sizeof(f->image), "%s",
-				    image);
-				snprintf(f->container, sizeof(f->container),
-				    "%s", name);
-				f->init = l == 0;
-				f->index = (int)k;
-				msg = json_str_at(st, "state.waiting.message");
-				snprintf(j->pull_kubelet,
-				    sizeof(j->pull_kubelet), "%s", msg ? msg :
-				    "");
-				return 1;
-			}
-		}
-	}
-	return 0;
-}
 
 static void
 on_registry_manifest(const struct reg_answer *a, void *arg)
@@ -1235,7 +1151,8 @@ registry_start(struct djob *j, struct incident *inc)
 	struct pull_facts	*f = &j->pull;
 
 	if (ds->reg == NULL || j->pod == NULL ||
-	    !is_pull_reason(inc->reason) || !pull_target(j))
+	    !pull_reason(inc->reason) || !pull_target(j->pod, f,
+	    j->pull_kubelet, sizeof(j->pull_kubelet)))
 		return 0;
 	f->ref_ok = imgref_parse(f->image, &f->ref, f->ref_err,
 	    sizeof(f->ref_err)) == 0;
@@ -1327,7 +1244,7 @@ job_step(struct djob *j)
 		case STEP_NODE_ARCH:
 			/* The node's platform, for "no match for platform". */
 			if (j->e->diag->reg == NULL || j->pod == NULL ||
-			    !is_pull_reason(inc->reason) ||
+			    !pull_reason(inc->reason) ||
 			    json_str_at(j->pod, "spec.nodeName") == NULL)
 				break;
 			snprintf(sel, sizeof(sel), "metadata.name=%s",

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "registry/pull.h"
+#include "util.h"
 
 const char *
 pull_class_name(enum pull_class c)
@@ -25,6 +26,75 @@ pull_facts_clear(struct pull_facts *f)
 {
 	json_decref(f->tags);
 	memset(f, 0, sizeof(*f));
+}
+
+int
+pull_reason(const char *r)
+{
+	return r != NULL && (strcmp(r, "ErrImagePull") == 0 ||
+	    strcmp(r, "ImagePullBackOff") == 0 ||
+	    strcmp(r, "InvalidImageName") == 0 ||
+	    strcmp(r, "RegistryUnavailable") == 0);
+}
+
+int
+pull_target(json_t *pod, struct pull_facts *f, char *kubelet, size_t klen)
+{
+	static const char *const lists[2][2] = {
+		{ "status.initContainerStatuses", "spec.initContainers" },
+		{ "status.containerStatuses", "spec.containers" },
+	};
+	const char	*name, *image, *msg, *cname;
+	json_t		*st, *c;
+	size_t		 l, i, k;
+
+	for (l = 0; l < 2; l++) {
+		json_array_foreach(json_at(pod, lists[l][0]), i, st) {
+			name = json_str_at(st, "name");
+			if (name == NULL || !pull_reason(json_str_at(st,
+			    "state.waiting.reason")))
+				continue;
+			json_array_foreach(json_at(pod, lists[l][1]), k, c) {
+				image = json_str_at(c, "image");
+				cname = json_str_at(c, "name");
+				if (image == NULL || cname == NULL ||
+				    strcmp(cname, name) != 0)
+					continue;
+				snprintf(f->image, sizeof(f->image), "%s",
+				    image);
+				snprintf(f->container, sizeof(f->container),
+				    "%s", name);
+				f->init = l == 0;
+				f->index = (int)k;
+				msg = json_str_at(st, "state.waiting.message");
+				snprintf(kubelet, klen, "%s", msg ? msg : "");
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+const char *
+pull_patch_image(json_t *patch, size_t *i)
+{
+	const char	*o, *path, *v;
+	json_t		*op;
+	size_t		 n;
+
+	for (; *i < json_array_size(patch); (*i)++) {
+		op = json_array_get(patch, *i);
+		o = json_str_at(op, "op");
+		path = json_str_at(op, "path");
+		v = json_string_value(json_object_get(op, "value"));
+		if (o == NULL || path == NULL || v == NULL ||
+		    (strcmp(o, "replace") != 0 && strcmp(o, "add") != 0))
+			continue;
+		n = strlen(path);
+		if (n >= 6 && strcmp(path + n - 6, "/image") == 0)
+			return v;
+	}
+	return NULL;
 }
 
 int

@@ -55,6 +55,20 @@ struct pull_facts {
 };
 
 void		 pull_facts_clear(struct pull_facts *);
+/* 1 for the kubelet reasons of a failed pull (ErrImagePull,
+ * ImagePullBackOff, InvalidImageName, RegistryUnavailable). */
+int		 pull_reason(const char *);
+/*
+ * The first container of pod (a Pod object) that waits on an image pull,
+ * initContainers first: fills f's image (as the spec names it),
+ * container, init and index, and copies the kubelet's waiting message to
+ * kubelet.  Returns 1, or 0 when no container waits on a pull.
+ */
+int		 pull_target(json_t *pod, struct pull_facts *f, char *kubelet,
+		    size_t klen);
+/* The next image a JSON Patch writes from op *i on (an add or replace of
+ * a path ending in /image with a string value), or NULL. */
+const char	*pull_patch_image(json_t *patch, size_t *i);
 const char	*pull_class_name(enum pull_class);
 
 /*

@@ -295,9 +295,57 @@ test_builder(void)
 	json_decref(pod);
 }
 
+static void
+test_target(void)
+{
+	struct pull_facts	 f;
+	char			 kubelet[256];
+	json_t			*pod, *patch;
+	size_t			 i = 0;
+
+	pod = json_loads("{\"spec\": {\"initContainers\": [{\"name\": \"i\","
+	    "\"image\": \"busybox:1\"}], \"containers\": [{\"name\": \"a\","
+	    "\"image\": \"x:1\"}, {\"name\": \"web\", \"image\": "
+	    "\"nginx:1.25-typo\"}]}, \"status\": {\"initContainerStatuses\": "
+	    "[{\"name\": \"i\", \"state\": {\"terminated\": {}}}], "
+	    "\"containerStatuses\": [{\"name\": \"a\", \"state\": {"
+	    "\"running\": {}}}, {\"name\": \"web\", \"state\": {\"waiting\": "
+	    "{\"reason\": \"ImagePullBackOff\", \"message\": \"Back-off "
+	    "pulling image\"}}}]}}", 0, NULL);
+	memset(&f, 0, sizeof(f));
+	CHECK_INT(pull_target(pod, &f, kubelet, sizeof(kubelet)), 1);
+	CHECK_STR(f.image, "nginx:1.25-typo");
+	CHECK_STR(f.container, "web");
+	CHECK_INT(f.index, 1);
+	CHECK_INT(f.init, 0);
+	CHECK_STR(kubelet, "Back-off pulling image");
+	json_object_set_new(json_object_get(json_array_get(json_at(pod,
+	    "status.containerStatuses"), 1), "state"), "waiting",
+	    json_pack("{s:s}", "reason", "CrashLoopBackOff"));
+	CHECK_INT(pull_target(pod, &f, kubelet, sizeof(kubelet)), 0);
+	json_decref(pod);
+	CHECK(pull_reason("ErrImagePull") && !pull_reason("OOMKilled") &&
+	    !pull_reason(NULL));
+
+	patch = json_loads("[{\"op\": \"test\", \"path\": \"/spec/containers/0"
+	    "/image\", \"value\": \"a:1\"}, {\"op\": \"replace\", \"path\": "
+	    "\"/spec/containers/0/image\", \"value\": \"a:2\"}, {\"op\": "
+	    "\"replace\", \"path\": \"/spec/replicas\", \"value\": 2}, "
+	    "{\"op\": \"add\", \"path\": \"/spec/initContainers/0/image\", "
+	    "\"value\": \"b:1\"}]", 0, NULL);
+	CHECK_STR(pull_patch_image(patch, &i), "a:2");
+	CHECK_INT(i, 1);
+	i++;
+	CHECK_STR(pull_patch_image(patch, &i), "b:1");
+	i++;
+	CHECK(pull_patch_image(patch, &i) == NULL);
+	json_decref(patch);
+}
+
 int
 main(void)
 {
+	test_target();
 	test_distance_and_order();
 	test_choose();
 	test_classify();
