@@ -291,6 +291,35 @@ test_builder(void)
 	CHECK_STR(p.api_path, "/apis/apps/v1/namespaces/demo/deployments/"
 	    "broken-pod");
 	proposal_clear(&p);
+
+	/* a CronJob: its jobTemplate's pod template */
+	json_decref(pod);
+	pod = json_pack("{s:{s:{s:{s:{s:{s:[{s:s,s:s}]}}}}}}", "spec",
+	    "jobTemplate", "spec", "template", "spec", "containers", "name",
+	    "web", "image", "nginx:1.25-typo");
+	in.owner = pod;
+	inc.kind = (char *)"CronJob";
+	memset(&p, 0, sizeof(p));
+	p.evidence = json_array();
+	cause[0] = '\0';
+	CHECK(remedy_find("ImagePullBackOff", "CronJob") != NULL);
+	CHECK_INT(remedies_build(&in, &p, cause, sizeof(cause)), 0);
+	CHECK(p.patch != NULL);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(p.patch,
+	    1), "path")), "/spec/jobTemplate/spec/template/spec/containers/0/"
+	    "image");
+	CHECK_STR(p.api_path, "/apis/batch/v1/namespaces/demo/cronjobs/"
+	    "broken-pod");
+	proposal_clear(&p);
+
+	/* the tag exists (another failure): the builder proposes nothing */
+	f.man_status = REG_OK;
+	memset(&p, 0, sizeof(p));
+	p.evidence = json_array();
+	CHECK_INT(remedies_build(&in, &p, cause, sizeof(cause)), 0);
+	CHECK(p.patch == NULL);
+	CHECK(strstr(p.summary, "does not report a missing tag") != NULL);
+	proposal_clear(&p);
 	pull_facts_clear(&f);
 	json_decref(pod);
 }
