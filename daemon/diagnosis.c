@@ -46,6 +46,7 @@
 #include "metrics.h"
 #include "normalize.h"
 #include "policy.h"
+#include "registry/ask.h"
 #include "registry/pull.h"
 #include "registry/registry.h"
 #include "remedies/remedies.h"
@@ -123,7 +124,8 @@ struct djob {
 	struct pull_facts pull;
 	char		 pull_kubelet[1024];	/* the waiting message */
 	struct reg_budget reg_budget;
-	int		 in_registry;		/* a question in flight */
+	struct pull_ask	 ask;			/* tags, manifest, candidate */
+	int		 in_registry;		/* an image check in flight */
 	/* a proposal whose images the registry is asked about */
 	struct proposal	 checking;
 	size_t		 check_op;		/* patch op being checked */
@@ -985,6 +987,7 @@ job_free(struct djob *j)
 	json_decref(j->events);
 	json_decref(j->owner);
 	json_decref(j->nodes);
+	pull_ask_cancel(&j->ask);
 	if (j->in_registry && ds != NULL && ds->reg != NULL)
 		registry_cancel(ds->reg, j);
 	pull_facts_clear(&j->pull);
@@ -1094,45 +1097,14 @@ got(const struct kube_resp *r, void *arg)
 
 /* --- asking the image registry (registry.h) --- */
 
+/* The registry's answers are in (ask.h): diagnose. */
 static void
-on_registry_manifest(const struct reg_answer *a, void *arg)
+on_pull_asked(void *arg)
 {
-	struct djob		*j = arg;
-	struct pull_facts	*f = &j->pull;
+	struct djob	*j = arg;
 
-	j->in_registry = 0;
-	f->man_status = a->status;
-	snprintf(f->man_msg, sizeof(f->man_msg), "%s", a->message);
-	snprintf(f->digest, sizeof(f->digest), "%s", a->digest);
-	f->manifest = a->manifest;
 	if (j->e->stopping) {
 		job_end(j);
-		return;
-	}
-	j->step = STEP_DONE;
-	job_step(j);
-}
-
-static void
-on_registry_tags(const struct reg_answer *a, void *arg)
-{
-	struct djob		*j = arg;
-	struct pull_facts	*f = &j->pull;
-
-	j->in_registry = 0;
-	f->tags_status = a->status;
-	snprintf(f->tags_msg, sizeof(f->tags_msg), "%s", a->message);
-	snprintf(f->registry_url, sizeof(f->registry_url), "%s", a->url);
-	if (a->status == REG_OK)
-		f->tags = json_incref(a->tags);
-	f->tags_truncated = a->truncated;
-	if (j->e->stopping) {
-		job_end(j);
-		return;
-	}
-	if (registry_manifest(j->e->diag->reg, &f->ref, 1, &j->reg_budget,
-	    on_registry_manifest, j) == 0) {
-		j->in_registry = 1;
 		return;
 	}
 	j->step = STEP_DONE;
@@ -1159,13 +1131,10 @@ registry_start(struct djob *j, struct incident *inc)
 	if (!f->ref_ok)
 		return 0;
 	j->reg_budget.left = j->e->cfg->registries.max_requests;
-	f->asked = 1;
-	if (registry_tags(ds->reg, &f->ref, &j->reg_budget, on_registry_tags,
-	    j) == -1) {
-		f->asked = 0;
+	f->pin_digest = j->e->cfg->registries.pin_digest;
+	if (pull_ask_start(&j->ask, ds->reg, f, &j->reg_budget,
+	    on_pull_asked, j) == -1)
 		return 0;
-	}
-	j->in_registry = 1;
 	log_info("incident %lld: asking the registry about %s/%s",
 	    (long long)j->incident_id, f->ref.domain, f->ref.path);
 	return 1;
@@ -1402,7 +1371,8 @@ engine_diag_stop(struct engine *e)
 	ds->qhead = ds->qtail = NULL;
 	for (j = ds->jobs; j != NULL; j = next) {
 		next = j->next;
-		if (j->in_llm || j->queued || j->waiting || j->in_registry)
+		if (j->in_llm || j->queued || j->waiting || j->in_registry ||
+		    j->ask.in_flight)
 			job_end(j);
 	}
 	/* its timer handle closes while the loop still runs */

@@ -787,6 +787,7 @@ static const struct cfgkey registries_keys[] = {
 	{ "cache_ttl",		k_registries },
 	{ "max_requests_per_incident", k_registries },
 	{ "max_tags",		k_registries },
+	{ "pin_digest",		k_registries },
 };
 
 static const struct section sections[] = {
@@ -1205,6 +1206,7 @@ emit_registries(yaml_emitter_t *em, const struct registry_config *rc)
 	    emit_pair(em, "cache_ttl", ttl) &&
 	    emit_pair(em, "max_requests_per_incident", n) &&
 	    emit_pair(em, "max_tags", t) &&
+	    emit_pair(em, "pin_digest", rc->pin_digest ? "true" : "false") &&
 	    emit_simple(em, YAML_MAPPING_END_EVENT);
 }
 

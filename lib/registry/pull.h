@@ -49,6 +49,11 @@ struct pull_facts {
 	char			 digest[IMGREF_DIGEST_MAX + 1];
 	struct reg_manifest	 manifest;
 	char			 registry_url[REG_URL_MAX]; /* where it asked */
+	/* the closest existing tag (tag_choose), asked about by itself */
+	char			 cand_tag[IMGREF_TAG_MAX + 1];
+	enum reg_status		 cand_status;
+	char			 cand_digest[IMGREF_DIGEST_MAX + 1];
+	int			 pin_digest;	/* registries.pin_digest */
 	char			 node_arch[32];	/* the node's architecture
 						 * (Node status.nodeInfo), or
 						 * "" when unknown */

@@ -291,6 +291,8 @@ registry_config_key(struct registry_config *rc, struct ytree *t,
 		want_int(t, keypath, v, 1, 1000, &rc->max_requests);
 	else if (strcmp(key, "max_tags") == 0)
 		want_int(t, keypath, v, 1, 1000000, &rc->max_tags);
+	else if (strcmp(key, "pin_digest") == 0)
+		ytree_bool(t, v, keypath, ytree_str(v), 0, &rc->pin_digest);
 	else
 		ytree_error(t, v, "unknown key \"%s\" in registries", key);
 }

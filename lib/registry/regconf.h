@@ -11,6 +11,7 @@
  *     cache_ttl: 5m                 # answers kept this long
  *     max_requests_per_incident: 20
  *     max_tags: 10000               # tags read from one repository
+ *     pin_digest: false             # proposed images name their digest
  *
  * A mirror is used instead of the registry itself, the way containerd's
  * hosts.toml maps a registry to a host.  A plain-http mirror must also be
@@ -51,6 +52,7 @@ struct registry_config {
 	int64_t			 cache_ttl_ms;	/* default 5 min */
 	int			 max_requests;	/* per incident, default 20 */
 	int			 max_tags;	/* default 10000 */
+	int			 pin_digest;	/* tag@digest, default false */
 };
 
 void	registry_config_init(struct registry_config *);

@@ -78,6 +78,7 @@ remedy_image_tag(const struct diag_input *in, struct proposal *p,
 	const char		*pointer = NULL, *dotted = NULL, *cur;
 	char			 path[256], newimg[600], cands[512], dot[128];
 	size_t			 i, il, tl;
+	int			 pin;
 
 	for (i = 0; i < sizeof(pod_specs) / sizeof(pod_specs[0]); i++)
 		if (strcmp(pod_specs[i].kind, inc->kind) == 0) {
@@ -136,13 +137,34 @@ remedy_image_tag(const struct diag_input *in, struct proposal *p,
 		    cands[0] ? cands : "none");
 		return 0;
 	}
+	/* the registry asked about the candidate by itself: it must be there */
+	pin = f->pin_digest && strcmp(f->cand_tag, c.best.tag) == 0 &&
+	    f->cand_status == REG_OK && f->cand_digest[0] != '\0';
+	if (strcmp(f->cand_tag, c.best.tag) == 0 && f->cand_status !=
+	    REG_OK) {
+		say(p->summary, sizeof(p->summary), "No automatic fix: the "
+		    "closest tag %s of %s could not be confirmed (%s)",
+		    c.best.tag, f->ref.path, reg_status_name(f->cand_status));
+		return 0;
+	}
+	if (strcmp(f->cand_tag, c.best.tag) == 0)
+		json_array_append_new(p->evidence, json_sprintf("registry: the "
+		    "closest tag %s exists, digest %s", c.best.tag,
+		    f->cand_digest[0] ? f->cand_digest : "not sent"));
+	if (f->pin_digest && !pin) {
+		say(p->summary, sizeof(p->summary), "No automatic fix: "
+		    "registries.pin_digest is set and the digest of %s is "
+		    "unknown", c.best.tag);
+		return 0;
+	}
 	/* the user's spelling with the tag replaced: IMAGE = NAME ":" TAG */
 	il = strlen(f->image);
 	tl = strlen(f->ref.tag);
 	if (il <= tl + 1 || f->image[il - tl - 1] != ':' ||
 	    strcmp(f->image + il - tl, f->ref.tag) != 0 ||
-	    (size_t)snprintf(newimg, sizeof(newimg), "%.*s%s",
-	    (int)(il - tl), f->image, c.best.tag) >= sizeof(newimg)) {
+	    (size_t)snprintf(newimg, sizeof(newimg), "%.*s%s%s%s",
+	    (int)(il - tl), f->image, c.best.tag, pin ? "@" : "",
+	    pin ? f->cand_digest : "") >= sizeof(newimg)) {
 		say(p->summary, sizeof(p->summary), "No automatic fix: "
 		    "image %s does not end in its tag", f->image);
 		return 0;

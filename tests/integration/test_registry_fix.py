@@ -88,6 +88,8 @@ class RegistryFix(unittest.TestCase):
                           "1.24 (distance 6)", text)
             self.assertIn("tag-unknown", text)
             self.assertIn("tag-not-found", text)
+            self.assertIn("registry: the closest tag 1.25 exists, digest " + digest["1.25"],
+                          out["action"]["evidence"])
             # the proposed image confirmed by the registry before the dry-run
             self.assertIn("registry: the proposed image nginx:1.25 exists, digest " +
                           digest["1.25"], out["action"]["evidence"])

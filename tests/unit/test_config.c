@@ -589,7 +589,8 @@ test_dump(void)
 	    "  timeout: 10s\n"
 	    "  cache_ttl: 5m\n"
 	    "  max_requests_per_incident: 20\n"
-	    "  max_tags: 10000\n");
+	    "  max_tags: 10000\n"
+	    "  pin_digest: false\n");
 	free(dump);
 	roundtrip(&cfg);
 	config_clear(&cfg);
@@ -819,7 +820,8 @@ test_registry_keys(void)
 	    "  timeout: 3s\n"
 	    "  cache_ttl: 0s\n"
 	    "  max_requests_per_incident: 7\n"
-	    "  max_tags: 500\n";
+	    "  max_tags: 500\n"
+	    "  pin_digest: true\n";
 	size_t			 i;
 
 	snprintf(path, sizeof(path), "%s/registries.yaml", tmpdir);
@@ -842,6 +844,7 @@ test_registry_keys(void)
 	CHECK_INT(cfg.registries.cache_ttl_ms, 0);
 	CHECK_INT(cfg.registries.max_requests, 7);
 	CHECK_INT(cfg.registries.max_tags, 500);
+	CHECK_INT(cfg.registries.pin_digest, 1);
 	dump = config_dump(&cfg);
 	CHECK(dump != NULL && strstr(dump, "registries:\n  enabled: true\n"
 	    "  mirrors:\n    "

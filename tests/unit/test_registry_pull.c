@@ -223,6 +223,33 @@ test_builder(void)
 	    "4 tag(s) of library/nginx examined") != NULL);
 	proposal_clear(&p);
 
+	/* registries.pin_digest: the candidate's digest is named */
+	snprintf(f.cand_tag, sizeof(f.cand_tag), "1.25");
+	f.cand_status = REG_OK;
+	snprintf(f.cand_digest, sizeof(f.cand_digest), "sha256:%s",
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	f.pin_digest = 1;
+	memset(&p, 0, sizeof(p));
+	p.evidence = json_array();
+	cause[0] = '\0';
+	CHECK_INT(remedies_build(&in, &p, cause, sizeof(cause)), 0);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(p.patch,
+	    1), "value")), "nginx:1.25@sha256:"
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	CHECK(strstr(json_string_value(json_array_get(p.evidence, 1)),
+	    "the closest tag 1.25 exists, digest sha256:0123") != NULL);
+	proposal_clear(&p);
+	/* the candidate could not be confirmed: no patch */
+	f.cand_status = REG_TIMEOUT;
+	memset(&p, 0, sizeof(p));
+	p.evidence = json_array();
+	CHECK_INT(remedies_build(&in, &p, cause, sizeof(cause)), 0);
+	CHECK(p.patch == NULL);
+	CHECK(strstr(p.summary, "could not be confirmed (timeout)") != NULL);
+	proposal_clear(&p);
+	f.cand_tag[0] = '\0';
+	f.pin_digest = 0;
+
 	/* an initContainer */
 	json_object_set_new(json_array_get(json_at(pod, "spec.initContainers"),
 	    0), "image", json_string("nginx:1.25-typo"));
