@@ -588,10 +588,10 @@ sweep_pending(struct engine *e)
 	free(ids);
 }
 
-/* Every pods and Deployments informer follows the cluster (a watch runs
- * from its cache's resourceVersion). */
+/* Every pods and Deployments informer, and those of the target's kind,
+ * follow the cluster (a watch runs from its cache's resourceVersion). */
 static int
-caches_current(struct engine *e)
+caches_current(struct engine *e, const char *kind)
 {
 	size_t i;
 
@@ -599,7 +599,7 @@ caches_current(struct engine *e)
 		if (!informer_current(e->pods[i]) ||
 		    !informer_current(e->deps[i]))
 			return 0;
-	return 1;
+	return engine_kind_current(e, kind);
 }
 
 static int64_t
@@ -727,7 +727,7 @@ engine_verify_tick(struct engine *e, int64_t now)
 				    (long long)v->action_id, detail);
 			}
 			done = 1;
-		} else if (now >= v->deadline && !caches_current(e) &&
+		} else if (now >= v->deadline && !caches_current(e, v->kind) &&
 		    now < v->deadline + VERIFY_STALE_MS) {
 			/* the cache may be behind the cluster: no verdict
 			 * from it until the watches run again */

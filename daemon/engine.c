@@ -159,6 +159,22 @@ engine_kind_get(struct engine *e, const char *kind, const char *ns,
 	return kind_get(e, kind_index(kind), ns, name);
 }
 
+int
+engine_kind_current(struct engine *e, const char *kind)
+{
+	struct informer	**infs;
+	size_t		  i, n;
+	int		  k = kind_index(kind);
+
+	if (k < 0)
+		return 1;
+	infs = infs_of(e, k, &n);
+	for (i = 0; i < n; i++)
+		if (!informer_current(infs[i]))
+			return 0;
+	return 1;
+}
+
 const struct kobj **
 engine_revisions(struct engine *e, const char *owner_uid, size_t *np)
 {

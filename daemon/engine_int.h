@@ -19,6 +19,8 @@ void	*engine_cache_get(struct engine *, struct informer **infs,
 /* The projection of kind ns/name ("Pod", "StatefulSet", ...), or NULL. */
 void	*engine_kind_get(struct engine *, const char *kind, const char *ns,
 	    const char *name);
+/* Every informer of kind follows the cluster (1 for a kind not watched). */
+int	 engine_kind_current(struct engine *, const char *kind);
 /* The cached ControllerRevisions controlled by owner_uid: a heap array
  * (free() it, not the elements) of *n entries; NULL on ENOMEM. */
 struct kobj;

@@ -80,9 +80,9 @@ def int_or_percent(v, total, default):
 
 
 class Workloads:
-    """Mixed into the fake's Controller: needs self.st, self.owned(),
-    self.new_meta(), self.event() and the module's owner_ref() and
-    default_pod_admission(), passed in at construction."""
+    """Held by the fake's Controller (ctl): uses ctl.st, ctl.owned() and
+    ctl.new_meta(), and fake_apiserver's owner_ref(), default_pod_admission()
+    and rand_suffix(), passed in at construction (no import cycle)."""
 
     def __init__(self, ctl, owner_ref, default_pod_admission, rand_suffix):
         self.ctl = ctl
