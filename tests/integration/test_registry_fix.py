@@ -7,7 +7,9 @@ nginx:1.24, 1.25, 1.25.3 and latest ->
   nginx:1.25-typo -> nginx:1.25 (the registry has no tag 1.25-typo;
   closest existing tag 1.25)"
 
--> approve -> the pod is Ready -> verified.  Also asserted: every registry
+-> approve -> the pod is Ready -> verified.  And two Pods the registry
+cannot serve (token auth: an unauthorized repository, a missing one), each
+with its own root cause.  Also asserted: every registry
 request went to the configured mirror and named only the incident's
 repository; the other host was never called; the auth file's password is
 in neither the log, the store, nor `remedyctl show`; `remedyctl show`
@@ -122,6 +124,76 @@ class RegistryFix(unittest.TestCase):
                 if s:
                     s.stop()
             reg.stop()
+            if ok:
+                shutil.rmtree(work, ignore_errors=True)
+            else:
+                print("--- workdir kept: " + work)
+        self.assertEqual(rc, 0)
+
+    def test_unauthorized_and_missing_repository(self):
+        """Two bare Pods the registry (token auth, anonymous) cannot serve:
+        private/app (the token server grants anonymous users nothing there)
+        and nosuch/app (no such repository).  Each incident gets its own
+        root cause; no patch; the token server saw no credential."""
+        import tempfile
+        work = tempfile.mkdtemp(prefix="remedy-regauth-")
+        layout = os.path.join(work, "oci")
+        rh.mkimage("job", layout, "1.0")
+        opened = rh.Registry(os.path.join(work, "open")).start()
+        tokens = secured = env = None
+        ok = False
+        try:
+            opened.push(layout, "1.0", "private/app")
+            opened.stop()
+            tokens = rh.TokenServer(work, users={"ops": PASSWORD}, private=("private/",)).start()
+            secured = rh.Registry(os.path.join(work, "secured"), auth=("token", tokens),
+                                  storage=opened.storage).start()
+            extra = ("registries:\n  enabled: true\n"
+                     "  mirrors: {docker.io: %s}\n  insecure: [%s, %s]\n"
+                     % (secured.url, secured.host, tokens.host))
+
+            def setup(c):
+                for name, image in (("private-pod", "private/app:1.0"),
+                                    ("nosuch-pod", "nosuch/app:1")):
+                    c.test("POST", "/objects", {
+                        "kind": "Pod", "metadata": {"name": name, "namespace": "demo"},
+                        "spec": {"nodeName": "node-a",
+                                 "containers": [{"name": "app", "image": image}]}})
+
+            env = Env(scenario="empty", hold_down="1s", before_daemon=setup, extra=extra)
+            d = env.daemon
+
+            def explained():
+                rc, out, err = d.ctl("incidents")
+                self.assertEqual(rc, 0, err)
+                got = {}
+                for inc in out["incidents"]:
+                    rc, one, err = d.ctl("incidents", "show", str(inc["id"]))
+                    self.assertEqual(rc, 0, err)
+                    diag = one["incident"].get("diagnosis") or {}
+                    if diag.get("status") == "explained":
+                        got[one["incident"]["name"]] = diag
+                return got if len(got) == 2 else None
+            got = wait_for(explained, 60, "two explained incidents")
+            cause = got["private-pod"]["root_cause"]
+            self.assertIn("Classified as unauthorized", cause)
+            self.assertIn("imagePullSecret", cause)
+            self.assertIn("never reads Secrets", cause)
+            cause = got["nosuch-pod"]["root_cause"]
+            self.assertIn("Classified as repository-not-found", cause)
+            self.assertIn("no repository nosuch/app", cause)
+            rc, out, err = d.ctl("list", "--all")
+            self.assertEqual(out["actions"], [])
+            self.assertTrue(tokens.requests)
+            self.assertTrue(all(r["authorization"] is None for r in tokens.requests))
+            ok = True
+        finally:
+            rc = env.close(ok) if env else 0
+            if secured:
+                secured.stop()
+            if tokens:
+                tokens.stop()
+            opened.stop()
             if ok:
                 shutil.rmtree(work, ignore_errors=True)
             else:
