@@ -46,6 +46,9 @@
 #include "metrics.h"
 #include "normalize.h"
 #include "policy.h"
+#include "registry/ask.h"
+#include "registry/pull.h"
+#include "registry/registry.h"
 #include "remedies/remedies.h"
 #include "util.h"
 
@@ -86,10 +89,11 @@ struct diag_state {
 	struct djob	*jobs;		/* every job in flight */
 	struct djob	*qhead, *qtail;	/* waiting for an LLM slot */
 	int		 running;	/* LLM calls in flight */
+	struct registry	*reg;		/* NULL: registries.enabled false */
 };
 
 enum step { STEP_POD, STEP_EVENTS, STEP_OWNER, STEP_LOGS, STEP_NODES,
-	STEP_DONE };
+	STEP_NODE_ARCH, STEP_REGISTRY, STEP_DONE };
 
 /* Where the root owner is read, by kind. */
 static const struct {
@@ -116,6 +120,15 @@ struct djob {
 	char		*logs;
 	char		 log_container[256];
 	int		 log_previous;
+	/* image pull failures: what the registry said (registry/pull.h) */
+	struct pull_facts pull;
+	char		 pull_kubelet[1024];	/* the waiting message */
+	struct reg_budget reg_budget;
+	struct pull_ask	 ask;			/* tags, manifest, candidate */
+	int		 in_registry;		/* an image check in flight */
+	/* a proposal whose images the registry is asked about */
+	struct proposal	 checking;
+	size_t		 check_op;		/* patch op being checked */
 
 	struct redactor	 red;
 	json_t		*messages;	/* the chat so far */
@@ -143,6 +156,8 @@ struct dryrun {
 static void	job_end(struct djob *);
 static const char *backend_model(const struct engine *);
 static void	job_step(struct djob *);
+static void	propose_dryrun(struct djob *, struct proposal *);
+static void	check_next(struct djob *);
 static void	llm_pump(struct engine *);
 
 static void
@@ -334,7 +349,8 @@ job_fail(struct djob *j, const char *why)
 }
 
 /*
- * The proposal goes through the policy wall and, with a patch, to the
+ * The proposal goes through the policy wall, the registry check of the
+ * images it writes (when registries.enabled) and, with a patch, to the
  * dry-run.  Takes p over.
  */
 static void
@@ -343,13 +359,14 @@ propose(struct djob *j, struct proposal *p, int cached)
 	struct engine		*e = j->e;
 	struct policy_request	 req;
 	struct policy_verdict	 v;
-	struct dryrun		*d = NULL;
 
 	if (p->patch == NULL) {
 		log_notice("incident %lld: %s. %s", (long long)j->incident_id,
 		    p->summary, p->root_cause ? p->root_cause : "");
 		record(j, "explained", NULL, p, cached);
-		goto out;
+		proposal_clear(p);
+		job_end(j);
+		return;
 	}
 	if (engine_forced_rollback(e, j->owner, p) == -1) {
 		job_fail(j, "out of memory");
@@ -397,8 +414,34 @@ propose(struct djob *j, struct proposal *p, int cached)
 	if (store_action_live_for_incident(e->store, j->incident_id) > 0) {
 		log_info("incident %lld already has a live action",
 		    (long long)j->incident_id);
-		goto out;
+		proposal_clear(p);
+		job_end(j);
+		return;
 	}
+	if (e->diag->reg != NULL) {
+		size_t	i = 0;
+
+		if (pull_patch_image(p->patch, &i) != NULL) {
+			j->checking = *p;
+			memset(p, 0, sizeof(*p));
+			j->check_op = 0;
+			if (!j->pull.asked)
+				j->reg_budget.left =
+				    e->cfg->registries.max_requests;
+			check_next(j);
+			return;
+		}
+	}
+	propose_dryrun(j, p);
+}
+
+/* The dry-run of an allowed proposal; ends the job.  Takes p over. */
+static void
+propose_dryrun(struct djob *j, struct proposal *p)
+{
+	struct engine	*e = j->e;
+	struct dryrun	*d = NULL;
+
 	if ((d = calloc(1, sizeof(*d))) == NULL ||
 	    (d->backend = strdup(e->cfg->backend)) == NULL ||
 	    (d->body = json_canon(p->patch)) == NULL)
@@ -420,6 +463,86 @@ out:
 		dryrun_free(d);
 	proposal_clear(p);
 	job_end(j);
+}
+
+/* Refuse the proposal being checked with rule; ends the job. */
+static void
+check_refuse(struct djob *j, const char *rule, const char *why)
+{
+	char	msg[1200];
+
+	snprintf(msg, sizeof(msg), "refused by the registry check (%s): %s",
+	    rule, why);
+	engine_refuse(j->e, &j->checking, j->incident_id, rule, msg);
+	proposal_clear(&j->checking);
+	job_fail(j, msg);
+}
+
+static void
+on_image_checked(const struct reg_answer *a, void *arg)
+{
+	struct djob	*j = arg;
+	struct proposal	*p = &j->checking;
+	const char	*img;
+	char		 why[1024];
+	size_t		 i = j->check_op;
+
+	j->in_registry = 0;
+	img = pull_patch_image(p->patch, &i);
+	if (j->e->stopping) {
+		job_end(j);
+		return;
+	}
+	if (a->status == REG_TAG_UNKNOWN || a->status == REG_REPO_UNKNOWN) {
+		snprintf(why, sizeof(why), "the proposed image %s does not "
+		    "exist: %s", img ? img : "?", a->message);
+		json_array_append_new(p->evidence, json_sprintf("registry: "
+		    "proposed image %s: %s (%s)", img ? img : "?",
+		    reg_status_name(a->status), a->message));
+		check_refuse(j, "registry-image-missing", why);
+		return;
+	}
+	if (a->status == REG_OK)
+		json_array_append_new(p->evidence, json_sprintf("registry: "
+		    "the proposed image %s exists%s%s", img ? img : "?",
+		    a->digest[0] ? ", digest " : "", a->digest));
+	else
+		json_array_append_new(p->evidence, json_sprintf("registry: "
+		    "the proposed image %s could not be confirmed: %s (%s)",
+		    img ? img : "?", reg_status_name(a->status), a->message));
+	j->check_op++;
+	check_next(j);
+}
+
+/*
+ * Ask the registry about each image the proposal writes (HEAD of its
+ * manifest), one after the other; a missing one refuses the proposal
+ * (rule registry-image-missing), an unconfirmed one (registry down,
+ * budget spent) is let through with an evidence line saying so.
+ */
+static void
+check_next(struct djob *j)
+{
+	struct proposal	*p = &j->checking, q;
+	struct imgref	 ref;
+	const char	*img;
+	char		 err[256];
+
+	while ((img = pull_patch_image(p->patch, &j->check_op)) != NULL) {
+		if (imgref_parse(img, &ref, err, sizeof(err)) == -1) {
+			check_refuse(j, "registry-image-invalid", err);
+			return;
+		}
+		if (registry_manifest(j->e->diag->reg, &ref, 0,
+		    &j->reg_budget, on_image_checked, j) == 0) {
+			j->in_registry = 1;
+			return;
+		}
+		j->check_op++;
+	}
+	q = *p;
+	memset(p, 0, sizeof(*p));
+	propose_dryrun(j, &q);
 }
 
 /* --- the rules backend --- */
@@ -465,6 +588,8 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	in.log_container = j->log_container;
 	in.mem_factor = e->cfg->diag.memory_raise_factor;
 	in.mem_ceiling = e->cfg->diag.memory_ceiling;
+	if (j->pull.image[0] != '\0')
+		in.pull = &j->pull;
 	if (strcmp(inc->kind, "Deployment") == 0)
 		in.dep = engine_cache_get(e, e->deps, inc->ns, inc->name);
 	for (i = 0; in.dep != NULL && i < e->ninf; i++) {
@@ -829,6 +954,8 @@ diagnose_llm(struct djob *j, struct incident *inc)
 	ci.log_container = j->log_container;
 	ci.log_previous = j->log_previous;
 	ci.log_lines = (size_t)e->cfg->diag.log_lines;
+	if (j->pull.image[0] != '\0')
+		ci.pull = &j->pull;
 	if (strcmp(inc->kind, "Deployment") == 0)
 		dep = engine_cache_get(e, e->deps, inc->ns, inc->name);
 	for (i = 0; dep != NULL && i < e->ninf; i++) {
@@ -937,6 +1064,11 @@ job_free(struct djob *j)
 	json_decref(j->events);
 	json_decref(j->owner);
 	json_decref(j->nodes);
+	pull_ask_cancel(&j->ask);
+	if (j->in_registry && ds != NULL && ds->reg != NULL)
+		registry_cancel(ds->reg, j);
+	pull_facts_clear(&j->pull);
+	proposal_clear(&j->checking);
 	free(j->logs);
 	json_decref(j->messages);
 	free(j->user);
@@ -994,7 +1126,8 @@ got(const struct kube_resp *r, void *arg)
 		    "without it", (long long)j->incident_id, j->step ==
 		    STEP_POD ? "pod" : j->step == STEP_EVENTS ? "events" :
 		    j->step == STEP_OWNER ? "owner" : j->step == STEP_LOGS ?
-		    "log" : "nodes", r->status,
+		    "log" : j->step == STEP_NODE_ARCH ? "node" : "nodes",
+		    r->status,
 		    r->message);
 	switch (j->step) {
 	case STEP_POD:
@@ -1017,8 +1150,18 @@ got(const struct kube_resp *r, void *arg)
 		break;
 	case STEP_NODES:
 		j->nodes = json_incref(body);
-		j->step = STEP_DONE;
+		j->step = STEP_NODE_ARCH;
 		break;
+	case STEP_NODE_ARCH:
+		/* a one-item list: nodes are listed, never read one by one */
+		body = json_array_get(json_object_get(body, "items"), 0);
+		if (json_str_at(body, "status.nodeInfo.architecture"))
+			snprintf(j->pull.node_arch, sizeof(j->pull.node_arch),
+			    "%s", json_str_at(body,
+			    "status.nodeInfo.architecture"));
+		j->step = STEP_REGISTRY;
+		break;
+	case STEP_REGISTRY:
 	case STEP_DONE:
 		break;
 	}
@@ -1027,6 +1170,51 @@ got(const struct kube_resp *r, void *arg)
 		return;
 	}
 	job_step(j);
+}
+
+/* --- asking the image registry (registry.h) --- */
+
+/* The registry's answers are in (ask.h): diagnose. */
+static void
+on_pull_asked(void *arg)
+{
+	struct djob	*j = arg;
+
+	if (j->e->stopping) {
+		job_end(j);
+		return;
+	}
+	j->step = STEP_DONE;
+	job_step(j);
+}
+
+/*
+ * For an image pull failure, ask the registry (when registries.enabled)
+ * for the repository's tags and the image's manifest, within the
+ * incident's request budget.  Returns 1 when a question is in flight.
+ */
+static int
+registry_start(struct djob *j, struct incident *inc)
+{
+	struct diag_state	*ds = j->e->diag;
+	struct pull_facts	*f = &j->pull;
+
+	if (ds->reg == NULL || j->pod == NULL ||
+	    !pull_reason(inc->reason) || !pull_target(j->pod, f,
+	    j->pull_kubelet, sizeof(j->pull_kubelet)))
+		return 0;
+	f->ref_ok = imgref_parse(f->image, &f->ref, f->ref_err,
+	    sizeof(f->ref_err)) == 0;
+	if (!f->ref_ok)
+		return 0;
+	j->reg_budget.left = j->e->cfg->registries.max_requests;
+	f->pin_digest = j->e->cfg->registries.pin_digest;
+	if (pull_ask_start(&j->ask, ds->reg, f, &j->reg_budget,
+	    on_pull_asked, j) == -1)
+		return 0;
+	log_info("incident %lld: asking the registry about %s/%s",
+	    (long long)j->incident_id, f->ref.domain, f->ref.path);
+	return 1;
 }
 
 /* Start the next read, or diagnose when everything is read. */
@@ -1105,6 +1293,23 @@ job_step(struct djob *j)
 			    strcmp(inc->reason, "Unschedulable") == 0)
 				snprintf(path, sizeof(path),
 				    "/api/v1/nodes?limit=20");
+			break;
+		case STEP_NODE_ARCH:
+			/* The node's platform, for "no match for platform". */
+			if (j->e->diag->reg == NULL || j->pod == NULL ||
+			    !pull_reason(inc->reason) ||
+			    json_str_at(j->pod, "spec.nodeName") == NULL)
+				break;
+			snprintf(sel, sizeof(sel), "metadata.name=%s",
+			    json_str_at(j->pod, "spec.nodeName"));
+			snprintf(path, sizeof(path), "/api/v1/nodes");
+			if (kube_query_add(path, sizeof(path), "fieldSelector",
+			    sel) == -1)
+				path[0] = '\0';
+			break;
+		case STEP_REGISTRY:
+			if (registry_start(j, inc))
+				return;
 			break;
 		case STEP_DONE:
 			if (e->diag->llm != NULL)
@@ -1185,6 +1390,16 @@ engine_diag_init(struct engine *e, struct http *http, char *err,
 		goto fail;
 	}
 	e->diag = ds;
+	if (e->cfg->registries.enabled) {
+		if ((ds->reg = registry_new(http, &e->cfg->registries)) ==
+		    NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		log_info("diagnosis: image pull failures are checked against "
+		    "their registries (%zu mirror(s))",
+		    e->cfg->registries.nmirrors);
+	}
 	kind = llm_kind_parse(e->cfg->backend);
 	if (kind != -1) {
 		if (diag_api_key(dc, &key, err, errlen) == -1)
@@ -1240,9 +1455,13 @@ engine_diag_stop(struct engine *e)
 	ds->qhead = ds->qtail = NULL;
 	for (j = ds->jobs; j != NULL; j = next) {
 		next = j->next;
-		if (j->in_llm || j->queued || j->waiting)
+		if (j->in_llm || j->queued || j->waiting || j->in_registry ||
+		    j->ask.in_flight)
 			job_end(j);
 	}
+	/* its timer handle closes while the loop still runs */
+	registry_free(ds->reg);
+	ds->reg = NULL;
 	ds->running = 0;
 }
 
@@ -1256,6 +1475,7 @@ engine_diag_free(struct engine *e)
 	llm_free(ds->llm);
 	while (ds->jobs != NULL)
 		job_free(ds->jobs);
+	registry_free(ds->reg);
 	cost_clear(&ds->cost);
 	free(ds);
 	e->diag = NULL;

@@ -59,6 +59,11 @@ int	 engine_policy_gate(struct engine *, const struct proposal *,
 	    int64_t incident_id, const char *owner_kind, const char *owner_ns,
 	    const char *owner_name);
 
+/* Store p as refused with rule and reason (a check beside the policy
+ * wall: the registry's). */
+void	 engine_refuse(struct engine *, const struct proposal *,
+	    int64_t incident_id, const char *rule, const char *reason);
+
 /* apply.c */
 /* Apply an approved action; anything not in state approved is left alone. */
 void	 engine_apply(struct engine *, int64_t action_id);

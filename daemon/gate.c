@@ -12,29 +12,13 @@
 #include "log.h"
 #include "policy.h"
 
-int
-engine_policy_gate(struct engine *e, const struct proposal *p,
-    int64_t incident_id, const char *owner_kind, const char *owner_ns,
-    const char *owner_name)
+/* Store p as a refused action carrying rule and reason. */
+void
+engine_refuse(struct engine *e, const struct proposal *p,
+    int64_t incident_id, const char *rule, const char *reason)
 {
-	struct policy_request	 r;
-	struct policy_verdict	 v;
 	struct store_action	 act;
-	char			 reason[768];
 
-	memset(&r, 0, sizeof(r));
-	r.kind = p->kind;
-	r.ns = p->ns;
-	r.name = p->name;
-	r.patch = p->patch;
-	r.steps = p->steps;
-	r.owner_kind = owner_kind;
-	r.owner_ns = owner_ns;
-	r.owner_name = owner_name;
-	if (policy_check(&e->cfg->policy, &r, &v) == 0)
-		return 0;
-	snprintf(reason, sizeof(reason), "refused by the policy (%s): %s",
-	    v.rule, v.message);
 	memset(&act, 0, sizeof(act));
 	act.incident_id = incident_id;
 	act.namespace = (char *)(p->ns ? p->ns : "");
@@ -50,12 +34,37 @@ engine_policy_gate(struct engine *e, const struct proposal *p,
 	act.changes = p->changes;
 	act.steps = p->steps;
 	act.approved_uid = -1;
-	act.rule = (char *)v.rule;
+	act.rule = (char *)rule;
 	if (store_action_propose(e->store, &act, reason, NULL) != STORE_OK)
 		log_warnx("incident %lld: cannot store the refused action: %s",
 		    (long long)incident_id, store_errmsg(e->store));
 	else
 		log_warnx("action %lld %s", (long long)act.id, reason);
 	free(act.state);
+}
+
+int
+engine_policy_gate(struct engine *e, const struct proposal *p,
+    int64_t incident_id, const char *owner_kind, const char *owner_ns,
+    const char *owner_name)
+{
+	struct policy_request	 r;
+	struct policy_verdict	 v;
+	char			 reason[768];
+
+	memset(&r, 0, sizeof(r));
+	r.kind = p->kind;
+	r.ns = p->ns;
+	r.name = p->name;
+	r.patch = p->patch;
+	r.steps = p->steps;
+	r.owner_kind = owner_kind;
+	r.owner_ns = owner_ns;
+	r.owner_name = owner_name;
+	if (policy_check(&e->cfg->policy, &r, &v) == 0)
+		return 0;
+	snprintf(reason, sizeof(reason), "refused by the policy (%s): %s",
+	    v.rule, v.message);
+	engine_refuse(e, p, incident_id, v.rule, reason);
 	return 1;
 }

@@ -92,6 +92,7 @@ config_init(struct remedy_config *cfg)
 	if (policy_init_defaults(&cfg->policy) == -1)
 		cfg->init_failed = 1;
 	diag_config_init(&cfg->diag);
+	registry_config_init(&cfg->registries);
 	cfg->log_level = LOG_INFO;
 	cfg->control_idle_ms = DEFAULT_IDLE_MS;
 	cfg->control_max_per_uid = DEFAULT_MAX_PER_UID;
@@ -122,6 +123,7 @@ config_clear(struct remedy_config *cfg)
 	free_namespaces(cfg->namespaces);
 	policy_clear(&cfg->policy);
 	diag_config_clear(&cfg->diag);
+	registry_config_clear(&cfg->registries);
 	free(cfg->store_path);
 	free(cfg->control_socket);
 	free(cfg->backend);
@@ -797,6 +799,26 @@ static const struct cfgkey http_keys[] = {
 	{ "listen",		k_http_listen },
 };
 
+/* registries.KEY: registry/regconf.c owns the keys and their checks. */
+static void
+k_registries(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	registry_config_key(&c->cfg->registries, &c->t,
+	    path + strlen("registries."), path, v);
+}
+
+static const struct cfgkey registries_keys[] = {
+	{ "enabled",		k_registries },
+	{ "mirrors",		k_registries },
+	{ "insecure",		k_registries },
+	{ "auth_file",		k_registries },
+	{ "timeout",		k_registries },
+	{ "cache_ttl",		k_registries },
+	{ "max_requests_per_incident", k_registries },
+	{ "max_tags",		k_registries },
+	{ "pin_digest",		k_registries },
+};
+
 static const struct section sections[] = {
 	{ "kubernetes",	kubernetes_keys,	NELEM(kubernetes_keys) },
 	{ "store",	store_keys,		NELEM(store_keys) },
@@ -808,6 +830,7 @@ static const struct section sections[] = {
 	{ "log",	log_keys,		NELEM(log_keys) },
 	{ "notifications", notifications_keys,	NELEM(notifications_keys) },
 	{ "http",	http_keys,		NELEM(http_keys) },
+	{ "registries",	registries_keys,	NELEM(registries_keys) },
 };
 
 #define MAX_KEYS	32	/* most keys in one table */
@@ -943,6 +966,7 @@ config_load(const char *path, struct remedy_config *cfg, char **errs)
 		walk_map(&c, root, "", sections, sizeof(sections[0]),
 		    NELEM(sections), visit_section, NULL);
 	diag_config_check(&cfg->diag, cfg->backend, &c.t);
+	registry_config_check(&cfg->registries, &c.t);
 out:
 	free(buf);
 	n = c.t.nerrs;
@@ -1189,6 +1213,37 @@ emit_kube_rest(yaml_emitter_t *em, const struct remedy_config *cfg)
 	    emit_simple(em, YAML_MAPPING_END_EVENT);
 }
 
+/* registries: mirrors as a mapping, the rest as scalars. */
+static int
+emit_registries(yaml_emitter_t *em, const struct registry_config *rc)
+{
+	char	 timeout[32], ttl[32], n[32], t[32];
+	size_t	 i;
+
+	fmt_duration(rc->timeout_ms, timeout, sizeof(timeout));
+	fmt_duration(rc->cache_ttl_ms, ttl, sizeof(ttl));
+	snprintf(n, sizeof(n), "%d", rc->max_requests);
+	snprintf(t, sizeof(t), "%d", rc->max_tags);
+	if (!emit_scalar(em, "registries") ||
+	    !emit_simple(em, YAML_MAPPING_START_EVENT) ||
+	    !emit_pair(em, "enabled", rc->enabled ? "true" : "false") ||
+	    !emit_scalar(em, "mirrors") ||
+	    !emit_simple(em, YAML_MAPPING_START_EVENT))
+		return 0;
+	for (i = 0; i < rc->nmirrors; i++)
+		if (!emit_pair(em, rc->mirrors[i].domain, rc->mirrors[i].url))
+			return 0;
+	return emit_simple(em, YAML_MAPPING_END_EVENT) &&
+	    emit_nlist(em, "insecure", rc->insecure, rc->ninsecure, 0) &&
+	    emit_pair(em, "auth_file", rc->auth_file) &&
+	    emit_pair(em, "timeout", timeout) &&
+	    emit_pair(em, "cache_ttl", ttl) &&
+	    emit_pair(em, "max_requests_per_incident", n) &&
+	    emit_pair(em, "max_tags", t) &&
+	    emit_pair(em, "pin_digest", rc->pin_digest ? "true" : "false") &&
+	    emit_simple(em, YAML_MAPPING_END_EVENT);
+}
+
 /*
  * Emit every key in the order of the section table, defaults included,
  * as a block mapping document.
@@ -1277,7 +1332,8 @@ emit_config(yaml_emitter_t *em, const struct remedy_config *cfg)
 	    !emit_pair(em, "listen", cfg->http_listen) ||
 	    !emit_simple(em, YAML_MAPPING_END_EVENT))
 		return 0;
-	if (!emit_policy(em, &cfg->policy))
+	if (!emit_policy(em, &cfg->policy) ||
+	    !emit_registries(em, &cfg->registries))
 		return 0;
 
 	if (!emit_simple(em, YAML_MAPPING_END_EVENT))

@@ -11,6 +11,8 @@
  *   diagnosis:  { backend: rules, hold_down: 10s }
  *   actions:    { verify_timeout: 5m }
  *   log:        { level: info }
+ *   registries: { mirrors: {docker.io: URL}, insecure: [HOST:PORT],
+ *                 auth_file: PATH, ... }  (registry/regconf.h)
  *
  * Parsing goes on after an error and reports every problem as
  * "FILE:LINE:COLUMN: message" (line and column 1-based, from libyaml's
@@ -27,6 +29,7 @@
 
 #include "policy.h"
 #include "diagnose/diagconf.h"
+#include "registry/regconf.h"
 
 #define CONFIG_MAX_NAMESPACES	256
 #define CONFIG_MAX_BYTES	(1024 * 1024)
@@ -77,6 +80,7 @@ struct remedy_config {
 	struct policy policy;		/* policy.*, policy.h */
 	int	 log_level;		/* syslog level, default LOG_INFO */
 	char	*http_listen;		/* http.listen "HOST:PORT", NULL: off */
+	struct registry_config registries; /* registries.*, regconf.h */
 };
 
 /* Fill defaults. */

@@ -5,7 +5,8 @@ REMEDY_DEB_PACKAGES="build-essential cmake pkg-config python3 openssl curl
 ca-certificates libcurl4-openssl-dev libjansson-dev libuv1-dev libyaml-dev
 libsqlite3-dev libssl-dev python3-yaml zsh
 systemd prometheus
-clang libclang-rt-14-dev valgrind"
+clang libclang-rt-14-dev valgrind
+docker-registry skopeo jq busybox-static"
 
 # Install the Debian packages remedy builds and tests with, when any is
 # missing.  Needs root (or sudo) only when something must be installed.

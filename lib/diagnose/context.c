@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "diagnose/context.h"
+#include "registry/pull.h"
 #include "util.h"
 
 #define CTX_MAX_EVENTS		12
@@ -532,6 +533,67 @@ shrink(json_t *ctx)
 	return 0;
 }
 
+/*
+ * What the image registry said about the failing image: whether the tag
+ * exists, the digest, the platforms of an index, and the closest existing
+ * tags (pull.h tag_choose), so a model proposes only an image that exists.
+ * Never a credential: the registry client keeps none in its answers.
+ */
+static json_t *
+registry_view(const struct pull_facts *f)
+{
+	struct tag_choice	 c;
+	json_t			*o, *cands, *plats;
+	size_t			 i;
+
+	o = json_pack("{s:s, s:s, s:b}", "image", f->image, "container",
+	    f->container, "asked", f->asked);
+	if (o == NULL)
+		return json_null();
+	if (!f->ref_ok) {
+		json_object_set_new(o, "invalid_reference", jstr(f->ref_err));
+		return o;
+	}
+	if (f->node_arch[0] != '\0')
+		json_object_set_new(o, "node_platform", json_sprintf("linux/%s",
+		    f->node_arch));
+	if (!f->asked)
+		return o;
+	json_object_set_new(o, "tag_exists", json_boolean(f->man_status ==
+	    REG_OK));
+	json_object_set_new(o, "manifest", jstr(reg_status_name(
+	    f->man_status)));
+	json_object_set_new(o, "tags_list", jstr(reg_status_name(
+	    f->tags_status)));
+	if (f->digest[0] != '\0')
+		json_object_set_new(o, "digest", jstr(f->digest));
+	if (f->manifest.is_index) {
+		plats = json_array();
+		for (i = 0; i < f->manifest.nplatforms; i++)
+			json_array_append_new(plats, json_sprintf("%s/%s%s%s",
+			    f->manifest.plat[i].os, f->manifest.plat[i].arch,
+			    f->manifest.plat[i].variant[0] ? "/" : "",
+			    f->manifest.plat[i].variant));
+		json_object_set_new(o, "platforms", plats);
+	}
+	if (f->man_status == REG_TAG_UNKNOWN && f->tags != NULL &&
+	    f->ref.tag[0] != '\0') {
+		tag_choose(f->ref.tag, f->tags, &c);
+		cands = json_array();
+		if (c.best.tag[0] != '\0')
+			json_array_append_new(cands, json_pack("{s:s, s:i}",
+			    "tag", c.best.tag, "distance", c.best.distance));
+		for (i = 0; i < c.nrunners; i++)
+			json_array_append_new(cands, json_pack("{s:s, s:i}",
+			    "tag", c.runners[i].tag, "distance",
+			    c.runners[i].distance));
+		json_object_set_new(o, "closest_existing_tags", cands);
+		json_object_set_new(o, "tags_examined",
+		    json_integer((json_int_t)c.examined));
+	}
+	return o;
+}
+
 json_t *
 context_build(const struct context_input *in, struct redactor *r,
     size_t budget, int *truncated)
@@ -568,6 +630,8 @@ context_build(const struct context_input *in, struct redactor *r,
 		json_object_set_new(ctx, "nodes", nodes_view(in->nodes, r));
 	if (in->logs != NULL && in->log_lines > 0)
 		json_object_set_new(ctx, "logs", log_view(in));
+	if (in->pull != NULL)
+		json_object_set_new(ctx, "registry", registry_view(in->pull));
 	if (redact_json(r, ctx) == -1) {
 		json_decref(ctx);
 		return NULL;

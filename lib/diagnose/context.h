@@ -31,6 +31,8 @@
 
 #define CONTEXT_MIN_BUDGET	1024
 
+struct pull_facts;
+
 struct context_input {
 	const struct incident		 *inc;
 	json_t				 *owner;	/* full root owner object */
@@ -48,6 +50,8 @@ struct context_input {
 	const char			 *log_container;
 	int				  log_previous;
 	size_t				  log_lines;	/* keep at most */
+	const struct pull_facts		 *pull;		/* the image registry's
+							 * answers, or NULL */
 };
 
 /* NULL on allocation failure. *truncated set when the budget cut

@@ -19,6 +19,8 @@
 #include "incident.h"
 #include "kube/objects.h"
 
+struct pull_facts;
+
 struct diag_input {
 	const struct incident		 *inc;
 	const struct kdeployment	 *dep;	/* root owner, or NULL */
@@ -43,6 +45,10 @@ struct diag_input {
 	double				  mem_factor;	/* OOMKilled: raise the
 							 * limit by this */
 	int64_t				  mem_ceiling;	/* ... up to this (bytes) */
+	const struct pull_facts		 *pull;	/* what the image registry
+						 * said about the failing
+						 * image (registry/pull.h),
+						 * or NULL */
 };
 
 struct proposal {

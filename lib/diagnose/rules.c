@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "diagnose/diagnose.h"
+#include "registry/pull.h"
 #include "remedies/remedies.h"
 #include "util.h"
 
@@ -210,6 +211,23 @@ log_last_line(const char *logs, char *buf, size_t len)
 	return 1;
 }
 
+/* The registry's view (registry/pull.h): the class of the failure and
+ * its sentence, appended to the cause; its evidence lines. */
+static void
+pull_cause(const struct diag_input *in, const char *kubelet, json_t *ev,
+    char *cause, size_t clen)
+{
+	char		 why[1024];
+	enum pull_class	 c;
+	size_t		 n = strlen(cause);
+
+	c = pull_classify(kubelet, NULL, in->pull, in->pull->node_arch[0] ?
+	    in->pull->node_arch : NULL, why, sizeof(why), ev);
+	if (c != PULL_UNKNOWN && n < clen)
+		snprintf(cause + n, clen - n, " Classified as %s: %s",
+		    pull_class_name(c), why);
+}
+
 int
 rules_diagnose(const struct diag_input *in, struct proposal *p)
 {
@@ -238,6 +256,9 @@ rules_diagnose(const struct diag_input *in, struct proposal *p)
 		    incident_pods(inc), inc->kind, inc->ns, inc->name,
 		    inc->image ? inc->image : "?", inc->reason, kubelet,
 		    *kubelet && kubelet[strlen(kubelet) - 1] == '.' ? "" : ".");
+		if (in->pull != NULL)
+			pull_cause(in, kubelet, p->evidence, cause,
+			    sizeof(cause));
 		rc = remedies_build(in, p, cause, sizeof(cause));
 	} else if (strcmp(inc->reason, "CrashLoopBackOff") == 0 ||
 	    strcmp(inc->reason, "ProgressDeadlineExceeded") == 0) {

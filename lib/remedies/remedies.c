@@ -19,6 +19,17 @@
 	{ reason, "Deployment",	 "probe-port", remedy_probe_port },	\
 	{ reason, "StatefulSet", "probe-port", remedy_probe_port },	\
 	{ reason, "DaemonSet",	 "probe-port", remedy_probe_port }
+/* A missing image: the revision rollback, else the registry's closest
+ * tag (image.c); a bare Pod has no revision, only the tag. */
+#define IMAGE(reason)							\
+	{ reason, "Deployment",	 "revision-rollback",			\
+	    remedy_rollback_or_tag },					\
+	{ reason, "StatefulSet", "revision-rollback",			\
+	    remedy_revision_or_tag },					\
+	{ reason, "DaemonSet",	 "revision-rollback",			\
+	    remedy_revision_or_tag },					\
+	{ reason, "Pod",	 "registry-tag", remedy_image_tag },	\
+	{ reason, "CronJob",	 "registry-tag", remedy_image_tag }
 
 /*
  * (finding reason, target kind) -> fix.  The image pull reasons are those
@@ -27,8 +38,8 @@
  * builder finds no fix when the previous revision runs the same images).
  */
 const struct remedy remedies_table[] = {
-	ROLLBACK("ErrImagePull"),
-	ROLLBACK("ImagePullBackOff"),
+	IMAGE("ErrImagePull"),
+	IMAGE("ImagePullBackOff"),
 	ROLLBACK("InvalidImageName"),
 	ROLLBACK("ErrImageNeverPull"),
 	ROLLBACK("RegistryUnavailable"),

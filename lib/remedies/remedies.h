@@ -12,6 +12,9 @@
  *   memory.c     memory raise after OOMKilled (any pod template kind)
  *   probe.c      a probe aimed at a port its container does not declare,
  *                refused: point it at the one port the container declares
+ *   image.c      a missing tag replaced by the closest tag the image
+ *                registry lists (bare Pods; controllers without a usable
+ *                revision)
  *
  * Every builder yields the same proposal (struct proposal, diagnose.h): a
  * JSON Patch whose every replaced value and /metadata/generation is
@@ -88,5 +91,8 @@ remedy_build_fn	remedy_rollback_deployment;	/* rollback.c */
 remedy_build_fn	remedy_rollback_revision;	/* rollback.c: STS, DS */
 remedy_build_fn	remedy_memory_raise;		/* memory.c */
 remedy_build_fn	remedy_probe_port;		/* probe.c */
+remedy_build_fn	remedy_image_tag;		/* image.c */
+remedy_build_fn	remedy_rollback_or_tag;		/* image.c: Deployment */
+remedy_build_fn	remedy_revision_or_tag;		/* image.c: STS, DS */
 
 #endif

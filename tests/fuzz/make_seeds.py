@@ -223,6 +223,30 @@ def normalize():
         w("normalize", "prop-%02d" % i, json.dumps([OBSERVED, p]))
     w("normalize", "no-generation", json.dumps([{"spec": {"a": 1}}, {"spec": {"a": 2}}]))
 
+def registry():
+    d64 = "0123456789abcdef" * 4
+    seeds = {
+        "challenge-hub": "0Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\",scope=\"repository:library/nginx:pull\"",
+        "challenge-basic": "0Basic realm=\"Registry Realm\"",
+        "challenge-escape": "0bearer realm = \"http://127.0.0.1:1/t\" , error=\"x\", scope=\"a\\\"b\"",
+        "link-next": "1</v2/library/nginx/tags/list?last=1.25&n=100>; rel=\"next\"",
+        "link-multi": "1<https://r.example/a>; rel=prev, <https://r.example/b>;title=\"x;y,z\"; rel=\"first next\"",
+        "tags": "2" + json.dumps({"name": "library/nginx", "tags": ["1.25", "1.24", "latest"]}),
+        "tags-null": "2{\"name\":\"x\",\"tags\":null}",
+        "tags-garbage": "2<html>502</html>",
+        "manifest-index": "3" + json.dumps({"mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+            {"digest": "sha256:" + d64, "platform": {"os": "linux", "architecture": "amd64"}},
+            {"digest": "sha256:" + d64, "platform": {"os": "linux", "architecture": "arm", "variant": "v7"}}]}),
+        "manifest-image": "3" + json.dumps({"schemaVersion": 2, "config": {"digest": "sha256:" + d64}, "layers": []}),
+        "token": "4{\"token\":\"abc.def\",\"expires_in\":300}",
+        "auth": "5" + json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": "YWxpY2U6czNjcjpldA=="}}}),
+        "ref-full": "6quay.io/org/app:v1@sha256:" + d64,
+        "ref-short": "6nginx:1.25-typo",
+        "ref-ipv6": "6[fc00::1]:5000/docker",
+    }
+    for name, data in seeds.items():
+        w("registry", name, data)
+
 
 if __name__ == "__main__":
     watch()
@@ -232,3 +256,4 @@ if __name__ == "__main__":
     jsonpatch()
     llm_reply()
     normalize()
+    registry()

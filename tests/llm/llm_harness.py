@@ -84,7 +84,7 @@ class LlmServer:
 class LlmDaemon(harness.Daemon):
     """A real remedyd whose diagnosis section is given."""
 
-    def __init__(self, workdir, cluster, diagnosis, namespaces=None, env=None):
+    def __init__(self, workdir, cluster, diagnosis, namespaces=None, env=None, extra=""):
         self.dir = os.path.join(workdir, "remedyd")
         os.makedirs(self.dir, exist_ok=True)
         self.socket = os.path.join(self.dir, "remedyd.sock")
@@ -98,7 +98,7 @@ class LlmDaemon(harness.Daemon):
         lines += ["  %s: %s" % (k, v) for k, v in diagnosis.items()]
         lines += ["actions:", "  verify_timeout: 60s", "log:", "  level: debug"]
         with open(self.config, "w") as f:
-            f.write("\n".join(lines) + "\n")
+            f.write("\n".join(lines) + "\n" + extra)
         self.logpath = os.path.join(self.dir, "remedyd.log")
         self.proc = None
         self.start()

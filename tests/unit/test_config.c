@@ -590,7 +590,17 @@ test_dump(void)
 	    "  max_operations: 20\n"
 	    "  max_replicas: 50\n"
 	    "  allow_delete: false\n"
-	    "  allow_forced_rollback: true\n");
+	    "  allow_forced_rollback: true\n"
+	    "registries:\n"
+	    "  enabled: false\n"
+	    "  mirrors: {}\n"
+	    "  insecure: []\n"
+	    "  auth_file: ~\n"
+	    "  timeout: 10s\n"
+	    "  cache_ttl: 5m\n"
+	    "  max_requests_per_incident: 20\n"
+	    "  max_tags: 10000\n"
+	    "  pin_digest: false\n");
 	free(dump);
 	roundtrip(&cfg);
 	config_clear(&cfg);
@@ -766,6 +776,106 @@ test_control_keys(void)
 	}
 }
 
+/* registries.*: mirrors, insecure hosts, the auth file and the limits. */
+static void
+test_registry_keys(void)
+{
+	static const struct {
+		const char	*yaml;
+		const char	*err;	/* after "PATH:" */
+	} bad[] = {
+		{ "registries:\n  mirrors: {docker.io: http://127.0.0.1:5000}\n",
+		  "2:24: registries.mirrors.docker.io: http://127.0.0.1:5000 is "
+		  "plain http; list 127.0.0.1:5000 in registries.insecure to "
+		  "allow it" },
+		{ "registries: {mirrors: {docker.io: ftp://x}}\n",
+		  "1:35: registries.mirrors.docker.io: expected http://HOST[:PORT]"
+		  " or https://HOST[:PORT] (no path)" },
+		{ "registries: {mirrors: {docker.io: \"https://x/v2/\"}}\n",
+		  "1:35: registries.mirrors.docker.io: expected http://HOST[:PORT]"
+		  " or https://HOST[:PORT] (no path)" },
+		{ "registries: {mirrors: {\"https://q\": https://x}}\n",
+		  "1:24: registries.mirrors: \"https://q\" is not a registry "
+		  "domain as an image reference names it (HOST[:PORT], docker.io "
+		  "for Docker Hub)" },
+		{ "registries: {mirrors: [x]}\n",
+		  "1:23: registries.mirrors: expected a mapping of registry host "
+		  "to mirror URL, got a sequence" },
+		{ "registries: {insecure: [\"http://h:1\"]}\n",
+		  "1:25: registries.insecure[0]: \"http://h:1\" is not "
+		  "HOST[:PORT] (no scheme, no path)" },
+		{ "registries: {auth_file: rel/auth.json}\n",
+		  "1:25: registries.auth_file: must be an absolute path" },
+		{ "registries: {timeout: 0s}\n",
+		  "1:23: registries.timeout: must be from 100ms to 5m" },
+		{ "registries: {max_tags: lots}\n",
+		  "1:24: registries.max_tags: \"lots\" is not an integer from 1 "
+		  "to 1000000" },
+		{ "registries: {max_requests_per_incident: 0}\n",
+		  "1:41: registries.max_requests_per_incident: \"0\" is not an "
+		  "integer from 1 to 1000" },
+		{ "registries: {mirror: {}}\n",
+		  "1:14: unknown key \"mirror\" in registries" },
+	};
+	struct remedy_config	 cfg;
+	char			 path[256], *errs, *dump;
+	const char		*good =
+	    "registries:\n"
+	    "  enabled: true\n"
+	    "  mirrors:\n"
+	    "    docker.io: http://127.0.0.1:5000/\n"
+	    "    quay.io: https://mirror.example:8443\n"
+	    "  insecure: [127.0.0.1:5000, \"[::1]:5001\"]\n"
+	    "  auth_file: /etc/remedyd/registry-auth.json\n"
+	    "  timeout: 3s\n"
+	    "  cache_ttl: 0s\n"
+	    "  max_requests_per_incident: 7\n"
+	    "  max_tags: 500\n"
+	    "  pin_digest: true\n";
+	size_t			 i;
+
+	snprintf(path, sizeof(path), "%s/registries.yaml", tmpdir);
+	write_file(path, good, strlen(good));
+	config_init(&cfg);
+	CHECK_INT(config_load(path, &cfg, &errs), 0);
+	CHECK(errs == NULL);
+	free(errs);
+	CHECK_INT(cfg.registries.enabled, 1);
+	CHECK_INT(cfg.registries.nmirrors, 2);
+	CHECK_STR(registry_config_mirror(&cfg.registries, "docker.io"),
+	    "http://127.0.0.1:5000");
+	CHECK_STR(registry_config_mirror(&cfg.registries, "quay.io"),
+	    "https://mirror.example:8443");
+	CHECK(registry_config_mirror(&cfg.registries, "ghcr.io") == NULL);
+	CHECK(registry_config_insecure(&cfg.registries, "[::1]:5001"));
+	CHECK(!registry_config_insecure(&cfg.registries, "127.0.0.1"));
+	CHECK_STR(cfg.registries.auth_file, "/etc/remedyd/registry-auth.json");
+	CHECK_INT(cfg.registries.timeout_ms, 3000);
+	CHECK_INT(cfg.registries.cache_ttl_ms, 0);
+	CHECK_INT(cfg.registries.max_requests, 7);
+	CHECK_INT(cfg.registries.max_tags, 500);
+	CHECK_INT(cfg.registries.pin_digest, 1);
+	dump = config_dump(&cfg);
+	CHECK(dump != NULL && strstr(dump, "registries:\n  enabled: true\n"
+	    "  mirrors:\n    "
+	    "docker.io: http://127.0.0.1:5000\n") != NULL);
+	free(dump);
+	roundtrip(&cfg);
+	config_clear(&cfg);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[512];
+
+		write_file(path, bad[i].yaml, strlen(bad[i].yaml));
+		config_init(&cfg);
+		CHECK_INT(config_load(path, &cfg, &errs), 1);
+		snprintf(want, sizeof(want), "%s:%s\n", path, bad[i].err);
+		CHECK_STR(errs, want);
+		free(errs);
+		config_clear(&cfg);
+	}
+}
+
 int
 main(void)
 {
@@ -786,6 +896,7 @@ main(void)
 	test_control_keys();
 	test_http_listen();
 	test_kube_keys();
+	test_registry_keys();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);

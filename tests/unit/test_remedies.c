@@ -88,16 +88,19 @@ test_table(void)
 	const struct remedy	*r;
 	size_t			 i;
 
+	/* a missing image: the rollback, else the registry's closest tag */
 	r = remedy_find("ImagePullBackOff", "StatefulSet");
-	CHECK(r != NULL && r->build == remedy_rollback_revision);
+	CHECK(r != NULL && r->build == remedy_revision_or_tag);
 	CHECK_STR(r ? r->family : NULL, "revision-rollback");
 	r = remedy_find("CrashLoopBackOff", "DaemonSet");
 	CHECK(r != NULL && r->build == remedy_rollback_revision);
 	r = remedy_find("ErrImagePull", "Deployment");
-	CHECK(r != NULL && r->build == remedy_rollback_deployment);
+	CHECK(r != NULL && r->build == remedy_rollback_or_tag);
 	r = remedy_find("OOMKilled", "StatefulSet");
 	CHECK(r != NULL && r->build == remedy_memory_raise);
-	CHECK(remedy_find("ImagePullBackOff", "Pod") == NULL);
+	r = remedy_find("ImagePullBackOff", "Pod");
+	CHECK(r != NULL && r->build == remedy_image_tag);
+	CHECK(remedy_find("CrashLoopBackOff", "Pod") == NULL);
 	CHECK(remedy_find("ProgressDeadlineExceeded", "StatefulSet") == NULL);
 	CHECK(remedy_find("Unschedulable", "Deployment") == NULL);
 	/* every row names a kind remedy_api_path() knows */
