@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 import harness  # noqa: E402
 
 NAMESPACES = ["ns%02d" % i for i in range(1, 14)]
-KINDS = 15      # pods, replicasets, deployments and engine.c's twelve others
+KINDS = 16      # pods, replicasets, deployments and engine.c's thirteen others
 
 
 def objects(ns):
