@@ -72,6 +72,7 @@ struct kube_client {
 	char			*tok;		/* token file contents */
 	int64_t			 tok_read_ms;	/* 0: read again */
 	long			 watch_stall_s;
+	int			 no_watchlist;	/* streaming lists refused */
 	struct kube_client_stats stats;
 	int			 dying;		/* freed when calls drain */
 };
@@ -235,6 +236,18 @@ fail:
 	curl_slist_free_all(c->connect_to);
 	free(c);
 	return NULL;
+}
+
+void
+kube_client_set_watchlist_refused(struct kube_client *c)
+{
+	c->no_watchlist = 1;
+}
+
+int
+kube_client_watchlist_refused(const struct kube_client *c)
+{
+	return c->no_watchlist;
 }
 
 void

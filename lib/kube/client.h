@@ -83,6 +83,13 @@ void		 kube_client_set_rate(struct kube_client *, double qps,
 		    int burst);
 /* Move a call just made (before the loop runs again) to another lane. */
 void		 kube_call_set_lane(struct kube_call *, enum kube_lane);
+/*
+ * The API server refused a streaming list (WatchList): every informer of
+ * this client then lists and watches without asking again, which saves a
+ * request per kind at start on servers that predate it.
+ */
+void		 kube_client_set_watchlist_refused(struct kube_client *);
+int		 kube_client_watchlist_refused(const struct kube_client *);
 /* Seconds without a byte before a watch counts as stalled. */
 void		 kube_client_set_watch_stall(struct kube_client *, long seconds);
 /* How long an exec plugin may run (default KUBE_EXEC_TIMEOUT_MS). */

@@ -394,6 +394,9 @@ inf_relist(struct informer *inf)
 	free(inf->cont);
 	inf->cont = NULL;
 	inf->paginate = 1;
+	if (inf->stream == INF_STREAM_TRY &&
+	    kube_client_watchlist_refused(inf->kc))
+		inf->stream = INF_STREAM_REFUSED;	/* another one asked */
 	if (inf->stream == INF_STREAM_TRY) {
 		inf_watch_list(inf);
 		return;
@@ -554,6 +557,7 @@ inf_watch_done(const struct kube_resp *r, void *arg)
 			    "%ld: %s); using LIST and WATCH", inf->t->name,
 			    r->status, r->message);
 			inf->stream = INF_STREAM_REFUSED;
+			kube_client_set_watchlist_refused(inf->kc);
 			inf_relist(inf);
 			return;
 		}

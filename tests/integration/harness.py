@@ -138,7 +138,8 @@ class Daemon:
     """A real remedyd with its own config, store and socket."""
 
     def __init__(self, workdir, cluster, hold_down="1s", verify_timeout="60s",
-                 namespaces=("demo",), extra="", control_extra="", kube_extra=""):
+                 namespaces=("demo",), extra="", control_extra="", kube_extra="",
+                 sync_timeout=60):
         self.dir = os.path.join(workdir, "remedyd")
         os.makedirs(self.dir, exist_ok=True)
         self.socket = os.path.join(self.dir, "remedyd.sock")
@@ -154,6 +155,7 @@ class Daemon:
                        hold_down, verify_timeout, extra))
         self.logpath = os.path.join(self.dir, "remedyd.log")
         self.proc = None
+        self.sync_timeout = sync_timeout
         self.start()
 
     def start(self):
@@ -166,7 +168,7 @@ class Daemon:
                 raise AssertionError("remedyd exited %s:\n%s" % (self.proc.returncode, self.log()))
             rc, out, _ = self.ctl("status")
             return rc == 0 and out.get("synced")
-        wait_for(up, 60, "remedyd to sync its caches")
+        wait_for(up, self.sync_timeout, "remedyd to sync its caches")
 
     def log(self):
         if not self.logf.closed:  # stop() closes it; the log is still wanted

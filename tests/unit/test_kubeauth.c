@@ -424,6 +424,18 @@ test_watchlist(const struct kube_config *kc)
 	CHECK_INT(n, 2);
 	CHECK(!informer_streaming(inf));
 	informer_free(inf);
+	/* the client remembers the refusal: the next informer (another kind
+	 * at start, say) lists without asking again */
+	CHECK(kube_client_watchlist_refused(c));
+	n = 0;
+	inf = informer_new(c, &kt_loop, &pods_type, "demo", on_inf, &n);
+	informer_start(inf);
+	CHECK(kt_run_until(inf_synced, inf, WAIT_MS));
+	informer_stats(inf, &st);
+	CHECK_INT(st.streamed_lists, 0);
+	CHECK_INT(st.lists, 1);
+	CHECK(!informer_streaming(inf));
+	informer_free(inf);
 	CHECK_INT(kt_request("POST", "/_test/faults", "{}", NULL), 200);
 	kube_client_free(c);
 }
