@@ -122,6 +122,7 @@ cmd_up() {
 	$t_sched,system:kube-scheduler,sched,"system:masters"
 	$t_node,system:node:$NODE_NAME,node,"system:nodes"
 	$t_remedy,remedy,remedy-uid,"remedy-operators"
+	$(token),restricted,restricted-uid,"remedy-nobody"
 	EOF
 	chmod 600 "$D/tokens.csv"
 

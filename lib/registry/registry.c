@@ -108,13 +108,28 @@ registry_requests(const struct registry *reg)
 	return reg->requests;
 }
 
-static void
+/* The cache key of op; -1 when it does not fit (such an answer is not
+ * cached: a cut key could name another image). */
+static int
 cache_key(const struct reg_op *op, char *buf, size_t len)
 {
-	snprintf(buf, len, "%c%d %s/%s:%s@%s", op->kind == OP_TAGS ? 'T' : 'M',
-	    op->get, op->ref.domain, op->ref.path,
+	int n;
+
+	n = snprintf(buf, len, "%c%d %s/%s:%s@%s", op->kind == OP_TAGS ? 'T' :
+	    'M', op->get, op->ref.domain, op->ref.path,
 	    op->kind == OP_TAGS ? "" : op->ref.tag,
 	    op->kind == OP_TAGS ? "" : op->ref.digest);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* host "|" scope, the key of a bearer token; -1 when it does not fit. */
+static int
+token_key(char *buf, size_t len, const char *host, const char *scope)
+{
+	int n;
+
+	n = snprintf(buf, len, "%s|%s", host, scope);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 static void
@@ -136,7 +151,10 @@ cache_put(struct registry *reg, const struct reg_op *op)
 		return;
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return;
-	cache_key(op, e->key, sizeof(e->key));
+	if (cache_key(op, e->key, sizeof(e->key)) == -1) {
+		free(e);
+		return;
+	}
 	e->expires = mono_ms() + reg->cfg->cache_ttl_ms;
 	e->a = op->ans;
 	json_incref(e->a.tags);
@@ -159,7 +177,8 @@ cache_get(struct registry *reg, const struct reg_op *op)
 	char			 key[640];
 	int64_t			 now = mono_ms();
 
-	cache_key(op, key, sizeof(key));
+	if (cache_key(op, key, sizeof(key)) == -1)
+		return NULL;
 	for (pp = &reg->cache; (e = *pp) != NULL;) {
 		if (e->expires <= now) {
 			*pp = e->next;
@@ -180,7 +199,8 @@ token_get(struct registry *reg, const char *host, const char *scope)
 	char	key[512];
 	size_t	i;
 
-	snprintf(key, sizeof(key), "%s|%s", host, scope);
+	if (token_key(key, sizeof(key), host, scope) == -1)
+		return NULL;
 	for (i = 0; i < MAX_TOKENS; i++)
 		if (reg->tokens[i].expires > mono_ms() &&
 		    strcmp(reg->tokens[i].key, key) == 0)
@@ -193,12 +213,17 @@ token_put(struct registry *reg, const char *host, const char *scope,
     const char *token, int expires_in)
 {
 	struct reg_token	*t = &reg->tokens[0];
+	char			 key[sizeof(t->key)];
 	size_t			 i;
 
+	/* one that does not fit is not kept: asked for again next time */
+	if (token_key(key, sizeof(key), host, scope) == -1 ||
+	    strlen(token) >= sizeof(t->token))
+		return;
 	for (i = 1; i < MAX_TOKENS; i++)	/* the one expiring first */
 		if (reg->tokens[i].expires < t->expires)
 			t = &reg->tokens[i];
-	snprintf(t->key, sizeof(t->key), "%s|%s", host, scope);
+	memcpy(t->key, key, sizeof(t->key));
 	snprintf(t->token, sizeof(t->token), "%s", token);
 	/* renew 10 s early */
 	t->expires = mono_ms() + (int64_t)(expires_in > 20 ? expires_in - 10 :

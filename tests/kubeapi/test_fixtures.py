@@ -26,7 +26,11 @@ sys.path.insert(0, HERE)
 import fake_apiserver  # noqa: E402
 
 SHARED = os.environ.get("REMEDY_SHARED") or os.path.join(HERE, "..", "..", "..", "shared")
-FIXDIR = os.path.join(SHARED, "fixtures", "kube-apiserver-v1.20")
+# The captures tests/kubeapi/capture_fixtures.py refreshed from the real
+# cluster (scripts/cluster) when there are any, else the shared ones.
+OWN = os.path.join(HERE, "captures", "kube-apiserver-v1.20")
+FIXDIR = os.environ.get("REMEDY_FIXTURES") or (
+    OWN if os.path.isdir(OWN) else os.path.join(SHARED, "fixtures", "kube-apiserver-v1.20"))
 CURL_UA = "curl/7.88.1"
 RESTRICTED = "restricted-token"
 PODNS = "pods-ns"   # the captures' pods lived alone in their namespace
@@ -401,6 +405,23 @@ class Fixtures(unittest.TestCase):
         self.assertEqual(hdrs.get("cache-control"), cap.headers.get("cache-control"))
         self.assertNotIn("content-type", hdrs)
         self.assertIn(hdrs.get("content-length", "0"), ("0",))
+
+    def test_delete_body_without_dryrun(self):
+        """`?dryRun=All` with a DeleteOptions body that does not say dryRun:
+        the body wins, and the pod is deleted for real."""
+        path = self.cap_path = "delete-body-without-dryrun.http"
+        if not os.path.exists(os.path.join(FIXDIR, path)):
+            self.skipTest("captured by capture_fixtures.py only")
+        cap = self.cap(path)
+        self.new_pod("d1")
+        uid = self.h.json("GET", self.pod_path("/d1"))["metadata"]["uid"]
+        mine = self.check_common(cap, self.req(
+            "DELETE", self.pod_path("/d1?dryRun=All"),
+            json.dumps({"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": uid}}),
+            {"Content-Type": "application/json"}))
+        want = cap.json()
+        self.assertEqual((mine["kind"], mine["apiVersion"]), (want["kind"], want["apiVersion"]))
+        self.assertEqual(self.req("GET", self.pod_path("/d1"))[0], 404, "deleted for real")
 
     def lease_body(self, cap_name="lease-create.http"):
         want = strip_managed(self.cap(cap_name).json())
