@@ -137,6 +137,8 @@ def pod_ready(p):
 class Daemon:
     """A real remedyd with its own config, store and socket."""
 
+    sync_timeout = 60   # seconds start() waits for synced caches
+
     def __init__(self, workdir, cluster, hold_down="1s", verify_timeout="60s",
                  namespaces=("demo",), extra="", control_extra="", kube_extra="",
                  sync_timeout=60):
