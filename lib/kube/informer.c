@@ -36,6 +36,7 @@
 #define INF_WATCH_MIN_S		300
 #define INF_WATCH_SPAN_S	300
 #define INF_SHORT_WATCH		1000
+#define INF_CURRENT_MS		1000	/* a silent watch open this long runs */
 
 enum inf_next { INF_RELIST, INF_REWATCH };
 
@@ -813,8 +814,14 @@ informer_synced(const struct informer *inf)
 int
 informer_current(const struct informer *inf)
 {
+	/*
+	 * A watch just sent is not yet running: the server may still refuse
+	 * it (a 500 comes back within milliseconds).  It counts once it has
+	 * delivered an event or stayed open for INF_CURRENT_MS.
+	 */
 	return inf->synced && inf->call != NULL && inf->call_watch &&
-	    !inf->initial;
+	    !inf->initial && (inf->watch_events > 0 ||
+	    mono_ms() - inf->watch_started_ms >= INF_CURRENT_MS);
 }
 
 void *
