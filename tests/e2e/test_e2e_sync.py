@@ -177,12 +177,15 @@ class Sync(e2e.Case):
         sa = e2e.REMEDY_SA
         # the informers' requests: not the diagnoses' Event reads, which
         # carry a fieldSelector
-        evs = [e for e in audit.events() if e.get("stage") == "ResponseComplete"
+        # A watch is audited at ResponseStarted when it is established and
+        # at ResponseComplete only when it ends.
+        evs = [e for e in audit.events() if e.get("stage") in ("ResponseStarted", "ResponseComplete")
                and e["user"]["username"] == sa and e["requestReceivedTimestamp"] >= audit.since
                and "fieldSelector" not in e["requestURI"]]
         lists = sorted({e["requestURI"].split("?")[0] for e in evs
                         if e["verb"] == "list" and e["responseStatus"]["code"] == 200})
-        watches = [e["requestURI"].split("?")[0] for e in evs if e["verb"] == "watch"]
+        watches = [e["requestURI"].split("?")[0] for e in evs if e["verb"] == "watch"
+                   and e["responseStatus"]["code"] == 200 and e["stage"] == "ResponseStarted"]
         not_found = [e["requestURI"] for e in evs if e["responseStatus"]["code"] == 404]
         self.assertEqual(not_found, [], "remedyd asked for something the server does not serve")
         self.assertTrue(all("/namespaces/" not in p for p in lists), lists)

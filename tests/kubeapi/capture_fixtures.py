@@ -173,7 +173,7 @@ def main():
                                  data=json.dumps({"revision": rev, "physical": True}).encode(), method="POST")
     urllib.request.urlopen(req, timeout=30).read()
     put("watch-too-old-rv", c.curl("GET", "/api/v1/namespaces/pods-ns/pods?watch=1&resourceVersion=1"
-                                   "&timeoutSeconds=5", http1=True, raw=True))
+                                   "&timeoutSeconds=5"))
 
     d = "/apis/apps/v1/namespaces/demo/deployments/web"
     ok = [{"op": "test", "path": "/spec/template/spec/containers/0/image", "value": "nginx:1.25"},
