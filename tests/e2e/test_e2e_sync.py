@@ -180,7 +180,8 @@ class Sync(e2e.Case):
         # A watch is audited at ResponseStarted when it is established and
         # at ResponseComplete only when it ends.
         evs = [e for e in audit.events() if e.get("stage") in ("ResponseStarted", "ResponseComplete")
-               and e["user"]["username"] == sa and e["requestReceivedTimestamp"] >= audit.since
+               and e.get("user", {}).get("username") == sa
+               and e.get("requestReceivedTimestamp", "") >= audit.since
                and "fieldSelector" not in e["requestURI"]]
         lists = sorted({e["requestURI"].split("?")[0] for e in evs
                         if e["verb"] == "list" and e["responseStatus"]["code"] == 200})
