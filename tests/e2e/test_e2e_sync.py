@@ -174,20 +174,29 @@ class Sync(e2e.Case):
         t0 = time.monotonic()
         d = self.start_remedyd()
         took = time.monotonic() - t0
-        sa = e2e.REMEDY_SA
-        # the informers' requests: not the diagnoses' Event reads, which
-        # carry a fieldSelector
-        # A watch is audited at ResponseStarted when it is established and
-        # at ResponseComplete only when it ends.
-        evs = [e for e in audit.events() if e.get("stage") in ("ResponseStarted", "ResponseComplete")
-               and e.get("user", {}).get("username") == sa
-               and e.get("requestReceivedTimestamp", "") >= audit.since
-               and "fieldSelector" not in e["requestURI"]]
-        lists = sorted({e["requestURI"].split("?")[0] for e in evs
-                        if e["verb"] == "list" and e["responseStatus"]["code"] == 200})
-        watches = [e["requestURI"].split("?")[0] for e in evs if e["verb"] == "watch"
-                   and e["responseStatus"]["code"] == 200 and e["stage"] == "ResponseStarted"]
-        not_found = [e["requestURI"] for e in evs if e["responseStatus"]["code"] == 404]
+        # The informers' requests (not the diagnoses' Event reads, which
+        # carry a fieldSelector).  A watch is audited at ResponseStarted
+        # once established, which the log may show a moment after remedyd
+        # says synced: poll until every listed kind has its watch.
+        def informer_requests():
+            evs = [e for e in audit.events()
+                   if e.get("stage") in ("ResponseStarted", "ResponseComplete")
+                   and e.get("user", {}).get("username") == e2e.REMEDY_SA
+                   and e.get("requestReceivedTimestamp", "") >= audit.since
+                   and "fieldSelector" not in e.get("requestURI", "")]
+            lists = sorted({e["requestURI"].split("?")[0] for e in evs
+                            if e["verb"] == "list" and e["responseStatus"].get("code") == 200})
+            watches = [e["requestURI"].split("?")[0] for e in evs if e["verb"] == "watch"
+                       and e["responseStatus"].get("code") == 200
+                       and e["stage"] == "ResponseStarted"]
+            not_found = [e["requestURI"] for e in evs if e["responseStatus"].get("code") == 404]
+            return lists, watches, not_found
+        try:
+            wait(lambda: (lambda l, w, n: len(l) >= 16 and sorted(set(w)) == l)(*informer_requests()),
+                 30, "a watch for every kind listed")
+        except AssertionError:
+            pass    # the assertions below say what differs
+        lists, watches, not_found = informer_requests()
         self.assertEqual(not_found, [], "remedyd asked for something the server does not serve")
         self.assertTrue(all("/namespaces/" not in p for p in lists), lists)
         self.assertEqual(len(lists), 16, lists)
