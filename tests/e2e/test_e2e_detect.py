@@ -140,6 +140,12 @@ class Detect(e2e.Case):
     def test_every_family_and_silent_twins(self):
         e2e.apply(PV % (HEALTHY, HEALTHY, HEALTHY))
         e2e.apply(manifests(HEALTHY, False), HEALTHY)
+        # The twins are running before remedyd looks: a Service whose pods
+        # are still starting has no ready endpoints for a moment, which is
+        # no healthy steady state.
+        for dep in ("cfg", "sched", "probe", "api", "checkout"):
+            kubectl("-n", HEALTHY, "rollout", "status", "deployment/" + dep,
+                    "--timeout=180s", timeout=190)
         e2e.apply(manifests(BROKEN, True), BROKEN)
         d = self.start_remedyd()
 
