@@ -172,6 +172,19 @@ def main():
     req = urllib.request.Request(etcd + "/v3/kv/compaction",
                                  data=json.dumps({"revision": rev, "physical": True}).encode(), method="POST")
     urllib.request.urlopen(req, timeout=30).read()
+    # The API server's watch cache still holds the compacted history: only a
+    # restarted server answers from etcd as a client meets it after one.
+    r = subprocess.run([os.path.join(HERE, "..", "..", "scripts", "cluster"), "restart",
+                        "apiserver", c.dir], capture_output=True, text=True, timeout=180)
+    if r.returncode != 0:
+        sys.exit("capture: restarting the API server: " + r.stderr.strip())
+    deadline = time.monotonic() + 120
+    while subprocess.run(["curl", "-sSf", "-o", "/dev/null", "--cacert", c.ca, "--max-time", "5",
+                          "-H", "Authorization: Bearer " + c.tokens["admin"], c.api + "/readyz"],
+                         capture_output=True).returncode != 0:
+        if time.monotonic() > deadline:
+            sys.exit("capture: the API server is not ready after its restart")
+        time.sleep(0.5)
     put("watch-too-old-rv", c.curl("GET", "/api/v1/namespaces/pods-ns/pods?watch=1&resourceVersion=1"
                                    "&timeoutSeconds=5"))
 
