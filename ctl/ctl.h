@@ -70,7 +70,6 @@ int64_t	 audit_parse_time(const char *opt, const char *s);
 
 /* The result as JSON (indent 2, sorted keys) or YAML, with a newline. */
 int	 out_json(FILE *, const json_t *);
-int	 out_yaml(FILE *, const json_t *, char *err, size_t errlen);
 
 /* Human renderers (the "table" format), one per command. */
 void	 out_status(FILE *, json_t *result);

@@ -24,6 +24,7 @@
 #include "proto.h"
 #include "util.h"
 #include "version.h"
+#include "yamlout.h"
 
 #define CTL_MAX_OPTS	8
 #define OPT_FLAG	2
@@ -459,7 +460,7 @@ ctl_machine_output(struct ctl *ctl, json_t *result, int *rc)
 		return 1;
 	}
 	if (ctl->format == CTL_YAML) {
-		if (out_yaml(stdout, result, err, sizeof(err)) == -1) {
+		if (yaml_emit_json(stdout, result, err, sizeof(err)) == -1) {
 			fprintf(stderr, "%s: %s\n", progname, err);
 			*rc = CTL_EXIT_REFUSED;
 		}
@@ -657,7 +658,7 @@ watch_event(json_t *ev, void *arg)
 		}
 		break;
 	case CTL_YAML:
-		if (out_yaml(stdout, ev, err, sizeof(err)) == -1)
+		if (yaml_emit_json(stdout, ev, err, sizeof(err)) == -1)
 			fprintf(stderr, "%s: %s\n", progname, err);
 		break;
 	default:

@@ -450,6 +450,14 @@ propose_dryrun(struct djob *j, struct proposal *p)
 	d->incident_id = j->incident_id;
 	d->p = *p;
 	memset(p, 0, sizeof(*p));
+	if (e->no_dryrun) {
+		/* remedyd analyze --no-dry-run: reported, never applied */
+		e->inflight++;
+		d->answer = json_pack("{s:b}", "dry_run", 0);
+		dryrun_store(d, d->answer, NULL);
+		d = NULL;
+		goto out;
+	}
 	if (kube_patch(e->kube, d->p.api_path, JSON_PATCH, d->body, 1,
 	    dryrun_done, d) == NULL) {
 		log_warnx("incident %lld: cannot start dry-run",

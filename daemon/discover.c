@@ -128,6 +128,12 @@ on_discovery(struct discovery *d, int ok, const struct discovery_set *set,
 	metric_inc(metric_counter("remedy_discovery_total",
 	    "API discovery rounds, by result (ok, error).", "result"),
 	    METRIC_LABELS(ok ? "ok" : "error"));
+	if (!ok && e->oneshot) {
+		/* remedyd analyze: without discovery the look is partial */
+		snprintf(e->oneshot_err, sizeof(e->oneshot_err),
+		    "API discovery failed: %s", err);
+		return;
+	}
 	if (!ok) {
 		if (e->disc_backoff_ms == 0)
 			e->disc_backoff_ms = DISC_RETRY_MIN_MS;

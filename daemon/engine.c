@@ -982,6 +982,60 @@ engine_approved(void *arg, int64_t id)
 	engine_apply(arg, id);
 }
 
+/*
+ * remedyd analyze: the caches are synced and every incident they show is
+ * stored and diagnosed (a symptom whose cause is an incident is not
+ * diagnosed on its own), with no diagnosis or dry-run in flight.
+ */
+int
+engine_settled(struct engine *e)
+{
+	struct incident	*inc;
+	size_t		 pos = 0;
+
+	if (!e->synced || e->inflight > 0)
+		return 0;
+	while (incidents_next(&e->incs, &pos, &inc)) {
+		if (incident_objects(inc) == 0)
+			continue;
+		if (inc->symptom && incidents_has_cause(&e->incs, inc))
+			continue;
+		if (inc->store_id == 0 || !inc->diagnosed)
+			return 0;
+	}
+	return 1;
+}
+
+const char *
+engine_oneshot_failed(struct engine *e)
+{
+	struct informer	*core[3];
+	long		 st;
+	size_t		 i, j;
+
+	if (e->oneshot_err[0] != '\0')
+		return e->oneshot_err;
+	for (i = 0; i < e->ninf; i++) {
+		core[0] = e->pods[i];
+		core[1] = e->rsets[i];
+		core[2] = e->deps[i];
+		for (j = 0; j < NELEM(core); j++) {
+			if (informer_synced(core[j]))
+				continue;
+			st = informer_fail_status(core[j]);
+			if (st != 401 && st != 403)
+				continue;
+			snprintf(e->oneshot_err, sizeof(e->oneshot_err),
+			    "cannot list %s: the API server answered %ld%s",
+			    informer_name(core[j]), st, st == 401 ?
+			    " (the credentials are not accepted)" :
+			    " (these credentials may not list them)");
+			return e->oneshot_err;
+		}
+	}
+	return NULL;
+}
+
 int
 engine_synced(void *arg)
 {
@@ -1051,6 +1105,8 @@ scope_new(struct engine *e, int wide, int cluster, size_t i,
 		ns = cfg->namespaces[i];
 	if ((inf = informer_new(e->kube, e->loop, t, ns, cb, arg)) == NULL)
 		return NULL;
+	if (e->oneshot)
+		informer_set_list_only(inf);
 	if (!cluster && cfg->nnamespaces > 0 && wide &&
 	    informer_set_namespaces(inf, cfg->namespaces, cfg->nnamespaces)
 	    == -1) {
@@ -1245,11 +1301,16 @@ engine_start(struct engine *e, uv_loop_t *loop, const struct remedy_config *cfg,
 {
 	struct lease	*lease;
 	size_t		 n;
-	int		 k;
+	int		 k, oneshot, no_dryrun;
 
-	lease = e->lease;	/* the one field set before the start */
+	/* the fields set before the start */
+	lease = e->lease;
+	oneshot = e->oneshot;
+	no_dryrun = e->no_dryrun;
 	memset(e, 0, sizeof(*e));
 	e->lease = lease;
+	e->oneshot = oneshot;
+	e->no_dryrun = no_dryrun;
 	e->loop = loop;
 	e->cfg = cfg;
 	e->store = st;
@@ -1281,7 +1342,10 @@ engine_start(struct engine *e, uv_loop_t *loop, const struct remedy_config *cfg,
 		return -1;
 	uv_timer_init(loop, &e->tick);
 	e->tick.data = e;
-	uv_timer_start(&e->tick, on_tick, ENGINE_TICK_MS, ENGINE_TICK_MS);
+	/* a one-shot look has nothing to pace: it ends when it is done */
+	uv_timer_start(&e->tick, on_tick, e->oneshot ? ENGINE_TICK_ONESHOT_MS :
+	    ENGINE_TICK_MS, e->oneshot ? ENGINE_TICK_ONESHOT_MS :
+	    ENGINE_TICK_MS);
 	if (engine_active(e)) {
 		e->recovered = 1;
 		engine_recover(e);

@@ -22,6 +22,7 @@
 #include "store.h"
 
 #define ENGINE_TICK_MS	250
+#define ENGINE_TICK_ONESHOT_MS	10	/* remedyd analyze */
 #define ENGINE_NKINDS	13
 
 struct engine_kindarg;
@@ -34,6 +35,14 @@ struct lease;
 struct engine {
 	struct lease		*lease;		/* leader election; NULL: off.
 						 * Set before engine_start() */
+	int			 oneshot;	/* remedyd analyze: one LIST
+						 * per kind, no watch.  Set
+						 * before engine_start() */
+	int			 no_dryrun;	/* analyze --no-dry-run: a
+						 * proposal is stored without
+						 * its dry-run.  Likewise */
+	char			 oneshot_err[512];	/* why a one-shot
+							 * look cannot go on */
 	int			 recovered;	/* engine_recover() ran */
 	uv_loop_t		*loop;
 	const struct remedy_config *cfg;
@@ -109,6 +118,13 @@ void	engine_leader_changed(struct engine *, int leader);
 const char	*engine_kind_path(const struct engine *, const char *kind);
 /* Publish remedy_kind_served (discover.c), from a metrics collector. */
 void	engine_publish_kinds(const struct engine *);
+
+/* Synced, every incident stored and diagnosed, nothing in flight: what
+ * remedyd analyze waits for before its report. */
+int	engine_settled(struct engine *);
+/* Why a one-shot look cannot finish (discovery failed; Pods, ReplicaSets
+ * or Deployments may not be listed), or NULL. */
+const char	*engine_oneshot_failed(struct engine *);
 
 /* struct cmd_ctx callbacks (commands.h). */
 int	engine_synced(void *arg);

@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "analyze.h"
 #include "authz.h"
 #include "commands.h"
 #include "config.h"
@@ -61,6 +62,8 @@ static void
 help(FILE *fp)
 {
 	fprintf(fp, "usage: remedyd [-hnv] [-c FILE] [--version] [version]\n"
+	    "       remedyd analyze [options]   look once, report, exit "
+	    "(remedyd analyze --help)\n"
 	    "  -c, --config FILE  configuration (default " DEFAULT_CONFIG
 	    ")\n"
 	    "  -n, --check        check the configuration and exit\n"
@@ -217,6 +220,15 @@ main(int argc, char *argv[])
 		{ NULL,		0,			NULL, 0 }
 	};
 
+	/* "remedyd [-c FILE] analyze ...": the one-shot mode's own options */
+	for (ch = 1; ch < argc; ch++) {
+		if (strcmp(argv[ch], "--") == 0)
+			break;
+		if (strcmp(argv[ch], "analyze") == 0 && (ch == 1 ||
+		    (strcmp(argv[ch - 1], "-c") != 0 &&
+		    strcmp(argv[ch - 1], "--config") != 0)))
+			return analyze_main(argc, argv);
+	}
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":c:nvh", longopts, NULL)) !=
 	    -1) {

@@ -385,14 +385,15 @@ store_open(const char *path, char *err, size_t errlen)
 	struct stat	 sb;
 	char		 dir[PATH_MAX], mode[32];
 	char		*slash;
-	int		 ok = 0;
+	int		 ok = 0, memory;
 
 	if (path == NULL || *path == '\0' || strlen(path) >= sizeof(dir)) {
 		snprintf(err, errlen, "store: bad database path");
 		return NULL;
 	}
+	memory = strcmp(path, STORE_MEMORY) == 0;
 	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) != NULL) {
+	if (!memory && (slash = strrchr(dir, '/')) != NULL) {
 		if (slash == dir)
 			slash[1] = '\0';
 		else
@@ -423,7 +424,7 @@ store_open(const char *path, char *err, size_t errlen)
 	if (pragma(s, "PRAGMA journal_mode=WAL", mode, sizeof(mode)) !=
 	    STORE_OK)
 		goto fail;
-	if (strcmp(mode, "wal") != 0) {
+	if (strcmp(mode, memory ? "memory" : "wal") != 0) {
 		st_seterr(s, STORE_EDB, "store: cannot enable WAL (journal mode "
 		    "is %s)", mode);
 		goto fail;

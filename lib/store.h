@@ -153,7 +153,10 @@ struct store_action {
 /*
  * Open (creating if needed) the database at path; creates the schema, sets
  * WAL and foreign keys.  Returns NULL and writes a message into err.
+ * STORE_MEMORY: a store that lives in memory and dies with store_close()
+ * (remedyd analyze).
  */
+#define STORE_MEMORY	":memory:"
 struct store	*store_open(const char *path, char *err, size_t errlen);
 void		 store_close(struct store *);
 const char	*store_errmsg(struct store *);

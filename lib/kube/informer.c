@@ -65,6 +65,8 @@ struct informer {
 	long				 watch_buffer;	/* 0: libcurl's */
 	int64_t				 backoff_min, backoff_max;
 	int				 initial;	/* streaming the list */
+	int				 list_only;	/* no watch after the
+							 * list */
 
 	struct kube_call		*call;
 	int				 call_watch;	/* call is a watch */
@@ -353,7 +355,8 @@ inf_list_done(const struct kube_resp *r, void *arg)
 		inf_teardown(inf);
 		return;
 	}
-	inf_watch(inf);
+	if (!inf->list_only)
+		inf_watch(inf);
 }
 
 /*
@@ -693,6 +696,13 @@ informer_set_streaming(struct informer *inf, int on)
 {
 	if (inf->stream != INF_STREAM_REFUSED)
 		inf->stream = on ? INF_STREAM_TRY : INF_STREAM_OFF;
+}
+
+void
+informer_set_list_only(struct informer *inf)
+{
+	inf->list_only = 1;
+	inf->stream = INF_STREAM_OFF;
 }
 
 int

@@ -84,6 +84,9 @@ long		 informer_fail_status(const struct informer *);
 void		 informer_set_streaming(struct informer *, int on);
 /* True while streaming lists are tried (not refused, not turned off). */
 int		 informer_streaming(const struct informer *);
+/* One paginated LIST and no watch: the cache is a snapshot (remedyd
+ * analyze).  Before informer_start(). */
+void		 informer_set_list_only(struct informer *);
 /* Stops watching, frees the cache (no callbacks); timers are closed and the
  * memory released from their close callbacks. */
 void		 informer_free(struct informer *);

@@ -82,6 +82,36 @@ def retarget(obj, ns):
     return o
 
 
+def load_into(c, objs, ns, pod_status):
+    """Load a scenario's objects into namespace ns of the test API server c,
+    then give the pods its controllers created the statuses pod_status
+    lists."""
+    items = [{"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": ns}}]
+    items += [retarget(o, ns) for o in objs]
+    c.test("POST", "/objects", {"kind": "List", "items": items})
+    for ps in pod_status or []:
+        status, lst = c.api("GET", "/api/v1/namespaces/%s/pods?labelSelector=%s" % (ns, ps["selector"]))
+        if status != 200:
+            raise AssertionError("%s: listing pods: %s %s" % (ns, status, lst))
+        if not lst["items"]:
+            raise AssertionError("%s: no pods match %s" % (ns, ps["selector"]))
+        for p in lst["items"]:
+            p["kind"], p["apiVersion"] = "Pod", "v1"
+            p["status"] = copy.deepcopy(ps["status"])
+            c.test("POST", "/objects", p)
+
+
+def matches(inc, e):
+    """Is incident inc (remedyctl's or remedyd analyze's JSON) the expected
+    one e (a scenario's expect entry with its namespace)?"""
+    if (inc["namespace"], inc["kind"], inc["name"], inc["analyzer"], inc["reason"]) != \
+            (e["namespace"], e["kind"], e["name"], e["analyzer"], e["reason"]):
+        return False
+    if "objects" in e and inc["objects"] != e["objects"]:
+        return False
+    return any(e["finding"] in line for line in inc.get("findings") or [])
+
+
 def cluster_names(objs):
     return {(o["kind"], o["metadata"]["name"]) for o in objs if o.get("kind") in CLUSTER_SCOPED}
 
@@ -107,18 +137,7 @@ class Scenarios(unittest.TestCase):
         self.assertEqual(rc, 0, "remedyd exit status after SIGTERM")
 
     def load(self, objs, ns, pod_status):
-        c = self.cluster
-        items = [{"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": ns}}]
-        items += [retarget(o, ns) for o in objs]
-        c.test("POST", "/objects", {"kind": "List", "items": items})
-        for ps in pod_status or []:
-            status, lst = c.api("GET", "/api/v1/namespaces/%s/pods?labelSelector=%s" % (ns, ps["selector"]))
-            self.assertEqual(status, 200, lst)
-            self.assertTrue(lst["items"], "%s: no pods match %s" % (ns, ps["selector"]))
-            for p in lst["items"]:
-                p["kind"], p["apiVersion"] = "Pod", "v1"
-                p["status"] = copy.deepcopy(ps["status"])
-                c.test("POST", "/objects", p)
+        load_into(self.cluster, objs, ns, pod_status)
 
     def test_scenarios(self):
         scs = load_scenarios()
@@ -132,14 +151,6 @@ class Scenarios(unittest.TestCase):
         def expected_for(sc):
             ns = "b-" + sc["name"]
             return [dict(e, namespace="" if e["kind"] in CLUSTER_SCOPED else ns) for e in sc["expect"]]
-
-        def matches(inc, e):
-            if (inc["namespace"], inc["kind"], inc["name"], inc["analyzer"], inc["reason"]) != \
-                    (e["namespace"], e["kind"], e["name"], e["analyzer"], e["reason"]):
-                return False
-            if "objects" in e and inc["objects"] != e["objects"]:
-                return False
-            return any(e["finding"] in line for line in inc.get("findings") or [])
 
         def incidents():
             rc, out, err = self.daemon.ctl("incidents")
