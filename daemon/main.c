@@ -15,23 +15,23 @@
 #include <curl/curl.h>
 #include <uv.h>
 
-#include "authz.h"
+#include "base/authz.h"
+#include "base/http.h"
+#include "base/log.h"
+#include "base/metrics.h"
+#include "base/notify.h"
+#include "base/util.h"
+#include "base/version.h"
 #include "commands.h"
-#include "config.h"
+#include "conf/config.h"
 #include "control.h"
 #include "engine.h"
-#include "http.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/lease.h"
 #include "leader.h"
-#include "log.h"
-#include "metrics.h"
-#include "notify.h"
 #include "service.h"
-#include "store.h"
-#include "util.h"
-#include "version.h"
+#include "store/store.h"
 
 #define DEFAULT_CONFIG	"/etc/remedyd/remedyd.yaml"
 #define DRAIN_TIMEOUT_MS 20000
