@@ -15,9 +15,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/proto.h"
+#include "base/util.h"
 #include "ctl.h"
-#include "proto.h"
-#include "util.h"
 
 #define AUDIT_DETAIL_LEN	80	/* bytes of an unknown row's detail */
 #define AUDIT_MAX_ROLLBACKS	8	/* rollbacks told after an action */

@@ -18,9 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/proto.h"
+#include "base/util.h"
 #include "ctl.h"
-#include "proto.h"
-#include "util.h"
 
 #define CTL_REQUEST_ID	1
 

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/util.h"
 #include "ctl.h"
-#include "util.h"
 
 #define OUT_MAX_CELL	512	/* bytes of one table cell */
 #define OUT_MAX_COLS	8

@@ -20,11 +20,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/proto.h"
+#include "base/util.h"
+#include "base/version.h"
+#include "base/yamlout.h"
 #include "ctl.h"
-#include "proto.h"
-#include "util.h"
-#include "version.h"
-#include "yamlout.h"
 
 #define CTL_MAX_OPTS	8
 #define OPT_FLAG	2

@@ -43,13 +43,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "action/normalize.h"
+#include "action/policy.h"
+#include "base/log.h"
+#include "base/util.h"
 #include "engine_int.h"
 #include "kube/objects.h"
-#include "log.h"
-#include "normalize.h"
-#include "policy.h"
-#include "policy_gate.h"
-#include "util.h"
+#include "store/policy_gate.h"
 
 #define RESOLVE_RETRY_MS	2000	/* recovery GET failed: try again */
 #define SWEEP_MS		5000	/* pending TTL / superseded check */

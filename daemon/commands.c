@@ -13,12 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "authz.h"
+#include "base/authz.h"
+#include "base/log.h"
+#include "base/proto.h"
+#include "base/util.h"
 #include "commands.h"
-#include "policy_gate.h"
-#include "log.h"
-#include "proto.h"
-#include "util.h"
+#include "store/policy_gate.h"
 
 #ifndef REMEDY_VERSION
 #define REMEDY_VERSION	"unknown"

@@ -9,9 +9,9 @@
 
 #include <stdint.h>
 
+#include "base/notify.h"
 #include "control.h"
-#include "notify.h"
-#include "store.h"
+#include "store/store.h"
 
 struct cmd_ctx {
 	struct store	*store;

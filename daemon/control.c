@@ -47,10 +47,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "authz.h"
+#include "base/authz.h"
+#include "base/log.h"
+#include "base/proto.h"
 #include "control.h"
-#include "log.h"
-#include "proto.h"
 
 #define CONTROL_MAX_CONNS	64
 #define CONTROL_MAX_PER_UID	16

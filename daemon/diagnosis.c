@@ -33,6 +33,12 @@
 
 #include <openssl/rand.h>
 
+#include "action/normalize.h"
+#include "action/policy.h"
+#include "action/remedies/remedies.h"
+#include "base/log.h"
+#include "base/metrics.h"
+#include "base/util.h"
 #include "diagnose/context.h"
 #include "diagnose/cost.h"
 #include "diagnose/diagnose.h"
@@ -42,15 +48,9 @@
 #include "diagnose/reply.h"
 #include "engine_int.h"
 #include "kube/objects.h"
-#include "log.h"
-#include "metrics.h"
-#include "normalize.h"
-#include "policy.h"
 #include "registry/ask.h"
 #include "registry/pull.h"
 #include "registry/registry.h"
-#include "remedies/remedies.h"
-#include "util.h"
 
 #define PROMPT_VERSION	"remedy-diagnosis/1"
 #define LOG_MAX_BYTES	65536

@@ -32,12 +32,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
+#include "base/metrics.h"
+#include "base/util.h"
 #include "engine_int.h"
 #include "kube/discovery.h"
 #include "kube/objects.h"
-#include "log.h"
-#include "metrics.h"
-#include "util.h"
 
 #define DISC_RETRY_MIN_MS	1000
 #define DISC_RETRY_MAX_MS	60000

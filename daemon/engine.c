@@ -21,11 +21,11 @@
 #include <string.h>
 
 #include "analyze/analyze.h"
+#include "base/log.h"
+#include "base/util.h"
 #include "engine_int.h"
-#include "kube/objects.h"
 #include "kube/lease.h"
-#include "log.h"
-#include "util.h"
+#include "kube/objects.h"
 
 #define EVIDX_MAX	32	/* Events remembered per object */
 #define WRITE_EVERY_MS	1000	/* refresh a changing incident row at most */

@@ -14,12 +14,12 @@
 
 #include <uv.h>
 
-#include "config.h"
-#include "http.h"
-#include "incident.h"
+#include "analyze/incident.h"
+#include "base/http.h"
+#include "conf/config.h"
 #include "kube/client.h"
 #include "kube/informer.h"
-#include "store.h"
+#include "store/store.h"
 
 #define ENGINE_TICK_MS	250
 #define ENGINE_TICK_ONESHOT_MS	10	/* remedyd analyze */

@@ -28,12 +28,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
+#include "base/util.h"
 #include "diagnose/diagnose.h"
 #include "engine_int.h"
 #include "kube/informer.h"
 #include "kube/objects.h"
-#include "log.h"
-#include "util.h"
 
 #define REV_LABEL	"controller-revision-hash"
 

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "action/policy.h"
+#include "base/log.h"
 #include "diagnose/diagnose.h"
 #include "engine_int.h"
-#include "log.h"
-#include "policy.h"
 
 /* Store p as a refused action carrying rule and reason. */
 void

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hostport.h"
+#include "base/hostport.h"
+#include "base/log.h"
+#include "base/metrics.h"
 #include "httpd.h"
-#include "log.h"
-#include "metrics.h"
 
 struct hconn {
 	uv_tcp_t	 tcp;		/* tcp.data = this */

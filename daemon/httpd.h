@@ -1,7 +1,7 @@
 /*
  * httpd.h - remedyd's small HTTP/1.1 endpoint for monitoring.
  *
- *   GET /metrics   the metrics registry (lib/metrics.h) in the Prometheus
+ *   GET /metrics   the metrics registry (lib/base/metrics.h) in the Prometheus
  *                  text format 0.0.4
  *   GET /healthz   200 "ok" while the event loop runs (liveness)
  *   GET /readyz    200 "ready" once every informer cache has synced, else

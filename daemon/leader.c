@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "engine.h"
 #include "kube/lease.h"
 #include "leader.h"
-#include "log.h"
 
 static void
 on_leader(struct lease *l, int leader, void *arg)

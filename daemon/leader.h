@@ -6,7 +6,7 @@
 
 #include <uv.h>
 
-#include "config.h"
+#include "conf/config.h"
 #include "engine.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"

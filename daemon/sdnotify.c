@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "sdnotify.h"
 
 /* Parse a decimal unsigned integer; -1 on anything else. */

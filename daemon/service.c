@@ -10,10 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
+#include "base/metrics.h"
 #include "kube/informer.h"
 #include "kube/lease.h"
-#include "log.h"
-#include "metrics.h"
 #include "service.h"
 
 #define DUMP_MAX_KEYS	256	/* section.key entries compared on reload */

@@ -25,11 +25,11 @@
 
 #include <uv.h>
 
-#include "config.h"
+#include "conf/config.h"
 #include "engine.h"
 #include "httpd.h"
 #include "sdnotify.h"
-#include "store.h"
+#include "store/store.h"
 
 struct service {
 	uv_loop_t		*loop;

@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #include "analyze/analyze.h"
-#include "util.h"
+#include "base/util.h"
 
 #define S(x)		((x) ? (x) : "")
 #define MISSED_SCAN_MIN	(7 * 24 * 60)	/* look back at most a week */

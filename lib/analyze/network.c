@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "analyze/analyze.h"
-#include "util.h"
+#include "base/util.h"
 
 /* "app=web,tier=front" into buf. */
 static void

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "analyze/analyze.h"
-#include "util.h"
+#include "base/util.h"
 
 #define S(x)	((x) ? (x) : "")
 

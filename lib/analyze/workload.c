@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "analyze/analyze.h"
-#include "util.h"
+#include "base/util.h"
 
 #define S(x)	((x) ? (x) : "")
 

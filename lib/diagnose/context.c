@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "diagnose/context.h"
 #include "registry/pull.h"
-#include "util.h"
 
 #define CTX_MAX_EVENTS		12
 #define CTX_MAX_PODLINES	5

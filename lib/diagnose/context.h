@@ -25,8 +25,8 @@
 
 #include <jansson.h>
 
+#include "analyze/incident.h"
 #include "diagnose/redact.h"
-#include "incident.h"
 #include "kube/objects.h"
 
 #define CONTEXT_MIN_BUDGET	1024

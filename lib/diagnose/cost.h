@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hmap.h"
+#include "base/hmap.h"
 
 #define COST_CACHE_MAX	512
 

@@ -8,10 +8,11 @@
 
 #include <yaml.h>
 
+#include "base/util.h"
+#include "base/yamltree.h"
 #include "diagnose/diagconf.h"
 #include "diagnose/llm.h"
-#include "util.h"
-#include "yamltree.h"
+#include "kube/objects.h"
 
 const char *const diag_config_keys[] = {
 	"model", "endpoint", "api_key_file", "api_key_env",
@@ -54,35 +55,6 @@ diag_config_clear(struct diag_config *d)
 	free(d->azure_deployment);
 	free(d->api_version);
 	memset(d, 0, sizeof(*d));
-}
-
-int64_t
-diag_quantity(const char *s)
-{
-	static const struct {
-		const char	*suf;
-		double		 mul;
-	} sufs[] = {
-		{ "Ki", 1024.0 }, { "Mi", 1048576.0 }, { "Gi", 1073741824.0 },
-		{ "Ti", 1099511627776.0 }, { "k", 1e3 }, { "M", 1e6 },
-		{ "G", 1e9 }, { "T", 1e12 }, { "", 1 },
-	};
-	char	*end;
-	double	 v;
-	size_t	 i;
-
-	if (s == NULL || *s == '\0' || *s == '-' || *s == '+')
-		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || v < 0)
-		return -1;
-	for (i = 0; i < NELEM(sufs); i++)
-		if (strcmp(end, sufs[i].suf) == 0) {
-			v *= sufs[i].mul;
-			return v > 9e18 ? -1 : (int64_t)v;
-		}
-	return -1;
 }
 
 static const char *
@@ -259,7 +231,7 @@ diag_config_key(struct diag_config *d, struct ytree *t, const char *key,
 	} else if (strcmp(key, "memory_ceiling") == 0) {
 		if ((s = str_of(t, keypath, v)) == NULL)
 			return;
-		if ((n = diag_quantity(s)) <= 0) {
+		if ((n = kquantity(s)) <= 0) {
 			ytree_error(t, v, "%s: \"%s\" is not a memory quantity "
 			    "(like 512Mi, 4Gi)", keypath, s);
 			return;

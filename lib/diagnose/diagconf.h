@@ -2,7 +2,7 @@
  * diagconf.h - the diagnosis.* keys of remedyd.yaml beyond backend and
  * hold_down (docs/remedyd.yaml.5, docs/diagnosis.md).
  *
- * lib/config.c hands each of these keys to diag_config_key(), which checks
+ * lib/conf/config.c hands each of these keys to diag_config_key(), which checks
  * type and range and records errors with file:line:col and the key path;
  * diag_config_check() then checks what depends on the backend (an LLM
  * backend needs a model).  Strings are heap copies owned by the struct.
@@ -62,9 +62,5 @@ int	diag_config_dump(const struct diag_config *,
  */
 int	diag_api_key(const struct diag_config *, char **key, char *err,
 	    size_t errlen);
-
-/* A Kubernetes memory quantity ("512Mi", "4Gi", "1G", "1e9", "1000") in
- * bytes, or -1. */
-int64_t	diag_quantity(const char *);
 
 #endif

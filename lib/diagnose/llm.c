@@ -8,9 +8,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/log.h"
+#include "base/util.h"
 #include "diagnose/llm.h"
-#include "log.h"
-#include "util.h"
 
 struct llm {
 	uv_loop_t		*loop;

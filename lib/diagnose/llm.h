@@ -29,7 +29,7 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "http.h"
+#include "base/http.h"
 
 #define LLM_MAX_BODY		(4 * 1024 * 1024)
 #define LLM_MAX_RETRY_AFTER_MS	(120 * 1000)

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "action/normalize.h"
+#include "base/util.h"
 #include "diagnose/jschema.h"
 #include "diagnose/reply.h"
-#include "normalize.h"
-#include "util.h"
 
 /*
  * Models wrap JSON in prose or ``` fences even when told not to.  Take the

@@ -18,8 +18,8 @@
 
 #include <jansson.h>
 
+#include "action/policy.h"
 #include "diagnose/diagnose.h"
-#include "policy.h"
 
 #define REPLY_MAX_TEXT	(256 * 1024)	/* longer model output is refused */
 

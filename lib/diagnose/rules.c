@@ -1,30 +1,17 @@
 /*
  * rules.c - the offline diagnosis backend: the evidence (pod status lines,
  * the kubelet's Warning events) and the root cause paragraph of an
- * incident; the fix itself comes from the catalogue in lib/remedies/
+ * incident; the fix itself comes from the catalogue in lib/action/remedies/
  * (remedies_build()), which explains in the summary when it has none.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "action/remedies/remedies.h"
+#include "base/util.h"
 #include "diagnose/diagnose.h"
 #include "registry/pull.h"
-#include "remedies/remedies.h"
-#include "util.h"
-
-void
-proposal_clear(struct proposal *p)
-{
-	free(p->root_cause);
-	json_decref(p->evidence);
-	json_decref(p->patch);
-	json_decref(p->changes);
-	json_decref(p->inverse);
-	json_decref(p->proposed);
-	json_decref(p->steps);
-	memset(p, 0, sizeof(*p));
-}
 
 static int
 cmpstr(const void *a, const void *b)

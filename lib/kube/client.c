@@ -33,14 +33,14 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "http.h"
+#include "base/http.h"
+#include "base/log.h"
+#include "base/metrics.h"
+#include "base/util.h"
 #include "kube/client.h"
 #include "kube/exec.h"
 #include "kube/ratelimit.h"
 #include "kube/watch.h"
-#include "log.h"
-#include "metrics.h"
-#include "util.h"
 
 #ifndef REMEDY_VERSION
 #define REMEDY_VERSION	"0"

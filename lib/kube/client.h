@@ -39,7 +39,7 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "http.h"
+#include "base/http.h"
 #include "kube/kubeconfig.h"
 
 #define KUBE_MAX_BODY		(64 * 1024 * 1024)	/* one LIST page/answer */

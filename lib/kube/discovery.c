@@ -7,10 +7,10 @@
 
 #include <jansson.h>
 
-#include "hmap.h"
+#include "base/hmap.h"
+#include "base/log.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
-#include "log.h"
 
 #define DISC_MAX_NAME	253	/* a DNS subdomain: group and resource */
 #define DISC_KEY	(2 * DISC_MAX_NAME + 64)

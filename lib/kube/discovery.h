@@ -23,7 +23,7 @@
 
 #include <jansson.h>
 
-#include "hmap.h"
+#include "base/hmap.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 

@@ -22,9 +22,9 @@
 #include <openssl/evp.h>
 #include <uv.h>
 
+#include "base/log.h"
+#include "base/util.h"
 #include "kube/exec.h"
-#include "log.h"
-#include "util.h"
 
 #define EXEC_STDERR_MAX		4096
 #define EXEC_MSG		512

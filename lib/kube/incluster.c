@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/util.h"
 #include "kube/kubeconfig.h"
-#include "util.h"
 
 #define SA_FILE_MAX	(1024 * 1024)
 

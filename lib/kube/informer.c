@@ -18,12 +18,12 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "hmap.h"
+#include "base/hmap.h"
+#include "base/log.h"
+#include "base/util.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 #include "kube/list.h"
-#include "log.h"
-#include "util.h"
 
 #define INF_PAGE		"500"
 #define INF_PATH		2048

@@ -22,9 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/util.h"
+#include "base/yamltree.h"
 #include "kube/kubeconfig.h"
-#include "util.h"
-#include "yamltree.h"
 
 #define KUBECONFIG_MAX_BYTES	(4 * 1024 * 1024)
 #define KUBE_FILE_MAX_BYTES	(1024 * 1024)	/* CA, cert, key, token */

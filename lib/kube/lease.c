@@ -13,10 +13,10 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "base/log.h"
+#include "base/util.h"
 #include "kube/client.h"
 #include "kube/lease.h"
-#include "log.h"
-#include "util.h"
 
 #define LEASE_PATH_MAX	512
 

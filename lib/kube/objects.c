@@ -2,13 +2,14 @@
  * objects.c - see objects.h.
  */
 #include <assert.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "kube/objects.h"
-#include "util.h"
 
 /*
  * A projection is filled twice by the same function: first with a measuring
@@ -911,4 +912,33 @@ kobj_versions(const struct informer_type *t)
 	if (t == &kobj_pdbs)
 		return pdb;
 	return NULL;
+}
+
+int64_t
+kquantity(const char *s)
+{
+	static const struct {
+		const char	*suf;
+		double		 mul;
+	} sufs[] = {
+		{ "Ki", 1024.0 }, { "Mi", 1048576.0 }, { "Gi", 1073741824.0 },
+		{ "Ti", 1099511627776.0 }, { "k", 1e3 }, { "M", 1e6 },
+		{ "G", 1e9 }, { "T", 1e12 }, { "", 1 },
+	};
+	char	*end;
+	double	 v;
+	size_t	 i;
+
+	if (s == NULL || *s == '\0' || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || v < 0)
+		return -1;
+	for (i = 0; i < NELEM(sufs); i++)
+		if (strcmp(end, sufs[i].suf) == 0) {
+			v *= sufs[i].mul;
+			return v > 9e18 ? -1 : (int64_t)v;
+		}
+	return -1;
 }

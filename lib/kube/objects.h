@@ -21,8 +21,8 @@
 
 #include <jansson.h>
 
+#include "base/util.h"
 #include "kube/informer.h"
-#include "util.h"
 
 #define KOBJ_MAX_CONTAINERS	64
 
@@ -186,5 +186,9 @@ json_t	*kcond(json_t *conditions, const char *type);
 /* True when the Deployment has rolled out its current generation and every
  * replica is available. */
 int	 kdeployment_healthy(const struct kdeployment *);
+
+/* A Kubernetes memory quantity ("512Mi", "4Gi", "1G", "1e9", "1000") in
+ * bytes, or -1. */
+int64_t	 kquantity(const char *);
 
 #endif

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "registry/pull.h"
-#include "util.h"
 
 const char *
 pull_class_name(enum pull_class c)

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
+#include "base/yamltree.h"
 #include "registry/ref.h"
 #include "registry/regconf.h"
-#include "util.h"
-#include "yamltree.h"
 
 #define DEFAULT_TIMEOUT_MS	(10 * 1000)
 #define DEFAULT_CACHE_TTL_MS	(5 * 60 * 1000)

@@ -2,7 +2,7 @@
  * registry.c - the OCI Distribution client (registry.h).
  *
  * One struct reg_op per question.  It sends one request at a time through
- * lib/http.c; http's done() callback decides what comes next (a token
+ * lib/base/http.c; http's done() callback decides what comes next (a token
  * request after a 401, the same request again with the token, the next
  * tags page, a same-origin redirect) or finishes the operation.  Finished
  * operations wait on a list and are delivered from a zero-delay timer, so
@@ -21,9 +21,9 @@
 #include <openssl/evp.h>
 #include <uv.h>
 
-#include "log.h"
+#include "base/log.h"
+#include "base/util.h"
 #include "registry/registry.h"
-#include "util.h"
 
 #define MAX_REDIRECTS	3
 #define MAX_CACHE	256

@@ -1,7 +1,7 @@
 /*
  * registry.h - an OCI Distribution client on the event loop.
  *
- * Two questions, both asynchronous through lib/http.c (libcurl multi on
+ * Two questions, both asynchronous through lib/base/http.c (libcurl multi on
  * libuv; nothing blocks):
  *
  *   registry_tags()      GET /v2/NAME/tags/list, following Link rel="next"
@@ -37,7 +37,7 @@
 
 #include <jansson.h>
 
-#include "http.h"
+#include "base/http.h"
 #include "registry/ref.h"
 #include "registry/regconf.h"
 #include "registry/wire.h"

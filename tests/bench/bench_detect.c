@@ -23,11 +23,11 @@
 #include <unistd.h>
 
 #include "analyze/analyze.h"
+#include "analyze/incident.h"
+#include "base/util.h"
 #include "diagnose/diagnose.h"
-#include "incident.h"
 #include "kube/objects.h"
-#include "store.h"
-#include "util.h"
+#include "store/store.h"
 
 static int64_t
 now_ns(void)

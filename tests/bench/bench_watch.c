@@ -40,13 +40,13 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "http.h"
+#include "base/http.h"
+#include "base/log.h"
+#include "base/util.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 #include "kube/kubeconfig.h"
 #include "kube/objects.h"
-#include "log.h"
-#include "util.h"
 
 extern char **environ;
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_config.c - remedyd's configuration loader (lib/config.h).
+ * fuzz_config.c - remedyd's configuration loader (lib/conf/config.h).
  *
  * Any file must load or be refused with file:line:col messages; a config
  * that loads must dump to canonical YAML that loads again to the same dump
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "conf/config.h"
 #include "fuzz.h"
 
 int

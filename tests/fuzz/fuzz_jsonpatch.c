@@ -1,5 +1,5 @@
 /*
- * fuzz_jsonpatch.c - JSON Pointer and JSON Patch (lib/jsonpatch.h).
+ * fuzz_jsonpatch.c - JSON Pointer and JSON Patch (lib/base/jsonpatch.h).
  *
  * Input: a JSON array [document, patch].  jsonpatch_apply() must never
  * change the document it was given, must fail with a message or return a
@@ -12,8 +12,8 @@
 
 #include <jansson.h>
 
+#include "base/jsonpatch.h"
 #include "fuzz.h"
-#include "jsonpatch.h"
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -12,11 +12,11 @@
 
 #include <jansson.h>
 
+#include "action/policy.h"
+#include "base/jsonpatch.h"
 #include "diagnose/diagnose.h"
 #include "diagnose/reply.h"
 #include "fuzz.h"
-#include "jsonpatch.h"
-#include "policy.h"
 
 static struct policy	 pol;
 static json_t		*observed;

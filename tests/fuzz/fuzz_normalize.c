@@ -1,6 +1,6 @@
 /*
  * fuzz_normalize.c - normalise a proposal into a canonical JSON Patch and
- * its inverse (lib/normalize.h).
+ * its inverse (lib/action/normalize.h).
  *
  * Input: a JSON array [observed, proposal].  When normalize_proposal()
  * accepts, the patch's preconditions hold on observed, the patch applies to
@@ -13,9 +13,9 @@
 
 #include <jansson.h>
 
+#include "action/normalize.h"
+#include "base/jsonpatch.h"
 #include "fuzz.h"
-#include "jsonpatch.h"
-#include "normalize.h"
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -1,5 +1,5 @@
 /*
- * fuzz_proto.c - the control-protocol request decoder (lib/proto.h).
+ * fuzz_proto.c - the control-protocol request decoder (lib/base/proto.h).
  *
  * Any line must be accepted or refused with a known code and a message;
  * an accepted request has a command string and an args object, and its
@@ -10,8 +10,8 @@
 
 #include <jansson.h>
 
+#include "base/proto.h"
 #include "fuzz.h"
-#include "proto.h"
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)

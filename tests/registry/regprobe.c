@@ -18,8 +18,8 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "config.h"
-#include "http.h"
+#include "base/http.h"
+#include "conf/config.h"
 #include "registry/registry.h"
 
 struct probe {

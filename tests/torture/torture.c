@@ -8,7 +8,7 @@
  * allocation N = 1..K in turn (and, with REMEDY_TORTURE_STICKY=1, every
  * allocation from N on).  Allocations are counted across libremedy itself
  * (--wrap, see wrap.c), jansson, SQLite, libuv, libcurl and OpenSSL's libcrypto
- * (lib/alloc.h).
+ * (lib/base/alloc.h).
  *
  * After every run: the program has not crashed (ASan/UBSan abort on any
  * memory error), a result that claims success equals the result of the
@@ -33,14 +33,14 @@
 #include <sqlite3.h>
 #include <uv.h>
 
-#include "alloc.h"
-#include "config.h"
+#include "base/alloc.h"
+#include "base/proto.h"
+#include "base/util.h"
+#include "conf/config.h"
 #include "kube/objects.h"
 #include "kube/watch.h"
-#include "proto.h"
-#include "store.h"
+#include "store/store.h"
 #include "t.h"
-#include "util.h"
 #include "wrap.h"
 
 static char	 tmpdir[128];

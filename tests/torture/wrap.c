@@ -4,7 +4,7 @@
  * The torture program links with -Wl,--wrap=malloc (and calloc, realloc,
  * strdup, strndup): every call to those in the objects linked statically
  * (libremedy and the test) lands here and goes through the counting
- * allocator of lib/alloc.c; the shared libraries keep calling the real
+ * allocator of lib/base/alloc.c; the shared libraries keep calling the real
  * functions, and are counted through the hooks alloc_install() sets.
  * libyaml offers no allocator hook, so its own allocations are not
  * counted.
@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "alloc.h"
+#include "base/alloc.h"
 #include "wrap.h"
 
 void *

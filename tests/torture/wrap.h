@@ -13,7 +13,7 @@ void	*__wrap_realloc(void *, size_t);
 char	*__wrap_strdup(const char *);
 char	*__wrap_strndup(const char *, size_t);
 
-/* Make lib/alloc.c perform real allocations through __real_*, so that an
+/* Make lib/base/alloc.c perform real allocations through __real_*, so that an
  * allocation from a library hook is counted once, not twice. */
 void	 wrap_install(void);
 

@@ -25,7 +25,7 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "util.h"
+#include "base/util.h"
 
 #define KT_UNUSED	__attribute__((unused))
 

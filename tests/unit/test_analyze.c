@@ -13,11 +13,11 @@
 #include <sqlite3.h>
 
 #include "analyze/analyze.h"
-#include "incident.h"
+#include "analyze/incident.h"
+#include "base/util.h"
 #include "kube/objects.h"
-#include "store.h"
+#include "store/store.h"
 #include "t.h"
-#include "util.h"
 
 static struct kpod *
 pod_from(const char *text)

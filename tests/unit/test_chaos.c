@@ -12,11 +12,11 @@
  * or DELETE of an unknown one), and every kind of fault must have
  * happened at least once.
  */
-#include "t.h"
 #include "kubetest.h"
+#include "t.h"
 
-#include "hmap.h"
-#include "http.h"
+#include "base/hmap.h"
+#include "base/http.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 #include "kube/kubeconfig.h"

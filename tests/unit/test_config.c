@@ -9,8 +9,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "authz.h"
-#include "config.h"
+#include "base/authz.h"
+#include "conf/config.h"
 #include "t.h"
 
 #define NELEM_CASES(a)	(sizeof(a) / sizeof((a)[0]))

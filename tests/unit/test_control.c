@@ -26,9 +26,9 @@
 
 #include "../../daemon/control.c"
 #include "../../daemon/commands.c"
-#include "store.h"
+#include "store/store.h"
 #include "t.h"
-#include "util.h"
+#include "base/util.h"
 
 #define DEADLINE_MS	10000
 

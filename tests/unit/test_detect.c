@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include "analyze/analyze.h"
+#include "analyze/incident.h"
+#include "base/jsonpatch.h"
+#include "base/util.h"
 #include "diagnose/diagnose.h"
-#include "incident.h"
-#include "jsonpatch.h"
 #include "kube/objects.h"
 #include "t.h"
-#include "util.h"
 
 static json_t *
 pod_json(const char *name, const char *rs, const char *reason,

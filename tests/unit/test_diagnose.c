@@ -11,7 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "action/policy.h"
+#include "analyze/incident.h"
+#include "base/util.h"
+#include "conf/config.h"
 #include "diagnose/context.h"
 #include "diagnose/cost.h"
 #include "diagnose/diagconf.h"
@@ -20,11 +23,8 @@
 #include "diagnose/llm.h"
 #include "diagnose/redact.h"
 #include "diagnose/reply.h"
-#include "incident.h"
 #include "kube/objects.h"
-#include "policy.h"
 #include "t.h"
-#include "util.h"
 
 static char tmpdir[] = "/tmp/remedy-test-diagnose-XXXXXX";
 
@@ -925,12 +925,12 @@ test_config_keys(void)
 	free(errs);
 	config_clear(&cfg);
 
-	CHECK_INT(diag_quantity("512Mi"), 512LL << 20);
-	CHECK_INT(diag_quantity("1G"), 1000000000LL);
-	CHECK_INT(diag_quantity("1.5Gi"), 3LL << 29);
-	CHECK_INT(diag_quantity("100"), 100);
-	CHECK_INT(diag_quantity("12Qi"), -1);
-	CHECK_INT(diag_quantity("-1Mi"), -1);
+	CHECK_INT(kquantity("512Mi"), 512LL << 20);
+	CHECK_INT(kquantity("1G"), 1000000000LL);
+	CHECK_INT(kquantity("1.5Gi"), 3LL << 29);
+	CHECK_INT(kquantity("100"), 100);
+	CHECK_INT(kquantity("12Qi"), -1);
+	CHECK_INT(kquantity("-1Mi"), -1);
 
 	/* API key: file (first line), env, neither, missing. */
 	config_init(&cfg);

@@ -11,15 +11,15 @@
 
 #include <jansson.h>
 
-#include "t.h"
-#include "kubetest.h"
-#include "http.h"
+#include "base/http.h"
+#include "base/util.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
 #include "kube/informer.h"
 #include "kube/kubeconfig.h"
 #include "kube/objects.h"
-#include "util.h"
+#include "kubetest.h"
+#include "t.h"
 
 #define WAIT_MS	20000
 

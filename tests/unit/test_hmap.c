@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hmap.h"
+#include "base/hmap.h"
 #include "t.h"
 
 #define NBIG	100000

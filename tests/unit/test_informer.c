@@ -17,14 +17,14 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "hmap.h"
-#include "http.h"
+#include "base/hmap.h"
+#include "base/http.h"
+#include "base/util.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 #include "kube/kubeconfig.h"
-#include "t.h"
-#include "util.h"
 #include "kubetest.h"
+#include "t.h"
 
 #define WAIT_MS		15000
 

@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "jsonpatch.h"
+#include "base/jsonpatch.h"
 #include "t.h"
 
 #define NCASES(a)	(sizeof(a) / sizeof((a)[0]))

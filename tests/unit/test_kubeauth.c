@@ -8,12 +8,12 @@
  * honouring Retry-After, and the fallback from streaming lists to LIST
  * when the server refuses sendInitialEvents (422).
  */
-#include "t.h"
 #include "kubetest.h"
+#include "t.h"
 
 #include <sys/stat.h>
 
-#include "http.h"
+#include "base/http.h"
 #include "kube/client.h"
 #include "kube/exec.h"
 #include "kube/informer.h"

@@ -3,7 +3,7 @@
  * canonical JSON Patch with tests, and the inverse undoes it: for each case
  * apply(observed, patch) is the intended object and
  * apply(apply(observed, patch), inverse) is observed again, through the
- * real JSON Patch engine (lib/jsonpatch.c).
+ * real JSON Patch engine (lib/base/jsonpatch.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +11,10 @@
 
 #include <jansson.h>
 
-#include "jsonpatch.h"
-#include "normalize.h"
-#include "policy.h"
-#include "util.h"
+#include "action/normalize.h"
+#include "action/policy.h"
+#include "base/jsonpatch.h"
+#include "base/util.h"
 #include "t.h"
 
 static const char observed_text[] =

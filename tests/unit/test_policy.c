@@ -13,8 +13,8 @@
 
 #include <jansson.h>
 
-#include "config.h"
-#include "policy.h"
+#include "action/policy.h"
+#include "conf/config.h"
 #include "t.h"
 
 static struct policy	pol;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto.h"
+#include "base/proto.h"
 #include "t.h"
 
 struct parsed {

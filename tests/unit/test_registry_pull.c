@@ -1,7 +1,7 @@
 /*
  * test_registry_pull.c - image pull failures classified from the kubelet's
  * words and the registry's answers; the closest-tag choice; the image fix
- * family (lib/remedies/image.c) on a bare Pod, an initContainer and a
+ * family (lib/action/remedies/image.c) on a bare Pod, an initContainer and a
  * Deployment without a usable revision.
  */
 #include <stdio.h>
@@ -9,9 +9,9 @@
 
 #include <jansson.h>
 
+#include "action/remedies/remedies.h"
 #include "diagnose/diagnose.h"
 #include "registry/pull.h"
-#include "remedies/remedies.h"
 #include "t.h"
 
 static json_t *

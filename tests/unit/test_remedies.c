@@ -1,5 +1,5 @@
 /*
- * The fix catalogue (lib/remedies/): the table, the StatefulSet and
+ * The fix catalogue (lib/action/remedies/): the table, the StatefulSet and
  * DaemonSet revision rollback found as `kubectl rollout undo` finds it,
  * memory raise on a StatefulSet, the explanations for a bare Pod, and the
  * normaliser's uid guard for a Pod.
@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "action/normalize.h"
+#include "action/remedies/remedies.h"
+#include "analyze/incident.h"
+#include "base/util.h"
 #include "diagnose/diagnose.h"
-#include "incident.h"
 #include "kube/objects.h"
-#include "normalize.h"
-#include "remedies/remedies.h"
 #include "t.h"
-#include "util.h"
 
 static void
 make_incident(struct incidents *incs, const char *kind, const char *name,

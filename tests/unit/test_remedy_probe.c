@@ -1,5 +1,5 @@
 /*
- * The probe port fix (lib/remedies/probe.c): a probe refused on a port its
+ * The probe port fix (lib/action/remedies/probe.c): a probe refused on a port its
  * container does not declare points at the one port the container
  * declares, in Deployment, StatefulSet and DaemonSet templates; every case
  * where the intended port is a guess (no port, two ports, a declared port,
@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "action/remedies/remedies.h"
+#include "analyze/incident.h"
+#include "base/util.h"
 #include "diagnose/diagnose.h"
-#include "incident.h"
-#include "remedies/remedies.h"
 #include "t.h"
-#include "util.h"
 
 #define REFUSED(kind, port) kind " probe failed: Get \"http://10.88.0.5:" \
 	port "/\": dial tcp 10.88.0.5:" port ": connect: connection refused"

@@ -13,8 +13,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "store.h"
-#include "util.h"
+#include "base/util.h"
+#include "store/store.h"
 #include "t.h"
 
 static char	tmpdir[64];

@@ -16,7 +16,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "store.h"
+#include "store/store.h"
 #include "t.h"
 
 static char	tmpdir[64];

@@ -18,9 +18,9 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "policy.h"
-#include "policy_gate.h"
-#include "store.h"
+#include "action/policy.h"
+#include "store/policy_gate.h"
+#include "store/store.h"
 #include "t.h"
 
 static char	tmpdir[64];

@@ -9,10 +9,10 @@
 
 #include <jansson.h>
 
+#include "base/util.h"
 #include "kube/list.h"
 #include "kube/watch.h"
 #include "t.h"
-#include "util.h"
 
 #define MAXCHUNKS	64
 #define EVLOG		4096
