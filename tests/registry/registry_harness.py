@@ -335,3 +335,54 @@ class FaultProxy(_Service):
         self.page = 2
         self.next_host = None
         self.redirect_to = None
+
+
+def serve(workdir, images):
+    """Build and push IMAGES ("library/nginx:1.24,1.25", each tag a `web`
+    image; "REPO:TAG=PLATFORMS" for other platforms), write
+    WORKDIR/ready ({"url", "host", "pid", "digests"}) and serve until
+    SIGTERM or SIGINT.  scripts/demo runs this."""
+    import signal
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    signal.signal(signal.SIGINT, lambda *a: stop.set())
+    os.makedirs(workdir, exist_ok=True)
+    ready = os.path.join(workdir, "ready")
+    if os.path.exists(ready):
+        os.unlink(ready)
+    layout = os.path.join(workdir, "oci")
+    built = []
+    for spec in images:
+        spec, _, platforms = spec.partition("=")
+        repo, _, tags = spec.rpartition(":")
+        if not repo or not tags:
+            raise SystemExit("registry_harness: %r is not REPO:TAG[,TAG...]" % spec)
+        for tag in tags.split(","):
+            name = "%s-%s" % (repo.replace("/", "_"), tag)
+            built.append((repo, tag, name, mkimage("web", layout, name, platforms or None)))
+    reg = Registry(os.path.join(workdir, "reg")).start()
+    try:
+        digests = {}
+        for repo, tag, name, digest in built:
+            reg.push(layout, name, repo, tag)
+            digests["%s:%s" % (repo, tag)] = digest
+        tmp = ready + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"url": reg.url, "host": reg.host, "pid": os.getpid(),
+                       "digests": digests}, f)
+            f.write("\n")
+        os.replace(tmp, ready)
+        while not stop.wait(1.0):
+            if reg.proc.poll() is not None:
+                raise SystemExit("registry_harness: docker-registry exited with %d"
+                                 % reg.proc.returncode)
+    finally:
+        reg.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) < 4 or sys.argv[1] != "serve":
+        sys.exit("usage: registry_harness.py serve DIR REPO:TAG[,TAG...][=PLATFORMS] ...")
+    sys.exit(serve(sys.argv[2], sys.argv[3:]))
