@@ -52,12 +52,14 @@ def wait_port(host, port, timeout=20.0):
     raise RuntimeError("nothing listens on %s:%d" % (host, port))
 
 
-def mkimage(kind, layout, tag, platforms=None):
-    """Build image KIND into the OCI layout directory as TAG (mkimage)."""
+def mkimage(kind, layout, tag, platforms=None, index=False):
+    """Build image KIND into the OCI layout directory as TAG (mkimage);
+    index: an image index even for one platform."""
     args = [MKIMAGE, kind, layout, tag]
     if platforms:
         args.append(platforms)
-    out = subprocess.run(args, check=True, capture_output=True, text=True)
+    env = dict(os.environ, MKIMAGE_INDEX="1" if index else "0")
+    out = subprocess.run(args, check=True, capture_output=True, text=True, env=env)
     return out.stdout.split()[1]  # the digest of the tag's manifest/index
 
 
