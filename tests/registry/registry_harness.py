@@ -5,8 +5,10 @@
 - push(): an OCI layout made by ./mkimage, copied in with skopeo.
 - TokenServer: the token service of Docker's token auth spec, signing
   RS256 JWTs with openssl (the registry checks them against the
-  rootcertbundle through the x5c header); users and private repositories
-  are plain dicts; it records every request (with or without credentials).
+  rootcertbundle through the x5c header), by GET (anonymous or Basic) or
+  by the OAuth2 POST of a refresh token (docker config.json's
+  identitytoken); users, refresh tokens and private repositories are plain
+  dicts; it records every request (with or without credentials).
 - FaultProxy: an HTTP proxy in front of a registry that can answer slowly,
   with 500, with garbage JSON, with a 100 000-tag list, with paginated tags
   (Link rel="next"), or with a redirect to another host.
@@ -209,27 +211,69 @@ class _TokenHandler(_Handler):
             user = name
         if q.get("service", [""])[0] != ts.service:
             return self.send(400, {"error": "unknown service"})
-        access = []
-        for scope in q.get("scope", []):
-            parts = scope.split(":")
-            if len(parts) != 3 or parts[0] != "repository":
-                continue
-            repo = parts[1]
-            if any(repo.startswith(p) for p in ts.private) and user is None:
-                continue  # anonymous: nothing granted, the registry says 401
-            access.append({"type": "repository", "name": repo,
-                           "actions": ["pull"]})
+        access = _grant(ts, user, q.get("scope", []))
         self.send(200, {"token": ts.sign(user or "", access),
                         "expires_in": 300})
 
 
-class TokenServer(_Service):
-    """Docker's token auth: GET /token?service=S&scope=repository:N:pull."""
+def _grant(ts, user, scopes):
+    access = []
+    for scope in scopes:
+        parts = scope.split(":")
+        if len(parts) != 3 or parts[0] != "repository":
+            continue
+        repo = parts[1]
+        if any(repo.startswith(p) for p in ts.private) and user is None:
+            continue  # anonymous: nothing granted, the registry says 401
+        access.append({"type": "repository", "name": repo, "actions": ["pull"]})
+    return access
 
-    def __init__(self, workdir, users=None, private=()):
+
+def _post_token(self):
+    """The OAuth2 token endpoint of the Distribution token spec: POST
+    form grant_type=refresh_token&refresh_token=R&service=S&scope=...
+    &client_id=C -> {"access_token": ...}; R must be one of the server's
+    refresh_tokens (-> its user).  Also the password grant is refused
+    (not needed here)."""
+    ts = self.server.owner
+    ts.record(self)
+    n = int(self.headers.get("Content-Length") or 0)
+    if urllib.parse.urlparse(self.path).path != "/token" or n > 65536:
+        return self.send(404, {"error": "not found"})
+    form = urllib.parse.parse_qs(self.rfile.read(n).decode(), keep_blank_values=True)
+    with ts.lock:
+        ts.forms.append({k: v[0] for k, v in form.items()})
+    one = {k: v[0] for k, v in form.items() if len(v) == 1}
+    if (self.headers.get("Content-Type", "").split(";")[0] !=
+            "application/x-www-form-urlencoded"):
+        return self.send(400, {"error": "invalid_request"})
+    if one.get("grant_type") != "refresh_token" or not one.get("client_id"):
+        return self.send(400, {"error": "unsupported_grant_type"})
+    user = ts.refresh_tokens.get(one.get("refresh_token", ""))
+    if user is None:
+        return self.send(401, {"error": "invalid_grant"})
+    if one.get("service") != ts.service:
+        return self.send(400, {"error": "invalid_request"})
+    scopes = " ".join(form.get("scope", [])).split()
+    self.send(200, {"access_token": ts.sign(user, _grant(ts, user, scopes)),
+                    "scope": " ".join(scopes), "expires_in": 300,
+                    "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+
+
+_TokenHandler.do_POST = _post_token
+
+
+class TokenServer(_Service):
+    """Docker's token auth: GET /token?service=S&scope=repository:N:pull
+    (anonymous or Basic), and POST /token with an OAuth2 refresh token
+    (refresh_tokens: {token: user}); forms holds every POSTed form."""
+
+    def __init__(self, workdir, users=None, private=(), refresh_tokens=None):
         super().__init__(_TokenHandler)
         self.workdir = workdir
         self.users = users or {}
+        self.refresh_tokens = dict(refresh_tokens or {})
+        self.forms = []
         self.private = tuple(private)
         self.service = "remedy-test-registry"
         self.issuer = "remedy-test-issuer"
