@@ -1217,6 +1217,18 @@ registry_start(struct djob *j, struct incident *inc)
 		return 0;
 	j->reg_budget.left = j->e->cfg->registries.max_requests;
 	f->pin_digest = j->e->cfg->registries.pin_digest;
+	f->kubelet_no_platform = pull_kubelet_no_platform(j->pull_kubelet);
+	{
+		json_t	*ev;
+		size_t	 i;
+
+		/* the waiting message of a back-off names no reason: the
+		 * kubelet's Failed events do */
+		json_array_foreach(json_object_get(j->events, "items"), i, ev)
+			if (pull_kubelet_no_platform(json_str_at(ev,
+			    "message")))
+				f->kubelet_no_platform = 1;
+	}
 	if (pull_ask_start(&j->ask, ds->reg, f, &j->reg_budget,
 	    on_pull_asked, j) == -1)
 		return 0;

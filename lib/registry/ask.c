@@ -1,6 +1,7 @@
 /*
  * ask.c - tags, manifest and the closest tag of one failing image, one
- * request after the other (ask.h).
+ * request after the other (ask.h); for an image without the node's
+ * platform, the manifests of the closest tags until one has it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,86 @@ on_candidate(const struct reg_answer *a, void *arg)
 	snprintf(q->f->cand_digest, sizeof(q->f->cand_digest), "%s",
 	    a->digest);
 	finish(q);
+}
+
+static int	plat_next(struct pull_ask *);
+
+/* One candidate's manifest (GET: its platforms) is in. */
+static void
+on_plat(const struct reg_answer *a, void *arg)
+{
+	struct pull_ask		*q = arg;
+	struct pull_facts	*f = q->f;
+	struct plat_try		*t = &f->plat_tried[q->plat_next - 1];
+
+	t->status = a->status;
+	snprintf(t->digest, sizeof(t->digest), "%s", a->digest);
+	t->is_index = a->manifest.is_index;
+	pull_platforms(&a->manifest, t->platforms, sizeof(t->platforms));
+	t->has = a->status == REG_OK && pull_has_platform(&a->manifest,
+	    "linux", f->node_arch);
+	if (t->has) {
+		f->plat_found = (int)(q->plat_next - 1);
+		finish(q);
+		return;
+	}
+	/* the budget is spent: the next ones would be refused too */
+	if (a->status == REG_REFUSED || plat_next(q) == -1)
+		finish(q);
+}
+
+/* Read the next candidate's manifest; -1 when none is left. */
+static int
+plat_next(struct pull_ask *q)
+{
+	struct pull_facts	*f = q->f;
+	struct imgref		 cand;
+
+	if (q->plat_next >= f->nplat_tried)
+		return -1;
+	cand = f->ref;
+	snprintf(cand.tag, sizeof(cand.tag), "%s",
+	    f->plat_tried[q->plat_next].tag);
+	f->plat_tried[q->plat_next].status = REG_REFUSED;
+	q->plat_next++;
+	return registry_manifest(q->reg, &cand, 1, q->budget, on_plat, q);
+}
+
+/*
+ * The image exists but not for the node's platform (its index does not
+ * list linux/ARCH, or the kubelet said so of a single manifest): read the
+ * manifests of the closest acceptable tags, best first, until one lists
+ * the platform.  Returns 0 when a request is in flight.
+ */
+static int
+plat_search(struct pull_ask *q)
+{
+	struct pull_facts	*f = q->f;
+	struct tag_choice	 c;
+	size_t			 i;
+
+	if (f->man_status != REG_OK || f->node_arch[0] == '\0' ||
+	    f->tags == NULL || f->ref.tag[0] == '\0' ||
+	    f->ref.digest[0] != '\0')
+		return -1;
+	if (f->manifest.is_index ? pull_has_platform(&f->manifest, "linux",
+	    f->node_arch) : !f->kubelet_no_platform)
+		return -1;
+	f->plat_searched = 1;
+	f->plat_found = -1;
+	tag_choose(f->ref.tag, f->tags, &c);
+	for (i = 0; i <= c.nrunners; i++) {
+		const struct tag_candidate *t = i == 0 ? &c.best :
+		    &c.runners[i - 1];
+
+		if (!tag_acceptable(f->ref.tag, t) ||
+		    f->nplat_tried >= PULL_MAX_PLATFORM_TRIES)
+			continue;
+		snprintf(f->plat_tried[f->nplat_tried].tag,
+		    sizeof(f->plat_tried[0].tag), "%s", t->tag);
+		f->plat_tried[f->nplat_tried++].distance = t->distance;
+	}
+	return plat_next(q);
 }
 
 static void
@@ -51,6 +132,8 @@ on_manifest(const struct reg_answer *a, void *arg)
 				return;
 		}
 	}
+	if (plat_search(q) == 0)
+		return;
 	finish(q);
 }
 

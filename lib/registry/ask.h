@@ -2,7 +2,10 @@
  * ask.h - what remedyd asks a registry about one failing image, as one
  * asynchronous question: the repository's tags, the image's manifest (GET:
  * digest and platforms) and, when the tag is missing, the closest existing
- * tag (pull.h tag_choose) by itself (HEAD: does it exist, its digest).
+ * tag (pull.h tag_choose) by itself (HEAD: does it exist, its digest);
+ * when the image has no variant for the node's platform (f->node_arch),
+ * the manifests (GET) of the closest acceptable tags, at most
+ * PULL_MAX_PLATFORM_TRIES, until one lists linux/ARCH.
  * The answers land in a struct pull_facts; done(arg) is called once, from
  * the loop, when the last answer is in.
  *
@@ -23,6 +26,7 @@ struct pull_ask {
 	void			(*done)(void *arg);
 	void			*arg;
 	int			 in_flight;	/* an answer is awaited */
+	size_t			 plat_next;	/* next f->plat_tried[] */
 };
 
 /* f->ref must be parsed (f->ref_ok).  Returns 0 (done() follows) or -1. */

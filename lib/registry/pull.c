@@ -175,7 +175,7 @@ tag_choose(const char *want, json_t *tags, struct tag_choice *c)
 	const char		*t;
 	json_t			*v;
 	size_t			 i, n = 0, k, wl = strlen(want), tl;
-	int			 digits = 0, d, limit;
+	int			 digits = 0, d;
 
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < wl; i++)
@@ -210,8 +210,17 @@ tag_choose(const char *want, json_t *tags, struct tag_choice *c)
 	c->best = top[0];
 	for (k = 1; k < n; k++)
 		c->runners[c->nrunners++] = top[k];
-	limit = (int)(wl / 4) > 1 ? (int)(wl / 4) : 1;
-	c->found = c->best.prefix || c->best.distance <= limit;
+	c->found = tag_acceptable(want, &c->best);
+}
+
+int
+tag_acceptable(const char *want, const struct tag_candidate *c)
+{
+	size_t	wl = strlen(want);
+	int	limit = (int)(wl / 4) > 1 ? (int)(wl / 4) : 1;
+
+	return c->tag[0] != '\0' && (c->prefix || (c->distance >= 0 &&
+	    c->distance <= limit));
 }
 
 static int
@@ -238,17 +247,52 @@ ev(json_t *evidence, const char *fmt, ...)
 	json_array_append_new(evidence, json_string(line));
 }
 
+int
+pull_has_platform(const struct reg_manifest *m, const char *os,
+    const char *arch)
+{
+	size_t	i;
+
+	if (!m->is_index)
+		return 0;
+	for (i = 0; i < m->nplatforms; i++)
+		if (strcmp(m->plat[i].arch, arch) == 0 &&
+		    strcmp(m->plat[i].os, os) == 0)
+			return 1;
+	return 0;
+}
+
+void
+pull_platforms(const struct reg_manifest *m, char *buf, size_t len)
+{
+	size_t	i, n = 0;
+	int	w;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	for (i = 0; i < m->nplatforms && n < len; i++) {
+		w = snprintf(buf + n, len - n, "%s%s/%s%s%s", i ? ", " : "",
+		    m->plat[i].os, m->plat[i].arch, m->plat[i].variant[0] ?
+		    "/" : "", m->plat[i].variant);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+}
+
+int
+pull_kubelet_no_platform(const char *kubelet)
+{
+	return has(kubelet, "no match for platform in manifest") ||
+	    has(kubelet, "no matching manifest");
+}
+
 /* Does the index have a manifest for linux/arch? */
 static int
 has_platform(const struct reg_manifest *m, const char *arch)
 {
-	size_t	i;
-
-	for (i = 0; i < m->nplatforms; i++)
-		if (strcmp(m->plat[i].arch, arch) == 0 &&
-		    strcmp(m->plat[i].os, "linux") == 0)
-			return 1;
-	return 0;
+	return pull_has_platform(m, "linux", arch);
 }
 
 enum pull_class
@@ -257,7 +301,6 @@ pull_classify(const char *kubelet, const char *waiting_reason,
     size_t clen, json_t *evidence)
 {
 	char	plats[256];
-	size_t	i, n;
 	const char *img = f != NULL ? f->image : "?";
 
 	cause[0] = '\0';
@@ -302,14 +345,7 @@ pull_classify(const char *kubelet, const char *waiting_reason,
 		if (f->man_status == REG_OK && f->manifest.is_index &&
 		    node_arch != NULL && !has_platform(&f->manifest,
 		    node_arch)) {
-			plats[0] = '\0';
-			for (i = 0, n = 0; i < f->manifest.nplatforms; i++)
-				n += (size_t)snprintf(plats + n, n < sizeof(plats)
-				    ? sizeof(plats) - n : 0, "%s%s/%s%s%s",
-				    i ? ", " : "", f->manifest.plat[i].os,
-				    f->manifest.plat[i].arch,
-				    f->manifest.plat[i].variant[0] ? "/" : "",
-				    f->manifest.plat[i].variant);
+			pull_platforms(&f->manifest, plats, sizeof(plats));
 			snprintf(cause, clen, "Image \"%s\" exists but has no "
 			    "variant for the node's platform linux/%s (it has "
 			    "%s).", img, node_arch, plats[0] ? plats : "none");
@@ -327,8 +363,7 @@ pull_classify(const char *kubelet, const char *waiting_reason,
 		}
 	}
 	/* 3. the kubelet's words alone */
-	if (has(kubelet, "no match for platform in manifest") ||
-	    has(kubelet, "no matching manifest")) {
+	if (pull_kubelet_no_platform(kubelet)) {
 		snprintf(cause, clen, "Image \"%s\" has no variant for the "
 		    "node's platform%s%s.", img, node_arch ? " linux/" : "",
 		    node_arch ? node_arch : "");

@@ -29,6 +29,11 @@ enum pull_class {
 	PULL_INVALID_REFERENCE,
 };
 
+/* Manifests read when looking for a tag with the node's platform: the
+ * closest tag and its runners (tag_choose), within the incident's
+ * request budget. */
+#define PULL_MAX_PLATFORM_TRIES	4
+
 struct pull_facts {
 	char			 image[512];	/* as in the pod spec */
 	char			 container[128];
@@ -57,6 +62,21 @@ struct pull_facts {
 	char			 node_arch[32];	/* the node's architecture
 						 * (Node status.nodeInfo), or
 						 * "" when unknown */
+	/* the image lacks linux/node_arch: the closest tags (tag_choose,
+	 * acceptable ones only) whose manifests were read, in order */
+	int			 kubelet_no_platform; /* the kubelet said so */
+	int			 plat_searched;
+	struct plat_try {
+		char		 tag[IMGREF_TAG_MAX + 1];
+		int		 distance;
+		enum reg_status	 status;
+		int		 is_index;
+		int		 has;	/* lists linux/node_arch */
+		char		 digest[IMGREF_DIGEST_MAX + 1];
+		char		 platforms[160]; /* "linux/amd64, ..." */
+	}			 plat_tried[PULL_MAX_PLATFORM_TRIES];
+	size_t			 nplat_tried;
+	int			 plat_found;	/* index in plat_tried, or -1 */
 };
 
 void		 pull_facts_clear(struct pull_facts *);
@@ -88,6 +108,9 @@ enum pull_class	 pull_classify(const char *kubelet, const char *waiting_reason,
 		    char *cause, size_t clen, json_t *evidence);
 
 #define TAG_MAX_RUNNERS	3
+#if TAG_MAX_RUNNERS + 1 > PULL_MAX_PLATFORM_TRIES
+#error "PULL_MAX_PLATFORM_TRIES must hold the best tag and its runners"
+#endif
 
 struct tag_candidate {
 	char	tag[IMGREF_TAG_MAX + 1];
@@ -113,6 +136,17 @@ struct tag_choice {
  * a moving one).
  */
 void	tag_choose(const char *want, json_t *tags, struct tag_choice *);
+/* Would tag_choose accept c as the replacement for want (a prefix as
+ * above, or within the edit distance)?  1 or 0. */
+int	tag_acceptable(const char *want, const struct tag_candidate *c);
+/* 1 when the manifest is an index listing os/arch. */
+int	pull_has_platform(const struct reg_manifest *, const char *os,
+	    const char *arch);
+/* "linux/amd64, linux/arm64/v8" for an index's platforms, "" for none. */
+void	pull_platforms(const struct reg_manifest *, char *buf, size_t len);
+/* 1 when the kubelet's message says the image has no variant for the
+ * node's platform (containerd, CRI-O, docker wording). */
+int	pull_kubelet_no_platform(const char *kubelet);
 /* Levenshtein distance of two strings of at most 128 bytes (-1 beyond). */
 int	tag_distance(const char *a, const char *b);
 /* Version order: <0, 0, >0 like strcmp, digit runs compared as numbers. */

@@ -60,6 +60,10 @@ struct reg_op {
 	char			 scope[512];
 	char			 token[REG_TOKEN_MAX];
 	int			 use_basic, authed, in_token, redirects;
+	int			 use_identity;	/* OAuth2 refresh token POST */
+	char			 service[256];	/* the challenge's service */
+	char			*form;		/* the POST body: a secret */
+	size_t			 formlen;
 	CURL			*easy;
 	struct curl_slist	*hdrs;
 	char			*body;
@@ -240,6 +244,12 @@ op_release_easy(struct reg_op *op)
 	}
 	curl_slist_free_all(op->hdrs);
 	op->hdrs = NULL;
+	if (op->form != NULL) {
+		explicit_bzero(op->form, op->formlen);
+		free(op->form);
+		op->form = NULL;
+		op->formlen = 0;
+	}
 	free(op->body);
 	op->body = NULL;
 	op->len = 0;
@@ -415,10 +425,8 @@ load_cred(struct reg_op *op, struct reg_cred *c)
 	free(buf);
 	if (rc == -1)
 		log_warnx("registry: %s: %s", op->reg->cfg->auth_file, err);
-	if (rc == 1 && (c->user[0] == '\0' || c->pass[0] == '\0')) {
-		log_warnx("registry: %s: only an identitytoken for %s, which "
-		    "remedyd does not use; asking anonymously",
-		    op->reg->cfg->auth_file, op->authkey);
+	if (rc == 1 && c->identity[0] == '\0' && (c->user[0] == '\0' ||
+	    c->pass[0] == '\0')) {
 		reg_cred_clear(c);
 		rc = 0;
 	}
@@ -486,7 +494,8 @@ on_token(struct reg_op *op, long code)
 	op->in_token = 0;
 	if (code != 200) {
 		op_finish(op, REG_UNAUTHORIZED, "the token server refused "
-		    "(HTTP %ld) %s for %s", code, op->use_basic ?
+		    "(HTTP %ld) %s for %s", code, op->use_identity ?
+		    "the auth file's identity token" : op->use_basic ?
 		    "the auth file's credentials" : "anonymous access",
 		    op->scope);
 		return;
@@ -497,7 +506,7 @@ on_token(struct reg_op *op, long code)
 		return;
 	}
 	token_put(op->reg, op->host, op->scope, op->token, exp);
-	op->use_basic = 0;
+	op->use_basic = op->use_identity = 0;
 	op_send(op, op->url, 0);
 }
 
@@ -508,7 +517,7 @@ on_challenge(struct reg_op *op)
 	struct reg_cred		 cred;
 	char			 err[256], scheme[8], rhost[256];
 	const char		*rest;
-	int			 have;
+	int			 have, basic, ident;
 
 	if (op->authed) {
 		op_finish(op, REG_UNAUTHORIZED, "the registry %s refused "
@@ -525,12 +534,15 @@ on_challenge(struct reg_op *op)
 		return;
 	}
 	have = load_cred(op, &cred);
+	basic = have && cred.user[0] != '\0' && cred.pass[0] != '\0';
+	ident = have && cred.identity[0] != '\0';
 	reg_cred_clear(&cred);
 	if (strcmp(c.scheme, "basic") == 0) {
-		if (!have) {
+		if (!basic) {
 			op_finish(op, REG_UNAUTHORIZED, "the registry %s wants "
-			    "a user name and password; the auth file has none "
-			    "for it", op->host);
+			    "a user name and password; the auth file has %s "
+			    "for it", op->host, ident ? "only an identitytoken "
+			    "(good for token servers only)" : "none");
 			return;
 		}
 		op->use_basic = 1;
@@ -551,7 +563,22 @@ on_challenge(struct reg_op *op)
 	}
 	if (c.scope[0] != '\0')
 		snprintf(op->scope, sizeof(op->scope), "%s", c.scope);
-	op->use_basic = have;
+	/* like docker and containerd: an identity token is an OAuth2
+	 * refresh token, preferred to a password, POSTed to the realm */
+	op->use_identity = ident;
+	op->use_basic = basic && !ident;
+	if (ident) {
+		if (strlen(c.realm) >= REG_URL_MAX ||
+		    strlen(c.service) >= sizeof(op->service)) {
+			op_finish(op, REG_BAD_ANSWER, "token realm or service "
+			    "too long");
+			return;
+		}
+		snprintf(op->service, sizeof(op->service), "%s", c.service);
+		op->in_token = 1;
+		op_send(op, c.realm, 1);
+		return;
+	}
 	{
 		char	*svc, *scope, realm[REG_URL_MAX + 1024];
 
@@ -707,6 +734,47 @@ on_done(CURL *easy, CURLcode result, void *arg)
 }
 
 /* Send one request of op: the main URL, or the token realm. */
+/*
+ * The body of the OAuth2 token request (the Distribution token spec,
+ * "OAuth2 token": grant_type=refresh_token with the auth file's
+ * identitytoken, service, scope, client_id), in op->form, which only
+ * op_release_easy() frees, zeroed.  Read from the auth file now, so the
+ * secret is held no longer than the request.  0, or -1 without one.
+ */
+static int
+oauth_form(struct reg_op *op)
+{
+	struct reg_cred	 cred;
+	char		*tok = NULL, *svc = NULL, *scope = NULL;
+	size_t		 n;
+	int		 rc = -1;
+
+	memset(&cred, 0, sizeof(cred));
+	if (!load_cred(op, &cred) || cred.identity[0] == '\0')
+		goto out;
+	tok = curl_easy_escape(NULL, cred.identity, 0);
+	svc = curl_easy_escape(NULL, op->service, 0);
+	scope = curl_easy_escape(NULL, op->scope, 0);
+	if (tok == NULL || svc == NULL || scope == NULL)
+		goto out;
+	n = strlen(tok) + strlen(svc) + strlen(scope) + 96;
+	if ((op->form = malloc(n)) == NULL)
+		goto out;
+	op->formlen = (size_t)snprintf(op->form, n, "grant_type=refresh_token&"
+	    "refresh_token=%s&service=%s&scope=%s&client_id=remedy", tok, svc,
+	    scope);
+	rc = 0;
+out:
+	if (tok != NULL) {
+		explicit_bzero(tok, strlen(tok));
+		curl_free(tok);
+	}
+	curl_free(svc);
+	curl_free(scope);
+	reg_cred_clear(&cred);
+	return rc;
+}
+
 static void
 op_send(struct reg_op *op, const char *url, int token)
 {
@@ -757,6 +825,11 @@ op_send(struct reg_op *op, const char *url, int token)
 		if (!op->get)
 			curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	}
+	if (token && op->use_identity && oauth_form(op) == -1) {
+		op_finish(op, REG_UNAUTHORIZED, "the auth file's identity "
+		    "token for %s could not be read again", op->host);
+		return;
+	}
 	if (!token && !op->use_basic) {
 		tok = op->token[0] ? op->token :
 		    token_get(reg, op->host, op->scope);
@@ -767,15 +840,23 @@ op_send(struct reg_op *op, const char *url, int token)
 			explicit_bzero(auth, sizeof(auth));
 		}
 	}
-	if (op->use_basic && load_cred(op, &cred)) {
+	if (op->use_basic && load_cred(op, &cred) && cred.user[0] != '\0' &&
+	    cred.pass[0] != '\0') {
 		/* the host that asked (or its token realm) only */
 		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(e, CURLOPT_USERNAME, cred.user);
 		curl_easy_setopt(e, CURLOPT_PASSWORD, cred.pass);
-		reg_cred_clear(&cred);
+	}
+	reg_cred_clear(&cred);
+	if (op->form != NULL) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, op->form);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)op->formlen);
 	}
 	if (op->hdrs != NULL)
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, op->hdrs);
+	/* the URL names no secret: the refresh token travels in the body */
+	log_debug("registry: %s %s", op->form != NULL ? "POST" : token ||
+	    op->kind != OP_MANIFEST || op->get ? "GET" : "HEAD", url);
 	if (op->budget != NULL)
 		op->budget->left--;
 	op->ans.requests++;

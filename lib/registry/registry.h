@@ -15,8 +15,9 @@
  * challenge is answered by one GET of the realm (https unless the realm's
  * host is listed as insecure) with service and scope, carrying basic
  * credentials from registries.auth_file only when the auth file has an
- * entry for the host that asked; the token then goes back to that host
- * only.  Redirects and pagination links are followed only within the
+ * entry for the host that asked (an identitytoken entry: one POST of the
+ * realm with the OAuth2 refresh-token grant instead); the token then goes
+ * back to that host only.  Redirects and pagination links are followed only within the
  * same scheme://host: nothing reaches a host that is neither configured
  * nor named by the image reference (or, for tokens, its realm).
  *

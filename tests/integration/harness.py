@@ -210,10 +210,11 @@ class Env:
     starts (to plan failures, say)."""
 
     def __init__(self, scenario="broken-rollout", replicas=3, hold_down="1s",
-                 verify_timeout="60s", before_daemon=None, extra=""):
+                 verify_timeout="60s", before_daemon=None, extra="", cluster_args=()):
         self.workdir = tempfile.mkdtemp(prefix="remedy-it-")
         self.daemon = None
-        self.cluster = Cluster(self.workdir, scenario=scenario, replicas=replicas)
+        self.cluster = Cluster(self.workdir, scenario=scenario, replicas=replicas,
+                               args=cluster_args)
         if before_daemon:
             before_daemon(self.cluster)
         self.daemon = Daemon(self.workdir, self.cluster, hold_down=hold_down,

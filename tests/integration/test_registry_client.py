@@ -25,6 +25,7 @@ import registry_harness as rh  # noqa: E402
 
 REGPROBE = os.environ.get("REGPROBE", "")
 PASSWORD = "pw-Zq81-never-logged"
+REFRESH = "rt-Yv42/+=never-logged"   # an identitytoken; / + = need escaping
 
 TOOLS = all(shutil.which(t) for t in ("docker-registry", "skopeo", "jq",
                                        "openssl", "gcc"))
@@ -48,7 +49,8 @@ class RegistryClient(unittest.TestCase):
         cls.open.push(layout, "multi", "library/armonly", "1.0")
         cls.open.push(layout, "job", "private/app", "1.0")
         cls.tokens = rh.TokenServer(cls.work, users={"alice": PASSWORD},
-                                    private=("private/",)).start()
+                                    private=("private/",),
+                                    refresh_tokens={REFRESH: "alice"}).start()
         cls.secured = rh.Registry(os.path.join(cls.work, "secured"),
                                   auth=("token", cls.tokens),
                                   storage=cls.open.storage).start()
@@ -71,11 +73,13 @@ class RegistryClient(unittest.TestCase):
                     "  insecure: [%s]\n" % (mirror, insecure or host) + extra)
         return path
 
-    def probe(self, cfg, *args, budget=None):
+    def probe(self, cfg, *args, budget=None, secret=PASSWORD):
         cmd = [REGPROBE, cfg] + (["-b", str(budget)] if budget else []) + list(args)
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertNotIn(PASSWORD, out.stdout + out.stderr)
+        self.assertNotIn(secret, out.stdout + out.stderr)
+        self.last_log = out.stderr
         return [json.loads(ln) for ln in out.stdout.splitlines()]
 
     def test_tags_manifests_platforms(self):
@@ -201,6 +205,43 @@ class RegistryClient(unittest.TestCase):
             for r in px.requests:
                 self.assertTrue(r["authorization"] is None or
                                 r["authorization"].startswith("Bearer "), r)
+
+            # an identitytoken: the OAuth2 refresh-token POST to the realm
+            # (docker, containerd), never logged
+            auth = os.path.join(self.work, "auth-identity.json")
+            with open(auth, "w") as f:
+                json.dump({"auths": {px.host: {"identitytoken": REFRESH}}}, f)
+            cfg = self.config(px.url, "  auth_file: %s\n" % auth,
+                              insecure="%s, %s" % (px.host, self.tokens.host))
+            self.tokens.requests.clear()
+            self.tokens.forms.clear()
+            px.requests.clear()
+            a = self.probe(cfg, "tags", "private/app", "head", "private/app:1.0",
+                           secret=REFRESH)
+            self.assertEqual(a[0]["status"], "ok", a[0])
+            self.assertEqual(a[0]["tags"], ["1.0"])
+            self.assertEqual(a[0]["requests"], 3)  # 401, token POST, retry
+            self.assertEqual(a[1]["status"], "ok", a[1])
+            self.assertEqual(a[1]["requests"], 1)  # the access token reused
+            self.assertEqual([r["method"] for r in self.tokens.requests], ["POST"])
+            # the client logged its requests (debug), none with the secret
+            self.assertIn("registry: GET %s/v2/private/app/tags/list" % px.url, self.last_log)
+            self.assertIn("registry: POST %s/token" % self.tokens.url, self.last_log)
+            self.assertIsNone(self.tokens.requests[0]["authorization"])
+            self.assertEqual(self.tokens.forms, [{
+                "grant_type": "refresh_token", "refresh_token": REFRESH,
+                "service": self.tokens.service,
+                "scope": "repository:private/app:pull", "client_id": "remedy"}])
+            for r in px.requests:
+                self.assertTrue(r["authorization"] is None or
+                                r["authorization"].startswith("Bearer "), r)
+                self.assertNotIn(REFRESH, r["authorization"] or "")
+            # a refresh token the server does not know: unauthorized, named
+            with open(auth, "w") as f:
+                json.dump({"auths": {px.host: {"identitytoken": "rt-unknown-" + REFRESH}}}, f)
+            a = self.probe(cfg, "tags", "private/app", secret=REFRESH)
+            self.assertEqual(a[0]["status"], "unauthorized", a[0])
+            self.assertIn("the auth file's identity token", a[0]["message"])
 
             # a plain-http realm that is not listed as insecure is refused
             cfg = self.config(px.url, insecure=px.host)

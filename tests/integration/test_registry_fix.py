@@ -14,6 +14,9 @@ request went to the configured mirror and named only the incident's
 repository; the other host was never called; the auth file's password is
 in neither the log, the store, nor `remedyctl show`; `remedyctl show`
 prints what the registry said (tags examined, candidates and distances).
+Then an image without a variant for the node's platform: the closest tag
+whose index lists linux/amd64 is proposed and runs, or no patch and the
+platforms examined.
 """
 import base64
 import json
@@ -194,6 +197,121 @@ class RegistryFix(unittest.TestCase):
             if tokens:
                 tokens.stop()
             opened.stop()
+            if ok:
+                shutil.rmtree(work, ignore_errors=True)
+            else:
+                print("--- workdir kept: " + work)
+        self.assertEqual(rc, 0)
+
+    def test_bare_pod_wrong_platform(self):
+        """The node is linux/amd64 (its Node object says so); the test API
+        server's kubelet pulls from the registry and refuses an index
+        without linux/amd64.  app:2.1 is an index of linux/arm64 only;
+        the closest tags are 2.2 (arm64 only) and 2.0 (amd64 and arm64):
+        remedyd reads both manifests and proposes app:2.0, which runs.
+        solo:3.1 has no close tag with amd64: no patch, the platforms
+        examined named.  Manifest requests stay within the incident's
+        budget."""
+        import tempfile
+        work = tempfile.mkdtemp(prefix="remedy-regplat-")
+        layout = os.path.join(work, "oci")
+        images = {  # repo:tag -> (layout tag, platforms)
+            "library/app:2.1": ("app-2.1", "linux/arm64"),
+            "library/app:2.2": ("app-2.2", "linux/arm64"),
+            "library/app:2.0": ("app-2.0", "linux/amd64,linux/arm64"),
+            "library/app:1.0": ("app-1.0", "linux/amd64"),
+            "library/solo:3.1": ("solo-3.1", "linux/arm64"),
+            "library/solo:3.0": ("solo-3.0", "linux/arm64/v8"),
+        }
+        digest = {k: rh.mkimage("web", layout, v[0], v[1], index=True)
+                  for k, v in images.items()}
+        reg = rh.Registry(os.path.join(work, "reg")).start()
+        px = env = None
+        ok = False
+        try:
+            for k, v in images.items():
+                repo, _, tag = k.partition(":")
+                reg.push(layout, v[0], repo, tag)
+            px = rh.FaultProxy(reg.url).start()
+            extra = ("registries:\n  enabled: true\n"
+                     "  mirrors: {docker.io: %s}\n  insecure: [%s]\n"
+                     "  max_requests_per_incident: 6\n" % (px.url, px.host))
+
+            def setup(c):
+                c.test("POST", "/objects", {
+                    "kind": "Node", "metadata": {"name": "node-a"},
+                    "status": {"nodeInfo": {"architecture": "amd64",
+                                            "operatingSystem": "linux"}}})
+                for name, image in (("arm-pod", "app:2.1"), ("solo-pod", "solo:3.1")):
+                    c.test("POST", "/objects", {
+                        "kind": "Pod", "metadata": {"name": name, "namespace": "demo"},
+                        "spec": {"nodeName": "node-a",
+                                 "containers": [{"name": "web", "image": image}]}})
+
+            env = Env(scenario="empty", hold_down="1s", before_daemon=setup, extra=extra,
+                      cluster_args=("--registry", reg.url))
+            c, d = env.cluster, env.daemon
+            # the kubelet of the test API server agrees with the registry
+            st = c.get("/api/v1/namespaces/demo/pods/arm-pod")["status"]
+            self.assertIn("no match for platform in manifest",
+                          st["containerStatuses"][0]["state"]["waiting"].get("message", "") +
+                          json.dumps(c.api("GET", "/api/v1/namespaces/demo/events")[1]))
+            pend = wait_action(d, "pending", timeout=40)
+            self.assertEqual(len(pend), 1, pend)
+            act = pend[0]
+            self.assertEqual(act["summary"],
+                             "Set the image of Pod demo/arm-pod container web: app:2.1 -> "
+                             "app:2.0 (app:2.1 has no variant for linux/amd64; the closest "
+                             "tag that has is 2.0)")
+            rc, out, err = d.ctl("show", str(act["id"]))
+            self.assertEqual(rc, 0, err)
+            self.assertIn({"op": "replace", "path": "/spec/containers/0/image",
+                           "value": "app:2.0"}, out["action"]["patch"])
+            self.assertIn("registry: app:2.1 has no variant for linux/amd64 (its index "
+                          "lists only others); platforms of the closest tags: 2.2 "
+                          "(distance 1): linux/arm64; 2.0 (distance 1): linux/amd64, "
+                          "linux/arm64", out["action"]["evidence"])
+            self.assertIn("registry: tag 2.0 lists linux/amd64, digest " +
+                          digest["library/app:2.0"], out["action"]["evidence"])
+            self.assertIn("Classified as no-platform", out["action"]["root_cause"])
+            self.assertIn("The closest tag of library/app with a variant for "
+                          "linux/amd64 is 2.0.", out["action"]["root_cause"])
+
+            # solo:3.1: explained, no patch, the platforms examined named
+            def solo():
+                rc, out, err = d.ctl("incidents")
+                for inc in out["incidents"]:
+                    rc, one, err = d.ctl("incidents", "show", str(inc["id"]))
+                    diag = one["incident"].get("diagnosis") or {}
+                    if one["incident"]["name"] == "solo-pod" and diag.get("status") == "explained":
+                        return one["incident"]
+                return None
+            inc = wait_for(solo, 40, "the solo-pod incident explained")
+            text = json.dumps(inc)
+            self.assertIn("No automatic fix: no tag of library/solo close to 3.1 has a "
+                          "variant for linux/amd64 (3.0 (distance 1): linux/arm64/v8)", text)
+
+            rc, out, err = d.ctl("approve", str(act["id"]))
+            self.assertEqual(rc, 0, err)
+            done = wait_state(d, act["id"], ("verified", "failed", "not-recovered"))
+            self.assertEqual(done["state"], "verified", done)
+            self.assertTrue(pod_ready(c.get("/api/v1/namespaces/demo/pods/arm-pod")))
+
+            # remedyd's manifest reads for app: 2.1 itself, then 2.2, then 2.0,
+            # each within the budget of 6 requests per incident
+            gets = [r["path"] for r in px.requests
+                    if r["method"] == "GET" and "/library/app/manifests/" in r["path"]]
+            for tag in ("2.1", "2.2", "2.0"):
+                self.assertIn("/v2/library/app/manifests/" + tag, gets)
+            self.assertNotIn("/v2/library/app/manifests/1.0", gets)  # not close enough
+            app = [r for r in px.requests if "/library/app/" in r["path"]]
+            self.assertLessEqual(len(app), 2 * 6, app)   # the diagnosis and the pre-dry-run check
+            ok = True
+        finally:
+            rc = env.close(ok) if env else 0
+            if px:
+                px.stop()
+            reg.stop()
             if ok:
                 shutil.rmtree(work, ignore_errors=True)
             else:

@@ -459,6 +459,8 @@ class State:
         self.injections = []    # POST /_test/inject: planned failures
         self.req_seq = 0
         self.registry = set(["nginx:1.25", "nginx:1.26", "busybox:1.36"])
+        # --registry: docker.io images are pulled from that registry instead
+        self.reg_kubelet = RegistryKubelet(args.registry) if getattr(args, "registry", "") else None
         self.manual_status = set()  # keys whose status tests set by hand
         self.pull_fail_since = {}   # (ns, pod, container) -> monotonic time
         self.progress_since = {}    # (ns, deploy) -> (rs name, monotonic time)
@@ -674,6 +676,78 @@ def image_ref(img):
     return img if "/" in img else "docker.io/library/" + img
 
 
+MANIFEST_ACCEPT = ", ".join((
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json"))
+
+
+def split_image(img):
+    """docker.io-style normalisation: -> (domain, path, tag or digest)."""
+    name, ref = img, "latest"
+    if "@" in name:
+        name, ref = name.split("@", 1)
+    else:
+        head, _, tail = name.rpartition(":")
+        if head and "/" not in tail:
+            name, ref = head, tail
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        domain, path = first, rest
+    else:
+        domain, path = "docker.io", name
+    if domain == "docker.io" and "/" not in path:
+        path = "library/" + path
+    return domain, path, ref
+
+
+class RegistryKubelet:
+    """The kubelet's pulls of docker.io images, asked of a real registry
+    (--registry URL, containerd's docker.io mirror): HEAD and GET of
+    /v2/PATH/manifests/REF, and for an image index, whether it lists the
+    node's platform.  -> (pulled, digest or None, containerd's message).
+    Answers are kept `ttl` seconds: the kubelet's back-off, not one request
+    per controller pass."""
+
+    def __init__(self, url, ttl=1.0):
+        self.url = url.rstrip("/")
+        self.ttl = ttl
+        self.cache = {}     # (img, arch) -> (monotonic time, answer)
+
+    def pull(self, img, arch):
+        import urllib.error
+        import urllib.request
+        key = (img, arch)
+        hit = self.cache.get(key)
+        if hit and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        domain, path, ref = split_image(img)
+        full = "%s/%s%s%s" % (domain, path, "@" if ref.startswith("sha256:") else ":", ref)
+        req = urllib.request.Request("%s/v2/%s/manifests/%s" % (self.url, path, ref),
+                                     headers={"Accept": MANIFEST_ACCEPT})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                body, digest = r.read(1 << 20), r.headers.get("Docker-Content-Digest")
+                ctype = r.headers.get("Content-Type", "")
+            ans = (True, digest, "")
+            doc = json.loads(body)
+            if "index" in ctype or "manifest.list" in ctype or "manifests" in doc:
+                plats = [(m.get("platform") or {}) for m in doc.get("manifests") or []]
+                if not any(p.get("os") == "linux" and p.get("architecture") == arch for p in plats):
+                    ans = (False, None, 'rpc error: code = NotFound desc = failed to pull and unpack image '
+                           '"%s": no match for platform in manifest: not found' % full)
+        except urllib.error.HTTPError as e:
+            ans = (False, None, 'rpc error: code = NotFound desc = failed to pull and unpack image '
+                   '"%s": %s' % (full, "not found" if e.code == 404 else
+                                 "unexpected status code %d" % e.code))
+        except (OSError, ValueError) as e:
+            ans = (False, None, 'rpc error: code = Unknown desc = failed to pull and unpack image '
+                   '"%s": failed to do request: %s' % (full, e))
+        self.cache[key] = (time.monotonic(), ans)
+        return ans
+
+
 class Controller:
     """Deployment, ReplicaSet, kubelet and garbage collector in one pass.
 
@@ -762,6 +836,7 @@ class Controller:
                     changed |= sync(self.st.objects[key])
         for key in sorted(k for k in self.st.objects if k[0] == "pods"):
             if key in self.st.objects:
+                changed |= self.schedule(self.st.objects[key])
                 changed |= self.kubelet(self.st.objects[key])
         return changed
 
@@ -988,6 +1063,24 @@ class Controller:
             return "Readiness probe failed: dial tcp %s:%d: connect: connection refused" % (ip, port)
         return None
 
+    def schedule(self, pod):
+        """--schedule: bind a pod created without spec.nodeName to node-a,
+        as kube-scheduler would (off by default: such pods stay Pending)."""
+        if not self.st.args.schedule or (pod.get("spec") or {}).get("nodeName"):
+            return False
+        md = pod["metadata"]
+        if ("pods", md["namespace"], md["name"]) in self.st.manual_status or md.get("deletionTimestamp"):
+            return False
+        p = copy.deepcopy(pod)
+        p.setdefault("spec", {})["nodeName"] = "node-a"
+        self.st.put("pods", p)
+        return True
+
+    def node_arch(self, node):
+        """The architecture the Node object reports (amd64 without one)."""
+        n = self.st.get("nodes", "", node) or {}
+        return ((n.get("status") or {}).get("nodeInfo") or {}).get("architecture") or "amd64"
+
     def kubelet(self, pod):
         """Drive a scheduled pod's status from its images and the registry,
         and its readiness from its readiness probes (refused_probe)."""
@@ -1008,7 +1101,12 @@ class Controller:
             o = olds.get(cname) or {}
             running = o.get("state", {}).get("running") if o.get("image") == image_ref(img) else None
             fkey = (ns, name, cname)
-            if running or img in st.registry:
+            pulled, digest, pull_msg = bool(running) or img in st.registry, None, ""
+            if not running and st.reg_kubelet is not None and split_image(img)[0] == "docker.io":
+                pulled, digest, pull_msg = st.reg_kubelet.pull(img, self.node_arch(spec["nodeName"]))
+                if not pulled:
+                    self.due_at(time.monotonic() + st.reg_kubelet.ttl)
+            if pulled:
                 st.pull_fail_since.pop(fkey, None)
                 cid = hashlib.sha256((seed + cname + img).encode()).hexdigest()
                 refused = self.refused_probe(c, probe_ip)
@@ -1020,8 +1118,9 @@ class Controller:
                 statuses.append({"name": cname, "state": {"running": {"startedAt": (running or {}).get("startedAt", ts)}},
                                  "lastState": {}, "ready": not refused, "restartCount": o.get("restartCount", 0),
                                  "image": image_ref(img),
-                                 "imageID": "%s@sha256:%s" % (image_ref(img).rsplit(":", 1)[0],
-                                                              hashlib.sha256(img.encode()).hexdigest()),
+                                 "imageID": o.get("imageID") if running and o.get("imageID") else
+                                 "%s@%s" % (image_ref(img).rsplit(":", 1)[0],
+                                            digest or "sha256:" + hashlib.sha256(img.encode()).hexdigest()),
                                  "containerID": "containerd://" + cid, "started": True})
                 continue
             not_ready.append(cname)
@@ -1030,13 +1129,13 @@ class Controller:
                 st.pull_fail_since[fkey] = time.monotonic()
             waited = time.monotonic() - st.pull_fail_since[fkey]
             base = image_ref(img)
+            why = pull_msg or ('rpc error: code = NotFound desc = failed to pull and unpack image '
+                               '"%s": not found' % base)
             if waited >= self.st.args.pull_backoff:
                 waiting = {"reason": "ImagePullBackOff", "message": 'Back-off pulling image "%s"' % img}
             else:
                 self.due_at(st.pull_fail_since[fkey] + self.st.args.pull_backoff)
-                waiting = {"reason": "ErrImagePull",
-                           "message": 'rpc error: code = NotFound desc = failed to pull and unpack image '
-                                      '"%s": not found' % base}
+                waiting = {"reason": "ErrImagePull", "message": why}
             prev_reason = ((o.get("state") or {}).get("waiting") or {}).get("reason")
             fp = "spec.containers{%s}" % cname
             if waiting["reason"] != prev_reason:
@@ -1044,8 +1143,7 @@ class Controller:
                     events.append(("Failed", 'Failed to pull image "%s": %s' % (img, waiting["message"]), fp))
                     events.append(("Failed", "Error: ErrImagePull", fp))
                 elif prev_reason is None:
-                    events.append(("Failed", 'Failed to pull image "%s": rpc error: code = NotFound desc = failed to '
-                                             'pull and unpack image "%s": not found' % (img, base), fp))
+                    events.append(("Failed", 'Failed to pull image "%s": %s' % (img, why), fp))
                     events.append(("BackOff", waiting["message"], fp))
                     events.append(("Failed", "Error: ImagePullBackOff", fp))
                 else:
@@ -2119,6 +2217,12 @@ def main():
                          "EndpointSlice only at v1beta1, the HPA at autoscaling/v2beta2 and v1)")
     ap.add_argument("--scenario", default="empty", choices=["empty", "healthy", "broken-rollout"])
     ap.add_argument("--replicas", type=int, default=2)
+    ap.add_argument("--schedule", action="store_true",
+                    help="bind pods created without spec.nodeName to node-a (kube-scheduler's part)")
+    ap.add_argument("--registry", default="",
+                    help="URL of a real registry (http://HOST:PORT) that is docker.io for the simulated "
+                         "kubelet: an image of docker.io runs when that registry has its manifest (with "
+                         "the node's platform), instead of the built-in list")
     ap.add_argument("--bookmark-interval", type=float, default=1.0)
     ap.add_argument("--pull-backoff", type=float, default=0.3)
     ap.add_argument("--history", type=int, default=10000)

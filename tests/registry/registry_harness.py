@@ -5,8 +5,10 @@
 - push(): an OCI layout made by ./mkimage, copied in with skopeo.
 - TokenServer: the token service of Docker's token auth spec, signing
   RS256 JWTs with openssl (the registry checks them against the
-  rootcertbundle through the x5c header); users and private repositories
-  are plain dicts; it records every request (with or without credentials).
+  rootcertbundle through the x5c header), by GET (anonymous or Basic) or
+  by the OAuth2 POST of a refresh token (docker config.json's
+  identitytoken); users, refresh tokens and private repositories are plain
+  dicts; it records every request (with or without credentials).
 - FaultProxy: an HTTP proxy in front of a registry that can answer slowly,
   with 500, with garbage JSON, with a 100 000-tag list, with paginated tags
   (Link rel="next"), or with a redirect to another host.
@@ -52,12 +54,14 @@ def wait_port(host, port, timeout=20.0):
     raise RuntimeError("nothing listens on %s:%d" % (host, port))
 
 
-def mkimage(kind, layout, tag, platforms=None):
-    """Build image KIND into the OCI layout directory as TAG (mkimage)."""
+def mkimage(kind, layout, tag, platforms=None, index=False):
+    """Build image KIND into the OCI layout directory as TAG (mkimage);
+    index: an image index even for one platform."""
     args = [MKIMAGE, kind, layout, tag]
     if platforms:
         args.append(platforms)
-    out = subprocess.run(args, check=True, capture_output=True, text=True)
+    env = dict(os.environ, MKIMAGE_INDEX="1" if index else "0")
+    out = subprocess.run(args, check=True, capture_output=True, text=True, env=env)
     return out.stdout.split()[1]  # the digest of the tag's manifest/index
 
 
@@ -207,27 +211,69 @@ class _TokenHandler(_Handler):
             user = name
         if q.get("service", [""])[0] != ts.service:
             return self.send(400, {"error": "unknown service"})
-        access = []
-        for scope in q.get("scope", []):
-            parts = scope.split(":")
-            if len(parts) != 3 or parts[0] != "repository":
-                continue
-            repo = parts[1]
-            if any(repo.startswith(p) for p in ts.private) and user is None:
-                continue  # anonymous: nothing granted, the registry says 401
-            access.append({"type": "repository", "name": repo,
-                           "actions": ["pull"]})
+        access = _grant(ts, user, q.get("scope", []))
         self.send(200, {"token": ts.sign(user or "", access),
                         "expires_in": 300})
 
 
-class TokenServer(_Service):
-    """Docker's token auth: GET /token?service=S&scope=repository:N:pull."""
+def _grant(ts, user, scopes):
+    access = []
+    for scope in scopes:
+        parts = scope.split(":")
+        if len(parts) != 3 or parts[0] != "repository":
+            continue
+        repo = parts[1]
+        if any(repo.startswith(p) for p in ts.private) and user is None:
+            continue  # anonymous: nothing granted, the registry says 401
+        access.append({"type": "repository", "name": repo, "actions": ["pull"]})
+    return access
 
-    def __init__(self, workdir, users=None, private=()):
+
+def _post_token(self):
+    """The OAuth2 token endpoint of the Distribution token spec: POST
+    form grant_type=refresh_token&refresh_token=R&service=S&scope=...
+    &client_id=C -> {"access_token": ...}; R must be one of the server's
+    refresh_tokens (-> its user).  Also the password grant is refused
+    (not needed here)."""
+    ts = self.server.owner
+    ts.record(self)
+    n = int(self.headers.get("Content-Length") or 0)
+    if urllib.parse.urlparse(self.path).path != "/token" or n > 65536:
+        return self.send(404, {"error": "not found"})
+    form = urllib.parse.parse_qs(self.rfile.read(n).decode(), keep_blank_values=True)
+    with ts.lock:
+        ts.forms.append({k: v[0] for k, v in form.items()})
+    one = {k: v[0] for k, v in form.items() if len(v) == 1}
+    if (self.headers.get("Content-Type", "").split(";")[0] !=
+            "application/x-www-form-urlencoded"):
+        return self.send(400, {"error": "invalid_request"})
+    if one.get("grant_type") != "refresh_token" or not one.get("client_id"):
+        return self.send(400, {"error": "unsupported_grant_type"})
+    user = ts.refresh_tokens.get(one.get("refresh_token", ""))
+    if user is None:
+        return self.send(401, {"error": "invalid_grant"})
+    if one.get("service") != ts.service:
+        return self.send(400, {"error": "invalid_request"})
+    scopes = " ".join(form.get("scope", [])).split()
+    self.send(200, {"access_token": ts.sign(user, _grant(ts, user, scopes)),
+                    "scope": " ".join(scopes), "expires_in": 300,
+                    "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+
+
+_TokenHandler.do_POST = _post_token
+
+
+class TokenServer(_Service):
+    """Docker's token auth: GET /token?service=S&scope=repository:N:pull
+    (anonymous or Basic), and POST /token with an OAuth2 refresh token
+    (refresh_tokens: {token: user}); forms holds every POSTed form."""
+
+    def __init__(self, workdir, users=None, private=(), refresh_tokens=None):
         super().__init__(_TokenHandler)
         self.workdir = workdir
         self.users = users or {}
+        self.refresh_tokens = dict(refresh_tokens or {})
+        self.forms = []
         self.private = tuple(private)
         self.service = "remedy-test-registry"
         self.issuer = "remedy-test-issuer"
@@ -335,3 +381,54 @@ class FaultProxy(_Service):
         self.page = 2
         self.next_host = None
         self.redirect_to = None
+
+
+def serve(workdir, images):
+    """Build and push IMAGES ("library/nginx:1.24,1.25", each tag a `web`
+    image; "REPO:TAG=PLATFORMS" for other platforms), write
+    WORKDIR/ready ({"url", "host", "pid", "digests"}) and serve until
+    SIGTERM or SIGINT.  scripts/demo runs this."""
+    import signal
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    signal.signal(signal.SIGINT, lambda *a: stop.set())
+    os.makedirs(workdir, exist_ok=True)
+    ready = os.path.join(workdir, "ready")
+    if os.path.exists(ready):
+        os.unlink(ready)
+    layout = os.path.join(workdir, "oci")
+    built = []
+    for spec in images:
+        spec, _, platforms = spec.partition("=")
+        repo, _, tags = spec.rpartition(":")
+        if not repo or not tags:
+            raise SystemExit("registry_harness: %r is not REPO:TAG[,TAG...]" % spec)
+        for tag in tags.split(","):
+            name = "%s-%s" % (repo.replace("/", "_"), tag)
+            built.append((repo, tag, name, mkimage("web", layout, name, platforms or None)))
+    reg = Registry(os.path.join(workdir, "reg")).start()
+    try:
+        digests = {}
+        for repo, tag, name, digest in built:
+            reg.push(layout, name, repo, tag)
+            digests["%s:%s" % (repo, tag)] = digest
+        tmp = ready + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"url": reg.url, "host": reg.host, "pid": os.getpid(),
+                       "digests": digests}, f)
+            f.write("\n")
+        os.replace(tmp, ready)
+        while not stop.wait(1.0):
+            if reg.proc.poll() is not None:
+                raise SystemExit("registry_harness: docker-registry exited with %d"
+                                 % reg.proc.returncode)
+    finally:
+        reg.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) < 4 or sys.argv[1] != "serve":
+        sys.exit("usage: registry_harness.py serve DIR REPO:TAG[,TAG...][=PLATFORMS] ...")
+    sys.exit(serve(sys.argv[2], sys.argv[3:]))

@@ -7,7 +7,8 @@
  * CONFIG is a remedyd.yaml (its registries: section is used); OP is
  * "tags", "head" or "get".  The operations run one after the other on one
  * client (so a repeated question shows the cache), sharing one request
- * budget.  Each answer is printed as one JSON line on stdout.  Exit 0
+ * budget.  Each answer is printed as one JSON line on stdout; the
+ * client's log, at debug level, goes to stderr.  Exit 0
  * when every answer was printed, 2 on bad usage or a bad config.
  */
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <uv.h>
 
 #include "base/http.h"
+#include "base/log.h"
 #include "conf/config.h"
 #include "registry/registry.h"
 
@@ -109,6 +111,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	memset(&p, 0, sizeof(p));
+	log_init(LOG_DEBUG);	/* every line, for the tests' secret checks */
 	config_init(&cfg);
 	if (config_load(argv[1], &cfg, &errs) != 0) {
 		fprintf(stderr, "%s", errs ? errs : "bad config\n");

@@ -2,7 +2,7 @@
  * test_registry_pull.c - image pull failures classified from the kubelet's
  * words and the registry's answers; the closest-tag choice; the image fix
  * family (lib/action/remedies/image.c) on a bare Pod, an initContainer and a
- * Deployment without a usable revision.
+ * Deployment without a usable revision; the tag with the node's platform.
  */
 #include <stdio.h>
 #include <string.h>
@@ -398,6 +398,170 @@ test_target(void)
 	json_decref(patch);
 }
 
+/* The platform fix: the image exists without linux/amd64; the closest tags
+ * whose manifests were read (registry/ask.c) decide. */
+static void
+test_platform(void)
+{
+	struct incident		 inc;
+	struct diag_input	 in;
+	struct proposal		 p;
+	struct pull_facts	 f;
+	struct reg_manifest	 m;
+	struct tag_candidate	 tc;
+	char			 cause[2048], buf[64];
+	json_t			*pod;
+	char			 kind[] = "Pod", ns[] = "demo",
+				 name[] = "arm-only", reason[] =
+				 "ImagePullBackOff", image[] = "app:2.1";
+
+	/* helpers */
+	memset(&m, 0, sizeof(m));
+	m.is_index = 1;
+	m.nplatforms = 2;
+	snprintf(m.plat[0].os, sizeof(m.plat[0].os), "linux");
+	snprintf(m.plat[0].arch, sizeof(m.plat[0].arch), "arm64");
+	snprintf(m.plat[0].variant, sizeof(m.plat[0].variant), "v8");
+	snprintf(m.plat[1].os, sizeof(m.plat[1].os), "windows");
+	snprintf(m.plat[1].arch, sizeof(m.plat[1].arch), "amd64");
+	CHECK(pull_has_platform(&m, "linux", "arm64"));
+	CHECK(!pull_has_platform(&m, "linux", "amd64"));
+	CHECK(pull_has_platform(&m, "windows", "amd64"));
+	pull_platforms(&m, buf, sizeof(buf));
+	CHECK_STR(buf, "linux/arm64/v8, windows/amd64");
+	pull_platforms(&m, buf, 10);		/* cut, still terminated */
+	CHECK_INT(strlen(buf), 9);
+	m.is_index = 0;				/* a single manifest lists none */
+	CHECK(!pull_has_platform(&m, "linux", "arm64"));
+	CHECK(pull_kubelet_no_platform("failed to pull and unpack image "
+	    "\"docker.io/library/app:2.1\": no match for platform in manifest: "
+	    "not found"));
+	CHECK(!pull_kubelet_no_platform("not found"));
+	CHECK(!pull_kubelet_no_platform(NULL));
+	memset(&tc, 0, sizeof(tc));
+	snprintf(tc.tag, sizeof(tc.tag), "2.0");
+	tc.distance = 1;
+	CHECK(tag_acceptable("2.1", &tc));
+	tc.distance = 2;
+	CHECK(!tag_acceptable("2.1", &tc));
+	tc.prefix = 1;
+	CHECK(tag_acceptable("2.1", &tc));
+	tc.tag[0] = '\0';
+	CHECK(!tag_acceptable("2.1", &tc));
+
+	memset(&inc, 0, sizeof(inc));
+	inc.kind = kind;
+	inc.ns = ns;
+	inc.name = name;
+	inc.reason = reason;
+	inc.image = image;
+	pod = json_pack("{s:s,s:{s:[{s:s,s:s}]}}", "kind", "Pod", "spec",
+	    "containers", "name", "web", "image", "app:2.1");
+	facts(&f, "app:2.1", REG_OK, REG_OK, "[\"1.0\", \"2.0\", \"2.1\"]");
+	snprintf(f.node_arch, sizeof(f.node_arch), "amd64");
+	f.manifest.is_index = 1;
+	f.manifest.nplatforms = 1;
+	snprintf(f.manifest.plat[0].os, sizeof(f.manifest.plat[0].os),
+	    "linux");
+	snprintf(f.manifest.plat[0].arch, sizeof(f.manifest.plat[0].arch),
+	    "arm64");
+	f.plat_searched = 1;
+	f.plat_found = 0;
+	f.nplat_tried = 1;
+	snprintf(f.plat_tried[0].tag, sizeof(f.plat_tried[0].tag), "2.0");
+	f.plat_tried[0].distance = 1;
+	f.plat_tried[0].status = REG_OK;
+	f.plat_tried[0].is_index = 1;
+	f.plat_tried[0].has = 1;
+	snprintf(f.plat_tried[0].platforms, sizeof(f.plat_tried[0].platforms),
+	    "linux/amd64, linux/arm64");
+	snprintf(f.plat_tried[0].digest, sizeof(f.plat_tried[0].digest),
+	    "sha256:%s", "0123456789abcdef0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef");
+	memset(&in, 0, sizeof(in));
+	in.inc = &inc;
+	in.owner = pod;
+	in.pod = pod;
+	in.pull = &f;
+	memset(&p, 0, sizeof(p));
+	p.evidence = json_array();
+	cause[0] = '\0';
+	CHECK_INT(remedies_build(&in, &p, cause, sizeof(cause)), 0);
+	CHECK(p.patch != NULL);
+	CHECK_STR(p.summary, "Set the image of Pod demo/arm-only container "
+	    "web: app:2.1 -> app:2.0 (app:2.1 has no variant for linux/amd64; "
+	    "the closest tag that has is 2.0)");
+	CHECK_STR(json_string_value(json_object_get(json_array_get(p.patch,
+	    1), "value")), "app:2.0");
+	CHECK_STR(json_string_value(json_array_get(p.evidence, 0)),
+	    "registry: app:2.1 has no variant for linux/amd64 (its index lists "
+	    "only others); platforms of the closest tags: 2.0 (distance 1): "
+	    "linux/amd64, linux/arm64");
+	CHECK(strstr(json_string_value(json_array_get(p.evidence, 1)),
+	    "tag 2.0 lists linux/amd64, digest sha256:0123") != NULL);
+	CHECK(strstr(cause, "with a variant for linux/amd64 is 2.0") != NULL);
+	proposal_clear(&p);
+
+	/* pinned: the candidate's digest */
+	f.pin_digest = 1;
+	memset(&p, 0, sizeof(p));
+	p.evidence = json_array();
+	cause[0] = '\0';
+	CHECK_INT(remedies_build(&in, &p, cause, sizeof(cause)), 0);
+	CHECK(strstr(json_string_value(json_object_get(json_array_get(p.patch,
+	    1), "value")), "app:2.0@sha256:0123") != NULL);
+	proposal_clear(&p);
+	f.pin_digest = 0;
+
+	/* no tag has it: no patch, the platforms examined named */
+	f.plat_found = -1;
+	f.plat_tried[0].has = 0;
+	snprintf(f.plat_tried[0].platforms, sizeof(f.plat_tried[0].platforms),
+	    "linux/arm64");
+	f.nplat_tried = 2;
+	snprintf(f.plat_tried[1].tag, sizeof(f.plat_tried[1].tag), "1.0");
+	f.plat_tried[1].distance = 2;
+	f.plat_tried[1].status = REG_REFUSED;	/* the budget was spent */
+	memset(&p, 0, sizeof(p));
+	p.evidence = json_array();
+	cause[0] = '\0';
+	CHECK_INT(remedies_build(&in, &p, cause, sizeof(cause)), 0);
+	CHECK(p.patch == NULL);
+	CHECK_STR(p.summary, "No automatic fix: no tag of library/app close to "
+	    "2.1 has a variant for linux/amd64 (2.0 (distance 1): linux/arm64; "
+	    "1.0 (distance 2): refused)");
+	proposal_clear(&p);
+
+	/* nothing close enough was there to read */
+	f.nplat_tried = 0;
+	memset(&p, 0, sizeof(p));
+	p.evidence = json_array();
+	CHECK_INT(remedies_build(&in, &p, cause, sizeof(cause)), 0);
+	CHECK(p.patch == NULL);
+	CHECK(strstr(p.summary, "(no tag close enough)") != NULL);
+	proposal_clear(&p);
+
+	/* a Deployment without a usable revision: its template */
+	f.nplat_tried = 1;
+	f.plat_found = 0;
+	f.plat_tried[0].has = 1;
+	json_decref(pod);
+	pod = json_pack("{s:{s:{s:{s:[{s:s,s:s}]}}}}", "spec", "template",
+	    "spec", "containers", "name", "web", "image", "app:2.1");
+	in.owner = pod;
+	inc.kind = (char *)"Deployment";
+	memset(&p, 0, sizeof(p));
+	p.evidence = json_array();
+	cause[0] = '\0';
+	CHECK_INT(remedies_build(&in, &p, cause, sizeof(cause)), 0);
+	CHECK(p.patch != NULL);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(p.patch,
+	    1), "path")), "/spec/template/spec/containers/0/image");
+	proposal_clear(&p);
+	pull_facts_clear(&f);
+	json_decref(pod);
+}
+
 int
 main(void)
 {
@@ -406,5 +570,6 @@ main(void)
 	test_choose();
 	test_classify();
 	test_builder();
+	test_platform();
 	return T_DONE();
 }
