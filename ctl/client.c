@@ -242,16 +242,17 @@ refused_early(int fd, int64_t deadline, char **in, size_t *inlen,
 	return 1;
 }
 
-int
-ctl_call(const char *path, const char *cmd, json_t *args, json_t **result,
-    char *err, size_t errlen)
+/* One request and its reply on fd; ctl_call()'s return values.  args is
+ * stolen. */
+static int
+exchange(int fd, int64_t deadline, const char *path, const char *cmd,
+    json_t *args, json_t **result, char *err, size_t errlen)
 {
 	json_error_t	 jerr;
 	json_t		*req, *reply = NULL;
 	char		*line = NULL, *in = NULL;
 	size_t		 len, inlen;
-	int64_t		 deadline = mono_ms() + CTL_TIMEOUT_MS;
-	int		 fd = -1, rc = -1;
+	int		 rc = -1;
 
 	*result = NULL;
 	req = proto_request(CTL_REQUEST_ID, cmd, args);
@@ -264,8 +265,6 @@ ctl_call(const char *path, const char *cmd, json_t *args, json_t **result,
 		    "of %d bytes", len, PROTO_MAX_REQUEST);
 		goto out;
 	}
-	if ((fd = ctl_connect(path, err, errlen)) == -1)
-		goto out;
 	if (send_line(fd, line, len, deadline, path, err, errlen) == -1 &&
 	    !refused_early(fd, deadline, &in, &inlen, path))
 		goto out;
@@ -281,12 +280,43 @@ ctl_call(const char *path, const char *cmd, json_t *args, json_t **result,
 	}
 	rc = ctl_check_reply(reply, result, path, err, errlen);
 out:
-	if (fd != -1)
-		close(fd);
 	json_decref(req);
 	json_decref(reply);
 	free(line);
 	free(in);
+	return rc;
+}
+
+int
+ctl_call(const char *path, const char *cmd, json_t *args, json_t **result,
+    char *err, size_t errlen)
+{
+	return ctl_call_hello(path, NULL, cmd, args, result, err, errlen);
+}
+
+int
+ctl_call_hello(const char *path, json_t *hello, const char *cmd,
+    json_t *args, json_t **result, char *err, size_t errlen)
+{
+	json_t		*said = NULL;
+	int64_t		 deadline = mono_ms() + CTL_TIMEOUT_MS;
+	int		 fd, rc;
+
+	*result = NULL;
+	if ((fd = ctl_connect(path, err, errlen)) == -1) {
+		json_decref(hello);
+		json_decref(args);
+		return -1;
+	}
+	if (hello != NULL && (rc = exchange(fd, deadline, path, "hello", hello,
+	    &said, err, errlen)) != 0) {
+		json_decref(args);
+		close(fd);
+		return rc;
+	}
+	json_decref(said);
+	rc = exchange(fd, deadline, path, cmd, args, result, err, errlen);
+	close(fd);
 	return rc;
 }
 

@@ -38,6 +38,14 @@ struct ctl {
  */
 int	 ctl_call(const char *path, const char *cmd, json_t *args,
 	    json_t **result, char *err, size_t errlen);
+/* The same, after the request hello with args hello (stolen; NULL: no
+ * hello) on the same connection: what `remedyctl mcp` sends, so the
+ * daemon knows the connection speaks for an agent.  A refused hello
+ * returns its code. */
+int	 ctl_call_hello(const char *path, json_t *hello, const char *cmd,
+	    json_t *args, json_t **result, char *err, size_t errlen);
+/* mcp.c: `remedyctl mcp`, an MCP server on stdin/stdout; exit status. */
+int	 ctl_mcp(const char *socket);
 
 /*
  * Stream events: send "watch" (args stolen), then call fn for every event

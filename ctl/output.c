@@ -218,7 +218,7 @@ out_list(FILE *fp, json_t *r)
 	json_t		*a, *list = json_object_get(r, "actions");
 	size_t		 i;
 	char		 id[32], age[32], target[OUT_MAX_CELL];
-	char		 b[32], b2[32], b3[32];
+	char		 b[32], b2[32], b3[32], agent[OUT_MAX_CELL];
 	const char	*row[6];
 
 	if (json_array_size(list) == 0) {
@@ -241,6 +241,14 @@ out_list(FILE *fp, json_t *r)
 		row[3] = field(a, "namespace", b2, sizeof(b2));
 		row[4] = target;
 		row[5] = field(a, "summary", b3, sizeof(b3));
+		/* an agent's proposal says so, and whose it is */
+		if (json_str_at(a, "origin") != NULL &&
+		    strcmp(json_str_at(a, "origin"), "agent") == 0) {
+			snprintf(agent, sizeof(agent), "[agent %s] %s",
+			    json_str_at(a, "proposer") ?
+			    json_str_at(a, "proposer") : "?", row[5]);
+			row[5] = agent;
+		}
 		table_row(&t, row);
 	}
 	table_print(fp, &t);
@@ -479,6 +487,20 @@ out_show(FILE *fp, json_t *a, int color)
 	fprintf(fp, "Updated:    %s\n", field(a, "updated", b, sizeof(b)));
 	fprintf(fp, "Summary:    %s\n", field(a, "summary", b, sizeof(b)));
 	out_diagnosis(fp, json_object_get(a, "diagnosis"));
+	if (json_str_at(a, "origin") != NULL &&
+	    strcmp(json_str_at(a, "origin"), "agent") == 0) {
+		fprintf(fp, "Proposed:   by an agent: %s (uid %lld)%s%s\n",
+		    json_str_at(a, "proposer") ? json_str_at(a, "proposer") :
+		    "?", (long long)json_int_at(a, "proposer_uid", -1),
+		    json_str_at(a, "client") ? " via " : "",
+		    json_str_at(a, "client") ? json_str_at(a, "client") : "");
+		if (json_str_at(a, "rationale")) {
+			fprintf(fp, "\nRationale (the agent's words, data "
+			    "only):\n");
+			print_prefixed(fp, "  | ", json_str_at(a, "rationale"),
+			    NULL);
+		}
+	}
 	if (json_str_at(a, "root_cause")) {
 		fprintf(fp, "\nRoot cause:\n");
 		print_prefixed(fp, "  ", json_str_at(a, "root_cause"), NULL);

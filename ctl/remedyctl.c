@@ -72,6 +72,8 @@ static int	cmd_watch(struct ctl *, const struct ctl_cmd *, int, char **,
 		    json_t *);
 static int	cmd_version(struct ctl *, const struct ctl_cmd *, int,
 		    char **, json_t *);
+static int	cmd_mcp(struct ctl *, const struct ctl_cmd *, int, char **,
+		    json_t *);
 
 static const struct ctl_cmd commands[] = {
 	{ "status", 0, 0, "", { { NULL, 0, NULL, 0, NULL, NULL } },
@@ -133,6 +135,10 @@ static const struct ctl_cmd commands[] = {
 	{ "watch", 0, 0, "", { { NULL, 0, NULL, 0, NULL, NULL } },
 	    cmd_watch, "stream action events (new pending actions, approvals, "
 	    "failures) until interrupted" },
+	{ "mcp", 0, 0, "", { { NULL, 0, NULL, 0, NULL, NULL } },
+	    cmd_mcp, "serve the Model Context Protocol on stdin/stdout, for "
+	    "an AI agent: it may read and propose fixes, never decide "
+	    "(docs/agents.md)" },
 	{ "version", 0, 0, "", { { NULL, 0, NULL, 0, NULL, NULL } },
 	    cmd_version, "show remedyctl's version and the commit it was "
 	    "built from (\"status\" shows the daemon's)" },
@@ -667,6 +673,13 @@ watch_event(json_t *ev, void *arg)
 	}
 	fflush(stdout);
 	return ferror(stdout) ? 1 : 0;
+}
+
+static int
+cmd_mcp(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
+    json_t *args)
+{
+	return ctl_mcp(ctl->socket);
 }
 
 static int

@@ -29,6 +29,9 @@
 #define CMD_MAX_NAMESPACE	253	/* a DNS subdomain */
 #define CMD_MAX_TIME		64	/* bytes of a "since" string */
 #define CMD_MAX_LIMIT		1000000	/* list: more is "no limit" */
+#define CMD_MAX_SUMMARY		200	/* bytes of an agent's summary */
+#define CMD_MAX_PATCH		(32 * 1024)	/* bytes of an agent's patch */
+#define CMD_MAX_KIND		63
 
 static const char *const action_states[] = {
 	ACTION_PROPOSED, ACTION_PENDING, ACTION_REFUSED, ACTION_APPROVED,
@@ -37,6 +40,7 @@ static const char *const action_states[] = {
 };
 
 static const char *const incident_states[] = { "open", "resolved" };
+static const char *const risks[] = { "low", "medium", "high" };
 
 
 #define FAIL(c, ...) do {						\
@@ -306,6 +310,40 @@ cmd_show(void *ctx, const struct control_peer *peer, json_t *args,
 }
 
 /*
+ * An action an agent proposed is never approved by the uid that proposed
+ * it: a person running an agent under their own uid still needs a second
+ * person.  The refusal is audited as "denied" with the reason.  1 when
+ * refused (msg set).
+ */
+static int
+own_proposal(struct cmd_ctx *cx, const struct control_peer *peer,
+    int64_t id, char *msg, size_t msglen)
+{
+	struct store_actor	 who = { (long)peer->uid, peer->user };
+	struct store_action	 a;
+	int			 own;
+
+	memset(&a, 0, sizeof(a));
+	if (store_action_get(cx->store, id, &a) != STORE_OK)
+		return 0;	/* approve reports it */
+	own = a.origin != NULL && strcmp(a.origin, STORE_ORIGIN_AGENT) == 0 &&
+	    a.proposer_uid == (long)peer->uid;
+	store_action_clear(&a);
+	if (!own)
+		return 0;
+	snprintf(msg, msglen, "permission denied: uid %lu (%s) proposed "
+	    "action %lld as an agent and cannot approve it; another approver "
+	    "must", (unsigned long)peer->uid, peer->user, (long long)id);
+	log_notice("action %lld: %s", (long long)id, msg);
+	if (store_audit_denied_why(cx->store, id, &who, "approve",
+	    "an approver other than the proposer", "self-approval of an "
+	    "agent's proposal") != STORE_OK)
+		log_warnx("cannot audit a refused self-approval: %s",
+		    store_errmsg(cx->store));
+	return 1;
+}
+
+/*
  * pending -> approved, as the peer.  The applier is told only after the
  * store committed the transition, so a crash in between leaves an approved
  * row that recovery applies, never an applied action without approval.
@@ -325,6 +363,10 @@ cmd_approve(void *ctx, const struct control_peer *peer, json_t *args,
 	    arg_str(args, "comment", 0, CMD_MAX_COMMENT, &comment, msg,
 	    msglen) == -1) {
 		*code = PROTO_EBADREQ;
+		return NULL;
+	}
+	if (own_proposal(cx, peer, id, msg, msglen)) {
+		*code = PROTO_EPERM;
 		return NULL;
 	}
 	if (cx->policy != NULL && (rc = policy_gate_approve(cx->policy,
@@ -438,6 +480,142 @@ cmd_rollback(void *ctx, const struct control_peer *peer, json_t *args,
 	if ((res = action_result(cx, new_id, code, msg, msglen)) != NULL)
 		json_object_set_new(res, "rollback_of", json_integer(id));
 	return res;
+}
+
+/* No control characters (terminal escapes among them): an agent's text
+ * is shown to the operator as it is.  lines allows newlines and tabs. */
+static int
+plain_text(const char *s, int lines)
+{
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s < 0x20 && !(lines && (*s == '\n' ||
+		    *s == '\t'))) || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* A propose waiting for the engine: the connection's deferred reply. */
+struct propose_wait {
+	struct cmd_ctx		*cx;
+	struct control_reply	*reply;
+};
+
+static void
+propose_done(void *arg, int64_t id, int code, const char *msg)
+{
+	struct propose_wait	*w = arg;
+	json_t			*res = NULL;
+	char			 m[CMD_MAX_COMMENT];
+	int			 c = code;
+
+	m[0] = '\0';
+	if (id > 0) {
+		res = action_result(w->cx, id, &c, m, sizeof(m));
+		if (res != NULL)
+			cmd_action_event(w->cx, id, json_str_at(
+			    json_object_get(res, "action"), "state"));
+	} else
+		snprintf(m, sizeof(m), "%s", msg ? msg : "failed");
+	control_reply_done(w->reply, res, c, m);
+	free(w);
+}
+
+/*
+ * An agent's fix: checked here (fields, the caps of the proposer), then
+ * the engine runs it through normalisation, the policy wall and the
+ * dry-run and stores it (agent.c); the reply, deferred until then, is the
+ * stored action: pending, or refused with its rule.  The proposer is the
+ * peer; the client is what it said in hello.
+ */
+static json_t *
+cmd_propose(void *ctx, const struct control_peer *peer, json_t *args,
+    int *code, char *msg, size_t msglen)
+{
+	struct cmd_ctx		*cx = ctx;
+	struct store_actor	 who = { (long)peer->uid, peer->user };
+	struct agent_fix	 f;
+	struct propose_wait	*w = NULL;
+	json_t			*target, *patch;
+	const char		*rationale;
+	char			*canon = NULL;
+	int64_t			 pending = 0, recent = 0;
+
+	memset(&f, 0, sizeof(f));
+	*code = PROTO_EBADREQ;
+	target = json_object_get(args, "target");
+	patch = json_object_get(args, "patch");
+	if (!json_is_object(target))
+		FAIL(PROTO_EBADREQ, "field \"target\" must be an object "
+		    "{\"kind\",\"namespace\",\"name\"}");
+	if (arg_str(target, "kind", 1, CMD_MAX_KIND, &f.kind, msg,
+	    msglen) == -1 ||
+	    arg_str(target, "namespace", 1, CMD_MAX_NAMESPACE, &f.ns, msg,
+	    msglen) == -1 ||
+	    arg_str(target, "name", 1, CMD_MAX_NAMESPACE, &f.name, msg,
+	    msglen) == -1 ||
+	    arg_id(args, "incident", 0, &f.incident_id, msg, msglen) == -1 ||
+	    arg_str(args, "summary", 1, CMD_MAX_SUMMARY, &f.summary, msg,
+	    msglen) == -1 ||
+	    arg_str(args, "rationale", 1, STORE_MAX_RATIONALE, &rationale,
+	    msg, msglen) == -1 ||
+	    arg_str(args, "risk", 1, 16, &f.risk, msg, msglen) == -1 ||
+	    arg_enum("risk", f.risk, risks, NELEM(risks), msg, msglen) == -1)
+		goto out;
+	if (!plain_text(f.summary, 0) || !plain_text(rationale, 1))
+		FAIL(PROTO_EBADREQ, "field \"%s\" contains control characters",
+		    plain_text(f.summary, 0) ? "rationale" : "summary");
+	if (!json_is_array(patch) && !json_is_object(patch))
+		FAIL(PROTO_EBADREQ, "field \"patch\" must be a JSON Patch "
+		    "(array) or a merge patch (object)");
+	if ((canon = json_dumps(patch, JSON_COMPACT)) == NULL ||
+	    strlen(canon) > CMD_MAX_PATCH)
+		FAIL(PROTO_EBADREQ, "field \"patch\" is longer than %d bytes",
+		    CMD_MAX_PATCH);
+	if (cx->propose == NULL)
+		FAIL(PROTO_EINTERNAL, "this remedyd takes no proposals");
+	/* the caps, from the store: they hold across restarts */
+	if (store_agent_counts(cx->store, (long)peer->uid, now_ms() - 60000,
+	    &pending, &recent) != STORE_OK)
+		FAIL(PROTO_EINTERNAL, "store: %s", store_errmsg(cx->store));
+	if (pending >= cx->agent_pending || recent >= cx->agent_per_min) {
+		snprintf(msg, msglen, "permission denied: uid %lu (%s) has %s "
+		    "(control.%s %d); wait for a decision",
+		    (unsigned long)peer->uid, peer->user, pending >=
+		    cx->agent_pending ? "too many pending proposals" :
+		    "proposed too often in the last minute", pending >=
+		    cx->agent_pending ? "max_agent_pending" :
+		    "max_agent_proposals_per_minute", pending >=
+		    cx->agent_pending ? cx->agent_pending : cx->agent_per_min);
+		*code = PROTO_EPERM;
+		if (store_audit_denied_why(cx->store, 0, &who, "propose",
+		    "fewer proposals", msg) != STORE_OK)
+			log_warnx("cannot audit a capped proposal: %s",
+			    store_errmsg(cx->store));
+		goto out;
+	}
+	f.patch = patch;
+	f.origin.origin = STORE_ORIGIN_AGENT;
+	f.origin.proposer = peer->user;
+	f.origin.proposer_uid = (long)peer->uid;
+	f.origin.client = peer->client[0] ? peer->client : NULL;
+	f.origin.rationale = rationale;
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->reply = control_defer(peer)) == NULL)
+		FAIL(PROTO_EINTERNAL, "out of memory");
+	w->cx = cx;
+	if (cx->propose(cx->arg, &f, propose_done, w, code, msg, msglen) ==
+	    -1) {
+		/* refused at once: answered through the deferred reply, which
+		 * control.c sends when this handler returns */
+		control_reply_done(w->reply, NULL, *code, msg);
+		free(w);
+	}
+	w = NULL;
+	*code = CONTROL_DEFERRED;
+out:
+	free(w);
+	free(canon);
+	return NULL;
 }
 
 /* Subscribe this connection to action events (control.c does the rest). */
@@ -668,8 +846,10 @@ cmd_denied(void *ctx, const struct control_peer *peer, const char *cmd,
 	for (c = remedyd_commands; c->name != NULL; c++)
 		if (strcmp(c->name, cmd) == 0)
 			break;
-	if (store_audit_denied(cx->store, id, &who, cmd,
-	    authz_role_name(c->name ? c->role : AUTHZ_APPROVER)) != STORE_OK)
+	if (store_audit_denied_why(cx->store, id, &who, cmd,
+	    authz_role_name(c->name ? c->role : AUTHZ_APPROVER),
+	    peer->agent && c->name && (c->flags & CONTROL_DECIDES) ?
+	    "the connection said hello as an agent" : NULL) != STORE_OK)
 		log_warnx("cannot audit a denied %s by uid %lu: %s", cmd,
 		    (unsigned long)peer->uid, store_errmsg(cx->store));
 }
@@ -683,8 +863,9 @@ const struct control_cmd remedyd_commands[] = {
 	{ "audit",	  cmd_audit,		AUTHZ_VIEWER,	0 },
 	{ "audit-verify", cmd_audit_verify,	AUTHZ_VIEWER,	0 },
 	{ "watch",	  cmd_watch,		AUTHZ_VIEWER,	CONTROL_STREAM },
-	{ "approve",	  cmd_approve,		AUTHZ_APPROVER,	0 },
-	{ "reject",	  cmd_reject,		AUTHZ_APPROVER,	0 },
-	{ "rollback",	  cmd_rollback,		AUTHZ_APPROVER,	0 },
+	{ "propose",	  cmd_propose,		AUTHZ_PROPOSER,	0 },
+	{ "approve",	  cmd_approve,		AUTHZ_APPROVER,	CONTROL_DECIDES },
+	{ "reject",	  cmd_reject,		AUTHZ_APPROVER,	CONTROL_DECIDES },
+	{ "rollback",	  cmd_rollback,		AUTHZ_APPROVER,	CONTROL_DECIDES },
 	{ NULL,		  NULL,			0,		0 }
 };

@@ -11,6 +11,7 @@
 
 #include "base/notify.h"
 #include "control.h"
+#include "engine.h"
 #include "store/store.h"
 
 struct cmd_ctx {
@@ -25,6 +26,13 @@ struct cmd_ctx {
 	struct control	*control;	/* watch events go here, or NULL */
 	struct notify	*notify;	/* webhooks, or NULL */
 	const struct policy *policy;	/* re-checked at approve, or NULL */
+	/* An agent's fix into the pipeline (engine_agent_propose), or NULL:
+	 * propose is refused. */
+	int		(*propose)(void *arg, const struct agent_fix *,
+			    agent_done_fn done, void *done_arg, int *code,
+			    char *msg, size_t msglen);
+	int		 agent_pending;	/* control.max_agent_pending */
+	int		 agent_per_min;	/* control.max_agent_proposals_per_minute */
 };
 
 /* Handlers take a struct cmd_ctx * as their ctx. */

@@ -77,6 +77,20 @@ struct conn {
 	int			 open_handles;
 	int			 watching;	/* receives broadcasts */
 	json_int_t		 watch_id;	/* the watch request's id */
+	struct control_reply	*deferred;	/* a request answered later */
+	int			 in_handler;	/* a handler is running */
+};
+
+/* A request answered later (control_defer); holds a reference to the
+ * connection's memory (open_handles) until control_reply_done(). */
+struct control_reply {
+	struct conn	*c;
+	json_int_t	 id;
+	/* answered while the handler still ran: conn_request sends it */
+	int		 ready;
+	json_t		*result;
+	int		 code;
+	char		 msg[CONTROL_MAX_MSG];
 };
 
 /* One queued reply; the bytes follow the struct. */
@@ -258,10 +272,10 @@ conn_peercred(const struct control *ctl, int fd, struct control_peer *peer)
 	return 0;
 }
 
+/* Drop one reference (a handle, or a deferred reply); the last frees. */
 static void
-conn_close_cb(uv_handle_t *h)
+conn_unref(struct conn *c)
 {
-	struct conn	*c = h->data;
 	struct control	*ctl = c->ctl;
 
 	if (--c->open_handles > 0)
@@ -269,6 +283,12 @@ conn_close_cb(uv_handle_t *h)
 	free(c->in);
 	free(c);
 	control_release(ctl);
+}
+
+static void
+conn_close_cb(uv_handle_t *h)
+{
+	conn_unref(h->data);
 }
 
 /* Start closing; the memory goes in conn_close_cb.  Safe to call twice. */
@@ -321,7 +341,7 @@ conn_touch(struct conn *c)
 static void
 conn_maybe_finish(struct conn *c)
 {
-	if (c->closing || c->wqueued > 0)
+	if (c->closing || c->wqueued > 0 || c->deferred != NULL)
 		return;
 	if (c->doomed || (c->eof && memchr(c->in, '\n', c->inlen) == NULL))
 		conn_close(c);
@@ -410,6 +430,66 @@ control_lookup(const struct control *ctl, const char *name)
 	return NULL;
 }
 
+/* Printable ASCII without spaces, 1 to max bytes. */
+static int
+hello_word(json_t *v, size_t max)
+{
+	const char	*s = json_string_value(v);
+	size_t		 i, n;
+
+	if (s == NULL || (n = json_string_length(v)) == 0 || n > max ||
+	    strlen(s) != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return 0;
+	return 1;
+}
+
+/*
+ * The built-in command hello: {"agent": bool, "client": {"name",
+ * "version"}}.  It changes only what the connection says about itself:
+ * identity and role stay those of SO_PEERCRED, and "agent" can be set but
+ * never cleared, so an agent cannot take back what it said.
+ */
+static json_t *
+conn_hello(struct conn *c, json_t *args, int *code, char *msg,
+    size_t msglen)
+{
+	json_t	*agent = json_object_get(args, "agent");
+	json_t	*client = json_object_get(args, "client");
+	json_t	*name = json_object_get(client, "name");
+	json_t	*version = json_object_get(client, "version");
+
+	*code = PROTO_EBADREQ;
+	if (agent != NULL && !json_is_boolean(agent)) {
+		snprintf(msg, msglen, "field \"agent\" must be true or false");
+		return NULL;
+	}
+	if (client != NULL && (!json_is_object(client) ||
+	    !hello_word(name, 48) || (version != NULL &&
+	    !hello_word(version, 32)))) {
+		snprintf(msg, msglen, "field \"client\" must be {\"name\", "
+		    "\"version\"?}: printable ASCII without spaces, at most "
+		    "48 and 32 bytes");
+		return NULL;
+	}
+	if (json_is_true(agent))
+		c->peer.agent = 1;
+	if (client != NULL)
+		snprintf(c->peer.client, sizeof(c->peer.client), "%s%s%s",
+		    json_string_value(name), version ? "/" : "",
+		    version ? json_string_value(version) : "");
+	log_info("control: uid %lu (%s) pid %ld says hello%s%s%s",
+	    (unsigned long)c->peer.uid, c->peer.user, (long)c->peer.pid,
+	    c->peer.agent ? " as an agent" : "", c->peer.client[0] ? ", " :
+	    "", c->peer.client);
+	return json_pack("{s:{s:I, s:s, s:s}, s:b, s:s?}", "you", "uid",
+	    (json_int_t)c->peer.uid, "user", c->peer.user, "role",
+	    authz_role_name(c->peer.role), "agent", c->peer.agent, "client",
+	    c->peer.client[0] ? c->peer.client : NULL);
+}
+
 /* Parse, dispatch and answer one request line (newline removed). */
 static void
 conn_request(struct conn *c, const char *line, size_t len)
@@ -427,9 +507,30 @@ conn_request(struct conn *c, const char *line, size_t len)
 		reply = proto_reply_err(id, code, "%s", msg);
 		goto send;
 	}
+	if (strcmp(name, "hello") == 0) {
+		msg[0] = '\0';
+		if ((result = conn_hello(c, args, &code, msg, sizeof(msg))) !=
+		    NULL)
+			reply = proto_reply_ok(id, result);
+		else
+			reply = proto_reply_err(id, code, "%s", msg);
+		goto send;
+	}
 	if ((cmd = control_lookup(c->ctl, name)) == NULL) {
 		reply = proto_reply_err(id, PROTO_EUNKNOWN,
 		    "unknown command \"%.64s\"", name);
+		goto send;
+	}
+	/* An agent proposes; whatever its uid may do, it never decides. */
+	if (c->peer.agent && (cmd->flags & CONTROL_DECIDES)) {
+		log_notice("control: uid %lu (%s) denied %s: the connection "
+		    "is an agent's", (unsigned long)c->peer.uid, c->peer.user,
+		    cmd->name);
+		if (c->ctl->denied != NULL)
+			c->ctl->denied(c->ctl->ctx, &c->peer, cmd->name, args);
+		reply = proto_reply_err(id, PROTO_EPERM, "permission denied: "
+		    "%s is never allowed on an agent's connection (hello "
+		    "agent); a human decides", cmd->name);
 		goto send;
 	}
 	/* The one place a privileged verb is refused. */
@@ -445,7 +546,28 @@ conn_request(struct conn *c, const char *line, size_t len)
 	}
 	code = PROTO_EINTERNAL;
 	msg[0] = '\0';
+	c->in_handler = 1;
 	result = cmd->fn(c->ctl->ctx, &c->peer, args, &code, msg, sizeof(msg));
+	c->in_handler = 0;
+	if (result == NULL && code == CONTROL_DEFERRED && c->deferred != NULL) {
+		struct control_reply *r = c->deferred;
+
+		if (!r->ready) {
+			/* answered later by control_reply_done() */
+			r->id = id;
+			json_decref(root);
+			return;
+		}
+		/* answered before the handler returned */
+		c->deferred = NULL;
+		result = r->result;
+		code = r->code;
+		snprintf(msg, sizeof(msg), "%s", r->msg);
+		free(r);
+		c->open_handles--;	/* never the last: the handles hold it */
+	}
+	if (code == CONTROL_DEFERRED)
+		code = PROTO_EINTERNAL;	/* deferred without a token */
 	if (result != NULL) {
 		reply = proto_reply_ok(id, result);
 		if (reply != NULL && (cmd->flags & CONTROL_STREAM)) {
@@ -480,7 +602,8 @@ conn_process(struct conn *c)
 	char	*nl;
 	size_t	 n;
 
-	while (!c->closing && !c->doomed && c->wqueued <= CONTROL_WBUF_HIGH) {
+	while (!c->closing && !c->doomed && c->deferred == NULL &&
+	    c->wqueued <= CONTROL_WBUF_HIGH) {
 		if ((nl = memchr(c->in, '\n', c->inlen)) == NULL)
 			break;
 		n = (size_t)(nl - c->in);
@@ -488,7 +611,7 @@ conn_process(struct conn *c)
 		memmove(c->in, nl + 1, c->inlen - n - 1);
 		c->inlen -= n + 1;
 	}
-	if (c->closing || c->doomed)
+	if (c->closing || c->doomed || c->deferred != NULL)
 		return;
 	if (c->inlen == PROTO_MAX_REQUEST &&
 	    memchr(c->in, '\n', c->inlen) == NULL) {
@@ -543,8 +666,10 @@ conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	conn_process(c);
 	if (c->closing)
 		return;
-	/* Backpressure: stop reading until the replies drain. */
-	if (c->reading && (c->wqueued > CONTROL_WBUF_HIGH || c->doomed)) {
+	/* Backpressure: stop reading until the replies drain, or while a
+	 * request waits for its deferred answer. */
+	if (c->reading && (c->wqueued > CONTROL_WBUF_HIGH || c->doomed ||
+	    c->deferred != NULL)) {
 		uv_read_stop(s);
 		c->reading = 0;
 	}
@@ -555,7 +680,8 @@ conn_read_start(struct conn *c)
 {
 	int	r;
 
-	if (c->reading || c->closing || c->eof || c->doomed)
+	if (c->reading || c->closing || c->eof || c->doomed ||
+	    c->deferred != NULL)
 		return;
 	if ((r = uv_read_start((uv_stream_t *)&c->pipe, conn_alloc_cb,
 	    conn_read_cb)) < 0) {
@@ -664,6 +790,7 @@ control_accept_one(struct control *ctl, int fd)
 		return;
 	}
 	c->peer = peer;
+	c->peer.conn = c;
 	c->ctl = ctl;
 	c->pipe.data = c;
 	c->idle.data = c;
@@ -836,6 +963,62 @@ control_broadcast(struct control *ctl, const char *event, json_t *data)
 		conn_send(c, msg, c->watch_id);
 		json_decref(msg);
 	}
+}
+
+struct control_reply *
+control_defer(const struct control_peer *peer)
+{
+	struct conn		*c = peer->conn;
+	struct control_reply	*r;
+
+	if (c == NULL || c->deferred != NULL ||
+	    (r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->c = c;
+	c->open_handles++;
+	c->deferred = r;
+	return r;
+}
+
+void
+control_reply_done(struct control_reply *r, json_t *result, int code,
+    const char *msg)
+{
+	struct conn	*c = r->c;
+	json_t		*reply;
+
+	if (c->in_handler && c->deferred == r) {
+		r->ready = 1;
+		r->result = result;
+		r->code = code > 0 ? code : PROTO_EINTERNAL;
+		snprintf(r->msg, sizeof(r->msg), "%s", msg ? msg : "failed");
+		return;
+	}
+	c->deferred = NULL;
+	if (c->closing) {
+		json_decref(result);
+		goto out;
+	}
+	if (result != NULL)
+		reply = proto_reply_ok(r->id, result);
+	else
+		reply = proto_reply_err(r->id, code > 0 ? code :
+		    PROTO_EINTERNAL, "%s", msg ? msg : "failed");
+	if (reply == NULL) {
+		log_warnx("control: out of memory building a reply");
+		conn_close(c);
+		goto out;
+	}
+	conn_send(c, reply, r->id);
+	json_decref(reply);
+	/* the lines that waited behind it */
+	conn_process(c);
+	if (!c->closing && c->wqueued <= CONTROL_WBUF_HIGH)
+		conn_read_start(c);
+	conn_maybe_finish(c);
+out:
+	free(r);
+	conn_unref(c);
 }
 
 int

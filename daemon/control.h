@@ -24,13 +24,26 @@
 
 struct control;
 struct authz;
+struct control_reply;
 
+#define CONTROL_MAX_CLIENT	100	/* bytes of "name/version", NUL included */
+#define CONTROL_DEFERRED	(-1)	/* *code of a handler that answers
+					 * later through control_defer() */
 struct control_peer {
 	uid_t	uid;
 	gid_t	gid;
 	pid_t	pid;
 	char	user[64];	/* from getpwuid_r, else the uid as digits */
 	int	role;		/* enum authz_role, fixed at accept */
+	/*
+	 * Set by the built-in command hello (proto/control.md): the
+	 * connection speaks for an agent (an MCP client), which never
+	 * decides; once set it stays set.  client is "name/version" as the
+	 * client gave it (printable ASCII), or "".
+	 */
+	int	agent;
+	char	client[CONTROL_MAX_CLIENT];
+	void	*conn;		/* the connection (control.c only) */
 };
 
 /*
@@ -42,6 +55,8 @@ typedef json_t *(*control_fn)(void *ctx, const struct control_peer *peer,
 
 #define CONTROL_STREAM	0x1	/* on success the connection receives
 				 * control_broadcast() events */
+#define CONTROL_DECIDES	0x2	/* a decision: refused on a connection
+				 * that said hello as an agent */
 
 struct control_cmd {
 	const char	*name;
@@ -81,6 +96,19 @@ struct control	*control_new(uv_loop_t *, const struct control_opts *,
  */
 void		 control_broadcast(struct control *, const char *event,
 		    json_t *data);
+/*
+ * Answer the request being handled later: a handler calls control_defer()
+ * with the peer it was given, returns NULL and sets *code to
+ * CONTROL_DEFERRED.  The connection answers nothing more (its next
+ * request lines wait, in order) until control_reply_done() is called
+ * exactly once with the result (stolen; NULL: an error with code and
+ * msg).  If the connection closed meanwhile the answer is dropped; the
+ * token stays valid until control_reply_done() either way, so the caller
+ * must always call it.  NULL on ENOMEM (answer at once instead).
+ */
+struct control_reply *control_defer(const struct control_peer *peer);
+void		 control_reply_done(struct control_reply *, json_t *result,
+		    int code, const char *msg);
 /* Connections open now (for tests and status). */
 int		 control_nconns(const struct control *);
 /* Closes the listener and every connection, unlinks the socket; memory is

@@ -151,6 +151,10 @@ struct dryrun {
 	char		*backend;
 	json_t		*answer;	/* the PATCH dry-run's answer */
 	size_t		 dstep;		/* the step being dry-run (0: step 2) */
+	struct engine_origin origin;	/* strings owned; origin NULL:
+					 * remedyd's own */
+	engine_stored_fn done;		/* or NULL */
+	void		*done_arg;
 };
 
 static void	job_end(struct djob *);
@@ -163,6 +167,10 @@ static void	llm_pump(struct engine *);
 static void
 dryrun_free(struct dryrun *d)
 {
+	free((char *)d->origin.origin);
+	free((char *)d->origin.proposer);
+	free((char *)d->origin.client);
+	free((char *)d->origin.rationale);
 	proposal_clear(&d->p);
 	json_decref(d->answer);
 	free(d->body);
@@ -221,6 +229,11 @@ dryrun_store(struct dryrun *d, json_t *answer, const char *reason)
 	if (act.proposal != NULL && backend_model(e) != NULL)
 		json_object_set_new(act.proposal, "model",
 		    json_string(backend_model(e)));
+	act.origin = (char *)d->origin.origin;
+	act.proposer = (char *)d->origin.proposer;
+	act.proposer_uid = d->origin.proposer_uid;
+	act.client = (char *)d->origin.client;
+	act.rationale = (char *)d->origin.rationale;
 	rc = store_action_propose(e->store, &act, reason, answer);
 	if (rc != STORE_OK)
 		log_warnx("incident %lld: cannot store action: %s",
@@ -234,6 +247,9 @@ dryrun_store(struct dryrun *d, json_t *answer, const char *reason)
 	}
 	else
 		log_warnx("action %lld refused: %s", (long long)act.id, reason);
+	if (d->done != NULL)
+		d->done(d->done_arg, rc == STORE_OK ? act.id : 0,
+		    rc == STORE_OK ? act.state : NULL);
 	free(act.state);
 	json_decref(act.proposal);
 	json_decref(d->answer);
@@ -435,21 +451,46 @@ propose(struct djob *j, struct proposal *p, int cached)
 	propose_dryrun(j, p);
 }
 
-/* The dry-run of an allowed proposal; ends the job.  Takes p over. */
-static void
-propose_dryrun(struct djob *j, struct proposal *p)
+static char *
+dup_or_null(const char *s, int *fail)
 {
-	struct engine	*e = j->e;
+	char	*d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*fail = 1;
+	return d;
+}
+
+int
+engine_dryrun(struct engine *e, struct proposal *p, int64_t incident_id,
+    const char *backend, const struct engine_origin *o, engine_stored_fn done,
+    void *arg)
+{
 	struct dryrun	*d = NULL;
+	int		 fail = 0, rc = -1;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL ||
-	    (d->backend = strdup(e->cfg->backend)) == NULL ||
+	    (d->backend = strdup(backend)) == NULL ||
 	    (d->body = json_canon(p->patch)) == NULL)
 		goto out;
+	if (o != NULL) {
+		d->origin.origin = dup_or_null(o->origin, &fail);
+		d->origin.proposer = dup_or_null(o->proposer, &fail);
+		d->origin.proposer_uid = o->proposer_uid;
+		d->origin.client = dup_or_null(o->client, &fail);
+		d->origin.rationale = dup_or_null(o->rationale, &fail);
+		if (fail)
+			goto out;
+	}
 	d->e = e;
-	d->incident_id = j->incident_id;
+	d->incident_id = incident_id;
+	d->done = done;
+	d->done_arg = arg;
 	d->p = *p;
 	memset(p, 0, sizeof(*p));
+	rc = 0;
 	if (e->no_dryrun) {
 		/* remedyd analyze --no-dry-run: reported, never applied */
 		e->inflight++;
@@ -461,7 +502,8 @@ propose_dryrun(struct djob *j, struct proposal *p)
 	if (kube_patch(e->kube, d->p.api_path, JSON_PATCH, d->body, 1,
 	    dryrun_done, d) == NULL) {
 		log_warnx("incident %lld: cannot start dry-run",
-		    (long long)j->incident_id);
+		    (long long)incident_id);
+		rc = -1;
 		goto out;
 	}
 	e->inflight++;
@@ -470,6 +512,15 @@ out:
 	if (d != NULL)
 		dryrun_free(d);
 	proposal_clear(p);
+	return rc;
+}
+
+/* The dry-run of an allowed proposal; ends the job.  Takes p over. */
+static void
+propose_dryrun(struct djob *j, struct proposal *p)
+{
+	(void)engine_dryrun(j->e, p, j->incident_id, j->e->cfg->backend, NULL,
+	    NULL, NULL);
 	job_end(j);
 }
 

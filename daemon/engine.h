@@ -130,4 +130,44 @@ const char	*engine_oneshot_failed(struct engine *);
 int	engine_synced(void *arg);
 void	engine_approved(void *arg, int64_t action_id);
 
+/*
+ * Where a proposal came from, stored with the action (store.h, schema 5).
+ * origin NULL: remedyd's own diagnosis.
+ */
+struct engine_origin {
+	const char	*origin;	/* STORE_ORIGIN_AGENT */
+	const char	*proposer;	/* user name of the peer */
+	long		 proposer_uid;
+	const char	*client;	/* "name/version", or NULL */
+	const char	*rationale;	/* the agent's words, or NULL */
+};
+/* agent.c: a fix an agent proposes (the control command propose). */
+struct agent_fix {
+	int64_t		 incident_id;	/* 0: the open incident of the target */
+	const char	*kind, *ns, *name;
+	json_t		*patch;		/* JSON Patch (array) or merge patch */
+	const char	*summary;
+	const char	*risk;		/* low, medium, high */
+	struct engine_origin origin;
+};
+/*
+ * Answered once: action_id of the stored action (pending or refused, with
+ * its rule), or 0 with code (a proto_code) and msg when nothing was
+ * stored.
+ */
+typedef void (*agent_done_fn)(void *arg, int64_t action_id, int code,
+	    const char *msg);
+/*
+ * The pipeline of remedy's own diagnoses for an agent's fix: the policy
+ * wall on the patch as proposed, a GET of the target, normalisation
+ * against it (`test` operations, inverse, action-id stamp), the policy
+ * wall again, the server-side dry-run, the store.  0: done will be
+ * called (perhaps before this returns); -1: refused at once, code and
+ * msg set, done never called.  engine is a struct engine * (the shape of
+ * struct cmd_ctx's callbacks).
+ */
+int	 engine_agent_propose(void *engine, const struct agent_fix *,
+	    agent_done_fn done, void *arg, int *code, char *msg,
+	    size_t msglen);
+
 #endif

@@ -51,6 +51,22 @@ void	 engine_diagnose(struct engine *, struct incident *);
 /* {status, reason, message[, resourceVersion, generation]} of an answer. */
 json_t	*engine_answer_json(const struct kube_resp *);
 
+struct proposal;
+/* The action was stored (id, state "pending" or "refused"), or could not
+ * be (id 0, state NULL). */
+typedef void (*engine_stored_fn)(void *arg, int64_t action_id,
+	    const char *state);
+/*
+ * Dry-run proposal p (normalised, past the policy wall) and store it:
+ * pending when the API server accepts the dry-run, else refused.  Takes p
+ * over.  done (may be NULL) is called once it is stored.  0 when the
+ * dry-run started (done will be called), -1 when it could not (done is
+ * not called).
+ */
+int	 engine_dryrun(struct engine *, struct proposal *p, int64_t incident_id,
+	    const char *backend, const struct engine_origin *,
+	    engine_stored_fn done, void *arg);
+
 /* gate.c */
 struct proposal;
 /* The policy wall before the dry-run: 0 allowed; 1 refused, and the action
@@ -63,6 +79,10 @@ int	 engine_policy_gate(struct engine *, const struct proposal *,
  * wall: the registry's). */
 void	 engine_refuse(struct engine *, const struct proposal *,
 	    int64_t incident_id, const char *rule, const char *reason);
+/* The same for a proposal from origin o; the stored id, or 0. */
+int64_t	 engine_refuse_as(struct engine *, const struct proposal *,
+	    int64_t incident_id, const char *rule, const char *reason,
+	    const struct engine_origin *o);
 
 /* apply.c */
 /* Apply an approved action; anything not in state approved is left alone. */

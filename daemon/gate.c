@@ -17,7 +17,16 @@ void
 engine_refuse(struct engine *e, const struct proposal *p,
     int64_t incident_id, const char *rule, const char *reason)
 {
+	(void)engine_refuse_as(e, p, incident_id, rule, reason, NULL);
+}
+
+int64_t
+engine_refuse_as(struct engine *e, const struct proposal *p,
+    int64_t incident_id, const char *rule, const char *reason,
+    const struct engine_origin *o)
+{
 	struct store_action	 act;
+	int64_t			 id = 0;
 
 	memset(&act, 0, sizeof(act));
 	act.incident_id = incident_id;
@@ -35,12 +44,22 @@ engine_refuse(struct engine *e, const struct proposal *p,
 	act.steps = p->steps;
 	act.approved_uid = -1;
 	act.rule = (char *)rule;
+	if (o != NULL) {
+		act.origin = (char *)o->origin;
+		act.proposer = (char *)o->proposer;
+		act.proposer_uid = o->proposer_uid;
+		act.client = (char *)o->client;
+		act.rationale = (char *)o->rationale;
+	}
 	if (store_action_propose(e->store, &act, reason, NULL) != STORE_OK)
 		log_warnx("incident %lld: cannot store the refused action: %s",
 		    (long long)incident_id, store_errmsg(e->store));
-	else
+	else {
 		log_warnx("action %lld %s", (long long)act.id, reason);
+		id = act.id;
+	}
 	free(act.state);
+	return id;
 }
 
 int

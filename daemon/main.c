@@ -310,6 +310,9 @@ main(int argc, char *argv[])
 	d.cmd.arg = &d.engine;
 	d.cmd.two_person = d.cfg.control_two_person;
 	d.cmd.policy = &d.cfg.policy;
+	d.cmd.propose = engine_agent_propose;
+	d.cmd.agent_pending = d.cfg.control_agent_pending;
+	d.cmd.agent_per_min = d.cfg.control_agent_per_min;
 	if (d.cfg.webhooks != NULL && d.cfg.webhooks[0] != NULL &&
 	    (d.notify = d.cmd.notify = notify_new(&d.loop, d.http,
 	    d.cfg.webhooks)) == NULL) {
@@ -318,6 +321,7 @@ main(int argc, char *argv[])
 	}
 	d.authz.viewers = d.cfg.control_viewers;
 	d.authz.approvers = d.cfg.control_approvers;
+	d.authz.proposers = d.cfg.control_proposers;
 	d.authz.root_role = d.cfg.control_root_role;
 	d.authz.self_uid = getuid();
 	{

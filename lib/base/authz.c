@@ -15,7 +15,8 @@
 #define AUTHZ_MAX_GROUPS	1024	/* supplementary groups looked at */
 #define AUTHZ_PWBUF		16384	/* getgrnam_r buffer */
 
-static const char *const role_names[] = { "none", "viewer", "approver" };
+static const char *const role_names[] = { "none", "viewer", "proposer",
+	"approver" };
 
 const char *
 authz_role_name(int role)
@@ -177,10 +178,13 @@ authz_role(const struct authz *a, uid_t uid, gid_t gid, const char *user)
 		return AUTHZ_APPROVER;
 	if (list_matches(a->approvers, uid, gid, user))
 		return AUTHZ_APPROVER;
+	if (list_matches(a->proposers, uid, gid, user))
+		return AUTHZ_PROPOSER;
 	if (list_matches(a->viewers, uid, gid, user))
 		return AUTHZ_VIEWER;
 	if ((a->viewers == NULL || a->viewers[0] == NULL) &&
-	    (a->approvers == NULL || a->approvers[0] == NULL))
+	    (a->approvers == NULL || a->approvers[0] == NULL) &&
+	    (a->proposers == NULL || a->proposers[0] == NULL))
 		return AUTHZ_VIEWER;
 	return AUTHZ_NONE;
 }

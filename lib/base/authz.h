@@ -1,16 +1,19 @@
 /*
  * authz.h - who may do what on the control socket, from peer credentials.
  *
- * Two roles: a viewer may read (status, list, show, incidents, audit,
- * watch); an approver may also decide (approve, reject, rollback).  Roles
- * are granted in the configuration by entries of the form
+ * Three roles: a viewer may read (status, list, show, incidents, audit,
+ * watch); a proposer may also propose a fix (propose: an agent, which may
+ * never decide); an approver may also decide (approve, reject, rollback)
+ * and propose.  Roles are granted in the configuration by entries of the
+ * form
  *
  *   alice		a user name
  *   %sre		every member of a group (primary or supplementary,
  *			from the group database)
  *   #1001 or 1001	a numeric uid
  *
- * in control.viewers and control.approvers.  Rules, in order:
+ * in control.viewers, control.proposers and control.approvers.  Rules, in
+ * order:
  *
  *   1. uid 0 gets control.root (approver unless configured otherwise);
  *   2. the daemon's own uid is an approver: it owns the store and the
@@ -31,7 +34,8 @@
 enum authz_role {
 	AUTHZ_NONE = 0,
 	AUTHZ_VIEWER = 1,
-	AUTHZ_APPROVER = 2
+	AUTHZ_PROPOSER = 2,
+	AUTHZ_APPROVER = 3
 };
 
 #define AUTHZ_MAX_ENTRY	256	/* bytes of one entry */
@@ -40,13 +44,14 @@ enum authz_role {
 struct authz {
 	char *const	*viewers;	/* NULL-terminated, or NULL */
 	char *const	*approvers;	/* NULL-terminated, or NULL */
+	char *const	*proposers;	/* NULL-terminated, or NULL */
 	int		 root_role;	/* role of uid 0 */
 	uid_t		 self_uid;	/* the daemon's uid */
 };
 
-/* "viewer", "approver", "none". */
+/* "viewer", "proposer", "approver", "none". */
 const char	*authz_role_name(int role);
-/* The role for a name ("none", "viewer", "approver"), or -1. */
+/* The role for a name ("none", "viewer", "proposer", "approver"), or -1. */
 int		 authz_role_from_name(const char *name);
 
 /*

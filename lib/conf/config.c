@@ -32,6 +32,9 @@
 #define DEFAULT_IDLE_MS		(300 * 1000)
 #define DEFAULT_MAX_PER_UID	16
 #define MAX_PER_UID		1024
+#define DEFAULT_AGENT_PENDING	5
+#define DEFAULT_AGENT_PER_MIN	10
+#define MAX_AGENT_CAP		1000
 #define MAX_LIST		64	/* entries in a role or webhook list */
 #define MAX_URL			2048
 #define KEY_PATH_MAX		64	/* "kubernetes.namespaces[255]" */
@@ -97,6 +100,8 @@ config_init(struct remedy_config *cfg)
 	cfg->control_idle_ms = DEFAULT_IDLE_MS;
 	cfg->control_max_per_uid = DEFAULT_MAX_PER_UID;
 	cfg->control_root_role = AUTHZ_APPROVER;
+	cfg->control_agent_pending = DEFAULT_AGENT_PENDING;
+	cfg->control_agent_per_min = DEFAULT_AGENT_PER_MIN;
 }
 
 static void
@@ -130,6 +135,7 @@ config_clear(struct remedy_config *cfg)
 	free(cfg->control_group);
 	free_namespaces(cfg->control_viewers);
 	free_namespaces(cfg->control_approvers);
+	free_namespaces(cfg->control_proposers);
 	free_namespaces(cfg->webhooks);
 	free(cfg->http_listen);
 	memset(cfg, 0, sizeof(*cfg));
@@ -585,6 +591,45 @@ k_control_approvers(struct cfgctx *c, const char *path, yaml_node_t *v)
 }
 
 static void
+k_control_proposers(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	set_list(c, path, v, &c->cfg->control_proposers, NULL, &roles_spec);
+}
+
+/* A cap on agent proposals: a number from 1 to MAX_AGENT_CAP. */
+static void
+set_agent_cap(struct cfgctx *c, const char *path, yaml_node_t *v, int *out)
+{
+	const char	*s;
+	char		*end;
+	long		 n;
+	int		 isnull;
+
+	if ((s = want_string(c, path, v, 0, &isnull)) == NULL)
+		return;
+	n = strtol(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || n < 1 ||
+	    n > MAX_AGENT_CAP) {
+		ytree_error(&c->t, v, "%s: \"%s\" is not a number from 1 to "
+		    "%d", path, s, MAX_AGENT_CAP);
+		return;
+	}
+	*out = (int)n;
+}
+
+static void
+k_control_agent_pending(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	set_agent_cap(c, path, v, &c->cfg->control_agent_pending);
+}
+
+static void
+k_control_agent_per_min(struct cfgctx *c, const char *path, yaml_node_t *v)
+{
+	set_agent_cap(c, path, v, &c->cfg->control_agent_per_min);
+}
+
+static void
 k_control_root(struct cfgctx *c, const char *path, yaml_node_t *v)
 {
 	const char	*s;
@@ -594,7 +639,7 @@ k_control_root(struct cfgctx *c, const char *path, yaml_node_t *v)
 		return;
 	if ((r = authz_role_from_name(s)) == -1) {
 		ytree_error(&c->t, v, "%s: unknown role \"%s\" (known: "
-		    "approver, viewer, none)", path, s);
+		    "approver, proposer, viewer, none)", path, s);
 		return;
 	}
 	c->cfg->control_root_role = r;
@@ -703,6 +748,9 @@ static const struct cfgkey control_keys[] = {
 	{ "max_connections_per_uid", k_control_max_per_uid },
 	{ "viewers",		k_control_viewers },
 	{ "approvers",		k_control_approvers },
+	{ "proposers",		k_control_proposers },
+	{ "max_agent_pending",	k_control_agent_pending },
+	{ "max_agent_proposals_per_minute", k_control_agent_per_min },
 	{ "root",		k_control_root },
 	{ "two_person",		k_control_two_person },
 };
@@ -1164,18 +1212,23 @@ emit_policy(yaml_emitter_t *em, const struct policy *p)
 static int
 emit_control(yaml_emitter_t *em, const struct remedy_config *cfg)
 {
-	char	idle[32], per[32];
+	char	idle[32], per[32], apend[32], amin[32];
 
 	fmt_duration(cfg->control_idle_ms, idle, sizeof(idle));
 	snprintf(per, sizeof(per), "%d", cfg->control_max_per_uid);
+	snprintf(apend, sizeof(apend), "%d", cfg->control_agent_pending);
+	snprintf(amin, sizeof(amin), "%d", cfg->control_agent_per_min);
 	return emit_pair(em, "group", cfg->control_group) &&
 	    emit_pair(em, "idle_timeout", idle) &&
 	    emit_pair(em, "max_connections_per_uid", per) &&
 	    emit_list(em, "viewers", cfg->control_viewers) &&
 	    emit_list(em, "approvers", cfg->control_approvers) &&
+	    emit_list(em, "proposers", cfg->control_proposers) &&
 	    emit_pair(em, "root", authz_role_name(cfg->control_root_role)) &&
 	    emit_pair(em, "two_person", cfg->control_two_person ? "true" :
-	    "false");
+	    "false") &&
+	    emit_pair(em, "max_agent_pending", apend) &&
+	    emit_pair(em, "max_agent_proposals_per_minute", amin);
 }
 
 static int

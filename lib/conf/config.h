@@ -66,6 +66,11 @@ struct remedy_config {
 	char   **control_approvers;	/* authz.h entries, NULL-terminated */
 	int	 control_root_role;	/* enum authz_role, default approver */
 	int	 control_two_person;	/* risk high needs two approvers */
+	char   **control_proposers;	/* authz.h entries, NULL-terminated */
+	int	 control_agent_pending;	/* pending agent proposals per
+					 * proposer uid, default 5 */
+	int	 control_agent_per_min;	/* agent proposals per proposer uid
+					 * and minute, default 10 */
 	char   **webhooks;		/* notifications.webhooks URLs */
 
 	char	*backend;		/* "rules" (default), "openai",

@@ -40,7 +40,7 @@
 #include "store/store.h"
 #include "store/store_int.h"
 
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	5
 
 const struct store_actor store_actor_daemon = { -1, "remedyd" };
 
@@ -123,6 +123,19 @@ static const char schema_v4[] =
     " result TEXT,"
     " PRIMARY KEY (action_id, step));"
     "PRAGMA user_version = 4;";
+
+/*
+ * Version 5 (agents): where an action came from.  Existing actions are
+ * remedyd's own.
+ */
+static const char schema_v5[] =
+    "ALTER TABLE actions ADD COLUMN origin TEXT NOT NULL DEFAULT 'remedyd';"
+    "ALTER TABLE actions ADD COLUMN proposer TEXT;"
+    "ALTER TABLE actions ADD COLUMN proposer_uid INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE actions ADD COLUMN client TEXT;"
+    "ALTER TABLE actions ADD COLUMN rationale TEXT;"
+    "CREATE INDEX actions_proposer ON actions(proposer_uid, origin);"
+    "PRAGMA user_version = 5;";
 
 /* Record a message for store_errmsg() and return code. */
 int
@@ -360,7 +373,9 @@ schema(struct store *s)
 	    SQLITE_OK) ||
 	    (v <= 2 && sqlite3_exec(s->db, schema_v3, NULL, NULL, NULL) !=
 	    SQLITE_OK) ||
-	    sqlite3_exec(s->db, schema_v4, NULL, NULL, NULL) != SQLITE_OK) {
+	    (v <= 3 && sqlite3_exec(s->db, schema_v4, NULL, NULL, NULL) !=
+	    SQLITE_OK) ||
+	    sqlite3_exec(s->db, schema_v5, NULL, NULL, NULL) != SQLITE_OK) {
 		st_dberr(s, "create schema");
 		st_rollback(s);
 		return STORE_EDB;

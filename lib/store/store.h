@@ -148,7 +148,23 @@ struct store_action {
 	 * one-step action.  store_actions_json() leaves it NULL.
 	 */
 	json_t	*steps;
+	/*
+	 * Schema 5: who proposed it.  origin is "remedyd" (its own
+	 * diagnosis; NULL is read the same) or "agent" (the control
+	 * command propose, from an MCP client: proposer and proposer_uid
+	 * are the peer's credentials, client the name and version the
+	 * client gave in hello, rationale its words, shown as data).
+	 */
+	char	*origin;
+	char	*proposer;
+	long	 proposer_uid;	/* -1 for remedyd */
+	char	*client;
+	char	*rationale;
 };
+
+#define STORE_ORIGIN_REMEDYD	"remedyd"
+#define STORE_ORIGIN_AGENT	"agent"
+#define STORE_MAX_RATIONALE	4096	/* bytes of an agent's rationale */
 
 /*
  * Open (creating if needed) the database at path; creates the schema, sets
@@ -272,6 +288,14 @@ int		 store_action_add_approval(struct store *, int64_t id,
 int		 store_audit_denied(struct store *, int64_t action_id,
 		    const struct store_actor *who, const char *command,
 		    const char *needs);
+/* The same with why: a refusal that is not about the role (an agent's
+ * own proposal, the caps on agent proposals). */
+int		 store_audit_denied_why(struct store *, int64_t action_id,
+		    const struct store_actor *who, const char *command,
+		    const char *needs, const char *why);
+/* Agent proposals of uid still pending, and made since since_ms. */
+int		 store_agent_counts(struct store *, long uid, int64_t since_ms,
+		    int64_t *pending, int64_t *recent);
 /* The same array as store_actions_json() (summaries, newest first, at
  * most limit of them, 0 = no limit), read from the summary columns only:
  * what `remedyctl list` sends.  store_action_count(): how many match the

@@ -17,7 +17,8 @@
 #define ACTION_COLS \
     "SELECT id, incident_id, state, created, updated, namespace, kind, name," \
     " api_path, backend, risk, summary, root_cause, evidence, patch, changes," \
-    " reason, result, approved_by, approved_uid, inverse, rollback_of, rule" \
+    " reason, result, approved_by, approved_uid, inverse, rollback_of, rule," \
+    " origin, proposer, proposer_uid, client, rationale" \
     " FROM actions"
 
 /* --- actions --- */
@@ -47,7 +48,15 @@ action_check(struct store *s, const struct store_action *a,
 	    (rc = st_check_text(s, "refusal reason", refused_reason,
 	    STORE_MAX_TEXT, 0)) != STORE_OK ||
 	    (rc = st_check_text(s, "policy rule", a->rule, STORE_MAX_NAME,
-	    0)) != STORE_OK)
+	    0)) != STORE_OK ||
+	    (rc = st_check_text(s, "action origin", a->origin, STORE_MAX_NAME,
+	    0)) != STORE_OK ||
+	    (rc = st_check_text(s, "action proposer", a->proposer,
+	    STORE_MAX_NAME, 0)) != STORE_OK ||
+	    (rc = st_check_text(s, "action client", a->client, STORE_MAX_NAME,
+	    0)) != STORE_OK ||
+	    (rc = st_check_text(s, "action rationale", a->rationale,
+	    STORE_MAX_RATIONALE, 0)) != STORE_OK)
 		return rc;
 	if (refused_reason == NULL && (a->patch == NULL ||
 	    !json_is_array(a->patch)))
@@ -143,6 +152,15 @@ store_action_propose(struct store *s, struct store_action *act,
 	}
 	if (detail != NULL && json_array_size(act->steps) > 0)
 		json_object_set(detail, "steps", act->steps);
+	/* an agent's proposal: who, with which client, and its words */
+	if (detail != NULL && act->origin != NULL && strcmp(act->origin,
+	    STORE_ORIGIN_AGENT) == 0 && json_object_set_new(detail, "agent",
+	    json_pack("{s:s?, s:I, s:s?, s:s?}", "proposer", act->proposer,
+	    "proposer_uid", (json_int_t)act->proposer_uid, "client",
+	    act->client, "rationale", act->rationale)) == -1) {
+		json_decref(detail);
+		detail = NULL;
+	}
 	if (detail == NULL) {
 		rc = st_seterr(s, STORE_EDB, "store: out of memory");
 		goto out;
@@ -167,9 +185,10 @@ store_action_propose(struct store *s, struct store_action *act,
 	if ((rc = st_prep(s, "INSERT INTO actions (incident_id, state, created, "
 	    "updated, namespace, kind, name, api_path, backend, risk, summary, "
 	    "root_cause, evidence, patch, changes, reason, result, "
-	    "approved_by, approved_uid, inverse, rollback_of, rule) VALUES "
+	    "approved_by, approved_uid, inverse, rollback_of, rule, origin, "
+	    "proposer, proposer_uid, client, rationale) VALUES "
 	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, -1, ?, "
-	    "?, ?)", &st)) != STORE_OK)
+	    "?, ?, coalesce(?, 'remedyd'), ?, ?, ?, ?)", &st)) != STORE_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, act->incident_id);
 	st_bind_text(st, 2, to);
@@ -191,6 +210,12 @@ store_action_propose(struct store *s, struct store_action *act,
 	st_bind_text(st, 18, inv);
 	sqlite3_bind_int64(st, 19, act->rollback_of);
 	st_bind_text(st, 20, act->rule);
+	st_bind_text(st, 21, act->origin);
+	st_bind_text(st, 22, act->proposer);
+	sqlite3_bind_int64(st, 23, act->origin != NULL ? act->proposer_uid :
+	    -1);
+	st_bind_text(st, 24, act->client);
+	st_bind_text(st, 25, act->rationale);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = st_dberr(s, "insert action");
 		goto out;
@@ -834,6 +859,11 @@ action_from_row(struct store *s, sqlite3_stmt *st, struct store_action *o)
 	o->approved_uid = (long)sqlite3_column_int64(st, 19);
 	o->rollback_of = sqlite3_column_int64(st, 21);
 	o->rule = st_col_dup(st, 22);
+	o->origin = st_col_dup(st, 23);
+	o->proposer = st_col_dup(st, 24);
+	o->proposer_uid = (long)sqlite3_column_int64(st, 25);
+	o->client = st_col_dup(st, 26);
+	o->rationale = st_col_dup(st, 27);
 	if ((rc = st_col_json(s, st, 13, "evidence", o->id, &o->evidence)) !=
 	    STORE_OK ||
 	    (rc = st_col_json(s, st, 14, "patch", o->id, &o->patch)) != STORE_OK ||
@@ -899,6 +929,10 @@ store_action_clear(struct store_action *a)
 	free(a->approved_by);
 	json_decref(a->inverse);
 	free(a->rule);
+	free(a->origin);
+	free(a->proposer);
+	free(a->client);
+	free(a->rationale);
 	json_decref(a->steps);
 	memset(a, 0, sizeof(*a));
 }
@@ -999,6 +1033,10 @@ action_summary(const struct store_action *a)
 	json_object_set_new(o, "summary", st_jstr(a->summary));
 	json_object_set_new(o, "backend", st_jstr(a->backend));
 	json_object_set_new(o, "risk", st_jstr(a->risk));
+	json_object_set_new(o, "origin", st_jstr(a->origin ? a->origin :
+	    STORE_ORIGIN_REMEDYD));
+	if (a->proposer != NULL)
+		json_object_set_new(o, "proposer", st_jstr(a->proposer));
 	return o;
 }
 
@@ -1024,6 +1062,12 @@ store_action_json(const struct store_action *a)
 	json_object_set_new(o, "inverse", st_jref(a->inverse));
 	json_object_set_new(o, "rollback_of", json_integer(a->rollback_of));
 	json_object_set_new(o, "rule", st_jstr(a->rule));
+	if (a->origin != NULL && strcmp(a->origin, STORE_ORIGIN_AGENT) == 0) {
+		json_object_set_new(o, "proposer_uid",
+		    json_integer(a->proposer_uid));
+		json_object_set_new(o, "client", st_jstr(a->client));
+		json_object_set_new(o, "rationale", st_jstr(a->rationale));
+	}
 	if (a->steps != NULL)
 		json_object_set(o, "steps", a->steps);
 	return o;

@@ -16,9 +16,10 @@
 #include "store/store.h"
 #include "store/store_int.h"
 
-int
-store_audit_denied(struct store *s, int64_t action_id,
-    const struct store_actor *who, const char *command, const char *needs)
+/* One "denied" row; why (may be NULL) says more than the role. */
+static int
+denied_row(struct store *s, int64_t action_id, const struct store_actor *who,
+    const char *command, const char *needs, const char *why)
 {
 	json_t	*detail;
 	int	 rc;
@@ -33,6 +34,11 @@ store_audit_denied(struct store *s, int64_t action_id,
 	if ((detail = json_pack("{s:s, s:s}", "command", command, "needs",
 	    needs ? needs : "")) == NULL)
 		return st_seterr(s, STORE_EDB, "store: out of memory");
+	if (why != NULL && json_object_set_new(detail, "why",
+	    json_string(why)) == -1) {
+		json_decref(detail);
+		return st_seterr(s, STORE_EDB, "store: out of memory");
+	}
 	if ((rc = st_begin(s)) != STORE_OK)
 		goto out;
 	if ((rc = store_audit_append(s, now_ms(), action_id, "denied", who,
@@ -43,6 +49,52 @@ out:
 	if (rc != STORE_OK)
 		st_rollback(s);
 	json_decref(detail);
+	return rc;
+}
+
+int
+store_audit_denied(struct store *s, int64_t action_id,
+    const struct store_actor *who, const char *command, const char *needs)
+{
+	return denied_row(s, action_id, who, command, needs, NULL);
+}
+
+int
+store_audit_denied_why(struct store *s, int64_t action_id,
+    const struct store_actor *who, const char *command, const char *needs,
+    const char *why)
+{
+	if (why != NULL && strlen(why) > STORE_MAX_TEXT)
+		return st_seterr(s, STORE_EINVAL, "store: denied: reason "
+		    "longer than %d bytes", STORE_MAX_TEXT);
+	return denied_row(s, action_id, who, command, needs, why);
+}
+
+/*
+ * Agent proposals of uid: those still pending, and those made since
+ * since_ms (any state).  The caps of control.max_agent_pending and
+ * control.max_agent_per_minute are checked against these.
+ */
+int
+store_agent_counts(struct store *s, long uid, int64_t since_ms,
+    int64_t *pending, int64_t *recent)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 rc;
+
+	*pending = *recent = 0;
+	if ((rc = st_prep(s, "SELECT coalesce(sum(state = 'pending'), 0), "
+	    "coalesce(sum(created >= ?2), 0) FROM actions WHERE "
+	    "origin = 'agent' AND proposer_uid = ?1", &st)) != STORE_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, uid);
+	sqlite3_bind_int64(st, 2, since_ms);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*pending = sqlite3_column_int64(st, 0);
+		*recent = sqlite3_column_int64(st, 1);
+	} else
+		rc = st_dberr(s, "count agent proposals");
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -149,7 +201,8 @@ store_action_summaries_json(struct store *s, const char *state,
 	int		 step, ok = 0;
 
 	if (st_prep(s, "SELECT id, incident_id, state, created, namespace, "
-	    "kind, name, summary, backend, risk FROM actions WHERE "
+	    "kind, name, summary, backend, risk, origin, proposer FROM actions "
+	    "WHERE "
 	    "(?1 IS NULL OR state = ?1) AND (?2 IS NULL OR namespace = ?2) "
 	    "ORDER BY id DESC LIMIT ?3", &st) != STORE_OK)
 		return NULL;
@@ -174,6 +227,14 @@ store_action_summaries_json(struct store *s, const char *state,
 		    json_null() : st_jstr(st_col_str(st, 8)),
 		    "risk", sqlite3_column_type(st, 9) == SQLITE_NULL ?
 		    json_null() : st_jstr(st_col_str(st, 9)));
+		if (o != NULL) {
+			json_object_set_new(o, "origin", st_jstr(
+			    sqlite3_column_type(st, 10) == SQLITE_NULL ?
+			    "remedyd" : st_col_str(st, 10)));
+			if (sqlite3_column_type(st, 11) != SQLITE_NULL)
+				json_object_set_new(o, "proposer",
+				    st_jstr(st_col_str(st, 11)));
+		}
 		if (o == NULL || json_array_append_new(arr, o) == -1) {
 			st_seterr(s, STORE_EDB, "store: out of memory");
 			goto out;

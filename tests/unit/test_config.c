@@ -494,8 +494,11 @@ test_dump(void)
 	    "  max_connections_per_uid: 16\n"
 	    "  viewers: []\n"
 	    "  approvers: []\n"
+	    "  proposers: []\n"
 	    "  root: approver\n"
 	    "  two_person: false\n"
+	    "  max_agent_pending: 5\n"
+	    "  max_agent_proposals_per_minute: 10\n"
 	    "diagnosis:\n"
 	    "  backend: rules\n"
 	    "  hold_down: 10s\n"
@@ -709,7 +712,12 @@ test_control_keys(void)
 		  "1:22: control.approvers: expected a sequence, got a string" },
 		{ "control: {root: god}\n",
 		  "1:17: control.root: unknown role \"god\" (known: approver, "
-		  "viewer, none)" },
+		  "proposer, viewer, none)" },
+		{ "control: {max_agent_pending: 0}\n",
+		  "1:30: control.max_agent_pending: \"0\" is not a number from "
+		  "1 to 1000" },
+		{ "control: {proposers: [\"#x\"]}\n",
+		  "1:23: control.proposers[0]: \"#x\" is not a uid (#1001)" },
 		{ "control: {two_person: maybe}\n",
 		  "1:23: control.two_person: expected true or false, got "
 		  "\"maybe\"" },
@@ -732,8 +740,11 @@ test_control_keys(void)
 	    "  max_connections_per_uid: 4\n"
 	    "  viewers: [alice, \"%ops\", 1001]\n"
 	    "  approvers: [\"#0\", bob]\n"
+	    "  proposers: [\"%agents\"]\n"
 	    "  root: viewer\n"
 	    "  two_person: true\n"
+	    "  max_agent_pending: 2\n"
+	    "  max_agent_proposals_per_minute: 30\n"
 	    "notifications:\n"
 	    "  webhooks: [\"https://hooks.example.com/services/T/B/x\"]\n";
 	size_t			 i;
@@ -754,6 +765,9 @@ test_control_keys(void)
 	CHECK_STR(cfg.control_approvers[1], "bob");
 	CHECK_INT(cfg.control_root_role, AUTHZ_VIEWER);
 	CHECK_INT(cfg.control_two_person, 1);
+	CHECK_STR(cfg.control_proposers[0], "%agents");
+	CHECK_INT(cfg.control_agent_pending, 2);
+	CHECK_INT(cfg.control_agent_per_min, 30);
 	CHECK_STR(cfg.webhooks[0], "https://hooks.example.com/services/T/B/x");
 	CHECK(cfg.webhooks[1] == NULL);
 	dump = config_dump(&cfg);
