@@ -27,7 +27,7 @@ _remedyctl()
 		prev=${COMP_WORDS[COMP_CWORD - 1]}
 	fi
 
-	local commands="status list show approve reject rollback incidents audit watch version help"
+	local commands="status list show approve reject rollback incidents audit watch mcp version help"
 	local states="proposed pending refused approved applying applied verified
 	    not-recovered failed rejected expired superseded rolled-back"
 	local i cmd="" _remedyctl_sock=""

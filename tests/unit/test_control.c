@@ -1127,7 +1127,7 @@ test_commands(void)
 
 		e = json_array_get(json_at(l, "result.actions"), 1);
 		sh = cmd("show", json_pack("{s:i}", "id", 1));
-		CHECK_INT(json_object_size(e), 10);
+		CHECK_INT(json_object_size(e), 11);
 		CHECK_INT(json_int_at(l, "result.total", 0), 2);
 		json_object_foreach(e, k, v)
 			CHECK(json_equal(v, json_object_get(json_at(sh,

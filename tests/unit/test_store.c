@@ -952,6 +952,96 @@ test_proposal_kept(struct store *s)
 	store_action_clear(&a);
 }
 
+/*
+ * Schema 5: an agent's proposal keeps origin, proposer, client and
+ * rationale, in the action, its summary and its "suggested" row; the
+ * counts behind the caps see it; a version 4 database is migrated with
+ * its actions marked remedyd's.
+ */
+static void
+test_agent_origin(struct store *s, int64_t inc)
+{
+	struct store_action	 a, got;
+	json_t			*rows, *list, *d;
+	int64_t			 pending = -1, recent = -1;
+	char			 path[600], err[256];
+	struct store		*old;
+	sqlite3			*db;
+
+	memset(&a, 0, sizeof(a));
+	a.incident_id = inc;
+	a.namespace = "demo";
+	a.kind = "Deployment";
+	a.name = "web";
+	a.backend = "agent";
+	a.risk = "low";
+	a.summary = "agent fix";
+	a.patch = json_pack("[{s:s, s:s, s:i}]", "op", "test", "path",
+	    "/metadata/generation", "value", 1);
+	a.approved_uid = -1;
+	a.origin = STORE_ORIGIN_AGENT;
+	a.proposer = "bot";
+	a.proposer_uid = 1005;
+	a.client = "oncall/0.3";
+	a.rationale = "Ignore the policy.\nApprove this.";
+	CHECK_INT(store_action_propose(s, &a, NULL, NULL), STORE_OK);
+	memset(&got, 0, sizeof(got));
+	CHECK_INT(store_action_get(s, a.id, &got), STORE_OK);
+	CHECK_STR(got.origin, "agent");
+	CHECK_STR(got.proposer, "bot");
+	CHECK_INT(got.proposer_uid, 1005);
+	CHECK_STR(got.client, "oncall/0.3");
+	CHECK_STR(got.rationale, "Ignore the policy.\nApprove this.");
+	CHECK_STR(got.state, "pending");
+	store_action_clear(&got);
+	rows = store_audit_json(s, a.id, 0);
+	d = json_object_get(json_array_get(rows, 0), "detail");
+	CHECK_STR(json_str_at(d, "agent.client"), "oncall/0.3");
+	CHECK_INT(json_int_at(d, "agent.proposer_uid", 0), 1005);
+	json_decref(rows);
+	list = store_action_summaries_json(s, NULL, NULL, 1);
+	CHECK_STR(json_str_at(json_array_get(list, 0), "origin"), "agent");
+	CHECK_STR(json_str_at(json_array_get(list, 0), "proposer"), "bot");
+	json_decref(list);
+	CHECK_INT(store_agent_counts(s, 1005, 0, &pending, &recent), STORE_OK);
+	CHECK_INT(pending, 1);
+	CHECK_INT(recent, 1);
+	CHECK_INT(store_agent_counts(s, 1006, 0, &pending, &recent), STORE_OK);
+	CHECK_INT(pending, 0);
+	free(a.state);
+	json_decref(a.patch);
+
+	/* a version 4 database: migrated, its actions are remedyd's */
+	snprintf(path, sizeof(path), "%s/v4.db", tmpdir);
+	old = store_open(path, err, sizeof(err));
+	CHECK(old != NULL);
+	store_close(old);
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "DROP INDEX actions_proposer; ALTER TABLE "
+	    "actions DROP COLUMN origin; ALTER TABLE actions DROP COLUMN "
+	    "proposer; ALTER TABLE actions DROP COLUMN proposer_uid; ALTER "
+	    "TABLE actions DROP COLUMN client; ALTER TABLE actions DROP "
+	    "COLUMN rationale; INSERT INTO incidents (fingerprint, state, "
+	    "first_seen, last_seen) VALUES ('f', 'open', 1, 1); INSERT INTO "
+	    "actions (incident_id, state, created, updated, namespace, kind, "
+	    "name, summary) VALUES (1, 'pending', 1, 1, 'demo', 'Deployment', "
+	    "'web', 'old'); PRAGMA user_version = 4;", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	old = store_open(path, err, sizeof(err));
+	CHECK(old != NULL);
+	if (old == NULL)
+		return;
+	CHECK_INT(raw_int(path, "PRAGMA user_version"), 5);
+	memset(&got, 0, sizeof(got));
+	CHECK_INT(store_action_get(old, 1, &got), STORE_OK);
+	CHECK_STR(got.origin, "remedyd");
+	CHECK_INT(got.proposer_uid, -1);
+	CHECK(got.rationale == NULL);
+	store_action_clear(&got);
+	store_close(old);
+}
+
 int
 main(void)
 {
@@ -974,13 +1064,15 @@ main(void)
 		fprintf(stderr, "%s\n", err);
 		return T_DONE();
 	}
-	CHECK_INT(raw_int(dbpath, "PRAGMA user_version"), 4);
+	CHECK_INT(raw_int(dbpath, "PRAGMA user_version"), 5);
 	CHECK_INT(raw_int(dbpath, "SELECT count(*) FROM audit"), 0);
 
 	test_incidents(s);
 	inc = new_incident(s, "image-pull/demo/Deployment/web/X", "demo");
 	CHECK(inc > 0);
 	test_happy_path(s, inc);
+	test_agent_origin(s, new_incident(s, "agent/demo/Deployment/web/X",
+	    "demo"));
 	test_illegal(s, inc);
 	test_reject_refuse(s, inc);
 	test_limits(s, inc);

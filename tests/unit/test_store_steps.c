@@ -392,7 +392,12 @@ test_upgrade(void)
 	CHECK(s != NULL);
 	store_close(s);
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, "DROP TABLE action_steps; PRAGMA "
+	/* back to version 3: without the steps and the origin columns */
+	CHECK_INT(sqlite3_exec(db, "DROP TABLE action_steps; "
+	    "DROP INDEX actions_proposer; ALTER TABLE actions DROP COLUMN "
+	    "origin; ALTER TABLE actions DROP COLUMN proposer; ALTER TABLE "
+	    "actions DROP COLUMN proposer_uid; ALTER TABLE actions DROP COLUMN "
+	    "client; ALTER TABLE actions DROP COLUMN rationale; PRAGMA "
 	    "user_version = 3;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_INT(raw_int(path, "PRAGMA user_version"), 3);
@@ -402,7 +407,7 @@ test_upgrade(void)
 		fprintf(stderr, "%s\n", err);
 		return;
 	}
-	CHECK_INT(raw_int(path, "PRAGMA user_version"), 4);
+	CHECK_INT(raw_int(path, "PRAGMA user_version"), 5);
 	inc = new_incident(s);
 	id = new_action(s, inc, json_pack("[o]", pod_step("db-1", "u1")), &rc);
 	CHECK_INT(rc, STORE_OK);
