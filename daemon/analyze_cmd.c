@@ -753,7 +753,7 @@ closed:
 		engine_free(&a->engine);
 	metrics_reset();
 	if (uv_loop_close(&a->loop) != 0)
-		log_warnx("event loop closed with handles still open");
+		log_errx("event loop closed with handles still open");
 	curl_global_cleanup();
 	if (!a->settled) {
 		if (a->why != NULL && *a->why != '\0')

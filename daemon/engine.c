@@ -365,19 +365,68 @@ evaluate(struct engine *e, int k, const void *obj)
 		    mono_ms());
 }
 
+/*
+ * Every cached object of kind k, evaluated in slices (base/slice.h): at
+ * 150 000 pods one pass takes about a second, which the loop must not
+ * spend in one callback.  Kinds are queued in order; the bulk slice walks
+ * each kind's informers with a position kept across turns.  Objects that
+ * change meanwhile are evaluated by their watch events as well; if an
+ * informer's cache is replaced or grows, its walk starts again.
+ */
 static void
 evaluate_all(struct engine *e, int k)
 {
-	struct informer	**infs;
-	void		 *v;
-	size_t		  i, n, pos;
+	size_t i;
 
-	infs = infs_of(e, k, &n);
-	for (i = 0; i < n; i++) {
-		pos = 0;
-		while (informer_next(infs[i], &pos, &v))
+	for (i = e->bulk_at; i < e->bulk_n; i++)
+		if (e->bulk_kinds[i] == k)
+			return;		/* queued and not started yet */
+	if (e->bulk_n == sizeof(e->bulk_kinds) / sizeof(e->bulk_kinds[0]))
+		return;		/* cannot happen: each kind once */
+	e->bulk_kinds[e->bulk_n++] = k;
+	slice_start(&e->bulk);
+}
+
+/* One object of the bulk evaluation; 0 once every queued kind is done. */
+static int
+bulk_step(void *arg)
+{
+	struct engine	 *e = arg;
+	struct informer	**infs, *inf;
+	void		 *v;
+	size_t		  n;
+	int		  k;
+
+	while (e->bulk_at < e->bulk_n) {
+		k = e->bulk_kinds[e->bulk_at];
+		infs = infs_of(e, k, &n);
+		if (e->bulk_inf >= n) {
+			e->bulk_at++;
+			e->bulk_inf = e->bulk_pos = 0;
+			continue;
+		}
+		inf = infs[e->bulk_inf];
+		if (e->bulk_pos == 0)
+			e->bulk_epoch = informer_epoch(inf);
+		else if (informer_epoch(inf) != e->bulk_epoch) {
+			e->bulk_pos = 0;	/* its slots moved: again */
+			e->bulk_epoch = informer_epoch(inf);
+		}
+		if (informer_next(inf, &e->bulk_pos, &v)) {
 			evaluate(e, k, v);
+			return 1;
+		}
+		e->bulk_inf++;
+		e->bulk_pos = 0;
 	}
+	e->bulk_n = e->bulk_at = e->bulk_inf = e->bulk_pos = 0;
+	if (!e->evaluated) {
+		e->evaluated = 1;
+		for (n = 0, k = 0; (size_t)k < e->ninf; k++)
+			n += informer_size(e->pods[k]);
+		log_info("caches synced: %zu pods", n);
+	}
+	return 0;
 }
 
 /* Re-evaluate the objects of kind k in ns for which match(obj, arg). */
@@ -648,14 +697,16 @@ on_dep(struct informer *inf, enum informer_event ev, void *old, void *new_,
  * and Deployments have listed and every other kind discovery found has
  * listed or failed at least once (RBAC that does not grant a kind must
  * not stop detection).  Then
- * every cached object is evaluated in one pass: before that, an owner may
- * not be cached yet.
+ * every cached object is evaluated in one pass (in slices, see
+ * evaluate_all): before that, an owner may not be cached yet.  Watch
+ * events are evaluated as they come from here on; the engine counts as
+ * synced (remedyctl status, /readyz) once the pass is over.
  */
 static void
 check_synced(struct engine *e)
 {
 	struct informer_stats	 st;
-	size_t			 i, n = 0;
+	size_t			 i;
 	int			 k;
 
 	if (!e->disc_settled)
@@ -680,9 +731,6 @@ check_synced(struct engine *e)
 	evaluate_all(e, K_RS);
 	evaluate_all(e, K_DEP);
 	evaluate_all(e, K_POD);
-	for (i = 0; i < e->ninf; i++)
-		n += informer_size(e->pods[i]);
-	log_info("caches synced: %zu pods", n);
 }
 
 /* --- the store side of incidents --- */
@@ -993,7 +1041,7 @@ engine_settled(struct engine *e)
 	struct incident	*inc;
 	size_t		 pos = 0;
 
-	if (!e->synced || e->inflight > 0)
+	if (!e->synced || !e->evaluated || e->inflight > 0)
 		return 0;
 	while (incidents_next(&e->incs, &pos, &inc)) {
 		if (incident_objects(inc) == 0)
@@ -1039,7 +1087,9 @@ engine_oneshot_failed(struct engine *e)
 int
 engine_synced(void *arg)
 {
-	return ((struct engine *)arg)->synced;
+	struct engine *e = arg;
+
+	return e->synced && e->evaluated;
 }
 
 static void	watch_failures(struct engine *);
@@ -1342,6 +1392,7 @@ engine_start(struct engine *e, uv_loop_t *loop, const struct remedy_config *cfg,
 		return -1;
 	uv_timer_init(loop, &e->tick);
 	e->tick.data = e;
+	slice_init(&e->bulk, loop, bulk_step, e);
 	/* a one-shot look has nothing to pace: it ends when it is done */
 	uv_timer_start(&e->tick, on_tick, e->oneshot ? ENGINE_TICK_ONESHOT_MS :
 	    ENGINE_TICK_MS, e->oneshot ? ENGINE_TICK_ONESHOT_MS :
@@ -1378,6 +1429,7 @@ engine_stop(struct engine *e, void (*drained)(void *), void *arg)
 	e->drained_arg = arg;
 	uv_timer_stop(&e->tick);
 	uv_close((uv_handle_t *)&e->tick, NULL);
+	slice_close(&e->bulk, NULL);
 	engine_discovery_stop(e);
 	for (i = 0; i < e->ninf; i++) {
 		informer_free(e->pods[i]);

@@ -14,6 +14,8 @@
 
 #include <uv.h>
 
+#include "base/slice.h"
+
 #include "analyze/incident.h"
 #include "base/http.h"
 #include "conf/config.h"
@@ -83,6 +85,16 @@ struct engine {
 						 * superseded sweep (mono ms) */
 	uv_timer_t		 tick;
 	int			 synced;	/* every informer listed once */
+	/*
+	 * Bulk evaluation (after the sync, the CronJob re-check) runs in
+	 * slices of bounded time: the kinds queued, the one under way, its
+	 * informer and position there.
+	 */
+	struct slice		 bulk;
+	int			 bulk_kinds[ENGINE_NKINDS + 3];
+	size_t			 bulk_n, bulk_at, bulk_inf, bulk_pos;
+	uint64_t		 bulk_epoch;
+	int			 evaluated;	/* the first pass is done */
 	int			 stopping;
 	unsigned		 inflight;	/* dry-runs and applies */
 	void			(*drained)(void *);	/* called when stopping

@@ -39,6 +39,7 @@ struct httpd {
 	int		 listener_open;
 	int		 freeing;
 	int		 (*ready)(void *);
+	int		 (*live)(void *);	/* NULL: always */
 	void		*arg;
 };
 
@@ -213,8 +214,13 @@ handle(struct hconn *c)
 		    "Allow: GET, HEAD\r\n");
 		return;
 	}
-	if (strcmp(sp1 + 1, "/healthz") == 0)
-		respond_text(c, "/healthz", 200, "ok\n", head, NULL);
+	if (strcmp(sp1 + 1, "/healthz") == 0) {
+		if (c->h->live == NULL || c->h->live(c->h->arg))
+			respond_text(c, "/healthz", 200, "ok\n", head, NULL);
+		else
+			respond_text(c, "/healthz", 503, "event loop stuck\n",
+			    head, NULL);
+	}
 	else if (strcmp(sp1 + 1, "/readyz") == 0) {
 		if (c->h->ready(c->h->arg))
 			respond_text(c, "/readyz", 200, "ready\n", head, NULL);
@@ -351,6 +357,12 @@ httpd_new(uv_loop_t *loop, const char *addr, int (*ready)(void *), void *arg,
 		    ((struct sockaddr_in6 *)&bound)->sin6_port :
 		    ((struct sockaddr_in *)&bound)->sin_port);
 	return h;
+}
+
+void
+httpd_set_live(struct httpd *h, int (*live)(void *arg))
+{
+	h->live = live;
 }
 
 int

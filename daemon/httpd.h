@@ -3,7 +3,9 @@
  *
  *   GET /metrics   the metrics registry (lib/base/metrics.h) in the Prometheus
  *                  text format 0.0.4
- *   GET /healthz   200 "ok" while the event loop runs (liveness)
+ *   GET /healthz   200 "ok" while the event loop runs (liveness); 503
+ *                  "event loop stuck" when live(arg) says it lags (see
+ *                  lib/base/looplag.h)
  *   GET /readyz    200 "ready" once every informer cache has synced, else
  *                  503 "not ready" (and 503 again while shutting down)
  *
@@ -37,6 +39,8 @@ struct httpd;
 struct httpd	*httpd_new(uv_loop_t *, const char *addr,
 		    int (*ready)(void *arg), void *arg, char *err,
 		    size_t errlen);
+/* live(arg) (same arg as ready) answers /healthz; NULL: always live. */
+void		 httpd_set_live(struct httpd *, int (*live)(void *arg));
 /* The port actually bound (useful with port 0 in tests). */
 int		 httpd_port(const struct httpd *);
 /* Stop listening and close every connection; memory is released from the

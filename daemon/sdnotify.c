@@ -127,10 +127,17 @@ on_ready_poll(uv_timer_t *t)
 	send_ready(n);
 }
 
+/* Only from a loop that turns: a stuck one lets systemd act. */
 static void
 on_watchdog(uv_timer_t *t)
 {
-	sdnotify_send(t->data, "WATCHDOG=1\n");
+	struct sdnotify *n = t->data;
+
+	if (n->is_live != NULL && !n->is_live(n->arg)) {
+		log_warnx("sd_notify: the event loop is stuck; no WATCHDOG=1");
+		return;
+	}
+	sdnotify_send(n, "WATCHDOG=1\n");
 }
 
 int

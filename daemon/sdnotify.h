@@ -7,7 +7,9 @@
  *   READY=1 + STATUS=...	once the ready predicate holds (the informer
  *				caches have synced), polled every 100 ms;
  *   WATCHDOG=1		every WATCHDOG_USEC / 2 while WATCHDOG_USEC is set
- *				(and WATCHDOG_PID, if set, is our pid);
+ *				(and WATCHDOG_PID, if set, is our pid), from
+ *				a loop timer and only while is_live() holds
+ *				(the loop-lag probe is not stuck);
  *   RELOADING=1 / READY=1	around a SIGHUP reload;
  *   STOPPING=1 + STATUS=...	when SIGTERM starts the drain.
  *
@@ -36,6 +38,8 @@ struct sdnotify {
 	int		 ready;		/* READY=1 sent */
 	int		 started;	/* timers initialised */
 	int		 (*is_ready)(void *arg);
+	/* NULL, or false while the loop is stuck: no WATCHDOG=1 then */
+	int		 (*is_live)(void *arg);
 	const char	*(*status)(void *arg, char *buf, size_t len);
 	void		*arg;
 };

@@ -21,6 +21,19 @@
 
 /* --- readiness and status --- */
 
+/*
+ * Live: the loop turns.  The loop-lag probe is not later than
+ * LOOPLAG_STUCK_MS (/healthz answers 503 and the systemd watchdog gets
+ * no WATCHDOG=1 otherwise).
+ */
+static int
+is_live(void *arg)
+{
+	struct service *s = arg;
+
+	return !looplag_stuck(&s->lag, 0);
+}
+
 static int
 is_ready(void *arg)
 {
@@ -237,14 +250,17 @@ service_start(struct service *s, uv_loop_t *loop, struct remedy_config *cfg,
 	metrics_add_collector(collect_store, s);
 	metrics_add_collector(collect_engine, s);
 	metrics_add_collector(collect_process, s);
+	looplag_start(&s->lag, loop, 0);
 	if (cfg->http_listen != NULL) {
 		if ((s->httpd = httpd_new(loop, cfg->http_listen, is_ready, s,
 		    err, errlen)) == NULL)
 			return -1;
+		httpd_set_live(s->httpd, is_live);
 		log_info("monitoring endpoint on http://%s (/metrics, "
 		    "/healthz, /readyz)", cfg->http_listen);
 	}
 	sdnotify_start(&s->notify, loop, is_ready, status_text, s);
+	s->notify.is_live = is_live;
 	return 0;
 }
 
@@ -264,6 +280,7 @@ service_close(struct service *s)
 	httpd_free(s->httpd);
 	s->httpd = NULL;
 	sdnotify_close(&s->notify);
+	looplag_close(&s->lag);
 }
 
 /* --- reload --- */
@@ -429,6 +446,8 @@ reload_http(struct service *s, const char *addr)
 		log_errx("SIGHUP: %s; keeping the old endpoint", err);
 		return -1;
 	}
+	if (h != NULL)
+		httpd_set_live(h, is_live);
 	httpd_free(s->httpd);
 	s->httpd = h;
 	if (addr != NULL)

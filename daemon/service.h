@@ -25,6 +25,7 @@
 
 #include <uv.h>
 
+#include "base/looplag.h"
 #include "conf/config.h"
 #include "engine.h"
 #include "httpd.h"
@@ -38,6 +39,7 @@ struct service {
 	struct engine		*engine;
 	struct httpd		*httpd;		/* NULL: http.listen unset */
 	struct sdnotify		 notify;
+	struct looplag		 lag;		/* the loop-lag probe */
 	int			 stopping;
 };
 

@@ -23,6 +23,7 @@
 
 #include "base/http.h"
 #include "base/log.h"
+#include "base/metrics.h"
 
 struct http_xfer {
 	struct http		*h;
@@ -30,6 +31,10 @@ struct http_xfer {
 	http_done_cb		 done;
 	void			*arg;
 	int			 parked;	/* waiting for http_flush() */
+	int			 paused;	/* by http_over_budget() */
+	uint64_t		 turn;		/* of turn_bytes */
+	uint64_t		 paused_turn;
+	size_t			 turn_bytes;	/* taken in this loop turn */
 	struct http_xfer	*prev, *next;
 };
 
@@ -44,6 +49,11 @@ struct http {
 	uv_loop_t		*loop;
 	CURLM			*multi;
 	uv_timer_t		 timer;
+	uv_check_t		 check;		/* counts loop turns */
+	uv_idle_t		 resume;	/* resumes paused transfers */
+	uint64_t		 turn;
+	size_t			 npaused;
+	size_t			 turn_budget;	/* bytes per transfer */
 	struct http_xfer	*xfers;
 	struct http_sock	*socks;
 	size_t			 active;
@@ -68,6 +78,10 @@ http_link_xfer(struct http *h, struct http_xfer *x)
 static void
 http_unlink_xfer(struct http *h, struct http_xfer *x)
 {
+	if (x->paused) {
+		x->paused = 0;
+		h->npaused--;
+	}
 	if (x->prev != NULL)
 		x->prev->next = x->next;
 	else
@@ -250,6 +264,82 @@ http_socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp,
 	return 0;
 }
 
+/* After every poll phase: a new loop turn begins for the byte budget. */
+static void
+http_on_check(uv_check_t *c)
+{
+	((struct http *)c->data)->turn++;
+}
+
+/*
+ * The next turn: resume the transfers paused in an earlier one.  Their
+ * write callbacks may run from inside curl_easy_pause() (libcurl hands
+ * over what it kept), so this counts as being inside libcurl, and the
+ * list is searched again after each one (a callback may end transfers).
+ * A transfer that pauses again now waits for the turn after.
+ */
+static void
+http_on_resume(uv_idle_t *idle)
+{
+	struct http *h = idle->data;
+	struct http_xfer *x;
+
+	for (;;) {
+		for (x = h->xfers; x != NULL; x = x->next)
+			if (x->paused && x->paused_turn < h->turn)
+				break;
+		if (x == NULL)
+			break;
+		x->paused = 0;
+		h->npaused--;
+		h->in_curl++;
+		curl_easy_pause(x->easy, CURLPAUSE_CONT);
+		h->in_curl--;
+		if (h->freeing)
+			return;
+	}
+	if (h->npaused == 0)
+		uv_idle_stop(&h->resume);
+	http_flush(h);
+	http_check_done(h);
+}
+
+int
+http_over_budget(struct http *h, CURL *easy, size_t n)
+{
+	struct http_xfer *x;
+	char *priv = NULL;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+	if ((x = (struct http_xfer *)(void *)priv) == NULL || x->h != h ||
+	    h->turn_budget == 0)
+		return 0;
+	if (x->turn != h->turn) {
+		x->turn = h->turn;
+		x->turn_bytes = 0;
+	}
+	if (x->turn_bytes > 0 && x->turn_bytes + n > h->turn_budget) {
+		if (!x->paused) {
+			x->paused = 1;
+			h->npaused++;
+		}
+		x->paused_turn = h->turn;
+		uv_idle_start(&h->resume, http_on_resume);
+		metric_inc(metric_counter("remedy_http_pauses_total",
+		    "Times a transfer had its bytes for a loop turn and "
+		    "paused until the next.", NULL), NULL);
+		return 1;
+	}
+	x->turn_bytes += n;
+	return 0;
+}
+
+void
+http_set_turn_budget(struct http *h, size_t bytes)
+{
+	h->turn_budget = bytes;
+}
+
 struct http *
 http_new(uv_loop_t *loop)
 {
@@ -264,7 +354,14 @@ http_new(uv_loop_t *loop)
 	}
 	uv_timer_init(loop, &h->timer);
 	h->timer.data = h;
-	h->handles = 1;
+	uv_check_init(loop, &h->check);
+	h->check.data = h;
+	uv_check_start(&h->check, http_on_check);
+	uv_unref((uv_handle_t *)&h->check);
+	uv_idle_init(loop, &h->resume);
+	h->resume.data = h;
+	h->turn_budget = HTTP_TURN_BYTES;
+	h->handles = 3;
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_socket_fn);
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_timer_fn);
@@ -395,4 +492,8 @@ http_free(struct http *h)
 		http_sock_close(h, h->socks);
 	uv_timer_stop(&h->timer);
 	uv_close((uv_handle_t *)&h->timer, http_timer_closed);
+	uv_check_stop(&h->check);
+	uv_close((uv_handle_t *)&h->check, http_timer_closed);
+	uv_idle_stop(&h->resume);
+	uv_close((uv_handle_t *)&h->resume, http_timer_closed);
 }

@@ -16,6 +16,8 @@
 #ifndef REMEDY_HTTP_H
 #define REMEDY_HTTP_H
 
+#include <stddef.h>
+
 #include <curl/curl.h>
 #include <uv.h>
 
@@ -33,6 +35,20 @@ struct http	*http_new(uv_loop_t *loop);
 void		 http_free(struct http *);
 int		 http_add(struct http *, CURL *easy, http_done_cb done, void *arg);
 void		 http_remove(struct http *, CURL *easy);
+/*
+ * Fairness between connections: libcurl reads a socket for as long as it
+ * has data (a LIST page of megabytes, a watch that never pauses), and
+ * everything it reads goes through the write callback before timers and
+ * other sockets get a turn.  A write callback calls http_over_budget()
+ * with the bytes it is offered, before taking any: 1 means the transfer
+ * has had HTTP_TURN_BYTES in this loop turn (the first call of a turn is
+ * always allowed), and the callback must return CURL_WRITEFUNC_PAUSE
+ * without consuming; the transfer resumes on the next turn.
+ */
+#define HTTP_TURN_BYTES	(256 * 1024)
+int		 http_over_budget(struct http *, CURL *easy, size_t n);
+/* Bytes per transfer per turn (0: no budget). */
+void		 http_set_turn_budget(struct http *, size_t bytes);
 /* The loop it runs on. */
 uv_loop_t	*http_loop(const struct http *);
 /* Transfers in flight (for metrics and tests). */

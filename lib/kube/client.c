@@ -479,7 +479,8 @@ kube_watch_event(const char *type, json_t *obj, void *arg)
 /*
  * CURLOPT_WRITEFUNCTION.  A watch answered 200 streams into the decoder,
  * everything else (including a watch's error Status) into the bounded
- * body.  Returning less than n aborts the transfer.
+ * body.  Returning less than n aborts the transfer; past its byte budget
+ * for this loop turn (http_over_budget) the transfer pauses until the next.
  */
 static size_t
 kube_write(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -491,6 +492,9 @@ kube_write(char *ptr, size_t size, size_t nmemb, void *ud)
 
 	if (call->cancelled)
 		return 0;
+	/* a fair share of this loop turn, then the next turn goes on */
+	if (http_over_budget(call->c->http, call->easy, n))
+		return CURL_WRITEFUNC_PAUSE;
 	call->got_bytes = 1;
 	if (call->watch) {
 		curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &code);

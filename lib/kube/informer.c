@@ -20,6 +20,7 @@
 
 #include "base/hmap.h"
 #include "base/log.h"
+#include "base/slice.h"
 #include "base/util.h"
 #include "kube/client.h"
 #include "kube/informer.h"
@@ -78,6 +79,22 @@ struct informer {
 	int64_t				 watch_started_ms;
 	uint64_t			 watch_events;
 	char				 watch_err[256];
+
+	/*
+	 * Bulk work runs in slices (base/slice.h): the items of a LIST page
+	 * (a copy of the page, scanned with a cursor), then the diff of a
+	 * complete list against the old cache, delivered one object a step.
+	 */
+	struct slice			 slice;
+	char				*pagebuf;	/* the page being scanned */
+	size_t				 pagelen;
+	struct kube_list_cursor		 cursor;
+	int				 scanning;
+	int				 finishing;	/* 1: deletes, 2: the rest */
+	struct hmap			 old;		/* the cache replaced */
+	size_t				 fpos;
+	uint64_t			 epoch;
+	int				 closing;	/* handles still open */
 
 	uint64_t			 rng;
 	int				 started;
@@ -230,6 +247,7 @@ inf_list_finish(struct informer *inf)
 
 	inf->cache = inf->listing;
 	hmap_init(&inf->listing);
+	inf->epoch++;
 	while (hmap_next(&old, &pos, &key, &o)) {
 		if (hmap_get(&inf->cache, key) != NULL)
 			continue;
@@ -260,6 +278,65 @@ inf_list_finish(struct informer *inf)
 }
 
 /*
+ * The same in slices, for a LIST (no watch runs meanwhile, so the new
+ * cache stays put): start here, inf_finish_step() does one object a step,
+ * inf_finish_end() follows.
+ */
+static void
+inf_finish_begin(struct informer *inf)
+{
+	inf->old = inf->cache;
+	inf->cache = inf->listing;
+	hmap_init(&inf->listing);
+	inf->epoch++;
+	inf->fpos = 0;
+	inf->finishing = 1;
+}
+
+static void	inf_finish_end(struct informer *);
+
+/* One object of the diff; 0 once the diff is delivered (or the informer
+ * was freed from a callback). */
+static int
+inf_finish_step(struct informer *inf)
+{
+	const char *key;
+	void *v, *o;
+	int dead;
+
+	if (inf->finishing == 1) {
+		while (hmap_next(&inf->old, &inf->fpos, &key, &o)) {
+			if (hmap_get(&inf->cache, key) != NULL)
+				continue;
+			hmap_del(&inf->old, key);
+			dead = inf_deliver(inf, INFORMER_DELETE, o, NULL);
+			inf->t->free_fn(o);
+			if (dead) {
+				inf_teardown(inf);
+				return 0;
+			}
+			return 1;
+		}
+		inf->finishing = 2;
+		inf->fpos = 0;
+	}
+	if (hmap_next(&inf->cache, &inf->fpos, &key, &v)) {
+		o = hmap_del(&inf->old, key);
+		dead = inf_deliver(inf, o ? INFORMER_UPDATE : INFORMER_ADD, o,
+		    v);
+		if (o != NULL)
+			inf->t->free_fn(o);
+		if (dead) {
+			inf_teardown(inf);
+			return 0;
+		}
+		return 1;
+	}
+	inf_finish_end(inf);
+	return inf->scanning || inf->finishing;
+}
+
+/*
  * The projection of obj, or NULL when it is not of interest: the type says
  * so, or the object is in a namespace the informer does not keep (a
  * cluster-wide informer filtered to the configured namespaces drops the
@@ -277,8 +354,8 @@ inf_project(struct informer *inf, json_t *obj)
 	return inf->t->project(obj);
 }
 
-/* One item of a LIST page into inf->listing; non-zero (stop) when out of
- * memory. */
+/* One item of a LIST page into inf->listing; 1 (stop) when out of
+ * memory, else KUBE_LIST_PAUSE: the slice decides whether to go on. */
 static int
 inf_list_item(json_t *obj, size_t i, void *arg)
 {
@@ -289,27 +366,31 @@ inf_list_item(json_t *obj, size_t i, void *arg)
 	if (inf_key(obj, key, sizeof(key)) == -1) {
 		log_warnx("informer %s: item %zu has no usable name",
 		    inf->t->name, i);
-		return 0;
+		return KUBE_LIST_PAUSE;
 	}
 	if ((p = inf_project(inf, obj)) == NULL)
-		return 0;
+		return KUBE_LIST_PAUSE;
 	if (hmap_put(&inf->listing, key, p, &old) == -1) {
 		inf->t->free_fn(p);
 		return 1;
 	}
 	if (old != NULL)
 		inf->t->free_fn(old);
-	return 0;
+	return KUBE_LIST_PAUSE;
 }
 
+static void	inf_page_end(struct informer *, int rc, json_t *meta,
+		    const char *err);
+
+/*
+ * A LIST page arrived.  Its items are scanned in slices from a copy of
+ * the page (the answer is only ours during this callback): at about 100
+ * us an item, a page of 500 pods would hold the loop for 50 ms.
+ */
 static void
 inf_list_done(const struct kube_resp *r, void *arg)
 {
 	struct informer *inf = arg;
-	const char *cont;
-	json_t *meta = NULL;
-	char err[256];
-	int rc = 0;
 
 	inf->call = NULL;
 	if (r->status == 410 && inf->paginate && inf->cont != NULL) {
@@ -323,13 +404,70 @@ inf_list_done(const struct kube_resp *r, void *arg)
 		return;
 	}
 	inf->fail_status = r->status == 200 ? 0 : r->status;
-	if (r->status != 200 || (rc = kube_list_scan(r->raw, r->rawlen,
-	    inf_list_item, inf, &meta, err, sizeof(err))) != 0) {
+	if (r->status != 200) {
+		inf_page_end(inf, -1, NULL, r->message);
+		return;
+	}
+	if ((inf->pagebuf = malloc(r->rawlen + 1)) == NULL) {
+		inf_page_end(inf, 1, NULL, NULL);
+		return;
+	}
+	memcpy(inf->pagebuf, r->raw, r->rawlen);
+	inf->pagebuf[r->rawlen] = '\0';
+	inf->pagelen = r->rawlen;
+	kube_list_cursor_init(&inf->cursor);
+	inf->scanning = 1;
+	slice_run(&inf->slice);
+}
+
+/* One item of the page being scanned; 0 once the page is over. */
+static int
+inf_scan_step(struct informer *inf)
+{
+	json_t *meta = NULL;
+	char err[256];
+	int rc;
+
+	rc = kube_list_scan_some(inf->pagebuf, inf->pagelen, &inf->cursor,
+	    inf_list_item, inf, &meta, err, sizeof(err));
+	if (rc == 2)
+		return 1;
+	kube_list_cursor_clear(&inf->cursor);
+	free(inf->pagebuf);
+	inf->pagebuf = NULL;
+	inf->scanning = 0;
+	inf_page_end(inf, rc, meta, err);
+	return inf->scanning || inf->finishing;
+}
+
+static int
+inf_slice_step(void *arg)
+{
+	struct informer *inf = arg;
+
+	if (inf->dying)
+		return 0;
+	if (inf->scanning)
+		return inf_scan_step(inf);
+	if (inf->finishing)
+		return inf_finish_step(inf);
+	return 0;
+}
+
+/* The page is scanned (rc as kube_list_scan's; -1 with err, or an HTTP
+ * failure with its message): the next page, the end of the list, or a
+ * retry. */
+static void
+inf_page_end(struct informer *inf, int rc, json_t *meta, const char *err)
+{
+	const char *cont;
+
+	if (rc != 0) {
 		inf_free_map(inf, &inf->listing);
 		free(inf->cont);
 		inf->cont = NULL;
-		inf_fail(inf, INF_RELIST, "list", r->status != 200 ?
-		    r->message : rc == 1 ? "out of memory" : err);
+		inf_fail(inf, INF_RELIST, "list", rc == 1 ? "out of memory" :
+		    err);
 		return;
 	}
 	free(inf->cont);
@@ -351,10 +489,16 @@ inf_list_done(const struct kube_resp *r, void *arg)
 	inf->rv[0] = '\0';
 	inf_set_rv(inf, meta, "resourceVersion");
 	json_decref(meta);
-	if (inf_list_finish(inf) == -1) {
-		inf_teardown(inf);
-		return;
-	}
+	inf_finish_begin(inf);
+}
+
+/* The diff is delivered: the list is the cache, the watch follows. */
+static void
+inf_finish_end(struct informer *inf)
+{
+	inf->finishing = 0;
+	inf_free_map(inf, &inf->old);
+	inf->synced = 1;
 	if (!inf->list_only)
 		inf_watch(inf);
 }
@@ -390,10 +534,21 @@ inf_list(struct informer *inf)
 
 static void	inf_watch_list(struct informer *);
 
+/* Forget a page being scanned (a relist or the end starts over). */
+static void
+inf_scan_drop(struct informer *inf)
+{
+	kube_list_cursor_clear(&inf->cursor);
+	free(inf->pagebuf);
+	inf->pagebuf = NULL;
+	inf->scanning = 0;
+}
+
 /* Begin a relist: a streaming list when allowed, else paginated LIST. */
 static void
 inf_relist(struct informer *inf)
 {
+	inf_scan_drop(inf);
 	inf_free_map(inf, &inf->listing);
 	free(inf->cont);
 	inf->cont = NULL;
@@ -458,6 +613,7 @@ inf_event(const char *type, json_t *obj, void *arg)
 	struct informer *inf = arg;
 	char key[INF_KEY];
 	void *p, *old = NULL;
+	size_t cap;
 	int dead;
 
 	if (inf->dying)
@@ -529,12 +685,15 @@ inf_event(const char *type, json_t *obj, void *arg)
 			inf_teardown(inf);
 		return;
 	}
+	cap = inf->cache.cap;
 	if (hmap_put(&inf->cache, key, p, &old) == -1) {
 		log_warnx("informer %s: out of memory, object %s dropped",
 		    inf->t->name, key);
 		inf->t->free_fn(p);
 		return;
 	}
+	if (inf->cache.cap != cap)
+		inf->epoch++;
 	dead = inf_deliver(inf, old ? INFORMER_UPDATE : INFORMER_ADD, old, p);
 	if (old != NULL)
 		inf->t->free_fn(old);
@@ -733,6 +892,7 @@ informer_new(struct kube_client *kc, uv_loop_t *loop,
 	hmap_init(&inf->cache);
 	hmap_init(&inf->listing);
 	hmap_init(&inf->only);
+	hmap_init(&inf->old);
 	inf->stream = INF_STREAM_TRY;
 	snprintf(inf->page, sizeof(inf->page), "%s", INF_PAGE);
 	inf->backoff_min = INF_BACKOFF_MIN;
@@ -743,6 +903,7 @@ informer_new(struct kube_client *kc, uv_loop_t *loop,
 		inf->rng = 1;
 	uv_timer_init(loop, &inf->timer);
 	inf->timer.data = inf;
+	slice_init(&inf->slice, loop, inf_slice_step, inf);
 	return inf;
 }
 
@@ -755,10 +916,24 @@ informer_start(struct informer *inf)
 	inf_relist(inf);
 }
 
+/* The timer's and the slice's close callbacks: the last one frees. */
 static void
 inf_closed(uv_handle_t *h)
 {
-	free(h->data);
+	struct informer *inf = h->data;
+
+	if (--inf->closing == 0)
+		free(inf);
+}
+
+static void
+inf_slice_closed(uv_handle_t *h)
+{
+	/* the idle handle is the first member of struct slice */
+	struct informer *inf = ((struct slice *)(void *)h)->arg;
+
+	if (--inf->closing == 0)
+		free(inf);
 }
 
 /* Cancel, drop the cache, close the timer; memory goes in the close cb. */
@@ -770,15 +945,20 @@ inf_teardown(struct informer *inf)
 		kube_cancel(inf->call);
 		inf->call = NULL;
 	}
+	inf_scan_drop(inf);
 	inf_free_map(inf, &inf->cache);
 	inf_free_map(inf, &inf->listing);
+	inf_free_map(inf, &inf->old);
+	inf->finishing = 0;
 	free(inf->cont);
 	inf->cont = NULL;
 	free(inf->ns);
 	inf->ns = NULL;
 	hmap_clear(&inf->only);
 	uv_timer_stop(&inf->timer);
+	inf->closing = 2;
 	uv_close((uv_handle_t *)&inf->timer, inf_closed);
+	slice_close(&inf->slice, inf_slice_closed);
 }
 
 void
@@ -813,6 +993,12 @@ long
 informer_fail_status(const struct informer *inf)
 {
 	return inf->fail_status;
+}
+
+uint64_t
+informer_epoch(const struct informer *inf)
+{
+	return inf->epoch;
 }
 
 int

@@ -16,6 +16,10 @@
  *    resourceVersion; a normal close re-watches at once from the last RV;
  *  - 410 (HTTP status or an ERROR event with code 410) relists; after a relist
  *    objects that vanished are reported as deleted, the rest as updates;
+ *  - a LIST page is scanned, and the list's diff against the cache
+ *    delivered, in slices of bounded time (base/slice.h), one per loop
+ *    turn, so that 150 000 pods never hold the loop for long; the watch
+ *    starts once the diff is delivered;
  *  - other failures back off 800 ms doubling to 30 s with jitter, reset after
  *    2 min of health; a watch that ends within 1 s with no event counts as a
  *    failure.
@@ -101,8 +105,11 @@ int		 informer_synced(const struct informer *);
 int		 informer_current(const struct informer *);
 void		*informer_get(const struct informer *, const char *ns,
 		    const char *name);
-/* Iterate the cache (see hmap_next). */
+/* Iterate the cache (see hmap_next).  A position stays good across loop
+ * turns while informer_epoch() is unchanged; the epoch moves when the
+ * cache is replaced (a list) or grows (its slots move). */
 int		 informer_next(const struct informer *, size_t *pos, void **proj);
+uint64_t	 informer_epoch(const struct informer *);
 size_t		 informer_size(const struct informer *);
 const char	*informer_rv(const struct informer *);
 /* The type's name ("pods"), for logs and metrics. */

@@ -110,33 +110,44 @@ parse_span(struct scan *s, size_t start, size_t flags, const char *what)
 	return v;
 }
 
-/* At '[' of "items": each element to fn. */
+/*
+ * At '[' of "items" (resume: just after element c->index - 1): each
+ * element to fn.  With pausing, fn's KUBE_LIST_PAUSE returns 2 with s->pos
+ * just after the element it was given.
+ */
 static int
-scan_items(struct scan *s, kube_list_item_fn fn, void *arg)
+scan_items(struct scan *s, struct kube_list_cursor *c, kube_list_item_fn fn,
+    void *arg, int resume, int pausing)
 {
 	json_t	*item;
-	size_t	 i, start;
+	size_t	 start;
 	char	 what[64];
 	int	 stop;
 
+	if (resume)
+		goto sep;
+	c->index = 0;
 	s->pos++;
 	ws(s);
 	if (s->pos < s->len && s->b[s->pos] == ']') {
 		s->pos++;
 		return 0;
 	}
-	for (i = 0;; i++) {
+	for (;;) {
 		ws(s);
 		start = s->pos;
 		if (value_end(s) == -1)
 			return -1;
-		snprintf(what, sizeof(what), "item %zu", i);
+		snprintf(what, sizeof(what), "item %zu", c->index);
 		if ((item = parse_span(s, start, 0, what)) == NULL)
 			return -1;
-		stop = fn(item, i, arg);
+		stop = fn(item, c->index++, arg);
 		json_decref(item);
+		if (stop == KUBE_LIST_PAUSE && pausing)
+			return 2;
 		if (stop)
 			return 1;
+sep:
 		ws(s);
 		if (s->pos < s->len && s->b[s->pos] == ',') {
 			s->pos++;
@@ -157,17 +168,31 @@ key_is(struct scan *s, size_t kstart, size_t kend, const char *k)
 	    memcmp(s->b + kstart, k, kend - kstart) == 0;
 }
 
-int
-kube_list_scan(const char *buf, size_t len, kube_list_item_fn fn, void *arg,
-    json_t **meta, char *err, size_t errlen)
+/*
+ * The document from where the cursor stands: the top-level object, its
+ * "items" through scan_items().  Pausing: 2 when fn paused, the cursor
+ * then says where the next call resumes.
+ */
+static int
+scan_doc(const char *buf, size_t len, struct kube_list_cursor *c,
+    kube_list_item_fn fn, void *arg, int pausing, json_t **meta, char *err,
+    size_t errlen)
 {
-	struct scan	 s = { buf, len, 0, err, errlen };
-	json_t		*m = NULL, *v;
+	struct scan	 s = { buf, len, c->pos, err, errlen };
+	json_t		*v;
 	size_t		 kstart, kend, vstart;
-	int		 items = 0, rc;
+	int		 rc;
 
 	if (meta != NULL)
 		*meta = NULL;
+	if (c->state == 1) {
+		rc = scan_items(&s, c, fn, arg, 1, pausing);
+		goto items_done;
+	}
+	if (c->state != 0) {
+		snprintf(err, errlen, "list answer: scanned already");
+		return -1;
+	}
 	ws(&s);
 	if (s.pos >= s.len || s.b[s.pos] != '{')
 		return fail(&s, "not a JSON object");
@@ -199,12 +224,22 @@ kube_list_scan(const char *buf, size_t len, kube_list_item_fn fn, void *arg,
 		ws(&s);
 		if (key_is(&s, kstart, kend, "items") && s.pos < s.len &&
 		    s.b[s.pos] == '[') {
-			if (items++) {
+			if (c->items++) {
 				fail(&s, "a second \"items\"");
 				goto bad;
 			}
-			if ((rc = scan_items(&s, fn, arg)) != 0) {
-				json_decref(m);
+			rc = scan_items(&s, c, fn, arg, 0, pausing);
+items_done:
+			if (rc == 2) {
+				c->state = 1;
+				c->pos = s.pos;
+				return 2;
+			}
+			c->state = 0;
+			if (rc != 0) {
+				json_decref(c->meta);
+				c->meta = NULL;
+				c->state = 2;
 				return rc;
 			}
 		} else {
@@ -222,8 +257,8 @@ kube_list_scan(const char *buf, size_t len, kube_list_item_fn fn, void *arg,
 			}
 			if (key_is(&s, kstart, kend, "metadata") &&
 			    json_is_object(v)) {
-				json_decref(m);
-				m = v;
+				json_decref(c->meta);
+				c->meta = v;
 			} else
 				json_decref(v);
 		}
@@ -245,12 +280,46 @@ end:
 		fail(&s, "trailing bytes after the list");
 		goto bad;
 	}
+	c->state = 2;
 	if (meta != NULL)
-		*meta = m;
+		*meta = c->meta;
 	else
-		json_decref(m);
+		json_decref(c->meta);
+	c->meta = NULL;
 	return 0;
 bad:
-	json_decref(m);
+	c->state = 2;
+	json_decref(c->meta);
+	c->meta = NULL;
 	return -1;
+}
+
+int
+kube_list_scan(const char *buf, size_t len, kube_list_item_fn fn, void *arg,
+    json_t **meta, char *err, size_t errlen)
+{
+	struct kube_list_cursor	c;
+
+	kube_list_cursor_init(&c);
+	return scan_doc(buf, len, &c, fn, arg, 0, meta, err, errlen);
+}
+
+void
+kube_list_cursor_init(struct kube_list_cursor *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+void
+kube_list_cursor_clear(struct kube_list_cursor *c)
+{
+	json_decref(c->meta);
+	kube_list_cursor_init(c);
+}
+
+int
+kube_list_scan_some(const char *buf, size_t len, struct kube_list_cursor *c,
+    kube_list_item_fn fn, void *arg, json_t **meta, char *err, size_t errlen)
+{
+	return scan_doc(buf, len, c, fn, arg, 1, meta, err, errlen);
 }

@@ -29,4 +29,29 @@ typedef int	(*kube_list_item_fn)(json_t *item, size_t index, void *arg);
 int	kube_list_scan(const char *buf, size_t len, kube_list_item_fn fn,
 	    void *arg, json_t **meta, char *err, size_t errlen);
 
+/*
+ * The same scan in pieces: fn may return KUBE_LIST_PAUSE, and
+ * kube_list_scan_some() then returns 2 with the cursor just after that
+ * item; the next call with the same bytes and cursor goes on from there
+ * (the bytes must stay put in between).  Returns as kube_list_scan()
+ * otherwise; *meta is set only by the call that returns 0.  A cursor
+ * starts with kube_list_cursor_init() and is released with
+ * kube_list_cursor_clear() (it may hold the metadata seen so far).
+ */
+#define KUBE_LIST_PAUSE	2
+
+struct kube_list_cursor {
+	size_t	 pos;		/* resume here */
+	size_t	 index;		/* of the next item */
+	int	 state;		/* 0: start, 1: in "items", 2: over */
+	int	 items;		/* "items" arrays seen */
+	json_t	*meta;		/* top-level "metadata" so far (owned) */
+};
+
+void	kube_list_cursor_init(struct kube_list_cursor *);
+void	kube_list_cursor_clear(struct kube_list_cursor *);
+int	kube_list_scan_some(const char *buf, size_t len,
+	    struct kube_list_cursor *, kube_list_item_fn fn, void *arg,
+	    json_t **meta, char *err, size_t errlen);
+
 #endif

@@ -5,6 +5,7 @@
  * same run on the same bytes.
  *
  *   bench_watch [-e EVENTS] [-p PODS] [-K] [-P]
+ *   bench_watch --floor STREAMFILE	(the jansson floor alone)
  *     -e  watch events to stream (default 10000)
  *     -p  pods in the paged LIST for the memory figure (default 100000)
  *     -K  skip kubectl;  -P  skip python3-kubernetes
@@ -337,6 +338,21 @@ main(int argc, char *argv[])
 	int ch, no_kubectl = 0, no_python = 0, i, rc;
 	int64_t until;
 
+	if (argc == 3 && strcmp(argv[1], "--floor") == 0) {
+		/* the floor alone, over a stream file another benchmark
+		 * served (tests/bench/bench_loop.py) */
+		long n = 0;
+
+		if (read_file(argv[2], (size_t)4 << 30, &sbuf, &slen, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		floor_cpu = floor_pass(sbuf, slen, &n);
+		free(sbuf);
+		printf("floor: %ld events, %.6f s CPU\n", n, floor_cpu);
+		return 0;
+	}
 	if (argc == 4 && strcmp(argv[1], "--rss-child") == 0) {
 		port = atoi(argv[2]);
 		npods = atol(argv[3]);

@@ -37,6 +37,12 @@ EXPECTED = [
     ("remedyctl list at 10k actions", "<= 50 ms (#7)"),
     ("cache sync, 13 namespaces", "<= 5 s on the real cluster (#13)"),
     ("watches opened at sync", "= kinds served (#13)"),
+    ("loop lag p99 at 150k pods", "<= 20 ms"),
+    ("loop lag max at 150k pods", "<= 250 ms"),
+    ("remedyctl status max at 150k pods", "<= 250 ms"),
+    ("/healthz max at 150k pods", "never fails"),
+    ("remedyd RSS at 150k pods", "<= 150 MiB"),
+    ("remedyd CPU per watch event at 150k pods", "<= 1.3x jansson parse-only floor"),
 ]
 
 

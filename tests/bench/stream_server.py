@@ -15,6 +15,12 @@ parse-only pass over the same bytes; DIR/ready gets {"port": N}.
 Serves: discovery (/api, /api/v1, /apis, /version) for kubectl; an empty
 LIST of /api/v1/pods and a WATCH of it, which sends the N events and ends;
 a paged LIST (?limit=) of M pods in namespace "big", for the memory figure.
+
+With --remedyd it is the cluster of the loop benchmark (bench_loop.py):
+/api/v1/pods lists the M pods (pages of ?limit=, namespace "big"); the
+first pods WATCH waits for the file DIR/go, then sends the N events and
+stays open; every later watch, and the ReplicaSets and Deployments (empty
+lists), stay open without a byte until the client leaves.
 """
 
 import argparse
@@ -25,6 +31,7 @@ import random
 import socketserver
 import sys
 import threading
+import time
 import urllib.parse
 
 HEX = "0123456789abcdef"
@@ -132,6 +139,7 @@ def main():
     ap.add_argument("--events", type=int, default=10000)
     ap.add_argument("--pods", type=int, default=100000)
     ap.add_argument("--pool", type=int, default=2000)
+    ap.add_argument("--remedyd", action="store_true")
     a = ap.parse_args()
     rng = random.Random(1)
     # the watch stream: events over a pool of distinct pods
@@ -176,6 +184,27 @@ def main():
     disc_apis = enc({"kind": "APIGroupList", "apiVersion": "v1", "groups": []})
     version = enc({"major": "1", "minor": "30", "gitVersion": "v1.30.0", "platform": "linux/amd64"})
 
+    watches = [0]
+    lock = threading.Lock()
+
+    def hang(h):
+        """A watch that sends nothing until the client goes away."""
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        h.wfile.flush()
+        h.connection.settimeout(None)
+        try:
+            while h.connection.recv(4096):
+                pass
+        except OSError:
+            pass
+        h.close_connection = True
+
+    def empty(kind):
+        return b'{"kind":"%sList","apiVersion":"v1","metadata":{"resourceVersion":"5000"},"items":[]}' % kind
+
     class H(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -200,6 +229,25 @@ def main():
                 return self.send(disc_apis)
             if u.path == "/version":
                 return self.send(version)
+            is_watch = (q.get("watch") or "").lower() in ("1", "true")
+            if a.remedyd and u.path in ("/apis/apps/v1/replicasets", "/apis/apps/v1/deployments"):
+                if is_watch and q.get("sendInitialEvents") == "true":
+                    return self.send(b'{"kind":"Status","apiVersion":"v1","status":"Failure","code":422,'
+                                     b'"reason":"Invalid","message":"sendInitialEvents is forbidden"}', code=422)
+                if is_watch:
+                    return hang(self)
+                return self.send(empty(b"ReplicaSet" if "replicasets" in u.path else b"Deployment"))
+            if a.remedyd and u.path == "/api/v1/pods" and not is_watch:
+                n = int(q["continue"].split("-")[1]) if q.get("continue") else 0
+                return self.send(page(n))
+            if a.remedyd and u.path == "/api/v1/pods" and q.get("sendInitialEvents") != "true":
+                with lock:
+                    watches[0] += 1
+                    first = watches[0] == 1
+                if not first:
+                    return hang(self)
+                while not os.path.exists(os.path.join(a.dir, "go")):
+                    time.sleep(0.05)
             if u.path == "/api/v1/namespaces/big/pods" and q.get("limit"):
                 n = int(q["continue"].split("-")[1]) if q.get("continue") else 0
                 return self.send(page(n))

@@ -44,7 +44,8 @@ def analyze(cluster, *args, kubeconfig=None, timeout=120):
 def normalise(text, url):
     subs = [
         (re.escape(url), "<URL>"),
-        (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<UID>"),
+        # YAML quotes a uid that could read as a number (1e23...): either way
+        (r"'?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'?", "<UID>"),
         (r"web-[a-z0-9]{5,10}-[a-z0-9]{5}", "web-<POD>"),
         (r"web-[a-z0-9]{8,10}\b", "web-<RS>"),
         (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "<TIME>"),
