@@ -304,6 +304,13 @@ ctx_endpoints(void *arg, const char *ns, const char *svc, int *total,
 	return found ? 0 : -1;
 }
 
+int
+engine_service_endpoints(struct engine *e, const char *ns, const char *svc,
+    int *total, int *ready)
+{
+	return ctx_endpoints(e, ns, svc, total, ready);
+}
+
 /* --- root owners --- */
 
 /*

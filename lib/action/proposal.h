@@ -51,6 +51,14 @@ struct diag_input {
 	double				  mem_factor;	/* OOMKilled: raise the
 							 * limit by this */
 	int64_t				  mem_ceiling;	/* ... up to this (bytes) */
+	json_t				 *workloads;	/* NoMatchingPods of a
+							 * Service: the
+							 * Deployments,
+							 * StatefulSets and
+							 * DaemonSets of its
+							 * namespace that have
+							 * pods, as read, each
+							 * with "kind"; or NULL */
 	const struct pull_facts		 *pull;	/* what the image registry
 						 * said about the failing
 						 * image (registry/pull.h),

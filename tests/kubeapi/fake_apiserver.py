@@ -593,6 +593,14 @@ def apply_defaults(res, obj):
                 default_pod_spec(tmpl["spec"])
     elif res == "pods" and isinstance(spec, dict):
         default_pod_admission(spec)
+    elif res == "services" and isinstance(spec, dict):
+        # the API server's defaults for a Service port: TCP, and the
+        # targetPort the same as the port when not given
+        for port in spec.get("ports") or []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
+                if "port" in port:
+                    port.setdefault("targetPort", port["port"])
     elif res == "namespaces":
         obj.setdefault("spec", {"finalizers": ["kubernetes"]})
         obj.setdefault("status", {"phase": "Active"})
@@ -838,6 +846,96 @@ class Controller:
             if key in self.st.objects:
                 changed |= self.schedule(self.st.objects[key])
                 changed |= self.kubelet(self.st.objects[key])
+        if self.st.args.endpointslices:
+            changed |= self.sync_endpointslices()
+        return changed
+
+    @staticmethod
+    def slice_port(pod, sp):
+        """The container port of pod that Service port sp reaches: a
+        numeric targetPort as it is, a named one looked up among the pod's
+        container ports of the same protocol (None when the pod has no
+        port of that name: the pod is left out for that port, as
+        kube-controller-manager's FindPort does)."""
+        tp = sp.get("targetPort", sp.get("port"))
+        if isinstance(tp, int):
+            return tp
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            for cp in c.get("ports") or []:
+                if cp.get("name") == tp and cp.get("protocol", "TCP") == sp.get("protocol", "TCP"):
+                    return cp.get("containerPort")
+        return None
+
+    def sync_endpointslices(self):
+        """--endpointslices: kube-controller-manager's EndpointSlice
+        controller.  For each Service with a selector (not ExternalName),
+        one slice labelled kubernetes.io/service-name and managed-by
+        endpointslice-controller.k8s.io, owned by the Service, listing each
+        pod the selector matches that has an IP, is not being deleted and
+        has not finished: its address, the ready/serving/terminating
+        conditions (ready = the pod's Ready condition), nodeName and
+        targetRef; its ports are the Service's with each targetPort
+        resolved on the pods.  A Service matching no pod keeps a slice
+        with no endpoints (the controller's placeholder); the slices of a
+        Service that is gone or lost its selector are deleted."""
+        st = self.st
+        changed = False
+        mine = {}
+        for k, o in list(st.objects.items()):
+            labels = o["metadata"].get("labels") or {}
+            if k[0] == "endpointslices" and labels.get("endpointslice.kubernetes.io/managed-by") == \
+                    "endpointslice-controller.k8s.io":
+                mine.setdefault((k[1], labels.get("kubernetes.io/service-name")), []).append(o)
+        wanted = set()
+        for k, svc in sorted((k, o) for k, o in st.objects.items() if k[0] == "services"):
+            spec = svc.get("spec") or {}
+            sel = spec.get("selector") or {}
+            if not sel or spec.get("type") == "ExternalName":
+                continue
+            ns, name = k[1], k[2]
+            wanted.add((ns, name))
+            endpoints, ports = [], None
+            for pk, pod in sorted((pk, p) for pk, p in st.objects.items()
+                                  if pk[0] == "pods" and pk[1] == ns):
+                labels = pod["metadata"].get("labels") or {}
+                pst = pod.get("status") or {}
+                if any(labels.get(lk) != lv for lk, lv in sel.items()) or \
+                        pod["metadata"].get("deletionTimestamp") or not pst.get("podIP") or \
+                        pst.get("phase") in ("Succeeded", "Failed"):
+                    continue
+                resolved = [self.slice_port(pod, sp) for sp in spec.get("ports") or []]
+                if any(r is None for r in resolved):
+                    continue
+                if ports is None:
+                    ports = [{"name": sp.get("name", ""), "protocol": sp.get("protocol", "TCP"), "port": r}
+                             for sp, r in zip(spec.get("ports") or [], resolved)]
+                ready = self.pod_ready(pod)
+                endpoints.append({"addresses": [pst["podIP"]],
+                                  "conditions": {"ready": ready, "serving": ready, "terminating": False},
+                                  "nodeName": (pod.get("spec") or {}).get("nodeName"),
+                                  "targetRef": {"kind": "Pod", "namespace": ns, "name": pk[2],
+                                                "uid": pod["metadata"]["uid"]}})
+            have = mine.get((ns, name)) or []
+            if have:
+                es = copy.deepcopy(have[0])
+            else:
+                es = {"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+                      "metadata": self.new_meta("%s-%s" % (name, rand_suffix(5)), ns,
+                                                {"kubernetes.io/service-name": name,
+                                                 "endpointslice.kubernetes.io/managed-by":
+                                                     "endpointslice-controller.k8s.io"}),
+                      "addressType": "IPv4"}
+                es["metadata"]["ownerReferences"] = [owner_ref(svc, "Service", "v1")]
+            es["endpoints"] = endpoints
+            es["ports"] = ports or []
+            if not have or es != have[0]:
+                st.put("endpointslices", es)
+                changed = True
+        for (ns, name), slices in mine.items():
+            if (ns, name) not in wanted:
+                for o in slices:
+                    st.remove("endpointslices", ns, o["metadata"]["name"])
+                    changed = True
         return changed
 
     def gc(self):
@@ -2219,6 +2317,9 @@ def main():
     ap.add_argument("--replicas", type=int, default=2)
     ap.add_argument("--schedule", action="store_true",
                     help="bind pods created without spec.nodeName to node-a (kube-scheduler's part)")
+    ap.add_argument("--endpointslices", action="store_true",
+                    help="run the EndpointSlice controller: a slice per Service with a selector, listing "
+                         "the pods it matches (off by default: scenarios bring their own slices)")
     ap.add_argument("--registry", default="",
                     help="URL of a real registry (http://HOST:PORT) that is docker.io for the simulated "
                          "kubelet: an image of docker.io runs when that registry has its manifest (with "

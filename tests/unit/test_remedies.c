@@ -1,8 +1,9 @@
 /*
  * The fix catalogue (lib/action/remedies/): the table, the StatefulSet and
  * DaemonSet revision rollback found as `kubectl rollout undo` finds it,
- * memory raise on a StatefulSet, the explanations for a bare Pod, and the
- * normaliser's uid guard for a Pod.
+ * memory raise on a StatefulSet, the explanations for a bare Pod, the
+ * normaliser's uid guard for a Pod and a Service, and the Service selector
+ * pointed at the one workload serving its ports.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,6 +298,134 @@ test_bare_pod(void)
 	json_decref(prop);
 }
 
+/* A workload as listed: kind, matchLabels, one container with port
+ * (number, name or NULL). */
+static json_t *
+workload(const char *kind, const char *name, const char *app, int port,
+    const char *pname)
+{
+	json_t *w, *cp;
+
+	cp = json_pack("{s:i}", "containerPort", port);
+	if (pname != NULL)
+		json_object_set_new(cp, "name", json_string(pname));
+	w = json_pack("{s:s, s:{s:s, s:s}, s:{s:{s:{s:s}}, s:{s:{s:{s:s}},"
+	    " s:{s:[{s:s, s:[o]}]}}}}", "kind", kind, "metadata", "name", name,
+	    "namespace", "demo", "spec", "selector", "matchLabels", "app", app,
+	    "template", "metadata", "labels", "app", app, "spec", "containers",
+	    "name", "c", "ports", cp);
+	return w;
+}
+
+static void
+test_service_selector(void)
+{
+	struct incidents	 incs;
+	struct incident		*inc;
+	struct diag_input	 in;
+	struct proposal		 p;
+	struct normalized	 nz;
+	json_t			*svc, *wls, *op, *one;
+	char			 cause[1024] = "", err[256];
+
+	make_incident(&incs, "Service", "checkout", "NoMatchingPods", &inc);
+	CHECK(remedy_find("NoMatchingPods", "Service") != NULL);
+	svc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:{s:{s:s}, s:[{s:i, s:s,"
+	    " s:s}]}}", "kind", "Service", "metadata", "name", "checkout",
+	    "namespace", "demo", "uid", "uid-svc", "spec", "selector", "app",
+	    "chekout", "ports", "port", 80, "targetPort", "http", "protocol",
+	    "TCP");
+	/* web serves "http"; api serves 9090 only; db, a port named http
+	 * but selected by matchExpressions, is told apart below */
+	wls = json_pack("[o, o]",
+	    workload("Deployment", "checkout", "checkout", 8080, "http"),
+	    workload("StatefulSet", "api", "api", 9090, NULL));
+	memset(&in, 0, sizeof(in));
+	in.inc = inc;
+	in.owner = svc;
+	in.workloads = wls;
+	memset(&p, 0, sizeof(p));
+	CHECK(remedy_service_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch != NULL);
+	CHECK_STR(p.risk, "medium");
+	CHECK_STR(p.api_path, "/api/v1/namespaces/demo/services/checkout");
+	op = json_array_get(p.patch, 0);
+	CHECK_STR(json_str_at(op, "op"), "test");
+	CHECK_STR(json_str_at(op, "value.app"), "chekout");
+	op = json_array_get(p.patch, 1);
+	CHECK_STR(json_str_at(op, "op"), "replace");
+	CHECK_STR(json_str_at(op, "path"), "/spec/selector");
+	CHECK_STR(json_str_at(op, "value.app"), "checkout");
+	CHECK(strstr(p.summary, "Deployment checkout") != NULL);
+	CHECK(strstr(cause, "only workload") != NULL);
+	/* normalised against the Service as read: a uid guard (a Service
+	 * has no generation), and an inverse restoring the old selector */
+	one = json_pack("[O]", json_array_get(p.patch, 1));
+	CHECK(normalize_proposal(svc, one, &nz, err, sizeof(err)) == 0);
+	json_decref(one);
+	CHECK_STR(json_str_at(json_array_get(nz.patch, 0), "path"),
+	    "/metadata/uid");
+	op = json_array_get(nz.inverse, json_array_size(nz.inverse) - 1);
+	CHECK_STR(json_str_at(op, "path"), "/spec/selector/app");
+	CHECK_STR(json_str_at(op, "value"), "chekout");
+	normalized_clear(&nz);
+	proposal_clear(&p);
+
+	/* a numeric targetPort fits a containerPort of that number, and of
+	 * the same protocol only */
+	json_object_set_new(json_array_get(json_at(svc, "spec.ports"), 0),
+	    "targetPort", json_integer(9090));
+	memset(&p, 0, sizeof(p));
+	cause[0] = '\0';
+	CHECK(remedy_service_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch != NULL && strstr(p.summary, "StatefulSet api") !=
+	    NULL);
+	proposal_clear(&p);
+	json_object_set_new(json_array_get(json_at(svc, "spec.ports"), 0),
+	    "protocol", json_string("UDP"));
+	memset(&p, 0, sizeof(p));
+	CHECK(remedy_service_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "no workload") != NULL);
+	proposal_clear(&p);
+	json_object_set_new(json_array_get(json_at(svc, "spec.ports"), 0),
+	    "protocol", json_string("TCP"));
+
+	/* two workloads serve the port: no patch, both named */
+	json_array_append_new(wls, workload("DaemonSet", "api-node", "apin",
+	    9090, NULL));
+	memset(&p, 0, sizeof(p));
+	cause[0] = '\0';
+	CHECK(remedy_service_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL);
+	CHECK(strstr(p.summary, "2 workloads") != NULL);
+	CHECK(strstr(p.summary, "StatefulSet api, DaemonSet api-node") !=
+	    NULL);
+	CHECK(strstr(cause, "judgment call") != NULL);
+	proposal_clear(&p);
+
+	/* the one candidate selects by matchExpressions: explained */
+	json_array_remove(wls, 2);
+	json_object_set_new(json_at(json_array_get(wls, 1), "spec.selector"),
+	    "matchExpressions", json_pack("[{s:s, s:s, s:[s]}]", "key", "app",
+	    "operator", "In", "values", "api"));
+	memset(&p, 0, sizeof(p));
+	CHECK(remedy_service_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "matchExpressions") !=
+	    NULL);
+	proposal_clear(&p);
+
+	/* the Service could not be read */
+	in.owner = NULL;
+	memset(&p, 0, sizeof(p));
+	CHECK(remedy_service_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "could not be read") !=
+	    NULL);
+	proposal_clear(&p);
+	json_decref(wls);
+	json_decref(svc);
+	incidents_clear(&incs);
+}
+
 static void
 test_stamp(void)
 {
@@ -329,6 +458,7 @@ main(void)
 	test_revision_rollback();
 	test_memory_statefulset();
 	test_bare_pod();
+	test_service_selector();
 	test_stamp();
 	return T_DONE();
 }

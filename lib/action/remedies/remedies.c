@@ -52,6 +52,8 @@ const struct remedy remedies_table[] = {
 	PROBE("ReadinessProbeFailed"),
 	PROBE("LivenessProbeFailed"),
 	PROBE("StartupProbeFailed"),
+	{ "NoMatchingPods", "Service", "service-selector",
+	    remedy_service_selector },
 };
 const size_t remedies_count = sizeof(remedies_table) /
     sizeof(remedies_table[0]);
@@ -122,6 +124,7 @@ remedy_api_path(const char *kind, const char *ns, const char *name,
 		{ "DaemonSet",	 "/apis/apps/v1",	"daemonsets" },
 		{ "CronJob",	 "/apis/batch/v1",	"cronjobs" },
 		{ "Pod",	 "/api/v1",		"pods" },
+		{ "Service",	 "/api/v1",		"services" },
 	};
 	size_t	i;
 	int	n;

@@ -15,6 +15,8 @@
  *   image.c      a missing tag replaced by the closest tag the image
  *                registry lists (bare Pods; controllers without a usable
  *                revision)
+ *   service.c    a Service selector that matches no pod pointed at the
+ *                one workload of its namespace that serves its ports
  *
  * Every builder yields the same proposal (struct proposal, action/proposal.h): a
  * JSON Patch whose every replaced value and /metadata/generation is
@@ -75,7 +77,7 @@ extern const size_t		remedies_count;
 
 /* "/apis/apps/v1/namespaces/NS/statefulsets/NAME" and the like for the
  * kinds a fix may target (Deployment, StatefulSet, DaemonSet, CronJob,
- * Pod); -1 for any other kind. */
+ * Pod, Service); -1 for any other kind. */
 int	remedy_api_path(const char *kind, const char *ns, const char *name,
 	    char *buf, size_t len);
 /* Append {"op": op, "path": path, "value": value} (value stolen). */
@@ -94,5 +96,6 @@ remedy_build_fn	remedy_probe_port;		/* probe.c */
 remedy_build_fn	remedy_image_tag;		/* image.c */
 remedy_build_fn	remedy_rollback_or_tag;		/* image.c: Deployment */
 remedy_build_fn	remedy_revision_or_tag;		/* image.c: STS, DS */
+remedy_build_fn	remedy_service_selector;	/* service.c */
 
 #endif
