@@ -123,6 +123,7 @@ static const struct {
 	{ "CronJob",	 "/apis/batch/v1",	"cronjobs" },
 	{ "Pod",	 "/api/v1",		"pods" },	/* a bare Pod */
 	{ "Service",	 "/api/v1",		"services" },
+	{ "PersistentVolumeClaim", "/api/v1",	"persistentvolumeclaims" },
 };
 
 struct djob {
@@ -611,6 +612,12 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	in.logs = j->logs;
 	in.log_container = j->log_container;
 	in.workloads = j->workloads;
+	if (strcmp(inc->reason, "Unschedulable") == 0 &&
+	    (in.nodes = engine_kind_json(e, "Node")) == NULL)
+		goto oom;
+	if (strcmp(inc->kind, "PersistentVolumeClaim") == 0 &&
+	    (in.storageclasses = engine_kind_json(e, "StorageClass")) == NULL)
+		goto oom;
 	in.mem_factor = e->cfg->diag.memory_raise_factor;
 	in.mem_ceiling = e->cfg->diag.memory_ceiling;
 	if (j->pull.image[0] != '\0')
@@ -643,6 +650,8 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	in.revs = revs;
 	if (rules_diagnose(&in, &p) == -1)
 		goto oom;
+	json_decref(in.nodes);
+	json_decref(in.storageclasses);
 	free(rs);
 	free(revs);
 	/* Event messages quoted as evidence may hold secrets too: the same
@@ -694,6 +703,8 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	propose(j, &p, 0);
 	return;
 oom:
+	json_decref(in.nodes);
+	json_decref(in.storageclasses);
 	free(rs);
 	free(revs);
 	job_fail(j, "out of memory");

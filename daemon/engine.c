@@ -53,9 +53,10 @@ static const struct {
 	{ "PodDisruptionBudget",	&kobj_pdbs,		0 },
 	{ "Event",			&kobj_events,		0 },
 	{ "ControllerRevision",		&kobj_controllerrevisions, 0 },
+	{ "StorageClass",		&kobj_storageclasses,	1 },
 };
 enum { K_NODE, K_STS, K_DS, K_JOB, K_CRON, K_PVC, K_SVC, K_EPS, K_ING,
-    K_HPA, K_PDB, K_EVENT, K_CREV };
+    K_HPA, K_PDB, K_EVENT, K_CREV, K_SC };
 #define K_POD	100
 #define K_RS	101
 #define K_DEP	102
@@ -302,6 +303,33 @@ ctx_endpoints(void *arg, const char *ns, const char *svc, int *total,
 		}
 	}
 	return found ? 0 : -1;
+}
+
+json_t *
+engine_kind_json(struct engine *e, const char *kind)
+{
+	const struct kobj	*o;
+	json_t			*a, *n;
+	void			*v;
+	size_t			 i, pos;
+	int			 k = kind_index(kind);
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; k >= 0 && k < ENGINE_NKINDS && i < e->nkinf[k]; i++) {
+		pos = 0;
+		while (informer_next(e->kinf[k][i], &pos, &v)) {
+			o = v;
+			if ((n = json_deep_copy(o->f)) == NULL ||
+			    json_object_set_new(n, "name",
+			    json_string(o->m.name)) == -1 ||
+			    json_array_append_new(a, n) == -1) {
+				json_decref(a);
+				return NULL;
+			}
+		}
+	}
+	return a;
 }
 
 int

@@ -30,6 +30,10 @@ const struct kobj **engine_revisions(struct engine *, const char *owner_uid,
  * and ready; -1 when no slice of it is cached. */
 int	 engine_service_endpoints(struct engine *, const char *ns,
 	    const char *svc, int *total, int *ready);
+/* The cached objects of a kind of the kinds[] table ("Node",
+ * "StorageClass"): an array of their projected fields, each with "name"
+ * (empty when the kind is not watched); a new reference, NULL on ENOMEM. */
+json_t	*engine_kind_json(struct engine *, const char *kind);
 /* Call the drained callback when stopping and nothing is in flight. */
 void	 engine_check_drained(struct engine *);
 /* The kinds[] table beyond pods, ReplicaSets and Deployments. */

@@ -44,6 +44,7 @@ static const char *const forbidden_kinds[] = {
 
 static const char *const workload_paths[] = {
 	POD_PATHS("/spec/template/spec"),
+	"/spec/template/spec/nodeSelector",
 	"/spec/replicas",
 	"/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt",
 	"/metadata/annotations/kubernetes.io~1change-cause",
@@ -51,6 +52,7 @@ static const char *const workload_paths[] = {
 };
 static const char *const daemonset_paths[] = {
 	POD_PATHS("/spec/template/spec"),
+	"/spec/template/spec/nodeSelector",
 	"/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt",
 	"/metadata/annotations/kubernetes.io~1change-cause",
 	NULL

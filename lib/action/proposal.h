@@ -59,6 +59,19 @@ struct diag_input {
 							 * namespace that have
 							 * pods, as read, each
 							 * with "kind"; or NULL */
+	json_t				 *nodes;	/* Unschedulable: the
+							 * cached Nodes, each
+							 * {name, metadata.labels,
+							 * status.allocatable,
+							 * spec.unschedulable,
+							 * spec.taints}, or NULL */
+	json_t				 *storageclasses;	/* a
+							 * PersistentVolumeClaim's
+							 * incident: the cached
+							 * StorageClasses, each
+							 * {name, provisioner,
+							 * metadata.annotations},
+							 * or NULL */
 	const struct pull_facts		 *pull;	/* what the image registry
 						 * said about the failing
 						 * image (registry/pull.h),

@@ -44,6 +44,9 @@ def analyze(cluster, *args, kubeconfig=None, timeout=120):
 def normalise(text, url):
     subs = [
         (re.escape(url), "<URL>"),
+        # a YAML writer quotes a uid that starts like a number (a random
+        # uuid does, now and then): the same uid either way
+        (r"'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'", r"\1"),
         (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<UID>"),
         (r"web-[a-z0-9]{5,10}-[a-z0-9]{5}", "web-<POD>"),
         (r"web-[a-z0-9]{8,10}\b", "web-<RS>"),

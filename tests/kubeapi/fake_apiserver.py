@@ -39,6 +39,17 @@ DEFAULT_WATCH_TIMEOUT = 1800        # seconds, when timeoutSeconds is absent
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 REV_ANN = "deployment.kubernetes.io/revision"
 LOG_ANN = "remedy.test/log"
+# The executables of the built-in images (by repository), for the
+# kubelet's start of a container whose command the pod overrides; an image
+# not listed here runs any command.
+PATH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+IMAGE_FILES = {
+    "nginx": {"/docker-entrypoint.sh", "/usr/sbin/nginx", "/bin/sh", "/bin/bash", "/bin/sleep",
+              "/bin/cat", "/bin/echo", "/usr/bin/env", "/bin/ls"},
+    "busybox": {"/bin/sh", "/bin/sleep", "/bin/cat", "/bin/echo", "/bin/ls", "/bin/true",
+                "/bin/false", "/usr/bin/env", "/bin/wget"},
+}
+SHELLS = ("sh", "bash", "/bin/sh", "/bin/bash")
 
 # plural -> (group, version, kind, namespaced)
 RESOURCES = {
@@ -63,6 +74,7 @@ RESOURCES.update({
     "ingresses": ("networking.k8s.io", "v1", "Ingress", True),
     "horizontalpodautoscalers": ("autoscaling", "v2", "HorizontalPodAutoscaler", True),
     "poddisruptionbudgets": ("policy", "v1", "PodDisruptionBudget", True),
+    "storageclasses": ("storage.k8s.io", "v1", "StorageClass", False),
 })
 # plural -> the versions it is served at, preferred first (the first is the
 # one objects are stored and answered in); --profile changes them
@@ -462,6 +474,7 @@ class State:
         # --registry: docker.io images are pulled from that registry instead
         self.reg_kubelet = RegistryKubelet(args.registry) if getattr(args, "registry", "") else None
         self.manual_status = set()  # keys whose status tests set by hand
+        self.claims_told = set()    # claim uids told their class is missing
         self.pull_fail_since = {}   # (ns, pod, container) -> monotonic time
         self.progress_since = {}    # (ns, deploy) -> (rs name, monotonic time)
         self.event_ttl = float(args.event_ttl)  # seconds, as kube-apiserver --event-ttl
@@ -848,7 +861,56 @@ class Controller:
                 changed |= self.kubelet(self.st.objects[key])
         if self.st.args.endpointslices:
             changed |= self.sync_endpointslices()
+        if self.st.args.volumes:
+            for key in sorted(k for k in self.st.objects if k[0] == "persistentvolumeclaims"):
+                if key in self.st.objects:
+                    changed |= self.sync_claim(self.st.objects[key])
         return changed
+
+    def sync_claim(self, pvc):
+        """--volumes: kube-controller-manager's PersistentVolume controller
+        with a provisioner that always succeeds.  A Pending claim whose
+        class exists (its storageClassName, else the class annotated
+        storageclass.kubernetes.io/is-default-class "true") becomes Bound to
+        a volume pvc-<uid>; one naming a class that does not exist stays
+        Pending with the controller's Warning Event ProvisioningFailed
+        ('storageclass.storage.k8s.io "fast" not found'), recorded once;
+        one naming none with no default class stays Pending, as a claim
+        waiting for a volume to be bound by hand does."""
+        st = self.st
+        md, spec = pvc["metadata"], pvc.get("spec") or {}
+        key = ("persistentvolumeclaims", md["namespace"], md["name"])
+        if key in st.manual_status or (pvc.get("status") or {}).get("phase") not in (None, "Pending"):
+            return False
+        classes = {k[2]: o for k, o in st.objects.items() if k[0] == "storageclasses"}
+        want = spec.get("storageClassName")
+        if want is None:
+            defaults = sorted(n for n, o in classes.items()
+                              if (o["metadata"].get("annotations") or {}).get(
+                                  "storageclass.kubernetes.io/is-default-class") == "true")
+            want = defaults[0] if defaults else None
+        if want and want in classes:
+            p = copy.deepcopy(pvc)
+            p["spec"]["volumeName"] = "pvc-" + md["uid"]
+            p["status"] = {"phase": "Bound", "accessModes": spec.get("accessModes") or [],
+                           "capacity": ((spec.get("resources") or {}).get("requests") or {})}
+            st.put("persistentvolumeclaims", p)
+            return True
+        if not want or md.get("uid") in st.claims_told:
+            if (pvc.get("status") or {}).get("phase") != "Pending":
+                p = copy.deepcopy(pvc)
+                p["status"] = {"phase": "Pending"}
+                st.put("persistentvolumeclaims", p)
+                return True
+            return False
+        st.claims_told.add(md["uid"])
+        self.event(pvc, "PersistentVolumeClaim", "Warning", "ProvisioningFailed",
+                   'storageclass.storage.k8s.io "%s" not found' % want, "persistentvolume-controller")
+        if (pvc.get("status") or {}).get("phase") != "Pending":
+            p = copy.deepcopy(pvc)
+            p["status"] = {"phase": "Pending"}
+            st.put("persistentvolumeclaims", p)
+        return True
 
     @staticmethod
     def slice_port(pod, sp):
@@ -1100,7 +1162,8 @@ class Controller:
             pmd["ownerReferences"] = [owner_ref(rs, "ReplicaSet", "apps/v1")]
             pspec = copy.deepcopy(tmpl.get("spec") or {})
             default_pod_admission(pspec)
-            pspec["nodeName"] = "node-a"
+            if not st.args.schedule:
+                pspec["nodeName"] = "node-a"    # no scheduler: bound at once
             pod = st.put("pods", {"kind": "Pod", "apiVersion": "v1", "metadata": pmd, "spec": pspec,
                                   "status": {"phase": "Pending", "qosClass": "BestEffort"}})
             pods.append(pod)
@@ -1161,17 +1224,190 @@ class Controller:
             return "Readiness probe failed: dial tcp %s:%d: connect: connection refused" % (ip, port)
         return None
 
+    @staticmethod
+    def cpu_milli(q):
+        if isinstance(q, (int, float)):
+            return int(q * 1000)
+        q = str(q)
+        return int(float(q[:-1])) if q.endswith("m") else int(float(q) * 1000)
+
+    @staticmethod
+    def mem_bytes(q):
+        if isinstance(q, (int, float)):
+            return int(q)
+        q = str(q)
+        for suf, mul in (("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("Ti", 1 << 40),
+                         ("k", 10 ** 3), ("M", 10 ** 6), ("G", 10 ** 9), ("T", 10 ** 12)):
+            if q.endswith(suf):
+                return int(float(q[:-len(suf)]) * mul)
+        return int(float(q))
+
+    def pod_requests(self, spec):
+        """cpu (millicores) and memory (bytes) a pod requests: the sum over
+        its containers of requests, else limits (the API server's default)."""
+        cpu = mem = 0
+        for c in spec.get("containers") or []:
+            res = c.get("resources") or {}
+            req = dict(res.get("limits") or {})
+            req.update(res.get("requests") or {})
+            if "cpu" in req:
+                cpu += self.cpu_milli(req["cpu"])
+            if "memory" in req:
+                mem += self.mem_bytes(req["memory"])
+        return cpu, mem
+
+    @staticmethod
+    def affinity_ok(labels, spec):
+        """Required node affinity: some term whose every matchExpression
+        holds (In, NotIn, Exists, DoesNotExist, as the scheduler reads them)."""
+        req = ((((spec.get("affinity") or {}).get("nodeAffinity") or {})
+                .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms"))
+        if not req:
+            return True
+        for term in req:
+            ok = True
+            for e in term.get("matchExpressions") or []:
+                k, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
+                if op == "In":
+                    ok = labels.get(k) in vals
+                elif op == "NotIn":
+                    ok = labels.get(k) not in vals
+                elif op == "Exists":
+                    ok = k in labels
+                elif op == "DoesNotExist":
+                    ok = k not in labels
+                else:
+                    ok = False
+                if not ok:
+                    break
+            if ok:
+                return True
+        return False
+
+    @staticmethod
+    def tolerated(taint, tolerations):
+        for t in tolerations:
+            if t.get("effect") and t.get("effect") != taint.get("effect"):
+                continue
+            if t.get("operator") == "Exists" and (not t.get("key") or t.get("key") == taint.get("key")):
+                return True
+            if t.get("key") == taint.get("key") and t.get("value", "") == taint.get("value", ""):
+                return True
+        return False
+
+    @staticmethod
+    def find_exec(files, name):
+        """Where the image's runtime finds name: the path itself when it
+        has a '/', else the first PATH directory holding it; None."""
+        if "/" in name:
+            return name if name in files else None
+        for d in PATH_DIRS:
+            if d + "/" + name in files:
+                return d + "/" + name
+        return None
+
+    def start_failure(self, c, img):
+        """Why container c of image img cannot start its command, as the
+        runtime and the shell report it: (reason, exit code, message,
+        log line), or None.  Only for the images whose files IMAGE_FILES
+        lists, and only when the pod overrides command or args: runc's exec
+        of a program the image does not have fails before the process runs
+        (StartError, exit code 128); "sh -c" of a script whose first word
+        the image does not have exits 127."""
+        files = IMAGE_FILES.get(split_image(img)[1].rsplit("/", 1)[-1].split(":")[0].split("@")[0])
+        cmd = c.get("command") or []
+        if files is None or not cmd:
+            return None
+        prog = cmd[0]
+        if self.find_exec(files, prog) is None:
+            if "/" in prog:
+                why = 'exec: "%s": stat %s: no such file or directory' % (prog, prog)
+            else:
+                why = 'exec: "%s": executable file not found in $PATH' % prog
+            return ("StartError", 128,
+                    "failed to create containerd task: failed to create shim task: OCI runtime create "
+                    "failed: runc create failed: unable to start container process: %s: unknown" % why, None)
+        argv = cmd[1:] + (c.get("args") or [])
+        if prog in SHELLS and len(argv) >= 2 and argv[0] == "-c":
+            word = (argv[1].split() or [""])[0]
+            if word and self.find_exec(files, word) is None and word not in ("exec", "echo", "cd", "set", "export"):
+                return ("Error", 127, None, "sh: 1: %s: not found" % word)
+        return None
+
     def schedule(self, pod):
-        """--schedule: bind a pod created without spec.nodeName to node-a,
-        as kube-scheduler would (off by default: such pods stay Pending)."""
-        if not self.st.args.schedule or (pod.get("spec") or {}).get("nodeName"):
+        """--schedule: kube-scheduler's part.  A pod created without
+        spec.nodeName is bound to the first Node (by name) that takes it:
+        not cordoned, its taints (NoSchedule, NoExecute) tolerated, its
+        labels meeting the pod's nodeSelector and required node affinity,
+        and its allocatable cpu and memory covering the requests of the
+        pods bound to it plus this one.  Without any Node object every pod
+        goes to node-a.  A pod no Node takes gets PodScheduled=False,
+        reason Unschedulable, with the scheduler's message ("0/2 nodes are
+        available: 1 Insufficient cpu, 1 node(s) didn't match Pod's node
+        affinity/selector. preemption: ...") and a FailedScheduling Event.
+        Off by default: the controllers then bind pods to node-a at once."""
+        spec = pod.get("spec") or {}
+        if not self.st.args.schedule or spec.get("nodeName"):
             return False
         md = pod["metadata"]
         if ("pods", md["namespace"], md["name"]) in self.st.manual_status or md.get("deletionTimestamp"):
             return False
+        nodes = sorted((k[2], o) for k, o in self.st.objects.items() if k[0] == "nodes")
+        why = {}
+        chosen = None if nodes else "node-a"
+        cpu, mem = self.pod_requests(spec)
+        for name, n in nodes:
+            labels = n["metadata"].get("labels") or {}
+            alloc = (n.get("status") or {}).get("allocatable") or {}
+            taints = [t for t in (n.get("spec") or {}).get("taints") or []
+                      if t.get("effect") in ("NoSchedule", "NoExecute")
+                      and not self.tolerated(t, spec.get("tolerations") or [])]
+            reasons = []
+            if (n.get("spec") or {}).get("unschedulable"):
+                reasons.append("node(s) were unschedulable")
+            elif taints:
+                reasons.append("node(s) had untolerated taint {%s: %s}" % (taints[0].get("key"),
+                                                                          taints[0].get("value", "")))
+            elif any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()) or \
+                    not self.affinity_ok(labels, spec):
+                reasons.append("node(s) didn't match Pod's node affinity/selector")
+            else:
+                used_cpu = used_mem = 0
+                for k, o in self.st.objects.items():
+                    if k[0] == "pods" and (o.get("spec") or {}).get("nodeName") == name and \
+                            (o.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
+                        c, m = self.pod_requests(o.get("spec") or {})
+                        used_cpu, used_mem = used_cpu + c, used_mem + m
+                if "cpu" in alloc and used_cpu + cpu > self.cpu_milli(alloc["cpu"]):
+                    reasons.append("Insufficient cpu")
+                if "memory" in alloc and used_mem + mem > self.mem_bytes(alloc["memory"]):
+                    reasons.append("Insufficient memory")
+            if not reasons:
+                chosen = name
+                break
+            for r in reasons:
+                why[r] = why.get(r, 0) + 1
         p = copy.deepcopy(pod)
-        p.setdefault("spec", {})["nodeName"] = "node-a"
-        self.st.put("pods", p)
+        if chosen is not None:
+            p.setdefault("spec", {})["nodeName"] = chosen
+            st = p.get("status") or {}
+            st["conditions"] = [c for c in st.get("conditions") or [] if c.get("type") != "PodScheduled"]
+            p["status"] = st
+            self.st.put("pods", p)
+            return True
+        msg = "0/%d nodes are available: %s. preemption: 0/%d nodes are available: %d Preemption is " \
+              "not helpful for scheduling." % (len(nodes), ", ".join(
+                  "%d %s" % (c, r) for r, c in sorted(why.items())), len(nodes), len(nodes))
+        old = pod.get("status") or {}
+        oc = [c for c in old.get("conditions") or [] if c.get("type") == "PodScheduled"]
+        if oc and oc[0].get("status") == "False" and oc[0].get("message") == msg:
+            return False
+        p["status"] = {"phase": "Pending", "qosClass": old.get("qosClass", "BestEffort"),
+                       "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                       "message": msg, "lastProbeTime": None,
+                                       "lastTransitionTime": now_ts()}]}
+        p2 = self.st.put("pods", p)
+        self.event(p2, "Pod", "Warning", "FailedScheduling", msg, "default-scheduler")
         return True
 
     def node_arch(self, node):
@@ -1204,6 +1440,34 @@ class Controller:
                 pulled, digest, pull_msg = st.reg_kubelet.pull(img, self.node_arch(spec["nodeName"]))
                 if not pulled:
                     self.due_at(time.monotonic() + st.reg_kubelet.ttl)
+            fail = self.start_failure(c, img) if pulled else None
+            if fail:
+                st.pull_fail_since.pop(fkey, None)
+                reason, code, fmsg, _ = fail
+                term = {"reason": reason, "exitCode": code, "startedAt": ts, "finishedAt": ts,
+                        "containerID": "containerd://" + hashlib.sha256((seed + cname).encode()).hexdigest()}
+                if fmsg:
+                    term["message"] = fmsg
+                oterm = (o.get("lastState") or {}).get("terminated") or {}
+                if oterm.get("reason") == reason and oterm.get("exitCode") == code:
+                    term = oterm
+                else:
+                    fp = "spec.containers{%s}" % cname
+                    events.append(("Failed", "Error: " + (fmsg or "container exited with code %d" % code), fp))
+                    events.append(("BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)"
+                                   % (cname, name, ns, md["uid"]), fp))
+                not_ready.append(cname)
+                unready += 1
+                statuses.append({"name": cname, "state": {"waiting": {
+                    "reason": "CrashLoopBackOff",
+                    "message": "back-off 10s restarting failed container=%s pod=%s_%s(%s)"
+                               % (cname, name, ns, md["uid"])}},
+                    "lastState": {"terminated": term}, "ready": False,
+                    "restartCount": max(o.get("restartCount", 0), 1), "image": image_ref(img),
+                    "imageID": "%s@sha256:%s" % (image_ref(img).rsplit(":", 1)[0],
+                                                 hashlib.sha256(img.encode()).hexdigest()),
+                    "containerID": term["containerID"], "started": False})
+                continue
             if pulled:
                 st.pull_fail_since.pop(fkey, None)
                 cid = hashlib.sha256((seed + cname + img).encode()).hexdigest()
@@ -2316,7 +2580,12 @@ def main():
     ap.add_argument("--scenario", default="empty", choices=["empty", "healthy", "broken-rollout"])
     ap.add_argument("--replicas", type=int, default=2)
     ap.add_argument("--schedule", action="store_true",
-                    help="bind pods created without spec.nodeName to node-a (kube-scheduler's part)")
+                    help="kube-scheduler's part: controllers create pods without spec.nodeName and each is "
+                         "bound to a Node that fits it (nodeSelector, required node affinity, taints, "
+                         "allocatable cpu and memory), or marked Unschedulable with the scheduler's message")
+    ap.add_argument("--volumes", action="store_true",
+                    help="run the PersistentVolume controller: claims of an existing StorageClass are "
+                         "bound, claims of a missing one get ProvisioningFailed (off by default)")
     ap.add_argument("--endpointslices", action="store_true",
                     help="run the EndpointSlice controller: a slice per Service with a selector, listing "
                          "the pods it matches (off by default: scenarios bring their own slices)")

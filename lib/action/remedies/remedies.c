@@ -52,6 +52,14 @@ const struct remedy remedies_table[] = {
 	PROBE("ReadinessProbeFailed"),
 	PROBE("LivenessProbeFailed"),
 	PROBE("StartupProbeFailed"),
+	{ "Unschedulable", "Deployment", "node-selector",
+	    remedy_node_selector },
+	{ "Unschedulable", "StatefulSet", "node-selector",
+	    remedy_node_selector },
+	{ "Unschedulable", "DaemonSet", "node-selector",
+	    remedy_node_selector },
+	{ "ProvisioningFailed", "PersistentVolumeClaim", "storage-class",
+	    remedy_storage_class },
 	{ "NoMatchingPods", "Service", "service-selector",
 	    remedy_service_selector },
 };
@@ -125,6 +133,8 @@ remedy_api_path(const char *kind, const char *ns, const char *name,
 		{ "CronJob",	 "/apis/batch/v1",	"cronjobs" },
 		{ "Pod",	 "/api/v1",		"pods" },
 		{ "Service",	 "/api/v1",		"services" },
+		{ "PersistentVolumeClaim", "/api/v1",
+		    "persistentvolumeclaims" },
 	};
 	size_t	i;
 	int	n;

@@ -15,6 +15,13 @@
  *   image.c      a missing tag replaced by the closest tag the image
  *                registry lists (bare Pods; controllers without a usable
  *                revision)
+ *   schedule.c   pods no node can take: a nodeSelector entry no Node
+ *                meets set to the closest value Nodes carry (or removed
+ *                when none carries its key); requests larger than every
+ *                Node's allocatable explained with the numbers
+ *   storage.c    a claim whose StorageClass does not exist: explained
+ *                with the classes that do and the default (no patch:
+ *                a claim's spec is immutable)
  *   service.c    a Service selector that matches no pod pointed at the
  *                one workload of its namespace that serves its ports
  *
@@ -77,7 +84,7 @@ extern const size_t		remedies_count;
 
 /* "/apis/apps/v1/namespaces/NS/statefulsets/NAME" and the like for the
  * kinds a fix may target (Deployment, StatefulSet, DaemonSet, CronJob,
- * Pod, Service); -1 for any other kind. */
+ * Pod, Service, PersistentVolumeClaim); -1 for any other kind. */
 int	remedy_api_path(const char *kind, const char *ns, const char *name,
 	    char *buf, size_t len);
 /* Append {"op": op, "path": path, "value": value} (value stolen). */
@@ -97,5 +104,7 @@ remedy_build_fn	remedy_image_tag;		/* image.c */
 remedy_build_fn	remedy_rollback_or_tag;		/* image.c: Deployment */
 remedy_build_fn	remedy_revision_or_tag;		/* image.c: STS, DS */
 remedy_build_fn	remedy_service_selector;	/* service.c */
+remedy_build_fn	remedy_node_selector;		/* schedule.c */
+remedy_build_fn	remedy_storage_class;		/* storage.c */
 
 #endif
