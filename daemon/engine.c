@@ -332,6 +332,47 @@ engine_kind_json(struct engine *e, const char *kind)
 	return a;
 }
 
+static int
+ctx_failed_pods(void *arg, const char *ns, const char *owner_uid, int *code,
+    int *same, char *container, size_t len)
+{
+	struct engine		*e = arg;
+	const struct kpod	*p;
+	const struct kcstatus	*st;
+	void			*v;
+	size_t			 i, j, pos;
+	int			 codes[256] = { 0 }, failed = 0, c;
+
+	*code = *same = 0;
+	for (i = 0; i < e->ninf; i++) {
+		pos = 0;
+		while (informer_next(e->pods[i], &pos, &v)) {
+			p = v;
+			if (p->m.owner.uid == NULL || strcmp(p->m.ns, ns) != 0 ||
+			    strcmp(p->m.owner.uid, owner_uid) != 0 ||
+			    p->phase == NULL || strcmp(p->phase, "Failed") != 0)
+				continue;
+			failed++;
+			for (j = 0; j < p->nstatus; j++) {
+				st = &p->st[j];
+				if (st->init || !st->terminated ||
+				    st->term_exit <= 0 || st->term_exit > 255)
+					continue;
+				c = st->term_exit;
+				if (++codes[c] > *same || (codes[c] == *same &&
+				    c < *code)) {
+					*same = codes[c];
+					*code = c;
+					snprintf(container, len, "%s",
+					    st->name ? st->name : "");
+				}
+				break;
+			}
+		}
+	}
+	return failed;
+}
+
 int
 engine_service_endpoints(struct engine *e, const char *ns, const char *svc,
     int *total, int *ready)
@@ -388,6 +429,7 @@ evaluate(struct engine *e, int k, const void *obj)
 	ctx.event = ctx_event;
 	ctx.pods = ctx_pods;
 	ctx.endpoints = ctx_endpoints;
+	ctx.failed_pods = ctx_failed_pods;
 	ctx.now = now_ms();
 	if (analyze_object(&ctx, kind, obj, &f)) {
 		root_of(e, kind, m, &r);

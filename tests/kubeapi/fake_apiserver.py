@@ -780,6 +780,7 @@ class Controller:
         self.due = None         # monotonic time of the next timed transition
         self.seen_rv = -1       # resourceVersion after the last full pass
         self.workloads = workloads.Workloads(self, owner_ref, default_pod_admission, rand_suffix)
+        self.job_failures = {}  # Job uid -> [failed pods seen, when the count last grew]
 
     def due_at(self, t):
         self.due = t if self.due is None else min(self.due, t)
@@ -861,10 +862,97 @@ class Controller:
                 changed |= self.kubelet(self.st.objects[key])
         if self.st.args.endpointslices:
             changed |= self.sync_endpointslices()
+        if self.st.args.jobs:
+            for key in sorted(k for k in self.st.objects if k[0] == "jobs"):
+                if key in self.st.objects:
+                    changed |= self.sync_job(self.st.objects[key])
         if self.st.args.volumes:
             for key in sorted(k for k in self.st.objects if k[0] == "persistentvolumeclaims"):
                 if key in self.st.objects:
                     changed |= self.sync_claim(self.st.objects[key])
+        return changed
+
+    @staticmethod
+    def job_cond(job, ctype):
+        for c in (job.get("status") or {}).get("conditions") or []:
+            if c.get("type") == ctype and c.get("status") == "True":
+                return c
+        return None
+
+    def sync_job(self, job):
+        """--jobs: kube-controller-manager's Job controller (NonIndexed).
+        It keeps min(parallelism, completions - succeeded) pods running
+        (template labels plus job-name and controller-uid, owned by the
+        Job, restartPolicy as the template says); after a failed pod, the
+        next one is created after the back-off, --job-backoff seconds
+        doubled for each failure so far (10 s in Kubernetes); once more
+        pods failed than spec.backoffLimit (default 6) the Job gets
+        Failed=True, reason BackoffLimitExceeded, and its running pods are
+        deleted; once enough succeeded, Complete=True.  status.active,
+        failed, succeeded and startTime follow its pods."""
+        st = self.st
+        md, spec = job["metadata"], job.get("spec") or {}
+        ns = md["namespace"]
+        if ("jobs", ns, md["name"]) in st.manual_status or not isinstance(spec.get("template"), dict):
+            return False
+        if self.job_cond(job, "Failed") or self.job_cond(job, "Complete"):
+            return False
+        pods = [p for p in self.owned("pods", job) if not p["metadata"].get("deletionTimestamp")]
+        failed = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Failed")
+        succeeded = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Succeeded")
+        active = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Failed", "Succeeded")]
+        limit, completions = spec.get("backoffLimit", 6), spec.get("completions", 1)
+        changed = False
+        old = job.get("status") or {}
+        status = {"startTime": old.get("startTime", now_ts()), "active": len(active),
+                  "failed": failed, "succeeded": succeeded, "ready": 0,
+                  "uncountedTerminatedPods": {}}
+        now = time.monotonic()
+        seen = self.job_failures.setdefault(md["uid"], [0, now])
+        if failed != seen[0]:
+            seen[0], seen[1] = failed, now
+        if failed > limit:
+            for p in active:
+                st.remove("pods", ns, p["metadata"]["name"])
+            status["active"] = 0
+            status["conditions"] = [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                                     "message": "Job has reached the specified backoff limit",
+                                     "lastProbeTime": now_ts(), "lastTransitionTime": now_ts()}]
+            changed = True
+        elif succeeded >= completions:
+            status["conditions"] = [{"type": "Complete", "status": "True", "lastProbeTime": now_ts(),
+                                     "lastTransitionTime": now_ts()}]
+            status["completionTime"] = now_ts()
+        else:
+            want = min(spec.get("parallelism", 1), completions - succeeded)
+            wait = seen[1] + st.args.job_backoff * (2 ** (failed - 1)) if failed else now
+            if len(active) < want and now < wait:
+                self.due_at(wait)
+            while len(active) < want and now >= wait:
+                name = "%s-%s" % (md["name"], rand_suffix())
+                if st.get("pods", ns, name):
+                    continue
+                tmpl = spec["template"]
+                labels = dict((tmpl.get("metadata") or {}).get("labels") or {})
+                labels.update({"batch.kubernetes.io/job-name": md["name"], "job-name": md["name"],
+                               "batch.kubernetes.io/controller-uid": md["uid"], "controller-uid": md["uid"]})
+                pmd = self.new_meta(name, ns, labels)
+                pmd["ownerReferences"] = [owner_ref(job, "Job", "batch/v1")]
+                pspec = copy.deepcopy(tmpl.get("spec") or {})
+                default_pod_admission(pspec)
+                if not st.args.schedule:
+                    pspec["nodeName"] = "node-a"
+                active.append(st.put("pods", {"kind": "Pod", "apiVersion": "v1", "metadata": pmd,
+                                              "spec": pspec, "status": {"phase": "Pending",
+                                                                        "qosClass": "BestEffort"}}))
+                changed = True
+            status["active"] = len(active)
+        strip_zero(status, ["active", "failed", "succeeded", "ready"])
+        if old != status:
+            j2 = copy.deepcopy(job)
+            j2["status"] = status
+            st.put("jobs", j2)
+            changed = True
         return changed
 
     def sync_claim(self, pvc):
@@ -1334,6 +1422,62 @@ class Controller:
                 return ("Error", 127, None, "sh: 1: %s: not found" % word)
         return None
 
+    def exit_code(self, c, img):
+        """The exit code of a container that runs to completion: the
+        start failure's (start_failure), the N of a shell script ending in
+        "exit N", else 0."""
+        fail = self.start_failure(c, img)
+        if fail:
+            return fail[0], fail[1], fail[2]
+        argv = (c.get("command") or []) + (c.get("args") or [])
+        if argv and argv[0] in SHELLS and len(argv) >= 3 and argv[1] == "-c":
+            last = argv[2].replace(";", "\n").strip().splitlines()[-1].split() if argv[2].strip() else []
+            if len(last) == 2 and last[0] == "exit" and last[1].isdigit():
+                code = int(last[1]) % 256
+                return ("Error" if code else "Completed"), code, None
+        return "Completed", 0, None
+
+    def run_once(self, pod):
+        """The kubelet's part for a pod with restartPolicy Never whose
+        images are there (a Job's): its containers run once and end with
+        exit_code(); the pod is Succeeded when every one exited 0, else
+        Failed.  A finished pod is never changed again."""
+        st = self.st
+        md, spec = pod["metadata"], pod.get("spec") or {}
+        old = pod.get("status") or {}
+        if old.get("phase") in ("Succeeded", "Failed"):
+            return False
+        if any(c.get("image", "") not in st.registry for c in spec.get("containers") or []):
+            return False
+        ts = now_ts()
+        seed = hashlib.sha256(md["uid"].encode()).hexdigest()
+        statuses, bad = [], 0
+        for c in spec.get("containers") or []:
+            reason, code, msg = self.exit_code(c, c.get("image", ""))
+            term = {"reason": reason, "exitCode": code, "startedAt": ts, "finishedAt": ts,
+                    "containerID": "containerd://" + hashlib.sha256((seed + c.get("name", "")).encode()).hexdigest()}
+            if msg:
+                term["message"] = msg
+            bad += code != 0
+            statuses.append({"name": c.get("name", ""), "state": {"terminated": term}, "lastState": {},
+                             "ready": False, "restartCount": 0, "image": image_ref(c.get("image", "")),
+                             "imageID": "%s@sha256:%s" % (image_ref(c.get("image", "")).rsplit(":", 1)[0],
+                                                          hashlib.sha256(c.get("image", "").encode()).hexdigest()),
+                             "started": False})
+        phase = "Failed" if bad else "Succeeded"
+        why = "PodFailed" if bad else "PodCompleted"
+        ipn = int(seed[:4], 16) % 250 + 2
+        p2 = copy.deepcopy(pod)
+        p2["status"] = {"phase": phase, "startTime": old.get("startTime", ts), "hostIP": "10.0.0.1",
+                        "podIP": "10.244.0.%d" % ipn, "podIPs": [{"ip": "10.244.0.%d" % ipn}],
+                        "qosClass": "BestEffort", "containerStatuses": statuses,
+                        "conditions": [{"type": "Initialized", "status": "True", "reason": why},
+                                       {"type": "Ready", "status": "False", "reason": why},
+                                       {"type": "ContainersReady", "status": "False", "reason": why},
+                                       {"type": "PodScheduled", "status": "True"}]}
+        st.put("pods", p2)
+        return True
+
     def schedule(self, pod):
         """--schedule: kube-scheduler's part.  A pod created without
         spec.nodeName is bound to the first Node (by name) that takes it:
@@ -1424,6 +1568,8 @@ class Controller:
         if not spec.get("nodeName") or ("pods", ns, name) in st.manual_status:
             return False
         old = pod.get("status") or {}
+        if spec.get("restartPolicy") == "Never":
+            return self.run_once(pod)
         olds = {c.get("name"): c for c in old.get("containerStatuses") or []}
         ts = now_ts()
         statuses, not_ready, events = [], [], []
@@ -2583,6 +2729,12 @@ def main():
                     help="kube-scheduler's part: controllers create pods without spec.nodeName and each is "
                          "bound to a Node that fits it (nodeSelector, required node affinity, taints, "
                          "allocatable cpu and memory), or marked Unschedulable with the scheduler's message")
+    ap.add_argument("--jobs", action="store_true",
+                    help="run the Job controller: pods for each Job, retried after a back-off up to "
+                         "spec.backoffLimit (off by default: scenarios give Jobs their status)")
+    ap.add_argument("--job-backoff", type=float, default=10.0,
+                    help="seconds before the first retry of a failed Job pod, doubled for each failure "
+                         "(Kubernetes: 10)")
     ap.add_argument("--volumes", action="store_true",
                     help="run the PersistentVolume controller: claims of an existing StorageClass are "
                          "bound, claims of a missing one get ProvisioningFailed (off by default)")

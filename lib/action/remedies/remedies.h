@@ -19,6 +19,8 @@
  *                meets set to the closest value Nodes carry (or removed
  *                when none carries its key); requests larger than every
  *                Node's allocatable explained with the numbers
+ *   job.c        a Job whose pods keep failing with one exit code: what
+ *                recreating it would take (its template is immutable)
  *   storage.c    a claim whose StorageClass does not exist: explained
  *                with the classes that do and the default (no patch:
  *                a claim's spec is immutable)
@@ -84,7 +86,7 @@ extern const size_t		remedies_count;
 
 /* "/apis/apps/v1/namespaces/NS/statefulsets/NAME" and the like for the
  * kinds a fix may target (Deployment, StatefulSet, DaemonSet, CronJob,
- * Pod, Service, PersistentVolumeClaim); -1 for any other kind. */
+ * Pod, Service, PersistentVolumeClaim, Job); -1 for any other kind. */
 int	remedy_api_path(const char *kind, const char *ns, const char *name,
 	    char *buf, size_t len);
 /* Append {"op": op, "path": path, "value": value} (value stolen). */
@@ -106,5 +108,6 @@ remedy_build_fn	remedy_revision_or_tag;		/* image.c: STS, DS */
 remedy_build_fn	remedy_service_selector;	/* service.c */
 remedy_build_fn	remedy_node_selector;		/* schedule.c */
 remedy_build_fn	remedy_storage_class;		/* storage.c */
+remedy_build_fn	remedy_job_explain;		/* job.c */
 
 #endif
