@@ -948,10 +948,7 @@ service_ready(struct engine *e, const char *ns, const char *name,
     char *detail, size_t len)
 {
 	const struct kobj	*o;
-	const struct kpod	*p;
 	json_t			*sel;
-	void			*v;
-	size_t			 i, pos;
 	int			 total = 0, ready = 0;
 
 	if ((o = engine_kind_get(e, "Service", ns, name)) == NULL ||
@@ -965,17 +962,7 @@ service_ready(struct engine *e, const char *ns, const char *name,
 		    ns, name, ready, total);
 		return 1;
 	}
-	for (i = 0; i < e->ninf; i++) {
-		pos = 0;
-		while (informer_next(e->pods[i], &pos, &v)) {
-			p = v;
-			if (strcmp(p->m.ns, ns) != 0 || p->deleting ||
-			    !kpod_selected(p, sel))
-				continue;
-			total++;
-			ready += p->ready;
-		}
-	}
+	engine_selected_pods(e, ns, sel, &total, &ready);
 	if (ready == 0)
 		return 0;
 	snprintf(detail, len, "Service %s/%s: %d/%d selected pods ready (no "

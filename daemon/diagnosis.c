@@ -107,7 +107,7 @@ static const struct {
 	{ STEP_WL_STS,	"StatefulSet",	"statefulsets" },
 	{ STEP_WL_DS,	"DaemonSet",	"daemonsets" },
 };
-#define WL_LIST_LIMIT	"500"
+#define WL_LIST_LIMIT	"250"	/* per kind; more: the list is partial */
 
 /* Where the root owner is read, by kind. */
 static const struct {
@@ -134,6 +134,7 @@ struct djob {
 	enum step	 step;
 	json_t		*pod, *events, *owner, *nodes;
 	json_t		*workloads;	/* a Service's candidates */
+	int		 workloads_partial;	/* a list had more pages */
 	char		*logs;
 	char		 log_container[256];
 	int		 log_previous;
@@ -612,6 +613,7 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	in.logs = j->logs;
 	in.log_container = j->log_container;
 	in.workloads = j->workloads;
+	in.workloads_partial = j->workloads_partial;
 	if (strcmp(inc->reason, "Unschedulable") == 0 &&
 	    (in.nodes = engine_kind_json(e, "Node")) == NULL)
 		goto oom;
@@ -1158,22 +1160,12 @@ log_target(struct djob *j)
 static int
 has_pods(struct engine *e, const char *ns, json_t *sel)
 {
-	const struct kpod	*p;
-	void			*v;
-	size_t			 i, pos;
+	int	total, ready;
 
 	if (!json_is_object(sel) || json_object_size(sel) == 0)
 		return 0;
-	for (i = 0; i < e->ninf; i++) {
-		pos = 0;
-		while (informer_next(e->pods[i], &pos, &v)) {
-			p = v;
-			if (strcmp(p->m.ns, ns) == 0 && !p->deleting &&
-			    kpod_selected(p, sel))
-				return 1;
-		}
-	}
-	return 0;
+	engine_selected_pods(e, ns, sel, &total, &ready);
+	return total > 0;
 }
 
 /* The items of a workload list that have pods, each with its "kind" (a
@@ -1186,6 +1178,9 @@ workloads_add(struct djob *j, json_t *list, const char *kind)
 
 	if (j->workloads == NULL && (j->workloads = json_array()) == NULL)
 		return;
+	if (json_str_at(list, "metadata.continue") != NULL &&
+	    *json_str_at(list, "metadata.continue") != '\0')
+		j->workloads_partial = 1;
 	json_array_foreach(json_object_get(list, "items"), i, it) {
 		if (!json_is_object(it) || json_str_at(it, "metadata.name") ==
 		    NULL || json_str_at(it, "metadata.namespace") == NULL ||
@@ -1251,6 +1246,8 @@ got(const struct kube_resp *r, void *arg)
 		if (body != NULL)
 			workloads_add(j, body, wl_lists[j->step -
 			    STEP_WL_DEP].kind);
+		else
+			j->workloads_partial = 1;	/* not read: unknown */
 		j->step++;
 		break;
 	case STEP_REGISTRY:

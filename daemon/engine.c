@@ -380,6 +380,13 @@ engine_service_endpoints(struct engine *e, const char *ns, const char *svc,
 	return ctx_endpoints(e, ns, svc, total, ready);
 }
 
+void
+engine_selected_pods(struct engine *e, const char *ns, json_t *selector,
+    int *total, int *ready)
+{
+	ctx_pods(e, ns, selector, total, ready);
+}
+
 /* --- root owners --- */
 
 /*

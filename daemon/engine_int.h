@@ -34,6 +34,10 @@ int	 engine_service_endpoints(struct engine *, const char *ns,
  * "StorageClass"): an array of their projected fields, each with "name"
  * (empty when the kind is not watched); a new reference, NULL on ENOMEM. */
 json_t	*engine_kind_json(struct engine *, const char *kind);
+/* The cached pods of ns (not being deleted) that selector's labels
+ * match: total and ready (condition Ready=True). */
+void	 engine_selected_pods(struct engine *, const char *ns,
+	    json_t *selector, int *total, int *ready);
 /* Call the drained callback when stopping and nothing is in flight. */
 void	 engine_check_drained(struct engine *);
 /* The kinds[] table beyond pods, ReplicaSets and Deployments. */

@@ -59,6 +59,10 @@ struct diag_input {
 							 * namespace that have
 							 * pods, as read, each
 							 * with "kind"; or NULL */
+	int				  workloads_partial;	/* some
+							 * workloads were not
+							 * read (a list failed or
+							 * had more pages) */
 	json_t				 *nodes;	/* Unschedulable: the
 							 * cached Nodes, each
 							 * {name, metadata.labels,

@@ -21,7 +21,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, wait_for  # noqa: E402
+from harness import Env, wait_explained  # noqa: E402
 
 APPS = "/apis/apps/v1/namespaces/demo"
 
@@ -55,22 +55,14 @@ class CommandExplain(unittest.TestCase):
 
     def test_explained_never_patched(self):
         c, d = self.env.cluster, self.env.daemon
-
-        def explained():
-            rc, out, err = d.ctl("incidents")
-            self.assertEqual(rc, 0, err)
-            got = {i["name"]: i for i in out["incidents"]
-                   if (i.get("diagnosis") or {}).get("status") == "explained"}
-            return len(got) == 2 and got
-        incs = wait_for(explained, 60, "both incidents to be explained")
-        web = incs["web"]
+        web = wait_explained(d, "web")
         self.assertEqual(web["reason"], "CrashLoopBackOff")
         s = web["diagnosis"]["summary"]
         self.assertIn("Container web (image nginx:1.25) cannot start its command", s)
         self.assertIn('(exec: "ngnix": executable file not found in $PATH)', s)
         self.assertIn('command ["ngnix", "-g", "daemon off;"]', web["diagnosis"]["root_cause"])
         self.assertIn("command-not-allowed", web["diagnosis"]["root_cause"])
-        tool = incs["tool"]
+        tool = wait_explained(d, "tool")
         self.assertIn("exit code 127: a shell found no such command", tool["diagnosis"]["summary"])
         self.assertIn('command ["sh", "-c", "serve --port 80"]', tool["diagnosis"]["root_cause"])
         # the healthy command opens no incident; nothing is proposed

@@ -16,7 +16,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, wait_for  # noqa: E402
+from harness import Env, wait_explained  # noqa: E402
 
 BATCH = "/apis/batch/v1/namespaces/demo"
 
@@ -48,15 +48,7 @@ class JobExplain(unittest.TestCase):
 
     def test_retrying_job_explained(self):
         c, d = self.env.cluster, self.env.daemon
-
-        def explained():
-            rc, out, err = d.ctl("incidents")
-            self.assertEqual(rc, 0, err)
-            for inc in out["incidents"]:
-                if inc["name"] == "migrate" and (inc.get("diagnosis") or {}).get("status") == "explained":
-                    return inc
-            return None
-        inc = wait_for(explained, 60, "the migrate incident to be explained")
+        inc = wait_explained(d, "migrate")
         self.assertEqual((inc["kind"], inc["analyzer"], inc["reason"]), ("Job", "job", "JobPodsFailing"))
         self.assertTrue(any("failed with exit code 3 (container main)" in f for f in inc["findings"]),
                         inc["findings"])

@@ -21,7 +21,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, pod_ready, wait_action, wait_for, wait_state  # noqa: E402
+from harness import Env, pod_ready, wait_action, wait_explained, wait_for, wait_state  # noqa: E402
 
 APPS = "/apis/apps/v1/namespaces/demo"
 SEL = "/spec/template/spec/nodeSelector"
@@ -112,14 +112,7 @@ class ScheduleFix(unittest.TestCase):
         self.assertEqual(c.remedyd_writes(), [])
 
         # requests no node can hold: explained with the numbers
-        def big_explained():
-            rc, out, err = d.ctl("incidents")
-            for inc in out["incidents"]:
-                dg = inc.get("diagnosis") or {}
-                if inc["name"] == "big" and dg.get("status") == "explained":
-                    return dg
-            return None
-        dg = wait_for(big_explained, 60, "the big incident to be explained")
+        dg = wait_explained(d, "big")["diagnosis"]
         self.assertIn("requests 16000m of cpu", dg["summary"])
         self.assertIn("4000m (node node-a)", dg["summary"])
 

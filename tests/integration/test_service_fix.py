@@ -20,7 +20,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, pod_ready, wait_action, wait_for, wait_state  # noqa: E402
+from harness import Env, pod_ready, wait_action, wait_explained, wait_for, wait_state  # noqa: E402
 
 NS = "/api/v1/namespaces/demo"
 APPS = "/apis/apps/v1/namespaces/demo"
@@ -79,19 +79,6 @@ class ServiceFix(unittest.TestCase):
         if self.ok:
             self.assertEqual(rc, 0)
 
-    def explained(self, name):
-        d = self.env.daemon
-
-        def f():
-            rc, out, err = d.ctl("incidents")
-            self.assertEqual(rc, 0, err)
-            for inc in out["incidents"]:
-                dg = inc.get("diagnosis") or {}
-                if inc["kind"] == "Service" and inc["name"] == name and dg.get("status") == "explained":
-                    return dg
-            return None
-        return wait_for(f, 60, "the %s incident to be explained" % name)
-
     def test_selector_pointed_at_the_one_workload(self):
         c, d = self.env.cluster, self.env.daemon
         act = wait_action(d, "pending", timeout=60)[0]
@@ -113,7 +100,9 @@ class ServiceFix(unittest.TestCase):
         self.assertTrue(c.remedyd_writes(include_dry_run=True))
 
         # two workloads serve Service api's port: explained, both named
-        dg = self.explained("api")
+        inc = wait_explained(d, "api")
+        self.assertEqual(inc["kind"], "Service")
+        dg = inc["diagnosis"]
         self.assertIn("2 workloads", dg["summary"])
         self.assertIn("Deployment api-blue, Deployment api-green", dg["summary"])
         rc, out, err = d.ctl("list")

@@ -14,7 +14,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, wait_for  # noqa: E402
+from harness import Env, wait_explained, wait_for  # noqa: E402
 
 NS = "/api/v1/namespaces/demo"
 
@@ -59,16 +59,7 @@ class StorageExplain(unittest.TestCase):
     def test_missing_class_explained(self):
         c, d = self.env.cluster, self.env.daemon
         self.assertEqual(c.get(NS + "/persistentvolumeclaims/data")["status"]["phase"], "Pending")
-
-        def explained():
-            rc, out, err = d.ctl("incidents")
-            self.assertEqual(rc, 0, err)
-            for inc in out["incidents"]:
-                dg = inc.get("diagnosis") or {}
-                if inc["name"] == "data" and dg.get("status") == "explained":
-                    return inc
-            return None
-        inc = wait_for(explained, 60, "the claim's incident to be explained")
+        inc = wait_explained(d, "data")
         self.assertEqual((inc["kind"], inc["reason"]), ("PersistentVolumeClaim", "ProvisioningFailed"))
         summary = inc["diagnosis"]["summary"]
         self.assertIn("StorageClass fast does not exist", summary)

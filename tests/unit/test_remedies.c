@@ -373,6 +373,15 @@ test_service_selector(void)
 	normalized_clear(&nz);
 	proposal_clear(&p);
 
+	/* not every workload read: one candidate is not "the only one" */
+	in.workloads_partial = 1;
+	memset(&p, 0, sizeof(p));
+	CHECK(remedy_service_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "may not be the only "
+	    "one") != NULL);
+	proposal_clear(&p);
+	in.workloads_partial = 0;
+
 	/* a numeric targetPort fits a containerPort of that number, and of
 	 * the same protocol only */
 	json_object_set_new(json_array_get(json_at(svc, "spec.ports"), 0),
@@ -548,6 +557,33 @@ test_node_selector(void)
 	CHECK(remedy_node_selector(&in, &p, cause, sizeof(cause)) == 0);
 	CHECK(p.patch != NULL);
 	CHECK_STR(json_str_at(json_array_get(p.patch, 1), "value"), "hdd");
+	proposal_clear(&p);
+	json_decref(in.owner);
+
+	/* required node affinity no node meets: explained, per term */
+	in.owner = sched_owner(json_pack("{}"), "1", "1Gi");
+	json_object_set_new(json_at(in.owner, "spec.template.spec"),
+	    "affinity", json_pack("{s:{s:{s:[{s:[{s:s, s:s, s:[s]}]}]}}}",
+	    "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
+	    "nodeSelectorTerms", "matchExpressions", "key", "disktype",
+	    "operator", "In", "values", "nvme"));
+	memset(&p, 0, sizeof(p));
+	cause[0] = '\0';
+	CHECK(remedy_node_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL);
+	CHECK(strstr(p.summary, "required node affinity") != NULL);
+	CHECK(strstr(cause, "term 1: disktype In [nvme] holds on no node, "
+	    "which carry disktype=hdd") != NULL);
+	proposal_clear(&p);
+	/* a term some node meets: not the affinity */
+	json_array_append_new(json_at(in.owner, "spec.template.spec.affinity."
+	    "nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
+	    "nodeSelectorTerms"), json_pack("{s:[{s:s, s:s}]}",
+	    "matchExpressions", "key", "disktype", "operator", "Exists"));
+	memset(&p, 0, sizeof(p));
+	CHECK(remedy_node_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "some node meets") !=
+	    NULL);
 	proposal_clear(&p);
 	json_decref(in.owner);
 

@@ -152,6 +152,14 @@ remedy_api_path(const char *kind, const char *ns, const char *name,
 	return -1;
 }
 
+void
+remedy_drop_patch(struct proposal *p)
+{
+	json_decref(p->patch);
+	json_decref(p->changes);
+	p->patch = p->changes = NULL;
+}
+
 int
 remedy_op(json_t *patch, const char *op, const char *path, json_t *value)
 {

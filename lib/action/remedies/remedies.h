@@ -89,6 +89,8 @@ extern const size_t		remedies_count;
  * Pod, Service, PersistentVolumeClaim, Job); -1 for any other kind. */
 int	remedy_api_path(const char *kind, const char *ns, const char *name,
 	    char *buf, size_t len);
+/* Drop p->patch and p->changes: the builder explains instead. */
+void	remedy_drop_patch(struct proposal *);
 /* Append {"op": op, "path": path, "value": value} (value stolen). */
 int	remedy_op(json_t *patch, const char *op, const char *path,
 	    json_t *value);

@@ -16,6 +16,10 @@
  *     run on nodes the constraint meant to avoid).  A patch is proposed
  *     only when some schedulable Node satisfies the selector it leaves.
  *     Entries each met by some Node but never together are explained.
+ *   - Required node affinity (nodeSelectorTerms): when no Node meets the
+ *     nodeSelector and any term, the explanation names, per term, the
+ *     first expression no Node meets and the values Nodes carry for its
+ *     key; no patch (which term was meant is a judgment call).
  * Deployment, StatefulSet and DaemonSet templates; the patch writes
  * /spec/template/spec/nodeSelector/KEY only.
  */
@@ -26,9 +30,9 @@
 
 #include "action/remedies/remedies.h"
 #include "base/util.h"
+#include "registry/pull.h"
 
 #define SEL_PATH	"/spec/template/spec/nodeSelector"
-#define MAX_VALUE	63	/* a label value's longest valid length */
 
 /* A cpu quantity in millicores ("500m", "2", "1.5", 2), or -1. */
 static int64_t
@@ -104,35 +108,6 @@ node_matches(json_t *n, json_t *sel, const char *skip)
 			return 0;
 	}
 	return 1;
-}
-
-/* Levenshtein distance of two label values (at most MAX_VALUE long; a
- * longer one is too far to be a typo). */
-static size_t
-distance(const char *a, const char *b)
-{
-	size_t	la = strlen(a), lb = strlen(b), i, j, prev, cur, t;
-	size_t	row[MAX_VALUE + 2];
-
-	if (la > MAX_VALUE || lb > MAX_VALUE)
-		return (size_t)-1;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		prev = row[0];
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			cur = row[j];
-			t = prev + (a[i - 1] != b[j - 1]);
-			if (row[j] + 1 < t)
-				t = row[j] + 1;
-			if (row[j - 1] + 1 < t)
-				t = row[j - 1] + 1;
-			row[j] = t;
-			prev = cur;
-		}
-	}
-	return row[lb];
 }
 
 /* "key" as one JSON Pointer segment (~ as ~0, / as ~1) into buf. */
@@ -222,6 +197,138 @@ some_node_matches(json_t *nodes, json_t *sel)
 	return 0;
 }
 
+#define AFFINITY_TERMS	"spec.template.spec.affinity.nodeAffinity." \
+			"requiredDuringSchedulingIgnoredDuringExecution." \
+			"nodeSelectorTerms"
+
+/* One matchExpressions entry holds for labels (the scheduler's operators;
+ * Gt and Lt compare integers). */
+static int
+expr_ok(json_t *labels, json_t *e)
+{
+	const char	*key = json_str_at(e, "key"), *op = json_str_at(e,
+			    "operator"), *have;
+	json_t		*v;
+	size_t		 i;
+
+	if (key == NULL || op == NULL)
+		return 0;
+	have = json_string_value(json_object_get(labels, key));
+	if (strcmp(op, "Exists") == 0)
+		return have != NULL;
+	if (strcmp(op, "DoesNotExist") == 0)
+		return have == NULL;
+	if (strcmp(op, "In") == 0 || strcmp(op, "NotIn") == 0) {
+		int in = 0;
+
+		json_array_foreach(json_object_get(e, "values"), i, v)
+			if (have != NULL && json_is_string(v) &&
+			    strcmp(json_string_value(v), have) == 0)
+				in = 1;
+		return strcmp(op, "In") == 0 ? in : !in;
+	}
+	if ((strcmp(op, "Gt") == 0 || strcmp(op, "Lt") == 0) && have != NULL) {
+		const char	*want = json_string_value(json_array_get(
+				    json_object_get(e, "values"), 0));
+		long long	 h, w;
+		char		*end;
+
+		if (want == NULL)
+			return 0;
+		h = strtoll(have, &end, 10);
+		if (*end != '\0')
+			return 0;
+		w = strtoll(want, &end, 10);
+		if (*end != '\0')
+			return 0;
+		return strcmp(op, "Gt") == 0 ? h > w : h < w;
+	}
+	return 0;
+}
+
+static int
+term_ok(json_t *n, json_t *term)
+{
+	json_t	*labels = json_at(n, "metadata.labels"), *e;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(term, "matchExpressions"), i, e)
+		if (!expr_ok(labels, e))
+			return 0;
+	return 1;
+}
+
+/* Some schedulable Node meets sel and (when there are terms) a term. */
+static int
+some_node_fits(json_t *nodes, json_t *sel, json_t *terms)
+{
+	json_t	*n, *t;
+	size_t	 i, j;
+
+	json_array_foreach(nodes, i, n) {
+		if (!schedulable(n) || (sel != NULL && !node_matches(n, sel,
+		    NULL)))
+			continue;
+		if (json_array_size(terms) == 0)
+			return 1;
+		json_array_foreach(terms, j, t)
+			if (term_ok(n, t))
+				return 1;
+	}
+	return 0;
+}
+
+/* "term 1: disktype In [ssdd], nodes carry disktype=hdd, ssd; ..." */
+static void
+affinity_text(json_t *nodes, json_t *terms, char *buf, size_t len)
+{
+	json_t		*t, *e, *n, *v;
+	const char	*key, *have;
+	size_t		 i, j, k, m, off = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(terms, i, t) {
+		json_array_foreach(json_object_get(t, "matchExpressions"), j,
+		    e) {
+			json_array_foreach(nodes, k, n)
+				if (schedulable(n) && expr_ok(json_at(n,
+				    "metadata.labels"), e))
+					break;
+			if (k < json_array_size(nodes))
+				continue;
+			key = json_str_at(e, "key");
+			off += (size_t)snprintf(buf + off, off < len ? len - off :
+			    0, "%sterm %zu: %s %s [", off ? "; " : "", i + 1,
+			    key ? key : "?", json_str_at(e, "operator") ?
+			    json_str_at(e, "operator") : "?");
+			json_array_foreach(json_object_get(e, "values"), m, v)
+				off += (size_t)snprintf(buf + off, off < len ?
+				    len - off : 0, "%s%s", m ? ", " : "",
+				    json_string_value(v) ? json_string_value(v) :
+				    "?");
+			off += (size_t)snprintf(buf + off, off < len ? len - off :
+			    0, "] holds on no node, which carry");
+			m = 0;
+			json_array_foreach(nodes, k, n) {
+				have = key ? json_string_value(json_object_get(
+				    json_at(n, "metadata.labels"), key)) : NULL;
+				if (have == NULL || !schedulable(n))
+					continue;
+				off += (size_t)snprintf(buf + off, off < len ?
+				    len - off : 0, "%s %s=%s", m++ ? "," : "",
+				    key, have);
+			}
+			if (m == 0)
+				off += (size_t)snprintf(buf + off, off < len ?
+				    len - off : 0, " no label %s", key ? key :
+				    "?");
+			break;
+		}
+	}
+	if (off >= len && len > 4)
+		memcpy(buf + len - 4, "...", 4);
+}
+
 /* Append to cause, within clen. */
 static void
 say(char *cause, size_t clen, const char *text)
@@ -236,10 +343,11 @@ remedy_node_selector(const struct diag_input *in, struct proposal *p,
     char *cause, size_t clen)
 {
 	const struct incident	*inc = in->inc;
-	json_t			*sel, *after = NULL, *n, *v, *conts;
+	json_t			*sel, *after = NULL, *n, *v, *conts, *terms;
 	const char		*k, *have, *pick;
 	char			 why[768], seg[256], path[320], text[600];
 	size_t			 i, d, bestd, removed = 0, changed = 0, tn = 0;
+	int			 dist;
 
 	if (in->owner == NULL) {
 		snprintf(p->summary, sizeof(p->summary), "No automatic fix: "
@@ -262,6 +370,21 @@ remedy_node_selector(const struct diag_input *in, struct proposal *p,
 		return 0;
 	}
 	sel = json_at(in->owner, "spec.template.spec.nodeSelector");
+	terms = json_at(in->owner, AFFINITY_TERMS);
+	if (json_array_size(terms) > 0 && (!json_is_object(sel) ||
+	    some_node_matches(in->nodes, sel)) && !some_node_fits(in->nodes,
+	    json_is_object(sel) ? sel : NULL, terms)) {
+		affinity_text(in->nodes, terms, text, sizeof(text));
+		snprintf(why, sizeof(why), "no node meets any term of the "
+		    "required node affinity of %s %s/%s (%.400s); which term or "
+		    "value was meant is a judgment call, change it by hand",
+		    inc->kind, inc->ns, inc->name, text[0] ? text : "the terms "
+		    "fail together, not one expression alone");
+		snprintf(p->summary, sizeof(p->summary), "No automatic fix: "
+		    "%.480s", why);
+		say(cause, clen, why);
+		return 0;
+	}
 	if (!json_is_object(sel) || json_object_size(sel) == 0 ||
 	    some_node_matches(in->nodes, sel)) {
 		snprintf(p->summary, sizeof(p->summary), "No automatic fix: "
@@ -296,7 +419,12 @@ remedy_node_selector(const struct diag_input *in, struct proposal *p,
 			    "metadata.labels"), k));
 			if (!schedulable(n) || have == NULL)
 				continue;
-			d = distance(json_string_value(v), have);
+			/* label values are at most 63 bytes: within
+			 * tag_distance()'s 128 */
+			if ((dist = tag_distance(json_string_value(v), have)) <
+			    0)
+				continue;
+			d = (size_t)dist;
 			if (d < bestd || (d == bestd && pick != NULL &&
 			    strcmp(have, pick) < 0)) {
 				bestd = d;
@@ -336,10 +464,9 @@ remedy_node_selector(const struct diag_input *in, struct proposal *p,
 			removed++;
 		}
 	}
-	if (changed + removed == 0 || !some_node_matches(in->nodes, after)) {
-		json_decref(p->patch);
-		json_decref(p->changes);
-		p->patch = p->changes = NULL;
+	if (changed + removed == 0 || !some_node_fits(in->nodes, after,
+	    terms)) {
+		remedy_drop_patch(p);
 		snprintf(p->summary, sizeof(p->summary), "No automatic fix: "
 		    "no node meets the nodeSelector of %s %s/%s, but each of "
 		    "its entries is met by some node, or no change of one entry "
@@ -353,9 +480,7 @@ remedy_node_selector(const struct diag_input *in, struct proposal *p,
 	json_decref(after);
 	if (remedy_api_path(inc->kind, inc->ns, inc->name, p->api_path,
 	    sizeof(p->api_path)) == -1) {
-		json_decref(p->patch);
-		json_decref(p->changes);
-		p->patch = p->changes = NULL;
+		remedy_drop_patch(p);
 		return 0;
 	}
 	p->risk = removed ? "high" : "medium";

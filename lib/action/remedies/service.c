@@ -12,6 +12,8 @@
  *     targetPort (the port itself when absent) is a containerPort of the
  *     pod template with the same protocol when it is a number, or the
  *     name of one when it is a string;
+ *   - every workload of the namespace was read (in->workloads_partial
+ *     unset): one candidate among those read is not "exactly one";
  *   - that workload selects its pods by matchLabels only (a Service
  *     selector cannot say matchExpressions).
  * The patch replaces /spec/selector with that workload's matchLabels
@@ -148,6 +150,13 @@ remedy_service_selector(const struct diag_input *in, struct proposal *p,
 		    "selector %s matches no pod; %zu workloads serve its "
 		    "ports: %s. Which one is meant is a judgment call.", had,
 		    fit, names);
+		return 0;
+	}
+	if (in->workloads_partial) {
+		snprintf(p->summary, sizeof(p->summary), "No automatic fix: "
+		    "%.200s serves the ports of Service %s/%s, but not every "
+		    "workload of the namespace could be read, so it may not be "
+		    "the only one", names, inc->ns, inc->name);
 		return 0;
 	}
 	ml = json_at(pick, "spec.selector.matchLabels");
