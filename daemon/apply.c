@@ -942,6 +942,34 @@ kint(const struct kobj *o, const char *path, int64_t dflt)
 	return json_is_integer(v) ? json_integer_value(v) : dflt;
 }
 
+/* Service ns/name has a ready endpoint. */
+static int
+service_ready(struct engine *e, const char *ns, const char *name,
+    char *detail, size_t len)
+{
+	const struct kobj	*o;
+	json_t			*sel;
+	int			 total = 0, ready = 0;
+
+	if ((o = engine_kind_get(e, "Service", ns, name)) == NULL ||
+	    !json_is_object(sel = kobj_at(o, "spec.selector")) ||
+	    json_object_size(sel) == 0)
+		return 0;
+	if (engine_service_endpoints(e, ns, name, &total, &ready) == 0) {
+		if (ready == 0)
+			return 0;
+		snprintf(detail, len, "Service %s/%s: %d/%d endpoints ready",
+		    ns, name, ready, total);
+		return 1;
+	}
+	engine_selected_pods(e, ns, sel, &total, &ready);
+	if (ready == 0)
+		return 0;
+	snprintf(detail, len, "Service %s/%s: %d/%d selected pods ready (no "
+	    "EndpointSlice cached)", ns, name, ready, total);
+	return 1;
+}
+
 /*
  * Whether the target of v has rolled out the generation the PATCH produced
  * (gen, 0 for a Pod) and is healthy, by kind; detail says what was seen.
@@ -952,6 +980,9 @@ kint(const struct kobj *o, const char *path, int64_t dflt)
  *   DaemonSet    observedGeneration >= generation, updatedNumberScheduled
  *                == numberAvailable == desiredNumberScheduled
  *   Pod          condition Ready True, not being deleted
+ *   Service      a ready endpoint: from its EndpointSlices when any is
+ *                cached, else a pod its selector matches with condition
+ *                Ready True (as the service analyzer decides)
  */
 static int
 target_healthy(struct engine *e, const struct verify *v, char *detail,
@@ -1014,6 +1045,8 @@ target_healthy(struct engine *e, const struct verify *v, char *detail,
 		snprintf(detail, len, "Pod %s/%s: Ready", v->ns, v->name);
 		return 1;
 	}
+	if (strcmp(v->kind, "Service") == 0)
+		return service_ready(e, v->ns, v->name, detail, len);
 	return 0;	/* no health check for this kind: not-recovered */
 }
 

@@ -93,7 +93,21 @@ struct diag_state {
 };
 
 enum step { STEP_POD, STEP_EVENTS, STEP_OWNER, STEP_LOGS, STEP_NODES,
-	STEP_NODE_ARCH, STEP_REGISTRY, STEP_DONE };
+	STEP_NODE_ARCH, STEP_WL_DEP, STEP_WL_STS, STEP_WL_DS, STEP_REGISTRY,
+	STEP_DONE };
+
+/* A Service whose selector matches no pod: the workloads of its namespace
+ * are listed (STEP_WL_*), those with pods become diag_input.workloads. */
+static const struct {
+	enum step	 step;
+	const char	*kind;
+	const char	*plural;
+} wl_lists[] = {
+	{ STEP_WL_DEP,	"Deployment",	"deployments" },
+	{ STEP_WL_STS,	"StatefulSet",	"statefulsets" },
+	{ STEP_WL_DS,	"DaemonSet",	"daemonsets" },
+};
+#define WL_LIST_LIMIT	"250"	/* per kind; more: the list is partial */
 
 /* Where the root owner is read, by kind. */
 static const struct {
@@ -108,6 +122,8 @@ static const struct {
 	{ "Job",	 "/apis/batch/v1",	"jobs" },
 	{ "CronJob",	 "/apis/batch/v1",	"cronjobs" },
 	{ "Pod",	 "/api/v1",		"pods" },	/* a bare Pod */
+	{ "Service",	 "/api/v1",		"services" },
+	{ "PersistentVolumeClaim", "/api/v1",	"persistentvolumeclaims" },
 };
 
 struct djob {
@@ -117,6 +133,8 @@ struct djob {
 	char		*pod_name;
 	enum step	 step;
 	json_t		*pod, *events, *owner, *nodes;
+	json_t		*workloads;	/* a Service's candidates */
+	int		 workloads_partial;	/* a list had more pages */
 	char		*logs;
 	char		 log_container[256];
 	int		 log_previous;
@@ -645,6 +663,14 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	in.pod = j->pod;
 	in.logs = j->logs;
 	in.log_container = j->log_container;
+	in.workloads = j->workloads;
+	in.workloads_partial = j->workloads_partial;
+	if (strcmp(inc->reason, "Unschedulable") == 0 &&
+	    (in.nodes = engine_kind_json(e, "Node")) == NULL)
+		goto oom;
+	if (strcmp(inc->kind, "PersistentVolumeClaim") == 0 &&
+	    (in.storageclasses = engine_kind_json(e, "StorageClass")) == NULL)
+		goto oom;
 	in.mem_factor = e->cfg->diag.memory_raise_factor;
 	in.mem_ceiling = e->cfg->diag.memory_ceiling;
 	if (j->pull.image[0] != '\0')
@@ -677,6 +703,8 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	in.revs = revs;
 	if (rules_diagnose(&in, &p) == -1)
 		goto oom;
+	json_decref(in.nodes);
+	json_decref(in.storageclasses);
 	free(rs);
 	free(revs);
 	/* Event messages quoted as evidence may hold secrets too: the same
@@ -699,7 +727,8 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	 * normaliser puts in tests of what was read.
 	 */
 	if (p.patch != NULL && j->owner != NULL &&
-	    json_is_integer(json_at(j->owner, "metadata.generation"))) {
+	    (json_is_integer(json_at(j->owner, "metadata.generation")) ||
+	    strcmp(inc->kind, "Service") == 0)) {
 		json_t	*op;
 
 		p.proposed = json_deep_copy(p.patch);	/* for the audit */
@@ -727,6 +756,8 @@ diagnose_rules(struct djob *j, struct incident *inc)
 	propose(j, &p, 0);
 	return;
 oom:
+	json_decref(in.nodes);
+	json_decref(in.storageclasses);
 	free(rs);
 	free(revs);
 	job_fail(j, "out of memory");
@@ -1123,6 +1154,7 @@ job_free(struct djob *j)
 	json_decref(j->events);
 	json_decref(j->owner);
 	json_decref(j->nodes);
+	json_decref(j->workloads);
 	pull_ask_cancel(&j->ask);
 	if (j->in_registry && ds != NULL && ds->reg != NULL)
 		registry_cancel(ds->reg, j);
@@ -1174,6 +1206,44 @@ log_target(struct djob *j)
 	return 1;
 }
 
+/* Some cached pod of namespace ns that is not being deleted carries every
+ * label of sel (a non-empty matchLabels). */
+static int
+has_pods(struct engine *e, const char *ns, json_t *sel)
+{
+	int	total, ready;
+
+	if (!json_is_object(sel) || json_object_size(sel) == 0)
+		return 0;
+	engine_selected_pods(e, ns, sel, &total, &ready);
+	return total > 0;
+}
+
+/* The items of a workload list that have pods, each with its "kind" (a
+ * list's items carry none), appended to j->workloads. */
+static void
+workloads_add(struct djob *j, json_t *list, const char *kind)
+{
+	json_t	*it;
+	size_t	 i;
+
+	if (j->workloads == NULL && (j->workloads = json_array()) == NULL)
+		return;
+	if (json_str_at(list, "metadata.continue") != NULL &&
+	    *json_str_at(list, "metadata.continue") != '\0')
+		j->workloads_partial = 1;
+	json_array_foreach(json_object_get(list, "items"), i, it) {
+		if (!json_is_object(it) || json_str_at(it, "metadata.name") ==
+		    NULL || json_str_at(it, "metadata.namespace") == NULL ||
+		    !has_pods(j->e, json_str_at(it, "metadata.namespace"),
+		    json_at(it, "spec.selector.matchLabels")))
+			continue;
+		if (json_object_set_new(it, "kind", json_string(kind)) == -1 ||
+		    json_array_append(j->workloads, it) == -1)
+			return;
+	}
+}
+
 static void
 got(const struct kube_resp *r, void *arg)
 {
@@ -1185,7 +1255,8 @@ got(const struct kube_resp *r, void *arg)
 		    "without it", (long long)j->incident_id, j->step ==
 		    STEP_POD ? "pod" : j->step == STEP_EVENTS ? "events" :
 		    j->step == STEP_OWNER ? "owner" : j->step == STEP_LOGS ?
-		    "log" : j->step == STEP_NODE_ARCH ? "node" : "nodes",
+		    "log" : j->step == STEP_NODE_ARCH ? "node" : j->step ==
+		    STEP_NODES ? "nodes" : "workloads",
 		    r->status,
 		    r->message);
 	switch (j->step) {
@@ -1218,7 +1289,17 @@ got(const struct kube_resp *r, void *arg)
 			snprintf(j->pull.node_arch, sizeof(j->pull.node_arch),
 			    "%s", json_str_at(body,
 			    "status.nodeInfo.architecture"));
-		j->step = STEP_REGISTRY;
+		j->step = STEP_WL_DEP;
+		break;
+	case STEP_WL_DEP:
+	case STEP_WL_STS:
+	case STEP_WL_DS:
+		if (body != NULL)
+			workloads_add(j, body, wl_lists[j->step -
+			    STEP_WL_DEP].kind);
+		else
+			j->workloads_partial = 1;	/* not read: unknown */
+		j->step++;
 		break;
 	case STEP_REGISTRY:
 	case STEP_DONE:
@@ -1376,6 +1457,20 @@ job_step(struct djob *j)
 			snprintf(path, sizeof(path), "/api/v1/nodes");
 			if (kube_query_add(path, sizeof(path), "fieldSelector",
 			    sel) == -1)
+				path[0] = '\0';
+			break;
+		case STEP_WL_DEP:
+		case STEP_WL_STS:
+		case STEP_WL_DS:
+			if (strcmp(inc->kind, "Service") != 0 ||
+			    strcmp(inc->reason, "NoMatchingPods") != 0 ||
+			    e->diag->llm != NULL)
+				break;
+			snprintf(path, sizeof(path),
+			    "/apis/apps/v1/namespaces/%s/%s", inc->ns,
+			    wl_lists[j->step - STEP_WL_DEP].plural);
+			if (kube_query_add(path, sizeof(path), "limit",
+			    WL_LIST_LIMIT) == -1)
 				path[0] = '\0';
 			break;
 		case STEP_REGISTRY:

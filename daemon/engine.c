@@ -53,9 +53,10 @@ static const struct {
 	{ "PodDisruptionBudget",	&kobj_pdbs,		0 },
 	{ "Event",			&kobj_events,		0 },
 	{ "ControllerRevision",		&kobj_controllerrevisions, 0 },
+	{ "StorageClass",		&kobj_storageclasses,	1 },
 };
 enum { K_NODE, K_STS, K_DS, K_JOB, K_CRON, K_PVC, K_SVC, K_EPS, K_ING,
-    K_HPA, K_PDB, K_EVENT, K_CREV };
+    K_HPA, K_PDB, K_EVENT, K_CREV, K_SC };
 #define K_POD	100
 #define K_RS	101
 #define K_DEP	102
@@ -304,6 +305,88 @@ ctx_endpoints(void *arg, const char *ns, const char *svc, int *total,
 	return found ? 0 : -1;
 }
 
+json_t *
+engine_kind_json(struct engine *e, const char *kind)
+{
+	const struct kobj	*o;
+	json_t			*a, *n;
+	void			*v;
+	size_t			 i, pos;
+	int			 k = kind_index(kind);
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; k >= 0 && k < ENGINE_NKINDS && i < e->nkinf[k]; i++) {
+		pos = 0;
+		while (informer_next(e->kinf[k][i], &pos, &v)) {
+			o = v;
+			if ((n = json_deep_copy(o->f)) == NULL ||
+			    json_object_set_new(n, "name",
+			    json_string(o->m.name)) == -1 ||
+			    json_array_append_new(a, n) == -1) {
+				json_decref(a);
+				return NULL;
+			}
+		}
+	}
+	return a;
+}
+
+static int
+ctx_failed_pods(void *arg, const char *ns, const char *owner_uid, int *code,
+    int *same, char *container, size_t len)
+{
+	struct engine		*e = arg;
+	const struct kpod	*p;
+	const struct kcstatus	*st;
+	void			*v;
+	size_t			 i, j, pos;
+	int			 codes[256] = { 0 }, failed = 0, c;
+
+	*code = *same = 0;
+	for (i = 0; i < e->ninf; i++) {
+		pos = 0;
+		while (informer_next(e->pods[i], &pos, &v)) {
+			p = v;
+			if (p->m.owner.uid == NULL || strcmp(p->m.ns, ns) != 0 ||
+			    strcmp(p->m.owner.uid, owner_uid) != 0 ||
+			    p->phase == NULL || strcmp(p->phase, "Failed") != 0)
+				continue;
+			failed++;
+			for (j = 0; j < p->nstatus; j++) {
+				st = &p->st[j];
+				if (st->init || !st->terminated ||
+				    st->term_exit <= 0 || st->term_exit > 255)
+					continue;
+				c = st->term_exit;
+				if (++codes[c] > *same || (codes[c] == *same &&
+				    c < *code)) {
+					*same = codes[c];
+					*code = c;
+					snprintf(container, len, "%s",
+					    st->name ? st->name : "");
+				}
+				break;
+			}
+		}
+	}
+	return failed;
+}
+
+int
+engine_service_endpoints(struct engine *e, const char *ns, const char *svc,
+    int *total, int *ready)
+{
+	return ctx_endpoints(e, ns, svc, total, ready);
+}
+
+void
+engine_selected_pods(struct engine *e, const char *ns, json_t *selector,
+    int *total, int *ready)
+{
+	ctx_pods(e, ns, selector, total, ready);
+}
+
 /* --- root owners --- */
 
 /*
@@ -353,6 +436,7 @@ evaluate(struct engine *e, int k, const void *obj)
 	ctx.event = ctx_event;
 	ctx.pods = ctx_pods;
 	ctx.endpoints = ctx_endpoints;
+	ctx.failed_pods = ctx_failed_pods;
 	ctx.now = now_ms();
 	if (analyze_object(&ctx, kind, obj, &f)) {
 		root_of(e, kind, m, &r);

@@ -25,7 +25,7 @@
 
 #define ENGINE_TICK_MS	250
 #define ENGINE_TICK_ONESHOT_MS	10	/* remedyd analyze */
-#define ENGINE_NKINDS	13
+#define ENGINE_NKINDS	14
 
 struct engine_kindarg;
 struct discovery;

@@ -26,6 +26,18 @@ int	 engine_kind_current(struct engine *, const char *kind);
 struct kobj;
 const struct kobj **engine_revisions(struct engine *, const char *owner_uid,
 	    size_t *n);
+/* The endpoints of Service ns/svc from its cached EndpointSlices: total
+ * and ready; -1 when no slice of it is cached. */
+int	 engine_service_endpoints(struct engine *, const char *ns,
+	    const char *svc, int *total, int *ready);
+/* The cached objects of a kind of the kinds[] table ("Node",
+ * "StorageClass"): an array of their projected fields, each with "name"
+ * (empty when the kind is not watched); a new reference, NULL on ENOMEM. */
+json_t	*engine_kind_json(struct engine *, const char *kind);
+/* The cached pods of ns (not being deleted) that selector's labels
+ * match: total and ready (condition Ready=True). */
+void	 engine_selected_pods(struct engine *, const char *ns,
+	    json_t *selector, int *total, int *ready);
 /* Call the drained callback when stopping and nothing is in flight. */
 void	 engine_check_drained(struct engine *);
 /* The kinds[] table beyond pods, ReplicaSets and Deployments. */

@@ -315,12 +315,14 @@ normalize_proposal(json_t *observed, json_t *proposal, struct normalized *out,
 	gen = jsonptr_get(observed, "/metadata/generation");
 	guard = "/metadata/generation";
 	if (!json_is_integer(gen) && json_is_string(jsonptr_get(observed,
-	    "/kind")) && strcmp(json_string_value(jsonptr_get(observed,
-	    "/kind")), "Pod") == 0 && json_is_string(jsonptr_get(observed,
-	    "/metadata/uid"))) {
-		/* A Pod has no generation (before Kubernetes 1.33): the
-		 * same Pod, not one re-created under its name, is what the
-		 * tests of each replaced value are about. */
+	    "/kind")) && (strcmp(json_string_value(jsonptr_get(observed,
+	    "/kind")), "Pod") == 0 || strcmp(json_string_value(jsonptr_get(
+	    observed, "/kind")), "Service") == 0) &&
+	    json_is_string(jsonptr_get(observed, "/metadata/uid"))) {
+		/* A Pod has no generation (before Kubernetes 1.33), a
+		 * Service none at all: the same object, not one re-created
+		 * under its name, is what the tests of each replaced value
+		 * are about. */
 		gen = jsonptr_get(observed, "/metadata/uid");
 		guard = "/metadata/uid";
 	} else if (!json_is_integer(gen)) {

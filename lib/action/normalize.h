@@ -23,8 +23,9 @@
  * at the tail.  A proposal that changes nothing, or touches
  * /metadata/generation, /metadata/resourceVersion or /status, is an error.
  * The observed object must carry metadata.generation, except a Pod
- * (which has none before Kubernetes 1.33): its patch and its inverse start
- * with a test of /metadata/uid instead, so they apply to that Pod only.
+ * (which has none before Kubernetes 1.33) and a Service (which has none):
+ * its patch and its inverse start with a test of /metadata/uid instead,
+ * so they apply to that object only.
  *
  * normalize_stamp() adds the action-id annotation (policy.h,
  * POLICY_ACTION_ANNOTATION) that remedyd sets with every PATCH it sends, so

@@ -44,6 +44,7 @@ static const char *const forbidden_kinds[] = {
 
 static const char *const workload_paths[] = {
 	POD_PATHS("/spec/template/spec"),
+	"/spec/template/spec/nodeSelector",
 	"/spec/replicas",
 	"/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt",
 	"/metadata/annotations/kubernetes.io~1change-cause",
@@ -51,6 +52,7 @@ static const char *const workload_paths[] = {
 };
 static const char *const daemonset_paths[] = {
 	POD_PATHS("/spec/template/spec"),
+	"/spec/template/spec/nodeSelector",
 	"/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt",
 	"/metadata/annotations/kubernetes.io~1change-cause",
 	NULL
@@ -72,6 +74,13 @@ static const char *const pod_paths[] = {
 	"/spec/tolerations/*",
 	NULL
 };
+/* A Service: its selector only (the rules point a selector that matches
+ * no pod at the one workload serving its ports); never its ports, type or
+ * addresses. */
+static const char *const service_paths[] = {
+	"/spec/selector",
+	NULL
+};
 static const char *const hpa_paths[] = {
 	"/spec/minReplicas",
 	"/spec/maxReplicas",
@@ -88,6 +97,7 @@ static const struct {
 	{ "CronJob",			cronjob_paths },
 	{ "Pod",			pod_paths },
 	{ "HorizontalPodAutoscaler",	hpa_paths },
+	{ "Service",			service_paths },
 };
 
 static const char *const default_ns_deny[] = {
@@ -96,7 +106,7 @@ static const char *const default_ns_deny[] = {
 
 const char *const policy_config_keys[] = {
 	"kinds", "paths", "namespaces", "max_operations", "max_replicas",
-	"allow_delete", "allow_forced_rollback", NULL
+	"allow_delete", "allow_forced_rollback", "allow_command_edits", NULL
 };
 
 static void
@@ -273,6 +283,77 @@ is_stamp(const char *op, const char *path, json_t *value)
 	    json_is_string(json_object_get(value, POLICY_ACTION_ANNOTATION));
 }
 
+/*
+ * The write at path (value: what it writes, NULL for remove) reaches what
+ * a container runs or its environment: a segment command, args or env
+ * right below an element of containers, initContainers or
+ * ephemeralContainers, or a value written above that level (a whole
+ * container, a containers list, a pod spec or template) that holds one.
+ * Changing a command is a judgment on the image nobody can check from the
+ * cluster, and env values are where secrets end up: no backend writes
+ * them unless policy.allow_command_edits says so.
+ */
+static int
+is_container_list(const char *seg, size_t n)
+{
+	return (n == 10 && strncmp(seg, "containers", n) == 0) ||
+	    (n == 14 && strncmp(seg, "initContainers", n) == 0) ||
+	    (n == 19 && strncmp(seg, "ephemeralContainers", n) == 0);
+}
+
+static int
+holds_command(json_t *v, int depth)
+{
+	const char	*k;
+	json_t		*x;
+	size_t		 i;
+
+	if (depth > 16)
+		return 1;		/* too deep to tell: refuse */
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, x) {
+			if (strcmp(k, "command") == 0 || strcmp(k, "args") ==
+			    0 || strcmp(k, "env") == 0 || strcmp(k, "envFrom")
+			    == 0)
+				return 1;
+			if (holds_command(x, depth + 1))
+				return 1;
+		}
+	} else if (json_is_array(v))
+		json_array_foreach(v, i, x)
+			if (holds_command(x, depth + 1))
+				return 1;
+	return 0;
+}
+
+static int
+writes_command(const char *path, json_t *value)
+{
+	const char	*seg = path, *end, *prev = NULL, *prev2 = NULL;
+	size_t		 n, pn = 0, p2n = 0;
+
+	while (*seg == '/') {
+		seg++;
+		end = strchr(seg, '/');
+		n = end ? (size_t)(end - seg) : strlen(seg);
+		/* .../containers/N/command (args, env, envFrom) */
+		if (prev2 != NULL && is_container_list(prev2, p2n) &&
+		    ((n == 7 && strncmp(seg, "command", n) == 0) ||
+		    (n == 4 && strncmp(seg, "args", n) == 0) ||
+		    (n == 3 && strncmp(seg, "env", n) == 0) ||
+		    (n == 7 && strncmp(seg, "envFrom", n) == 0)))
+			return 1;
+		prev2 = prev;
+		p2n = pn;
+		prev = seg;
+		pn = n;
+		if (end == NULL)
+			break;
+		seg = end;
+	}
+	return value != NULL && holds_command(value, 0);
+}
+
 /* Last segment of a pointer names a replica count. */
 static int
 is_replicas_path(const char *path)
@@ -323,6 +404,11 @@ check_patch(const struct policy *p, const struct policy_kind *k,
 			return refuse(v, POLICY_RULE_MAX_OPS, "the patch has more "
 			    "than %d write operations (policy.max_operations)",
 			    p->max_operations);
+		if (!p->allow_command_edits && writes_command(path,
+		    strcmp(o, "remove") == 0 ? NULL : val))
+			return refuse(v, POLICY_RULE_COMMAND, "operation %zu: %s "
+			    "%.256s writes a container's command, args or env "
+			    "(policy.allow_command_edits is false)", i, o, path);
 		for (j = 0; j < k->npaths; j++)
 			if (policy_path_match(k->paths[j], path))
 				break;
@@ -749,6 +835,9 @@ policy_config_key(struct policy *p, struct ytree *t, const char *key,
 	} else if (strcmp(key, "allow_forced_rollback") == 0) {
 		ytree_bool(t, v, keypath, ytree_str(v), 0,
 		    &p->allow_forced_rollback);
+	} else if (strcmp(key, "allow_command_edits") == 0) {
+		ytree_bool(t, v, keypath, ytree_str(v), 0,
+		    &p->allow_command_edits);
 	} else
 		ytree_error(t, v, "unknown key \"%s\" in policy", key);
 }

@@ -21,6 +21,10 @@
  *                       or an operation on the whole document ("")
  *   too-many-operations more than policy.max_operations write operations
  *   op-not-allowed      "move" / "copy" (they read from paths not reviewed)
+ *   command-not-allowed a write to a container's command, args or env (or
+ *                       of a whole container, containers list or pod spec
+ *                       that holds them) while policy.allow_command_edits
+ *                       is false, whatever policy.paths says
  *   path-not-allowed    a write operation outside policy.paths[kind]
  *   replicas-out-of-bounds  a value for .../replicas outside
  *                       [0, policy.max_replicas]
@@ -74,6 +78,7 @@
 #define POLICY_RULE_MAX_OPS		"too-many-operations"
 #define POLICY_RULE_OP			"op-not-allowed"
 #define POLICY_RULE_PATH		"path-not-allowed"
+#define POLICY_RULE_COMMAND		"command-not-allowed"
 #define POLICY_RULE_REPLICAS		"replicas-out-of-bounds"
 #define POLICY_RULE_FORCED_ROLLBACK	"forced-rollback-not-allowed"
 
@@ -100,6 +105,8 @@ struct policy {
 	/* delete the pods of the action's own StatefulSet that are on its
 	 * bad revision, after the template is reverted; default 1 */
 	int			 allow_forced_rollback;
+	/* writes to containers' command, args and env; default 0 */
+	int			 allow_command_edits;
 	int64_t			 max_replicas;		/* default 50 */
 };
 
@@ -145,7 +152,7 @@ int	policy_path_match(const char *pattern, const char *path);
  *   paths: {Kind: [pattern, ...]} write paths of a kind (replaces that kind's)
  *   namespaces: {allow: [...], deny: [...]}
  *   max_operations: N   max_replicas: N   allow_delete: bool
- *   allow_forced_rollback: bool
+ *   allow_forced_rollback: bool   allow_command_edits: bool
  * Errors are recorded on the tree with file:line:col and the key path.
  */
 struct ytree;

@@ -51,6 +51,31 @@ struct diag_input {
 	double				  mem_factor;	/* OOMKilled: raise the
 							 * limit by this */
 	int64_t				  mem_ceiling;	/* ... up to this (bytes) */
+	json_t				 *workloads;	/* NoMatchingPods of a
+							 * Service: the
+							 * Deployments,
+							 * StatefulSets and
+							 * DaemonSets of its
+							 * namespace that have
+							 * pods, as read, each
+							 * with "kind"; or NULL */
+	int				  workloads_partial;	/* some
+							 * workloads were not
+							 * read (a list failed or
+							 * had more pages) */
+	json_t				 *nodes;	/* Unschedulable: the
+							 * cached Nodes, each
+							 * {name, metadata.labels,
+							 * status.allocatable,
+							 * spec.unschedulable,
+							 * spec.taints}, or NULL */
+	json_t				 *storageclasses;	/* a
+							 * PersistentVolumeClaim's
+							 * incident: the cached
+							 * StorageClasses, each
+							 * {name, provisioner,
+							 * metadata.annotations},
+							 * or NULL */
 	const struct pull_facts		 *pull;	/* what the image registry
 						 * said about the failing
 						 * image (registry/pull.h),

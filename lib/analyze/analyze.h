@@ -59,6 +59,13 @@ struct analyze_ctx {
 	 * for it is cached. */
 	int		 (*endpoints)(void *arg, const char *ns,
 			    const char *service, int *total, int *ready);
+	/* The failed pods (phase Failed) controlled by owner_uid in ns:
+	 * how many, and the exit code most of them ended with (non-zero,
+	 * the lowest on a tie) and how many did; its container in
+	 * container (len bytes).  0 when there is none. */
+	int		 (*failed_pods)(void *arg, const char *ns,
+			    const char *owner_uid, int *code, int *same,
+			    char *container, size_t len);
 	int64_t		 now;	/* unix ms, for time-based checks */
 };
 

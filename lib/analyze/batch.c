@@ -21,6 +21,46 @@
 #define S(x)		((x) ? (x) : "")
 #define MISSED_SCAN_MIN	(7 * 24 * 60)	/* look back at most a week */
 
+/*
+ * A Job still running whose pods keep failing the same way: at least two
+ * failed pods ended with the same non-zero exit code, and the Job has
+ * neither failed nor completed (its controller is still retrying, up to
+ * spec.backoffLimit, default 6).  Reported before the controller gives up,
+ * as JobPodsFailing; once it gives up, BackoffLimitExceeded.
+ */
+#define JOB_SAME_FAILURES	2
+
+static int
+job_retrying(const struct analyze_ctx *ctx, const struct kobj *o,
+    struct finding *f)
+{
+	json_t	*c;
+	char	 cont[128];
+	int	 failed, code = 0, same = 0;
+
+	if ((c = kcond(json_at(o->f, "status.conditions"), "Complete")) !=
+	    NULL && strcmp(S(json_string_value(json_object_get(c, "status"))),
+	    "True") == 0)
+		return 0;
+	if (ctx == NULL || ctx->failed_pods == NULL || o->m.uid == NULL ||
+	    json_int_at(o->f, "status.failed", 0) < JOB_SAME_FAILURES)
+		return 0;
+	cont[0] = '\0';
+	failed = ctx->failed_pods(ctx->arg, o->m.ns, o->m.uid, &code, &same,
+	    cont, sizeof(cont));
+	if (failed < JOB_SAME_FAILURES || same < JOB_SAME_FAILURES)
+		return 0;
+	snprintf(f->reason, sizeof(f->reason), "JobPodsFailing");
+	snprintf(f->container, sizeof(f->container), "%s", cont);
+	snprintf(f->detail, sizeof(f->detail), "Job %s/%s: %d pods failed with "
+	    "exit code %d (container %s), %lld failed so far of backoffLimit "
+	    "%lld; still retrying", o->m.ns, o->m.name, same, code,
+	    cont[0] ? cont : "?", (long long)json_int_at(o->f,
+	    "status.failed", 0), (long long)json_int_at(o->f,
+	    "spec.backoffLimit", 6));
+	return 1;
+}
+
 int
 analyze_job(const struct analyze_ctx *ctx, const void *obj, struct finding *f)
 {
@@ -28,11 +68,10 @@ analyze_job(const struct analyze_ctx *ctx, const void *obj, struct finding *f)
 	json_t			*c;
 	const char		*why, *msg;
 
-	(void)ctx;
 	c = kcond(json_at(o->f, "status.conditions"), "Failed");
 	if (c == NULL || strcmp(S(json_string_value(json_object_get(c,
 	    "status"))), "True") != 0)
-		return 0;
+		return job_retrying(ctx, o, f);
 	why = json_string_value(json_object_get(c, "reason"));
 	msg = json_string_value(json_object_get(c, "message"));
 	snprintf(f->reason, sizeof(f->reason), "%s", why ? why : "JobFailed");

@@ -821,6 +821,7 @@ static const struct cfgkey policy_keys[] = {
 	{ "max_replicas",	k_policy },
 	{ "allow_delete",	k_policy },
 	{ "allow_forced_rollback", k_policy },
+	{ "allow_command_edits", k_policy },
 };
 static const struct cfgkey log_keys[] = {
 	{ "level",		k_log_level },
@@ -1204,6 +1205,8 @@ emit_policy(yaml_emitter_t *em, const struct policy *p)
 	    emit_pair(em, "max_replicas", reps) &&
 	    emit_pair(em, "allow_delete", p->allow_delete ? "true" : "false") &&
 	    emit_pair(em, "allow_forced_rollback", p->allow_forced_rollback ?
+	    "true" : "false") &&
+	    emit_pair(em, "allow_command_edits", p->allow_command_edits ?
 	    "true" : "false") &&
 	    emit_simple(em, YAML_MAPPING_END_EVENT);
 }

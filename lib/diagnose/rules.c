@@ -215,11 +215,144 @@ pull_cause(const struct diag_input *in, const char *kubelet, json_t *ev,
 		    pull_class_name(c), why);
 }
 
+/*
+ * A container that cannot start its command: the runtime's StartError
+ * ("exec: \"x\": executable file not found in $PATH", exit code 128) or a
+ * shell's exit code 127 (command not found) or 126 (found, not
+ * executable), in the state or last state of a container of the affected
+ * pod.  The explanation says which, and whether the pod template
+ * overrides the image's entrypoint (command) or its arguments (args).
+ * No patch: what the image contains is not visible from the cluster, and
+ * the policy wall refuses command, args and env writes
+ * (command-not-allowed).  Returns 1 and fills why when it applies.
+ */
+#define CMD_TEXT	160
+
+static json_t *
+template_container(json_t *owner, const char *name)
+{
+	static const char *const paths[] = { "spec.template.spec.containers",
+	    "spec.jobTemplate.spec.template.spec.containers",
+	    "spec.containers" };
+	json_t	*c;
+	size_t	 i, j;
+
+	for (i = 0; i < NELEM(paths); i++)
+		json_array_foreach(json_at(owner, paths[i]), j, c)
+			if (json_str_at(c, "name") != NULL &&
+			    strcmp(json_str_at(c, "name"), name) == 0)
+				return c;
+	return NULL;
+}
+
+/* ["a", "b"] of a string array, cut to len. */
+static void
+argv_text(json_t *a, char *buf, size_t len)
+{
+	json_t	*v;
+	size_t	 i, n = 0;
+
+	n += (size_t)snprintf(buf, len, "[");
+	json_array_foreach(a, i, v) {
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0,
+		    "%s\"%.60s\"", i ? ", " : "", json_string_value(v) ?
+		    json_string_value(v) : "?");
+		if (n >= len)
+			break;
+	}
+	if (n < len)
+		snprintf(buf + n, len - n, "]");
+	else if (len > 5)
+		memcpy(buf + len - 5, "...]", 5);
+}
+
+static int
+command_failed(const struct diag_input *in, char *why, size_t len)
+{
+	static const char *const states[] = { "lastState.terminated",
+	    "state.terminated" };
+	json_t		*cs, *t, *c;
+	const char	*msg = NULL, *name, *image, *what = NULL;
+	char		 cmd[CMD_TEXT], args[CMD_TEXT], over[2 * CMD_TEXT + 160];
+	char		 said[256];
+	json_int_t	 code = 0;
+	size_t		 i, k;
+
+	json_array_foreach(json_at(in->pod, "status.containerStatuses"), i,
+	    cs) {
+		for (k = 0; k < NELEM(states) && what == NULL; k++) {
+			if ((t = json_at(cs, states[k])) == NULL)
+				continue;
+			code = json_int_at(t, "exitCode", 0);
+			msg = json_str_at(t, "message");
+			if (msg != NULL && (strstr(msg, "executable file not "
+			    "found") != NULL || (strstr(msg, "exec:") != NULL &&
+			    strstr(msg, "no such file or directory") != NULL)))
+				what = "the runtime cannot find the executable";
+			else if (msg != NULL && strstr(msg, "exec:") != NULL &&
+			    strstr(msg, "permission denied") != NULL)
+				what = "the runtime cannot execute the file "
+				    "(permission denied)";
+			else if (code == 127)
+				what = "exit code 127: a shell found no such "
+				    "command";
+			else if (code == 126)
+				what = "exit code 126: the command was found but "
+				    "is not executable";
+		}
+		if (what != NULL)
+			break;
+	}
+	if (what == NULL || (name = json_str_at(cs, "name")) == NULL)
+		return 0;
+	c = template_container(in->owner, name);
+	if ((image = json_str_at(c, "image")) == NULL)
+		image = json_str_at(cs, "image");
+	/* runc's own words: "exec: \"x\": executable file not found in
+	 * $PATH", without the layers of containerd around them */
+	said[0] = '\0';
+	if (msg != NULL) {
+		const char	*b = strstr(msg, "exec: "), *e;
+
+		if (b == NULL)
+			b = msg;
+		if ((e = strstr(b, ": unknown")) == NULL)
+			e = b + strlen(b);
+		snprintf(said, sizeof(said), " (%.*s)", (int)(e - b > 200 ?
+		    200 : e - b), b);
+	}
+	over[0] = '\0';
+	if (json_array_size(json_object_get(c, "command")) > 0 ||
+	    json_array_size(json_object_get(c, "args")) > 0) {
+		argv_text(json_object_get(c, "command"), cmd, sizeof(cmd));
+		argv_text(json_object_get(c, "args"), args, sizeof(args));
+		snprintf(over, sizeof(over), " The pod template overrides the "
+		    "image's %s%s%s: the program it names is not in the image "
+		    "at that path or on its PATH, or a script it runs calls "
+		    "one that is not.",
+		    json_object_get(c, "command") ? "entrypoint with command " :
+		    "arguments with args ", json_object_get(c, "command") ?
+		    cmd : args, json_object_get(c, "command") &&
+		    json_object_get(c, "args") ? " (args too)" : "");
+	} else
+		snprintf(over, sizeof(over), " The template sets no command "
+		    "or args, so the image's own ENTRYPOINT/CMD is what fails: "
+		    "the image itself is broken.");
+	snprintf(why, len, "Container %s (image %s) cannot start its "
+	    "command: %s%s.%s Fix the command or args by hand (remedy "
+	    "never writes command, args or env: policy rule "
+	    "command-not-allowed)%s", name, image ? image : "?", what, said,
+	    over,
+	    json_array_size(json_object_get(c, "command")) > 0 ? ", or remove "
+	    "the override to run the image's own entrypoint" : "");
+	return 1;
+}
+
 int
 rules_diagnose(const struct diag_input *in, struct proposal *p)
 {
 	const struct incident	*inc = in->inc;
-	char			 cause[4096];
+	char			 cause[4096], why[1200];
 	const char		*kubelet, *pulled = NULL;
 	int			 rc;
 
@@ -272,6 +405,14 @@ rules_diagnose(const struct diag_input *in, struct proposal *p)
 		    *kubelet && kubelet[strlen(kubelet) - 1] == '.' ? "" : ".",
 		    said);
 		rc = remedies_build(in, p, cause, sizeof(cause));
+		if (rc == 0 && command_failed(in, why, sizeof(why))) {
+			size_t n = strlen(cause);
+
+			snprintf(cause + n, sizeof(cause) - n, " %s.", why);
+			if (p->patch == NULL)
+				snprintf(p->summary, sizeof(p->summary),
+				    "No automatic fix: %.480s", why);
+		}
 	} else if (strcmp(inc->reason, "OOMKilled") == 0) {
 		snprintf(cause, sizeof(cause), "%zu pod(s) of %s %s/%s were "
 		    "killed for running out of memory (OOMKilled).",

@@ -676,7 +676,7 @@ fail:
 	}
 
 KOBJ_KIND(node, "Node", 0, "spec.unschedulable", "spec.taints",
-    "status.conditions")
+    "status.conditions", "metadata.labels", "status.allocatable")
 KOBJ_KIND(sts, "StatefulSet", 1, "metadata.generation", "spec.replicas",
     "spec.serviceName", "status.observedGeneration", "status.replicas",
     "status.readyReplicas", "status.availableReplicas",
@@ -695,6 +695,7 @@ KOBJ_KIND(cronjob, "CronJob", 1, "metadata.creationTimestamp",
     "status.lastSuccessfulTime")
 KOBJ_KIND(pvc, "PersistentVolumeClaim", 1, "spec.storageClassName",
     "status.phase")
+KOBJ_KIND(sc, "StorageClass", 0, "provisioner", "metadata.annotations")
 KOBJ_KIND(svc, "Service", 1, "spec.selector", "spec.type", "spec.ports")
 KOBJ_KIND(eps, "EndpointSlice", 1, "metadata.labels", "endpoints")
 KOBJ_KIND(ing, "Ingress", 1, "spec.defaultBackend", "spec.rules")
@@ -837,6 +838,10 @@ const struct informer_type kobj_cronjobs = {
 const struct informer_type kobj_pvcs = {
 	"persistentvolumeclaims", "/api/v1", "persistentvolumeclaims",
 	pvc_project, kobj_free
+};
+const struct informer_type kobj_storageclasses = {
+	"storageclasses", "/apis/storage.k8s.io/v1", "storageclasses",
+	sc_project, kobj_free
 };
 const struct informer_type kobj_services = {
 	"services", "/api/v1", "services", svc_project, kobj_free

@@ -142,6 +142,9 @@ extern const struct informer_type kobj_jobs;
 extern const struct informer_type kobj_cronjobs;
 extern const struct informer_type kobj_pvcs;
 extern const struct informer_type kobj_services;
+/* StorageClasses: "provisioner" and "metadata.annotations" (the default
+ * class carries storageclass.kubernetes.io/is-default-class). */
+extern const struct informer_type kobj_storageclasses;
 extern const struct informer_type kobj_endpointslices;
 extern const struct informer_type kobj_ingresses;
 extern const struct informer_type kobj_hpas;

@@ -242,6 +242,19 @@ def wait_action(d, state, timeout=30):
     return wait_for(f, timeout, "an action in state %s" % state)
 
 
+def wait_explained(d, name, timeout=60):
+    """The incident of object `name` once its diagnosis is an explanation
+    (no patch): remedyctl's incident, with "diagnosis"."""
+    def f():
+        rc, out, err = d.ctl("incidents")
+        assert rc == 0, err
+        for inc in out["incidents"]:
+            if inc["name"] == name and (inc.get("diagnosis") or {}).get("status") == "explained":
+                return inc
+        return None
+    return wait_for(f, timeout, "the incident of %s to be explained" % name)
+
+
 def wait_state(d, action_id, states, timeout=60):
     def f():
         rc, out, err = d.ctl("show", str(action_id))

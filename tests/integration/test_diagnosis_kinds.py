@@ -35,7 +35,7 @@ INJECT = {
     "inject-path": "path-not-allowed",
 }
 POD_INJECT = {
-    "inject-pod-command": "path-not-allowed",
+    "inject-pod-command": "command-not-allowed",
     "inject-pod-tolerations": "may only be added to",
 }
 JSONPATCH = "application/json-patch+json"

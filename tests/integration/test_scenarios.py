@@ -40,7 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import SRCDIR, Cluster, Daemon, wait_for  # noqa: E402
 
 SCENARIOS = os.path.join(SRCDIR, "tests", "scenarios")
-CLUSTER_SCOPED = ("Node", "Namespace")
+CLUSTER_SCOPED = ("Node", "Namespace", "StorageClass")
 
 
 def load_scenarios():

@@ -39,6 +39,17 @@ DEFAULT_WATCH_TIMEOUT = 1800        # seconds, when timeoutSeconds is absent
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 REV_ANN = "deployment.kubernetes.io/revision"
 LOG_ANN = "remedy.test/log"
+# The executables of the built-in images (by repository), for the
+# kubelet's start of a container whose command the pod overrides; an image
+# not listed here runs any command.
+PATH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+IMAGE_FILES = {
+    "nginx": {"/docker-entrypoint.sh", "/usr/sbin/nginx", "/bin/sh", "/bin/bash", "/bin/sleep",
+              "/bin/cat", "/bin/echo", "/usr/bin/env", "/bin/ls"},
+    "busybox": {"/bin/sh", "/bin/sleep", "/bin/cat", "/bin/echo", "/bin/ls", "/bin/true",
+                "/bin/false", "/usr/bin/env", "/bin/wget"},
+}
+SHELLS = ("sh", "bash", "/bin/sh", "/bin/bash")
 
 # plural -> (group, version, kind, namespaced)
 RESOURCES = {
@@ -63,6 +74,7 @@ RESOURCES.update({
     "ingresses": ("networking.k8s.io", "v1", "Ingress", True),
     "horizontalpodautoscalers": ("autoscaling", "v2", "HorizontalPodAutoscaler", True),
     "poddisruptionbudgets": ("policy", "v1", "PodDisruptionBudget", True),
+    "storageclasses": ("storage.k8s.io", "v1", "StorageClass", False),
 })
 # plural -> the versions it is served at, preferred first (the first is the
 # one objects are stored and answered in); --profile changes them
@@ -462,6 +474,7 @@ class State:
         # --registry: docker.io images are pulled from that registry instead
         self.reg_kubelet = RegistryKubelet(args.registry) if getattr(args, "registry", "") else None
         self.manual_status = set()  # keys whose status tests set by hand
+        self.claims_told = set()    # claim uids told their class is missing
         self.pull_fail_since = {}   # (ns, pod, container) -> monotonic time
         self.progress_since = {}    # (ns, deploy) -> (rs name, monotonic time)
         self.event_ttl = float(args.event_ttl)  # seconds, as kube-apiserver --event-ttl
@@ -593,6 +606,14 @@ def apply_defaults(res, obj):
                 default_pod_spec(tmpl["spec"])
     elif res == "pods" and isinstance(spec, dict):
         default_pod_admission(spec)
+    elif res == "services" and isinstance(spec, dict):
+        # the API server's defaults for a Service port: TCP, and the
+        # targetPort the same as the port when not given
+        for port in spec.get("ports") or []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
+                if "port" in port:
+                    port.setdefault("targetPort", port["port"])
     elif res == "namespaces":
         obj.setdefault("spec", {"finalizers": ["kubernetes"]})
         obj.setdefault("status", {"phase": "Active"})
@@ -759,6 +780,7 @@ class Controller:
         self.due = None         # monotonic time of the next timed transition
         self.seen_rv = -1       # resourceVersion after the last full pass
         self.workloads = workloads.Workloads(self, owner_ref, default_pod_admission, rand_suffix)
+        self.job_failures = {}  # Job uid -> [failed pods seen, when the count last grew]
 
     def due_at(self, t):
         self.due = t if self.due is None else min(self.due, t)
@@ -838,6 +860,232 @@ class Controller:
             if key in self.st.objects:
                 changed |= self.schedule(self.st.objects[key])
                 changed |= self.kubelet(self.st.objects[key])
+        if self.st.args.endpointslices:
+            changed |= self.sync_endpointslices()
+        if self.st.args.jobs:
+            for key in sorted(k for k in self.st.objects if k[0] == "jobs"):
+                if key in self.st.objects:
+                    changed |= self.sync_job(self.st.objects[key])
+        if self.st.args.volumes:
+            for key in sorted(k for k in self.st.objects if k[0] == "persistentvolumeclaims"):
+                if key in self.st.objects:
+                    changed |= self.sync_claim(self.st.objects[key])
+        return changed
+
+    @staticmethod
+    def job_cond(job, ctype):
+        for c in (job.get("status") or {}).get("conditions") or []:
+            if c.get("type") == ctype and c.get("status") == "True":
+                return c
+        return None
+
+    def sync_job(self, job):
+        """--jobs: kube-controller-manager's Job controller (NonIndexed).
+        It keeps min(parallelism, completions - succeeded) pods running
+        (template labels plus job-name and controller-uid, owned by the
+        Job, restartPolicy as the template says); after a failed pod, the
+        next one is created after the back-off, --job-backoff seconds
+        doubled for each failure so far (10 s in Kubernetes); once more
+        pods failed than spec.backoffLimit (default 6) the Job gets
+        Failed=True, reason BackoffLimitExceeded, and its running pods are
+        deleted; once enough succeeded, Complete=True.  status.active,
+        failed, succeeded and startTime follow its pods."""
+        st = self.st
+        md, spec = job["metadata"], job.get("spec") or {}
+        ns = md["namespace"]
+        if ("jobs", ns, md["name"]) in st.manual_status or not isinstance(spec.get("template"), dict):
+            return False
+        if self.job_cond(job, "Failed") or self.job_cond(job, "Complete"):
+            return False
+        pods = [p for p in self.owned("pods", job) if not p["metadata"].get("deletionTimestamp")]
+        failed = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Failed")
+        succeeded = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Succeeded")
+        active = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Failed", "Succeeded")]
+        limit, completions = spec.get("backoffLimit", 6), spec.get("completions", 1)
+        changed = False
+        old = job.get("status") or {}
+        status = {"startTime": old.get("startTime", now_ts()), "active": len(active),
+                  "failed": failed, "succeeded": succeeded, "ready": 0,
+                  "uncountedTerminatedPods": {}}
+        now = time.monotonic()
+        seen = self.job_failures.setdefault(md["uid"], [0, now])
+        if failed != seen[0]:
+            seen[0], seen[1] = failed, now
+        if failed > limit:
+            for p in active:
+                st.remove("pods", ns, p["metadata"]["name"])
+            status["active"] = 0
+            status["conditions"] = [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                                     "message": "Job has reached the specified backoff limit",
+                                     "lastProbeTime": now_ts(), "lastTransitionTime": now_ts()}]
+            changed = True
+        elif succeeded >= completions:
+            status["conditions"] = [{"type": "Complete", "status": "True", "lastProbeTime": now_ts(),
+                                     "lastTransitionTime": now_ts()}]
+            status["completionTime"] = now_ts()
+        else:
+            want = min(spec.get("parallelism", 1), completions - succeeded)
+            wait = seen[1] + st.args.job_backoff * (2 ** (failed - 1)) if failed else now
+            if len(active) < want and now < wait:
+                self.due_at(wait)
+            while len(active) < want and now >= wait:
+                name = "%s-%s" % (md["name"], rand_suffix())
+                if st.get("pods", ns, name):
+                    continue
+                tmpl = spec["template"]
+                labels = dict((tmpl.get("metadata") or {}).get("labels") or {})
+                labels.update({"batch.kubernetes.io/job-name": md["name"], "job-name": md["name"],
+                               "batch.kubernetes.io/controller-uid": md["uid"], "controller-uid": md["uid"]})
+                pmd = self.new_meta(name, ns, labels)
+                pmd["ownerReferences"] = [owner_ref(job, "Job", "batch/v1")]
+                pspec = copy.deepcopy(tmpl.get("spec") or {})
+                default_pod_admission(pspec)
+                if not st.args.schedule:
+                    pspec["nodeName"] = "node-a"
+                active.append(st.put("pods", {"kind": "Pod", "apiVersion": "v1", "metadata": pmd,
+                                              "spec": pspec, "status": {"phase": "Pending",
+                                                                        "qosClass": "BestEffort"}}))
+                changed = True
+            status["active"] = len(active)
+        strip_zero(status, ["active", "failed", "succeeded", "ready"])
+        if old != status:
+            j2 = copy.deepcopy(job)
+            j2["status"] = status
+            st.put("jobs", j2)
+            changed = True
+        return changed
+
+    def sync_claim(self, pvc):
+        """--volumes: kube-controller-manager's PersistentVolume controller
+        with a provisioner that always succeeds.  A Pending claim whose
+        class exists (its storageClassName, else the class annotated
+        storageclass.kubernetes.io/is-default-class "true") becomes Bound to
+        a volume pvc-<uid>; one naming a class that does not exist stays
+        Pending with the controller's Warning Event ProvisioningFailed
+        ('storageclass.storage.k8s.io "fast" not found'), recorded once;
+        one naming none with no default class stays Pending, as a claim
+        waiting for a volume to be bound by hand does."""
+        st = self.st
+        md, spec = pvc["metadata"], pvc.get("spec") or {}
+        key = ("persistentvolumeclaims", md["namespace"], md["name"])
+        if key in st.manual_status or (pvc.get("status") or {}).get("phase") not in (None, "Pending"):
+            return False
+        classes = {k[2]: o for k, o in st.objects.items() if k[0] == "storageclasses"}
+        want = spec.get("storageClassName")
+        if want is None:
+            defaults = sorted(n for n, o in classes.items()
+                              if (o["metadata"].get("annotations") or {}).get(
+                                  "storageclass.kubernetes.io/is-default-class") == "true")
+            want = defaults[0] if defaults else None
+        if want and want in classes:
+            p = copy.deepcopy(pvc)
+            p["spec"]["volumeName"] = "pvc-" + md["uid"]
+            p["status"] = {"phase": "Bound", "accessModes": spec.get("accessModes") or [],
+                           "capacity": ((spec.get("resources") or {}).get("requests") or {})}
+            st.put("persistentvolumeclaims", p)
+            return True
+        if not want or md.get("uid") in st.claims_told:
+            if (pvc.get("status") or {}).get("phase") != "Pending":
+                p = copy.deepcopy(pvc)
+                p["status"] = {"phase": "Pending"}
+                st.put("persistentvolumeclaims", p)
+                return True
+            return False
+        st.claims_told.add(md["uid"])
+        self.event(pvc, "PersistentVolumeClaim", "Warning", "ProvisioningFailed",
+                   'storageclass.storage.k8s.io "%s" not found' % want, "persistentvolume-controller")
+        if (pvc.get("status") or {}).get("phase") != "Pending":
+            p = copy.deepcopy(pvc)
+            p["status"] = {"phase": "Pending"}
+            st.put("persistentvolumeclaims", p)
+        return True
+
+    @staticmethod
+    def slice_port(pod, sp):
+        """The container port of pod that Service port sp reaches: a
+        numeric targetPort as it is, a named one looked up among the pod's
+        container ports of the same protocol (None when the pod has no
+        port of that name: the pod is left out for that port, as
+        kube-controller-manager's FindPort does)."""
+        tp = sp.get("targetPort", sp.get("port"))
+        if isinstance(tp, int):
+            return tp
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            for cp in c.get("ports") or []:
+                if cp.get("name") == tp and cp.get("protocol", "TCP") == sp.get("protocol", "TCP"):
+                    return cp.get("containerPort")
+        return None
+
+    def sync_endpointslices(self):
+        """--endpointslices: kube-controller-manager's EndpointSlice
+        controller.  For each Service with a selector (not ExternalName),
+        one slice labelled kubernetes.io/service-name and managed-by
+        endpointslice-controller.k8s.io, owned by the Service, listing each
+        pod the selector matches that has an IP, is not being deleted and
+        has not finished: its address, the ready/serving/terminating
+        conditions (ready = the pod's Ready condition), nodeName and
+        targetRef; its ports are the Service's with each targetPort
+        resolved on the pods.  A Service matching no pod keeps a slice
+        with no endpoints (the controller's placeholder); the slices of a
+        Service that is gone or lost its selector are deleted."""
+        st = self.st
+        changed = False
+        mine = {}
+        for k, o in list(st.objects.items()):
+            labels = o["metadata"].get("labels") or {}
+            if k[0] == "endpointslices" and labels.get("endpointslice.kubernetes.io/managed-by") == \
+                    "endpointslice-controller.k8s.io":
+                mine.setdefault((k[1], labels.get("kubernetes.io/service-name")), []).append(o)
+        wanted = set()
+        for k, svc in sorted((k, o) for k, o in st.objects.items() if k[0] == "services"):
+            spec = svc.get("spec") or {}
+            sel = spec.get("selector") or {}
+            if not sel or spec.get("type") == "ExternalName":
+                continue
+            ns, name = k[1], k[2]
+            wanted.add((ns, name))
+            endpoints, ports = [], None
+            for pk, pod in sorted((pk, p) for pk, p in st.objects.items()
+                                  if pk[0] == "pods" and pk[1] == ns):
+                labels = pod["metadata"].get("labels") or {}
+                pst = pod.get("status") or {}
+                if any(labels.get(lk) != lv for lk, lv in sel.items()) or \
+                        pod["metadata"].get("deletionTimestamp") or not pst.get("podIP") or \
+                        pst.get("phase") in ("Succeeded", "Failed"):
+                    continue
+                resolved = [self.slice_port(pod, sp) for sp in spec.get("ports") or []]
+                if any(r is None for r in resolved):
+                    continue
+                if ports is None:
+                    ports = [{"name": sp.get("name", ""), "protocol": sp.get("protocol", "TCP"), "port": r}
+                             for sp, r in zip(spec.get("ports") or [], resolved)]
+                ready = self.pod_ready(pod)
+                endpoints.append({"addresses": [pst["podIP"]],
+                                  "conditions": {"ready": ready, "serving": ready, "terminating": False},
+                                  "nodeName": (pod.get("spec") or {}).get("nodeName"),
+                                  "targetRef": {"kind": "Pod", "namespace": ns, "name": pk[2],
+                                                "uid": pod["metadata"]["uid"]}})
+            have = mine.get((ns, name)) or []
+            if have:
+                es = copy.deepcopy(have[0])
+            else:
+                es = {"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+                      "metadata": self.new_meta("%s-%s" % (name, rand_suffix(5)), ns,
+                                                {"kubernetes.io/service-name": name,
+                                                 "endpointslice.kubernetes.io/managed-by":
+                                                     "endpointslice-controller.k8s.io"}),
+                      "addressType": "IPv4"}
+                es["metadata"]["ownerReferences"] = [owner_ref(svc, "Service", "v1")]
+            es["endpoints"] = endpoints
+            es["ports"] = ports or []
+            if not have or es != have[0]:
+                st.put("endpointslices", es)
+                changed = True
+        for (ns, name), slices in mine.items():
+            if (ns, name) not in wanted:
+                for o in slices:
+                    st.remove("endpointslices", ns, o["metadata"]["name"])
+                    changed = True
         return changed
 
     def gc(self):
@@ -1002,7 +1250,8 @@ class Controller:
             pmd["ownerReferences"] = [owner_ref(rs, "ReplicaSet", "apps/v1")]
             pspec = copy.deepcopy(tmpl.get("spec") or {})
             default_pod_admission(pspec)
-            pspec["nodeName"] = "node-a"
+            if not st.args.schedule:
+                pspec["nodeName"] = "node-a"    # no scheduler: bound at once
             pod = st.put("pods", {"kind": "Pod", "apiVersion": "v1", "metadata": pmd, "spec": pspec,
                                   "status": {"phase": "Pending", "qosClass": "BestEffort"}})
             pods.append(pod)
@@ -1063,17 +1312,246 @@ class Controller:
             return "Readiness probe failed: dial tcp %s:%d: connect: connection refused" % (ip, port)
         return None
 
+    @staticmethod
+    def cpu_milli(q):
+        if isinstance(q, (int, float)):
+            return int(q * 1000)
+        q = str(q)
+        return int(float(q[:-1])) if q.endswith("m") else int(float(q) * 1000)
+
+    @staticmethod
+    def mem_bytes(q):
+        if isinstance(q, (int, float)):
+            return int(q)
+        q = str(q)
+        for suf, mul in (("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("Ti", 1 << 40),
+                         ("k", 10 ** 3), ("M", 10 ** 6), ("G", 10 ** 9), ("T", 10 ** 12)):
+            if q.endswith(suf):
+                return int(float(q[:-len(suf)]) * mul)
+        return int(float(q))
+
+    def pod_requests(self, spec):
+        """cpu (millicores) and memory (bytes) a pod requests: the sum over
+        its containers of requests, else limits (the API server's default)."""
+        cpu = mem = 0
+        for c in spec.get("containers") or []:
+            res = c.get("resources") or {}
+            req = dict(res.get("limits") or {})
+            req.update(res.get("requests") or {})
+            if "cpu" in req:
+                cpu += self.cpu_milli(req["cpu"])
+            if "memory" in req:
+                mem += self.mem_bytes(req["memory"])
+        return cpu, mem
+
+    @staticmethod
+    def affinity_ok(labels, spec):
+        """Required node affinity: some term whose every matchExpression
+        holds (In, NotIn, Exists, DoesNotExist, as the scheduler reads them)."""
+        req = ((((spec.get("affinity") or {}).get("nodeAffinity") or {})
+                .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms"))
+        if not req:
+            return True
+        for term in req:
+            ok = True
+            for e in term.get("matchExpressions") or []:
+                k, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
+                if op == "In":
+                    ok = labels.get(k) in vals
+                elif op == "NotIn":
+                    ok = labels.get(k) not in vals
+                elif op == "Exists":
+                    ok = k in labels
+                elif op == "DoesNotExist":
+                    ok = k not in labels
+                else:
+                    ok = False
+                if not ok:
+                    break
+            if ok:
+                return True
+        return False
+
+    @staticmethod
+    def tolerated(taint, tolerations):
+        for t in tolerations:
+            if t.get("effect") and t.get("effect") != taint.get("effect"):
+                continue
+            if t.get("operator") == "Exists" and (not t.get("key") or t.get("key") == taint.get("key")):
+                return True
+            if t.get("key") == taint.get("key") and t.get("value", "") == taint.get("value", ""):
+                return True
+        return False
+
+    @staticmethod
+    def find_exec(files, name):
+        """Where the image's runtime finds name: the path itself when it
+        has a '/', else the first PATH directory holding it; None."""
+        if "/" in name:
+            return name if name in files else None
+        for d in PATH_DIRS:
+            if d + "/" + name in files:
+                return d + "/" + name
+        return None
+
+    def start_failure(self, c, img):
+        """Why container c of image img cannot start its command, as the
+        runtime and the shell report it: (reason, exit code, message,
+        log line), or None.  Only for the images whose files IMAGE_FILES
+        lists, and only when the pod overrides command or args: runc's exec
+        of a program the image does not have fails before the process runs
+        (StartError, exit code 128); "sh -c" of a script whose first word
+        the image does not have exits 127."""
+        files = IMAGE_FILES.get(split_image(img)[1].rsplit("/", 1)[-1].split(":")[0].split("@")[0])
+        cmd = c.get("command") or []
+        if files is None or not cmd:
+            return None
+        prog = cmd[0]
+        if self.find_exec(files, prog) is None:
+            if "/" in prog:
+                why = 'exec: "%s": stat %s: no such file or directory' % (prog, prog)
+            else:
+                why = 'exec: "%s": executable file not found in $PATH' % prog
+            return ("StartError", 128,
+                    "failed to create containerd task: failed to create shim task: OCI runtime create "
+                    "failed: runc create failed: unable to start container process: %s: unknown" % why, None)
+        argv = cmd[1:] + (c.get("args") or [])
+        if prog in SHELLS and len(argv) >= 2 and argv[0] == "-c":
+            word = (argv[1].split() or [""])[0]
+            if word and self.find_exec(files, word) is None and word not in ("exec", "echo", "cd", "set", "export"):
+                return ("Error", 127, None, "sh: 1: %s: not found" % word)
+        return None
+
+    def exit_code(self, c, img):
+        """The exit code of a container that runs to completion: the
+        start failure's (start_failure), the N of a shell script ending in
+        "exit N", else 0."""
+        fail = self.start_failure(c, img)
+        if fail:
+            return fail[0], fail[1], fail[2]
+        argv = (c.get("command") or []) + (c.get("args") or [])
+        if argv and argv[0] in SHELLS and len(argv) >= 3 and argv[1] == "-c":
+            last = argv[2].replace(";", "\n").strip().splitlines()[-1].split() if argv[2].strip() else []
+            if len(last) == 2 and last[0] == "exit" and last[1].isdigit():
+                code = int(last[1]) % 256
+                return ("Error" if code else "Completed"), code, None
+        return "Completed", 0, None
+
+    def run_once(self, pod):
+        """The kubelet's part for a pod with restartPolicy Never whose
+        images are there (a Job's): its containers run once and end with
+        exit_code(); the pod is Succeeded when every one exited 0, else
+        Failed.  A finished pod is never changed again."""
+        st = self.st
+        md, spec = pod["metadata"], pod.get("spec") or {}
+        old = pod.get("status") or {}
+        if old.get("phase") in ("Succeeded", "Failed"):
+            return False
+        if any(c.get("image", "") not in st.registry for c in spec.get("containers") or []):
+            return False
+        ts = now_ts()
+        seed = hashlib.sha256(md["uid"].encode()).hexdigest()
+        statuses, bad = [], 0
+        for c in spec.get("containers") or []:
+            reason, code, msg = self.exit_code(c, c.get("image", ""))
+            term = {"reason": reason, "exitCode": code, "startedAt": ts, "finishedAt": ts,
+                    "containerID": "containerd://" + hashlib.sha256((seed + c.get("name", "")).encode()).hexdigest()}
+            if msg:
+                term["message"] = msg
+            bad += code != 0
+            statuses.append({"name": c.get("name", ""), "state": {"terminated": term}, "lastState": {},
+                             "ready": False, "restartCount": 0, "image": image_ref(c.get("image", "")),
+                             "imageID": "%s@sha256:%s" % (image_ref(c.get("image", "")).rsplit(":", 1)[0],
+                                                          hashlib.sha256(c.get("image", "").encode()).hexdigest()),
+                             "started": False})
+        phase = "Failed" if bad else "Succeeded"
+        why = "PodFailed" if bad else "PodCompleted"
+        ipn = int(seed[:4], 16) % 250 + 2
+        p2 = copy.deepcopy(pod)
+        p2["status"] = {"phase": phase, "startTime": old.get("startTime", ts), "hostIP": "10.0.0.1",
+                        "podIP": "10.244.0.%d" % ipn, "podIPs": [{"ip": "10.244.0.%d" % ipn}],
+                        "qosClass": "BestEffort", "containerStatuses": statuses,
+                        "conditions": [{"type": "Initialized", "status": "True", "reason": why},
+                                       {"type": "Ready", "status": "False", "reason": why},
+                                       {"type": "ContainersReady", "status": "False", "reason": why},
+                                       {"type": "PodScheduled", "status": "True"}]}
+        st.put("pods", p2)
+        return True
+
     def schedule(self, pod):
-        """--schedule: bind a pod created without spec.nodeName to node-a,
-        as kube-scheduler would (off by default: such pods stay Pending)."""
-        if not self.st.args.schedule or (pod.get("spec") or {}).get("nodeName"):
+        """--schedule: kube-scheduler's part.  A pod created without
+        spec.nodeName is bound to the first Node (by name) that takes it:
+        not cordoned, its taints (NoSchedule, NoExecute) tolerated, its
+        labels meeting the pod's nodeSelector and required node affinity,
+        and its allocatable cpu and memory covering the requests of the
+        pods bound to it plus this one.  Without any Node object every pod
+        goes to node-a.  A pod no Node takes gets PodScheduled=False,
+        reason Unschedulable, with the scheduler's message ("0/2 nodes are
+        available: 1 Insufficient cpu, 1 node(s) didn't match Pod's node
+        affinity/selector. preemption: ...") and a FailedScheduling Event.
+        Off by default: the controllers then bind pods to node-a at once."""
+        spec = pod.get("spec") or {}
+        if not self.st.args.schedule or spec.get("nodeName"):
             return False
         md = pod["metadata"]
         if ("pods", md["namespace"], md["name"]) in self.st.manual_status or md.get("deletionTimestamp"):
             return False
+        nodes = sorted((k[2], o) for k, o in self.st.objects.items() if k[0] == "nodes")
+        why = {}
+        chosen = None if nodes else "node-a"
+        cpu, mem = self.pod_requests(spec)
+        for name, n in nodes:
+            labels = n["metadata"].get("labels") or {}
+            alloc = (n.get("status") or {}).get("allocatable") or {}
+            taints = [t for t in (n.get("spec") or {}).get("taints") or []
+                      if t.get("effect") in ("NoSchedule", "NoExecute")
+                      and not self.tolerated(t, spec.get("tolerations") or [])]
+            reasons = []
+            if (n.get("spec") or {}).get("unschedulable"):
+                reasons.append("node(s) were unschedulable")
+            elif taints:
+                reasons.append("node(s) had untolerated taint {%s: %s}" % (taints[0].get("key"),
+                                                                          taints[0].get("value", "")))
+            elif any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()) or \
+                    not self.affinity_ok(labels, spec):
+                reasons.append("node(s) didn't match Pod's node affinity/selector")
+            else:
+                used_cpu = used_mem = 0
+                for k, o in self.st.objects.items():
+                    if k[0] == "pods" and (o.get("spec") or {}).get("nodeName") == name and \
+                            (o.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
+                        c, m = self.pod_requests(o.get("spec") or {})
+                        used_cpu, used_mem = used_cpu + c, used_mem + m
+                if "cpu" in alloc and used_cpu + cpu > self.cpu_milli(alloc["cpu"]):
+                    reasons.append("Insufficient cpu")
+                if "memory" in alloc and used_mem + mem > self.mem_bytes(alloc["memory"]):
+                    reasons.append("Insufficient memory")
+            if not reasons:
+                chosen = name
+                break
+            for r in reasons:
+                why[r] = why.get(r, 0) + 1
         p = copy.deepcopy(pod)
-        p.setdefault("spec", {})["nodeName"] = "node-a"
-        self.st.put("pods", p)
+        if chosen is not None:
+            p.setdefault("spec", {})["nodeName"] = chosen
+            st = p.get("status") or {}
+            st["conditions"] = [c for c in st.get("conditions") or [] if c.get("type") != "PodScheduled"]
+            p["status"] = st
+            self.st.put("pods", p)
+            return True
+        msg = "0/%d nodes are available: %s. preemption: 0/%d nodes are available: %d Preemption is " \
+              "not helpful for scheduling." % (len(nodes), ", ".join(
+                  "%d %s" % (c, r) for r, c in sorted(why.items())), len(nodes), len(nodes))
+        old = pod.get("status") or {}
+        oc = [c for c in old.get("conditions") or [] if c.get("type") == "PodScheduled"]
+        if oc and oc[0].get("status") == "False" and oc[0].get("message") == msg:
+            return False
+        p["status"] = {"phase": "Pending", "qosClass": old.get("qosClass", "BestEffort"),
+                       "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                       "message": msg, "lastProbeTime": None,
+                                       "lastTransitionTime": now_ts()}]}
+        p2 = self.st.put("pods", p)
+        self.event(p2, "Pod", "Warning", "FailedScheduling", msg, "default-scheduler")
         return True
 
     def node_arch(self, node):
@@ -1090,6 +1568,8 @@ class Controller:
         if not spec.get("nodeName") or ("pods", ns, name) in st.manual_status:
             return False
         old = pod.get("status") or {}
+        if spec.get("restartPolicy") == "Never":
+            return self.run_once(pod)
         olds = {c.get("name"): c for c in old.get("containerStatuses") or []}
         ts = now_ts()
         statuses, not_ready, events = [], [], []
@@ -1106,6 +1586,34 @@ class Controller:
                 pulled, digest, pull_msg = st.reg_kubelet.pull(img, self.node_arch(spec["nodeName"]))
                 if not pulled:
                     self.due_at(time.monotonic() + st.reg_kubelet.ttl)
+            fail = self.start_failure(c, img) if pulled else None
+            if fail:
+                st.pull_fail_since.pop(fkey, None)
+                reason, code, fmsg, _ = fail
+                term = {"reason": reason, "exitCode": code, "startedAt": ts, "finishedAt": ts,
+                        "containerID": "containerd://" + hashlib.sha256((seed + cname).encode()).hexdigest()}
+                if fmsg:
+                    term["message"] = fmsg
+                oterm = (o.get("lastState") or {}).get("terminated") or {}
+                if oterm.get("reason") == reason and oterm.get("exitCode") == code:
+                    term = oterm
+                else:
+                    fp = "spec.containers{%s}" % cname
+                    events.append(("Failed", "Error: " + (fmsg or "container exited with code %d" % code), fp))
+                    events.append(("BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)"
+                                   % (cname, name, ns, md["uid"]), fp))
+                not_ready.append(cname)
+                unready += 1
+                statuses.append({"name": cname, "state": {"waiting": {
+                    "reason": "CrashLoopBackOff",
+                    "message": "back-off 10s restarting failed container=%s pod=%s_%s(%s)"
+                               % (cname, name, ns, md["uid"])}},
+                    "lastState": {"terminated": term}, "ready": False,
+                    "restartCount": max(o.get("restartCount", 0), 1), "image": image_ref(img),
+                    "imageID": "%s@sha256:%s" % (image_ref(img).rsplit(":", 1)[0],
+                                                 hashlib.sha256(img.encode()).hexdigest()),
+                    "containerID": term["containerID"], "started": False})
+                continue
             if pulled:
                 st.pull_fail_since.pop(fkey, None)
                 cid = hashlib.sha256((seed + cname + img).encode()).hexdigest()
@@ -2218,7 +2726,21 @@ def main():
     ap.add_argument("--scenario", default="empty", choices=["empty", "healthy", "broken-rollout"])
     ap.add_argument("--replicas", type=int, default=2)
     ap.add_argument("--schedule", action="store_true",
-                    help="bind pods created without spec.nodeName to node-a (kube-scheduler's part)")
+                    help="kube-scheduler's part: controllers create pods without spec.nodeName and each is "
+                         "bound to a Node that fits it (nodeSelector, required node affinity, taints, "
+                         "allocatable cpu and memory), or marked Unschedulable with the scheduler's message")
+    ap.add_argument("--jobs", action="store_true",
+                    help="run the Job controller: pods for each Job, retried after a back-off up to "
+                         "spec.backoffLimit (off by default: scenarios give Jobs their status)")
+    ap.add_argument("--job-backoff", type=float, default=10.0,
+                    help="seconds before the first retry of a failed Job pod, doubled for each failure "
+                         "(Kubernetes: 10)")
+    ap.add_argument("--volumes", action="store_true",
+                    help="run the PersistentVolume controller: claims of an existing StorageClass are "
+                         "bound, claims of a missing one get ProvisioningFailed (off by default)")
+    ap.add_argument("--endpointslices", action="store_true",
+                    help="run the EndpointSlice controller: a slice per Service with a selector, listing "
+                         "the pods it matches (off by default: scenarios bring their own slices)")
     ap.add_argument("--registry", default="",
                     help="URL of a real registry (http://HOST:PORT) that is docker.io for the simulated "
                          "kubelet: an image of docker.io runs when that registry has its manifest (with "

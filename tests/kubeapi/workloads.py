@@ -140,7 +140,8 @@ class Workloads:
         pmd["ownerReferences"] = [self.owner_ref(owner, kind, "apps/v1")]
         pspec = copy.deepcopy(tmpl.get("spec") or {})
         self.admit(pspec)
-        pspec["nodeName"] = node
+        if node is not None:
+            pspec["nodeName"] = node
         return self.st.put("pods", {"kind": "Pod", "apiVersion": "v1", "metadata": pmd, "spec": pspec,
                                     "status": {"phase": "Pending", "qosClass": "BestEffort"}})
 
@@ -189,7 +190,8 @@ class Workloads:
             labels = dict((tmpl.get("metadata") or {}).get("labels") or {})
             labels[STS_REV_LABEL] = rev["metadata"]["name"]
             labels[STS_POD_NAME] = "%s-%d" % (md["name"], i)
-            return self.new_pod(s, "StatefulSet", "%s-%d" % (md["name"], i), tmpl, labels, "node-a")
+            return self.new_pod(s, "StatefulSet", "%s-%d" % (md["name"], i), tmpl, labels,
+                                None if self.st.args.schedule else "node-a")
 
         blocked = False
         for i in range(want):

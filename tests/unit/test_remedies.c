@@ -1,8 +1,9 @@
 /*
  * The fix catalogue (lib/action/remedies/): the table, the StatefulSet and
  * DaemonSet revision rollback found as `kubectl rollout undo` finds it,
- * memory raise on a StatefulSet, the explanations for a bare Pod, and the
- * normaliser's uid guard for a Pod.
+ * memory raise on a StatefulSet, the explanations for a bare Pod, the
+ * normaliser's uid guard for a Pod and a Service, and the Service selector
+ * pointed at the one workload serving its ports.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +103,9 @@ test_table(void)
 	CHECK(r != NULL && r->build == remedy_image_tag);
 	CHECK(remedy_find("CrashLoopBackOff", "Pod") == NULL);
 	CHECK(remedy_find("ProgressDeadlineExceeded", "StatefulSet") == NULL);
-	CHECK(remedy_find("Unschedulable", "Deployment") == NULL);
+	CHECK(remedy_find("Unschedulable", "Pod") == NULL);
+	r = remedy_find("Unschedulable", "DaemonSet");
+	CHECK(r != NULL && r->build == remedy_node_selector);
 	/* every row names a kind remedy_api_path() knows */
 	for (i = 0; i < remedies_count; i++) {
 		char buf[256];
@@ -297,6 +300,416 @@ test_bare_pod(void)
 	json_decref(prop);
 }
 
+/* A workload as listed: kind, matchLabels, one container with port
+ * (number, name or NULL). */
+static json_t *
+workload(const char *kind, const char *name, const char *app, int port,
+    const char *pname)
+{
+	json_t *w, *cp;
+
+	cp = json_pack("{s:i}", "containerPort", port);
+	if (pname != NULL)
+		json_object_set_new(cp, "name", json_string(pname));
+	w = json_pack("{s:s, s:{s:s, s:s}, s:{s:{s:{s:s}}, s:{s:{s:{s:s}},"
+	    " s:{s:[{s:s, s:[o]}]}}}}", "kind", kind, "metadata", "name", name,
+	    "namespace", "demo", "spec", "selector", "matchLabels", "app", app,
+	    "template", "metadata", "labels", "app", app, "spec", "containers",
+	    "name", "c", "ports", cp);
+	return w;
+}
+
+static void
+test_service_selector(void)
+{
+	struct incidents	 incs;
+	struct incident		*inc;
+	struct diag_input	 in;
+	struct proposal		 p;
+	struct normalized	 nz;
+	json_t			*svc, *wls, *op, *one;
+	char			 cause[1024] = "", err[256];
+
+	make_incident(&incs, "Service", "checkout", "NoMatchingPods", &inc);
+	CHECK(remedy_find("NoMatchingPods", "Service") != NULL);
+	svc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:{s:{s:s}, s:[{s:i, s:s,"
+	    " s:s}]}}", "kind", "Service", "metadata", "name", "checkout",
+	    "namespace", "demo", "uid", "uid-svc", "spec", "selector", "app",
+	    "chekout", "ports", "port", 80, "targetPort", "http", "protocol",
+	    "TCP");
+	/* web serves "http"; api serves 9090 only; db, a port named http
+	 * but selected by matchExpressions, is told apart below */
+	wls = json_pack("[o, o]",
+	    workload("Deployment", "checkout", "checkout", 8080, "http"),
+	    workload("StatefulSet", "api", "api", 9090, NULL));
+	memset(&in, 0, sizeof(in));
+	in.inc = inc;
+	in.owner = svc;
+	in.workloads = wls;
+	memset(&p, 0, sizeof(p));
+	CHECK(remedy_service_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch != NULL);
+	CHECK_STR(p.risk, "medium");
+	CHECK_STR(p.api_path, "/api/v1/namespaces/demo/services/checkout");
+	op = json_array_get(p.patch, 0);
+	CHECK_STR(json_str_at(op, "op"), "test");
+	CHECK_STR(json_str_at(op, "value.app"), "chekout");
+	op = json_array_get(p.patch, 1);
+	CHECK_STR(json_str_at(op, "op"), "replace");
+	CHECK_STR(json_str_at(op, "path"), "/spec/selector");
+	CHECK_STR(json_str_at(op, "value.app"), "checkout");
+	CHECK(strstr(p.summary, "Deployment checkout") != NULL);
+	CHECK(strstr(cause, "only workload") != NULL);
+	/* normalised against the Service as read: a uid guard (a Service
+	 * has no generation), and an inverse restoring the old selector */
+	one = json_pack("[O]", json_array_get(p.patch, 1));
+	CHECK(normalize_proposal(svc, one, &nz, err, sizeof(err)) == 0);
+	json_decref(one);
+	CHECK_STR(json_str_at(json_array_get(nz.patch, 0), "path"),
+	    "/metadata/uid");
+	op = json_array_get(nz.inverse, json_array_size(nz.inverse) - 1);
+	CHECK_STR(json_str_at(op, "path"), "/spec/selector/app");
+	CHECK_STR(json_str_at(op, "value"), "chekout");
+	normalized_clear(&nz);
+	proposal_clear(&p);
+
+	/* not every workload read: one candidate is not "the only one" */
+	in.workloads_partial = 1;
+	memset(&p, 0, sizeof(p));
+	CHECK(remedy_service_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "may not be the only "
+	    "one") != NULL);
+	proposal_clear(&p);
+	in.workloads_partial = 0;
+
+	/* a numeric targetPort fits a containerPort of that number, and of
+	 * the same protocol only */
+	json_object_set_new(json_array_get(json_at(svc, "spec.ports"), 0),
+	    "targetPort", json_integer(9090));
+	memset(&p, 0, sizeof(p));
+	cause[0] = '\0';
+	CHECK(remedy_service_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch != NULL && strstr(p.summary, "StatefulSet api") !=
+	    NULL);
+	proposal_clear(&p);
+	json_object_set_new(json_array_get(json_at(svc, "spec.ports"), 0),
+	    "protocol", json_string("UDP"));
+	memset(&p, 0, sizeof(p));
+	CHECK(remedy_service_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "no workload") != NULL);
+	proposal_clear(&p);
+	json_object_set_new(json_array_get(json_at(svc, "spec.ports"), 0),
+	    "protocol", json_string("TCP"));
+
+	/* two workloads serve the port: no patch, both named */
+	json_array_append_new(wls, workload("DaemonSet", "api-node", "apin",
+	    9090, NULL));
+	memset(&p, 0, sizeof(p));
+	cause[0] = '\0';
+	CHECK(remedy_service_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL);
+	CHECK(strstr(p.summary, "2 workloads") != NULL);
+	CHECK(strstr(p.summary, "StatefulSet api, DaemonSet api-node") !=
+	    NULL);
+	CHECK(strstr(cause, "judgment call") != NULL);
+	proposal_clear(&p);
+
+	/* the one candidate selects by matchExpressions: explained */
+	json_array_remove(wls, 2);
+	json_object_set_new(json_at(json_array_get(wls, 1), "spec.selector"),
+	    "matchExpressions", json_pack("[{s:s, s:s, s:[s]}]", "key", "app",
+	    "operator", "In", "values", "api"));
+	memset(&p, 0, sizeof(p));
+	CHECK(remedy_service_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "matchExpressions") !=
+	    NULL);
+	proposal_clear(&p);
+
+	/* the Service could not be read */
+	in.owner = NULL;
+	memset(&p, 0, sizeof(p));
+	CHECK(remedy_service_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "could not be read") !=
+	    NULL);
+	proposal_clear(&p);
+	json_decref(wls);
+	json_decref(svc);
+	incidents_clear(&incs);
+}
+
+static json_t *
+node(const char *name, const char *disk, const char *cpu, const char *mem)
+{
+	json_t *n;
+
+	n = json_pack("{s:s, s:{s:{s:s}}, s:{s:{s:s, s:s}}}", "name", name,
+	    "metadata", "labels", "kubernetes.io/hostname", name, "status",
+	    "allocatable", "cpu", cpu, "memory", mem);
+	if (disk != NULL)
+		json_object_set_new(json_at(n, "metadata.labels"), "disktype",
+		    json_string(disk));
+	return n;
+}
+
+static json_t *
+sched_owner(json_t *sel, const char *cpu, const char *mem)
+{
+	json_t *o;
+
+	o = json_pack("{s:s, s:{s:s, s:s, s:I}, s:{s:{s:{s:o, s:[{s:s, s:s,"
+	    " s:{s:{s:s, s:s}}}]}}}}", "kind", "Deployment", "metadata", "name",
+	    "web", "namespace", "demo", "generation", (json_int_t)2, "spec",
+	    "template", "spec", "nodeSelector", sel, "containers", "name",
+	    "web", "image", "nginx:1.25", "resources", "requests", "cpu", cpu,
+	    "memory", mem);
+	return o;
+}
+
+static void
+test_node_selector(void)
+{
+	struct incidents	 incs;
+	struct incident		*inc;
+	struct diag_input	 in;
+	struct proposal		 p;
+	json_t			*nodes, *op;
+	char			 cause[2048];
+
+	make_incident(&incs, "Deployment", "web", "Unschedulable", &inc);
+	nodes = json_pack("[o, o, o]", node("node-a", "ssd", "4", "8Gi"),
+	    node("node-b", "hdd", "2", "4Gi"), node("node-c", NULL, "2",
+	    "4Gi"));
+	memset(&in, 0, sizeof(in));
+	in.inc = inc;
+	in.nodes = nodes;
+
+	/* a typo: disktype=ssdd, nodes carry ssd and hdd: ssd is closest */
+	in.owner = sched_owner(json_pack("{s:s}", "disktype", "ssdd"),
+	    "500m", "256Mi");
+	memset(&p, 0, sizeof(p));
+	cause[0] = '\0';
+	CHECK(remedy_node_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch != NULL);
+	CHECK_STR(p.risk, "medium");
+	op = json_array_get(p.patch, 1);
+	CHECK_STR(json_str_at(op, "op"), "replace");
+	CHECK_STR(json_str_at(op, "path"),
+	    "/spec/template/spec/nodeSelector/disktype");
+	CHECK_STR(json_str_at(op, "value"), "ssd");
+	CHECK(strstr(cause, "disktype=ssdd matches no node") != NULL);
+	proposal_clear(&p);
+	json_decref(in.owner);
+
+	/* a key no node carries: removed, risk high; its '/' escaped */
+	in.owner = sched_owner(json_pack("{s:s, s:s}", "disktype", "ssd",
+	    "example.com/gpu", "a100"), "500m", "256Mi");
+	memset(&p, 0, sizeof(p));
+	cause[0] = '\0';
+	CHECK(remedy_node_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch != NULL);
+	CHECK_STR(p.risk, "high");
+	CHECK(json_array_size(p.patch) == 2);
+	op = json_array_get(p.patch, 1);
+	CHECK_STR(json_str_at(op, "op"), "remove");
+	CHECK_STR(json_str_at(op, "path"),
+	    "/spec/template/spec/nodeSelector/example.com~1gpu");
+	CHECK(json_object_get(op, "value") == NULL);
+	CHECK(strstr(cause, "risk high") != NULL);
+	proposal_clear(&p);
+	json_decref(in.owner);
+
+	/* each entry met by some node, never together: explained */
+	in.owner = sched_owner(json_pack("{s:s, s:s}", "disktype", "ssd",
+	    "kubernetes.io/hostname", "node-b"), "500m", "256Mi");
+	memset(&p, 0, sizeof(p));
+	cause[0] = '\0';
+	CHECK(remedy_node_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "each of its entries") !=
+	    NULL);
+	proposal_clear(&p);
+	json_decref(in.owner);
+
+	/* requests larger than every node: the numbers, no patch */
+	in.owner = sched_owner(json_pack("{s:s}", "disktype", "ssdd"), "8",
+	    "256Mi");
+	memset(&p, 0, sizeof(p));
+	cause[0] = '\0';
+	CHECK(remedy_node_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL);
+	CHECK(strstr(p.summary, "requests 8000m of cpu") != NULL);
+	CHECK(strstr(p.summary, "4000m (node node-a)") != NULL);
+	proposal_clear(&p);
+	json_decref(in.owner);
+	in.owner = sched_owner(json_pack("{}"), "1", "16Gi");
+	memset(&p, 0, sizeof(p));
+	CHECK(remedy_node_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "16384Mi of memory") !=
+	    NULL && strstr(p.summary, "8192Mi") != NULL);
+	proposal_clear(&p);
+	json_decref(in.owner);
+
+	/* a cordoned node does not count */
+	json_object_set_new(json_array_get(nodes, 0), "spec",
+	    json_pack("{s:b}", "unschedulable", 1));
+	in.owner = sched_owner(json_pack("{s:s}", "disktype", "ssd"), "1",
+	    "1Gi");
+	memset(&p, 0, sizeof(p));
+	CHECK(remedy_node_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch != NULL);
+	CHECK_STR(json_str_at(json_array_get(p.patch, 1), "value"), "hdd");
+	proposal_clear(&p);
+	json_decref(in.owner);
+
+	/* required node affinity no node meets: explained, per term */
+	in.owner = sched_owner(json_pack("{}"), "1", "1Gi");
+	json_object_set_new(json_at(in.owner, "spec.template.spec"),
+	    "affinity", json_pack("{s:{s:{s:[{s:[{s:s, s:s, s:[s]}]}]}}}",
+	    "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
+	    "nodeSelectorTerms", "matchExpressions", "key", "disktype",
+	    "operator", "In", "values", "nvme"));
+	memset(&p, 0, sizeof(p));
+	cause[0] = '\0';
+	CHECK(remedy_node_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL);
+	CHECK(strstr(p.summary, "required node affinity") != NULL);
+	CHECK(strstr(cause, "term 1: disktype In [nvme] holds on no node, "
+	    "which carry disktype=hdd") != NULL);
+	proposal_clear(&p);
+	/* a term some node meets: not the affinity */
+	json_array_append_new(json_at(in.owner, "spec.template.spec.affinity."
+	    "nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
+	    "nodeSelectorTerms"), json_pack("{s:[{s:s, s:s}]}",
+	    "matchExpressions", "key", "disktype", "operator", "Exists"));
+	memset(&p, 0, sizeof(p));
+	CHECK(remedy_node_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "some node meets") !=
+	    NULL);
+	proposal_clear(&p);
+	json_decref(in.owner);
+
+	/* no Node known: explained */
+	in.nodes = NULL;
+	in.owner = sched_owner(json_pack("{s:s}", "disktype", "x"), "1",
+	    "1Gi");
+	memset(&p, 0, sizeof(p));
+	CHECK(remedy_node_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "no Node is known") !=
+	    NULL);
+	proposal_clear(&p);
+	json_decref(in.owner);
+	json_decref(nodes);
+	incidents_clear(&incs);
+}
+
+static void
+test_storage_class(void)
+{
+	struct incidents	 incs;
+	struct incident		*inc;
+	struct diag_input	 in;
+	struct proposal		 p;
+	json_t			*classes;
+	char			 cause[2048];
+
+	make_incident(&incs, "PersistentVolumeClaim", "data",
+	    "ProvisioningFailed", &inc);
+	classes = json_pack("[{s:s, s:s, s:{s:{s:s}}}, {s:s, s:s}]", "name",
+	    "standard", "provisioner", "rancher.io/local-path", "metadata",
+	    "annotations", "storageclass.kubernetes.io/is-default-class",
+	    "true", "name", "fast-ssd", "provisioner", "pd.csi.storage.gke.io");
+	memset(&in, 0, sizeof(in));
+	in.inc = inc;
+	in.storageclasses = classes;
+	in.owner = json_pack("{s:s, s:{s:s}}", "kind", "PersistentVolumeClaim",
+	    "spec", "storageClassName", "fast");
+	memset(&p, 0, sizeof(p));
+	cause[0] = '\0';
+	CHECK(remedy_storage_class(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL);
+	CHECK(strstr(p.summary, "StorageClass fast does not exist") != NULL);
+	CHECK(strstr(p.summary, "exist: fast-ssd, standard") != NULL);
+	CHECK(strstr(p.summary, "the default class: standard") != NULL);
+	CHECK(strstr(cause, "cannot be changed") != NULL);
+	proposal_clear(&p);
+	json_decref(in.owner);
+
+	/* the class exists: the provisioner's words are the evidence */
+	in.owner = json_pack("{s:{s:s}}", "spec", "storageClassName",
+	    "fast-ssd");
+	memset(&p, 0, sizeof(p));
+	CHECK(remedy_storage_class(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "fast-ssd exists") !=
+	    NULL);
+	proposal_clear(&p);
+	json_decref(in.owner);
+
+	/* no class named and no default */
+	json_object_del(json_array_get(classes, 0), "metadata");
+	in.owner = json_pack("{s:{}}", "spec");
+	memset(&p, 0, sizeof(p));
+	CHECK(remedy_storage_class(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "no class is the "
+	    "default") != NULL);
+	proposal_clear(&p);
+	json_decref(in.owner);
+	json_decref(classes);
+	incidents_clear(&incs);
+}
+
+/* A command the image lacks: explained by the rules, never patched. */
+static void
+test_command_not_found(void)
+{
+	struct incidents	 incs;
+	struct incident		*inc;
+	struct diag_input	 in;
+	struct proposal		 p;
+
+	make_incident(&incs, "Deployment", "web", "CrashLoopBackOff", &inc);
+	memset(&in, 0, sizeof(in));
+	in.inc = inc;
+	in.owner = json_pack("{s:s, s:{s:{s:{s:[{s:s, s:s, s:[s, s]}]}}}}",
+	    "kind", "Deployment", "spec", "template", "spec", "containers",
+	    "name", "web", "image", "nginx:1.25", "command", "ngnix", "-g");
+	in.pod = json_pack("{s:{s:[{s:s, s:s, s:{s:{s:s, s:i, s:s}}}]}}",
+	    "status", "containerStatuses", "name", "web", "image",
+	    "docker.io/library/nginx:1.25", "lastState", "terminated",
+	    "reason", "StartError", "exitCode", 128, "message", "failed to "
+	    "create containerd task: exec: \"ngnix\": executable file not "
+	    "found in $PATH: unknown");
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(p.patch == NULL);
+	CHECK(strstr(p.summary, "Container web (image nginx:1.25) cannot "
+	    "start its command: the runtime cannot find the executable "
+	    "(exec: \"ngnix\": executable file not found in $PATH)") != NULL);
+	CHECK(strstr(p.root_cause, "command [\"ngnix\", \"-g\"]") != NULL);
+	proposal_clear(&p);
+
+	/* a shell's 127, no override: the image's own entrypoint */
+	json_decref(in.pod);
+	json_object_del(json_array_get(json_at(in.owner,
+	    "spec.template.spec.containers"), 0), "command");
+	in.pod = json_pack("{s:{s:[{s:s, s:{s:{s:s, s:i}}}]}}", "status",
+	    "containerStatuses", "name", "web", "lastState", "terminated",
+	    "reason", "Error", "exitCode", 127);
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(p.patch == NULL && strstr(p.summary, "exit code 127") != NULL);
+	CHECK(strstr(p.root_cause, "image's own ENTRYPOINT/CMD") != NULL);
+	proposal_clear(&p);
+
+	/* exit code 1: not this explanation */
+	json_decref(in.pod);
+	in.pod = json_pack("{s:{s:[{s:s, s:{s:{s:s, s:i}}}]}}", "status",
+	    "containerStatuses", "name", "web", "lastState", "terminated",
+	    "reason", "Error", "exitCode", 1);
+	CHECK(rules_diagnose(&in, &p) == 0);
+	CHECK(strstr(p.summary, "cannot start its command") == NULL);
+	proposal_clear(&p);
+	json_decref(in.pod);
+	json_decref(in.owner);
+	incidents_clear(&incs);
+}
+
 static void
 test_stamp(void)
 {
@@ -329,6 +742,10 @@ main(void)
 	test_revision_rollback();
 	test_memory_statefulset();
 	test_bare_pod();
+	test_service_selector();
+	test_node_selector();
+	test_storage_class();
+	test_command_not_found();
 	test_stamp();
 	return T_DONE();
 }

@@ -224,9 +224,7 @@ remedy_probe_port(const struct diag_input *in, struct proposal *p,
 		    old);
 	}
 	if (fixed == 0) {
-		json_decref(p->patch);
-		json_decref(p->changes);
-		p->patch = p->changes = NULL;
+		remedy_drop_patch(p);
 		snprintf(p->summary, sizeof(p->summary),
 		    "No automatic fix: %.400s",
 		    why[0] ? why : "no probe of that kind aims at a port its "
@@ -244,9 +242,7 @@ remedy_probe_port(const struct diag_input *in, struct proposal *p,
 		    inc->name);
 	if (remedy_api_path(inc->kind, inc->ns, inc->name, p->api_path,
 	    sizeof(p->api_path)) == -1) {
-		json_decref(p->patch);
-		json_decref(p->changes);
-		p->patch = p->changes = NULL;
+		remedy_drop_patch(p);
 		return 0;
 	}
 	p->risk = "medium";

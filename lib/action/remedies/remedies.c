@@ -52,6 +52,18 @@ const struct remedy remedies_table[] = {
 	PROBE("ReadinessProbeFailed"),
 	PROBE("LivenessProbeFailed"),
 	PROBE("StartupProbeFailed"),
+	{ "Unschedulable", "Deployment", "node-selector",
+	    remedy_node_selector },
+	{ "Unschedulable", "StatefulSet", "node-selector",
+	    remedy_node_selector },
+	{ "Unschedulable", "DaemonSet", "node-selector",
+	    remedy_node_selector },
+	{ "JobPodsFailing", "Job", "job-retry", remedy_job_explain },
+	{ "JobPodsFailing", "CronJob", "job-retry", remedy_job_explain },
+	{ "ProvisioningFailed", "PersistentVolumeClaim", "storage-class",
+	    remedy_storage_class },
+	{ "NoMatchingPods", "Service", "service-selector",
+	    remedy_service_selector },
 };
 const size_t remedies_count = sizeof(remedies_table) /
     sizeof(remedies_table[0]);
@@ -121,7 +133,11 @@ remedy_api_path(const char *kind, const char *ns, const char *name,
 		{ "StatefulSet", "/apis/apps/v1",	"statefulsets" },
 		{ "DaemonSet",	 "/apis/apps/v1",	"daemonsets" },
 		{ "CronJob",	 "/apis/batch/v1",	"cronjobs" },
+		{ "Job",	 "/apis/batch/v1",	"jobs" },
 		{ "Pod",	 "/api/v1",		"pods" },
+		{ "Service",	 "/api/v1",		"services" },
+		{ "PersistentVolumeClaim", "/api/v1",
+		    "persistentvolumeclaims" },
 	};
 	size_t	i;
 	int	n;
@@ -134,6 +150,14 @@ remedy_api_path(const char *kind, const char *ns, const char *name,
 		return n < 0 || (size_t)n >= len ? -1 : 0;
 	}
 	return -1;
+}
+
+void
+remedy_drop_patch(struct proposal *p)
+{
+	json_decref(p->patch);
+	json_decref(p->changes);
+	p->patch = p->changes = NULL;
 }
 
 int

@@ -15,6 +15,17 @@
  *   image.c      a missing tag replaced by the closest tag the image
  *                registry lists (bare Pods; controllers without a usable
  *                revision)
+ *   schedule.c   pods no node can take: a nodeSelector entry no Node
+ *                meets set to the closest value Nodes carry (or removed
+ *                when none carries its key); requests larger than every
+ *                Node's allocatable explained with the numbers
+ *   job.c        a Job whose pods keep failing with one exit code: what
+ *                recreating it would take (its template is immutable)
+ *   storage.c    a claim whose StorageClass does not exist: explained
+ *                with the classes that do and the default (no patch:
+ *                a claim's spec is immutable)
+ *   service.c    a Service selector that matches no pod pointed at the
+ *                one workload of its namespace that serves its ports
  *
  * Every builder yields the same proposal (struct proposal, action/proposal.h): a
  * JSON Patch whose every replaced value and /metadata/generation is
@@ -75,9 +86,11 @@ extern const size_t		remedies_count;
 
 /* "/apis/apps/v1/namespaces/NS/statefulsets/NAME" and the like for the
  * kinds a fix may target (Deployment, StatefulSet, DaemonSet, CronJob,
- * Pod); -1 for any other kind. */
+ * Pod, Service, PersistentVolumeClaim, Job); -1 for any other kind. */
 int	remedy_api_path(const char *kind, const char *ns, const char *name,
 	    char *buf, size_t len);
+/* Drop p->patch and p->changes: the builder explains instead. */
+void	remedy_drop_patch(struct proposal *);
 /* Append {"op": op, "path": path, "value": value} (value stolen). */
 int	remedy_op(json_t *patch, const char *op, const char *path,
 	    json_t *value);
@@ -94,5 +107,9 @@ remedy_build_fn	remedy_probe_port;		/* probe.c */
 remedy_build_fn	remedy_image_tag;		/* image.c */
 remedy_build_fn	remedy_rollback_or_tag;		/* image.c: Deployment */
 remedy_build_fn	remedy_revision_or_tag;		/* image.c: STS, DS */
+remedy_build_fn	remedy_service_selector;	/* service.c */
+remedy_build_fn	remedy_node_selector;		/* schedule.c */
+remedy_build_fn	remedy_storage_class;		/* storage.c */
+remedy_build_fn	remedy_job_explain;		/* job.c */
 
 #endif
