@@ -406,6 +406,18 @@ kube_call_free(struct kube_call *call)
 		kube_client_release(c);
 }
 
+long
+kube_call_status(const struct kube_call *call)
+{
+	long code = 0;
+
+	if (call == NULL || call->easy == NULL ||
+	    curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &code) !=
+	    CURLE_OK)
+		return 0;
+	return code;
+}
+
 void
 kube_cancel(struct kube_call *call)
 {

@@ -131,6 +131,10 @@ struct kube_call *kube_request(struct kube_client *, const char *method,
 struct kube_call *kube_watch(struct kube_client *, const char *path,
 		    long bufsize, kube_event_cb event, kube_done_cb done,
 		    void *arg);
+/* The HTTP status the server answered the call with so far (its response
+ * headers), 0 before they arrived: a watch answered 200 is running even
+ * while no event has come. */
+long		 kube_call_status(const struct kube_call *);
 /* Abort a call in flight; no callback follows.  Safe from inside event(). */
 void		 kube_cancel(struct kube_call *);
 

@@ -37,7 +37,6 @@
 #define INF_WATCH_MIN_S		300
 #define INF_WATCH_SPAN_S	300
 #define INF_SHORT_WATCH		1000
-#define INF_CURRENT_MS		1000	/* a silent watch open this long runs */
 
 enum inf_next { INF_RELIST, INF_REWATCH };
 
@@ -1012,12 +1011,12 @@ informer_current(const struct informer *inf)
 {
 	/*
 	 * A watch just sent is not yet running: the server may still refuse
-	 * it (a 500 comes back within milliseconds).  It counts once it has
-	 * delivered an event or stayed open for INF_CURRENT_MS.
+	 * it, however long a busy server takes to say so.  It counts once the
+	 * server answered it 200 (or it delivered an event).
 	 */
 	return inf->synced && inf->call != NULL && inf->call_watch &&
 	    !inf->initial && (inf->watch_events > 0 ||
-	    mono_ms() - inf->watch_started_ms >= INF_CURRENT_MS);
+	    kube_call_status(inf->call) == 200);
 }
 
 void *

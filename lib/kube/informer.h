@@ -100,8 +100,8 @@ int		 informer_synced(const struct informer *);
 /* A watch is running from the cache's resourceVersion: the cache follows
  * the cluster within the watch's latency.  False while a list is under
  * way, while the informer waits to retry after a failure (the cache may
- * then be behind), and for a watch just sent until it delivers an event
- * or has stayed open for a second (the server may still refuse it). */
+ * then be behind), and for a watch just sent until the server answered
+ * it 200 or it delivered an event (the server may still refuse it). */
 int		 informer_current(const struct informer *);
 void		*informer_get(const struct informer *, const char *ns,
 		    const char *name);
