@@ -40,6 +40,7 @@ KIND_RESOURCES = {
     "CronJob": ("batch", "cronjobs"),
     "HorizontalPodAutoscaler": ("autoscaling", "horizontalpodautoscalers"),
     "Pod": ("", "pods"),
+    "Service": ("", "services"),
 }
 # Granted but not exercised by the loop, each for a stated reason.
 DOCUMENTED_UNUSED = {
