@@ -419,10 +419,17 @@ rules_diagnose(const struct diag_input *in, struct proposal *p)
 		    incident_pods(inc), inc->kind, inc->ns, inc->name);
 		rc = remedies_build(in, p, cause, sizeof(cause));
 	} else {
-		snprintf(cause, sizeof(cause), "%zu pod(s) of %s %s/%s: %s. "
-		    "%s%s", incident_pods(inc), inc->kind, inc->ns, inc->name,
-		    inc->reason, kubelet, *kubelet && kubelet[strlen(kubelet) -
-		    1] == '.' ? "" : ".");
+		char	pods[48] = "";
+
+		/* a Service, a claim or a Job with no pod of its own is
+		 * named alone; the kubelet's words close with one stop */
+		if (incident_pods(inc) > 0)
+			snprintf(pods, sizeof(pods), "%zu pod(s) of ",
+			    incident_pods(inc));
+		snprintf(cause, sizeof(cause), "%s%s %s/%s: %s.%s%s%s", pods,
+		    inc->kind, inc->ns, inc->name, inc->reason,
+		    *kubelet ? " " : "", kubelet, *kubelet &&
+		    kubelet[strlen(kubelet) - 1] != '.' ? "." : "");
 		rc = remedies_build(in, p, cause, sizeof(cause));
 	}
 	if (rc == -1)
