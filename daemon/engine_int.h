@@ -60,6 +60,10 @@ void	 engine_kind_gone(struct engine *, int k);
 /* diagnosis.c */
 /* Diagnose an incident once per episode (events, backend, dry-run, store). */
 void	 engine_diagnose(struct engine *, struct incident *);
+/* The LLM backend's model, NULL for the rules backend. */
+const char *engine_backend_model(const struct engine *);
+
+/* dryrun.c */
 /* {status, reason, message[, resourceVersion, generation]} of an answer. */
 json_t	*engine_answer_json(const struct kube_resp *);
 

@@ -35,4 +35,7 @@
  */
 int	rules_diagnose(const struct diag_input *, struct proposal *p);
 
+/* The system prompt of every LLM backend (prompt.c). */
+extern const char diagnosis_system_prompt[];
+
 #endif
