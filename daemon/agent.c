@@ -27,27 +27,13 @@
 #include "action/normalize.h"
 #include "action/policy.h"
 #include "action/proposal.h"
+#include "action/remedies/remedies.h"
 #include "base/log.h"
 #include "base/proto.h"
 #include "base/util.h"
 #include "engine_int.h"
 
 #define AGENT_MAX_DNS	253
-
-/* Where a target kind is read and patched. */
-static const struct {
-	const char	*kind;
-	const char	*group;
-	const char	*plural;
-} agent_paths[] = {
-	{ "Deployment",	 "/apis/apps/v1",	"deployments" },
-	{ "StatefulSet", "/apis/apps/v1",	"statefulsets" },
-	{ "DaemonSet",	 "/apis/apps/v1",	"daemonsets" },
-	{ "ReplicaSet",	 "/apis/apps/v1",	"replicasets" },
-	{ "Job",	 "/apis/batch/v1",	"jobs" },
-	{ "CronJob",	 "/apis/batch/v1",	"cronjobs" },
-	{ "Pod",	 "/api/v1",		"pods" },
-};
 
 /* One proposal in flight: the GET of the target, then the dry-run. */
 struct agent_job {
@@ -264,18 +250,11 @@ engine_agent_propose(void *engine, const struct agent_fix *f,
 	struct engine		*e = engine;
 	struct agent_job	*j = NULL;
 	struct store_incident	 inc;
-	const char		*group = NULL, *plural = NULL;
-	size_t			 i;
-	int			 rc;
+	int			 rc, known;
 
 	memset(&inc, 0, sizeof(inc));
 	if (e->stopping)
 		REFUSE(PROTO_EINTERNAL, "remedyd is stopping");
-	for (i = 0; i < NELEM(agent_paths); i++)
-		if (strcmp(f->kind, agent_paths[i].kind) == 0) {
-			group = agent_paths[i].group;
-			plural = agent_paths[i].plural;
-		}
 	if (!dns_name(f->ns) || !dns_name(f->name))
 		REFUSE(PROTO_EBADREQ, "target namespace and name must be DNS "
 		    "names (lower-case letters, digits, '-', '.')");
@@ -327,17 +306,16 @@ engine_agent_propose(void *engine, const struct agent_fix *f,
 	snprintf(j->owner_name, sizeof(j->owner_name), "%s",
 	    inc.name ? inc.name : "");
 	store_incident_clear(&inc);
-	if (plural != NULL && engine_kind_path(e, j->kind) != NULL)
-		group = engine_kind_path(e, j->kind);	/* as discovered */
-	if (plural != NULL && snprintf(j->p.api_path, sizeof(j->p.api_path),
-	    "%s/namespaces/%s/%s/%s", group, j->ns, plural, j->name) >=
-	    (int)sizeof(j->p.api_path))
+	/* at the version discovery chose */
+	known = remedy_api_path_at(j->kind, engine_kind_path(e, j->kind),
+	    j->ns, j->name, j->p.api_path, sizeof(j->p.api_path));
+	if (known == -2)
 		REFUSE(PROTO_EBADREQ, "target namespace and name are too long");
 
 	/* 2. the wall on the patch as proposed: before anything is read */
 	if (json_is_array(j->proposed) && job_wall(j, j->proposed))
 		return 0;
-	if (plural == NULL) {
+	if (known == -1) {
 		/* a kind the wall allows but remedy cannot read */
 		job_refuse(j, POLICY_RULE_KIND, "remedy does not patch this "
 		    "kind");

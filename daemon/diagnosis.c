@@ -83,23 +83,6 @@ static const struct {
 };
 #define WL_LIST_LIMIT	"250"	/* per kind; more: the list is partial */
 
-/* Where the root owner is read, by kind. */
-static const struct {
-	const char	*kind;
-	const char	*group;
-	const char	*plural;
-} owner_paths[] = {
-	{ "Deployment",	 "/apis/apps/v1",	"deployments" },
-	{ "StatefulSet", "/apis/apps/v1",	"statefulsets" },
-	{ "DaemonSet",	 "/apis/apps/v1",	"daemonsets" },
-	{ "ReplicaSet",	 "/apis/apps/v1",	"replicasets" },
-	{ "Job",	 "/apis/batch/v1",	"jobs" },
-	{ "CronJob",	 "/apis/batch/v1",	"cronjobs" },
-	{ "Pod",	 "/api/v1",		"pods" },	/* a bare Pod */
-	{ "Service",	 "/api/v1",		"services" },
-	{ "PersistentVolumeClaim", "/api/v1",	"persistentvolumeclaims" },
-};
-
 struct djob {
 	struct engine	*e;
 	char		*fingerprint;
@@ -1113,7 +1096,6 @@ job_step(struct djob *j)
 	struct engine	*e = j->e;
 	struct incident	*inc;
 	char		 path[1024], sel[600], num[32];
-	size_t		 i;
 
 	inc = incidents_get(&e->incs, j->fingerprint);
 	if (inc == NULL || incident_objects(inc) == 0) {
@@ -1146,14 +1128,10 @@ job_step(struct djob *j)
 		case STEP_OWNER:
 			/* At the version discovery chose (a v1.20 server
 			 * serves CronJobs as batch/v1beta1 only). */
-			for (i = 0; i < NELEM(owner_paths); i++)
-				if (strcmp(inc->kind, owner_paths[i].kind) == 0)
-					snprintf(path, sizeof(path),
-					    "%s/namespaces/%s/%s/%s",
-					    engine_kind_path(e, inc->kind) ?
-					    engine_kind_path(e, inc->kind) :
-					    owner_paths[i].group, inc->ns,
-					    owner_paths[i].plural, inc->name);
+			if (remedy_api_path_at(inc->kind, engine_kind_path(e,
+			    inc->kind), inc->ns, inc->name, path,
+			    sizeof(path)) != 0)
+				path[0] = '\0';
 			break;
 		case STEP_LOGS:
 			/* For an LLM, and for the rules' crash loops: the

@@ -113,6 +113,25 @@ test_table(void)
 		CHECK(remedy_api_path(remedies_table[i].kind, "n", "x", buf,
 		    sizeof(buf)) == 0);
 	}
+	/* at the version discovery chose, or the kind's own */
+	{
+		char buf[256], tiny[16];
+
+		CHECK(remedy_api_path_at("CronJob", "/apis/batch/v1beta1",
+		    "demo", "backup", buf, sizeof(buf)) == 0);
+		CHECK(strcmp(buf, "/apis/batch/v1beta1/namespaces/demo/"
+		    "cronjobs/backup") == 0);
+		CHECK(remedy_api_path_at("Service", NULL, "demo", "cart", buf,
+		    sizeof(buf)) == 0);
+		CHECK(strcmp(buf, "/api/v1/namespaces/demo/services/cart") ==
+		    0);
+		CHECK(remedy_api_path_at("ReplicaSet", NULL, "demo", "web-1",
+		    buf, sizeof(buf)) == 0);
+		CHECK(remedy_api_path_at("Secret", NULL, "demo", "x", buf,
+		    sizeof(buf)) == -1);
+		CHECK(remedy_api_path_at("Deployment", NULL, "demo", "web",
+		    tiny, sizeof(tiny)) == -2);
+	}
 }
 
 static void

@@ -121,8 +121,8 @@ remedies_build(const struct diag_input *in, struct proposal *p,
 }
 
 int
-remedy_api_path(const char *kind, const char *ns, const char *name,
-    char *buf, size_t len)
+remedy_api_path_at(const char *kind, const char *prefix, const char *ns,
+    const char *name, char *buf, size_t len)
 {
 	static const struct {
 		const char	*kind;
@@ -132,6 +132,7 @@ remedy_api_path(const char *kind, const char *ns, const char *name,
 		{ "Deployment",	 "/apis/apps/v1",	"deployments" },
 		{ "StatefulSet", "/apis/apps/v1",	"statefulsets" },
 		{ "DaemonSet",	 "/apis/apps/v1",	"daemonsets" },
+		{ "ReplicaSet",	 "/apis/apps/v1",	"replicasets" },
 		{ "CronJob",	 "/apis/batch/v1",	"cronjobs" },
 		{ "Job",	 "/apis/batch/v1",	"jobs" },
 		{ "Pod",	 "/api/v1",		"pods" },
@@ -146,10 +147,19 @@ remedy_api_path(const char *kind, const char *ns, const char *name,
 		if (strcmp(paths[i].kind, kind) != 0)
 			continue;
 		n = snprintf(buf, len, "%s/namespaces/%s/%s/%s",
-		    paths[i].prefix, ns, paths[i].plural, name);
-		return n < 0 || (size_t)n >= len ? -1 : 0;
+		    prefix ? prefix : paths[i].prefix, ns, paths[i].plural,
+		    name);
+		return n < 0 || (size_t)n >= len ? -2 : 0;
 	}
 	return -1;
+}
+
+int
+remedy_api_path(const char *kind, const char *ns, const char *name,
+    char *buf, size_t len)
+{
+	return remedy_api_path_at(kind, NULL, ns, name, buf, len) == 0 ? 0 :
+	    -1;
 }
 
 void

@@ -89,6 +89,11 @@ extern const size_t		remedies_count;
  * Pod, Service, PersistentVolumeClaim, Job); -1 for any other kind. */
 int	remedy_api_path(const char *kind, const char *ns, const char *name,
 	    char *buf, size_t len);
+/* The same (ReplicaSet too) under prefix ("/apis/batch/v1beta1", the
+ * version API discovery chose), or the kind's own when prefix is NULL;
+ * -1 for a kind it does not know, -2 when the path does not fit. */
+int	remedy_api_path_at(const char *kind, const char *prefix,
+	    const char *ns, const char *name, char *buf, size_t len);
 /* Drop p->patch and p->changes: the builder explains instead. */
 void	remedy_drop_patch(struct proposal *);
 /* Append {"op": op, "path": path, "value": value} (value stolen). */
