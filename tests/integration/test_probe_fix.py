@@ -12,6 +12,14 @@ verified.
 Deployment `api` declares two ports (80, 443) with the same probe on 8080:
 which port is meant is a guess, so its incident is explained without an
 action.
+
+HTTP status: Deployment `shop`'s readiness probe asks GET /ready, a path
+the image's web server does not have (the test API server's kubelet
+answers "HTTP probe failed with statuscode: 404", IMAGE_HTTP_PATHS), while
+its liveness probe asks / on the same port and passes: the readiness
+probe takes the path /, approved, Ready, verified.  Deployment `cart`'s
+liveness probe asks /healthz and fails too: nothing says which path the
+server has, so it is explained with the status code, no action.
 """
 import os
 import sys
@@ -49,6 +57,31 @@ def create(c):
         return len(pods) == 4 and all(p["status"].get("phase") == "Running" and not pod_ready(p)
                                       for p in pods)
     wait_for(refused, 60, "the pods to run without passing their readiness probe")
+
+
+def path_deployment(name, live):
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "demo"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{
+                                      "name": name, "image": "nginx:1.25",
+                                      "ports": [{"containerPort": 80}],
+                                      "readinessProbe": {"httpGet": {"path": "/ready", "port": 80}},
+                                      "livenessProbe": {"httpGet": {"path": live, "port": 80},
+                                                        "periodSeconds": 1}}]}}}}
+
+
+def create_paths(c):
+    for name, live in (("shop", "/"), ("cart", "/healthz")):
+        status, obj = c.api("POST", APPS + "/deployments", path_deployment(name, live))
+        assert status == 201, obj
+
+    def failing():
+        pods = app_pods(c, "shop") + app_pods(c, "cart")
+        return len(pods) == 4 and all(p["status"].get("phase") == "Running" and not pod_ready(p)
+                                      for p in pods)
+    wait_for(failing, 60, "the pods to run without passing their readiness probe")
 
 
 class ProbeFix(unittest.TestCase):
@@ -100,6 +133,55 @@ class ProbeFix(unittest.TestCase):
         self.assertEqual(dep["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
                          ["httpGet"]["port"], 80)
         pods = app_pods(c, "web")
+        self.assertTrue(pods and all(pod_ready(p) for p in pods), pods)
+        self.assertEqual(len([w for w in c.remedyd_writes() if w["method"] == "PATCH"]), 1)
+        self.ok = True
+
+
+class ProbePath(unittest.TestCase):
+    def setUp(self):
+        self.env = Env(scenario="empty", hold_down="1s", verify_timeout="60s",
+                       before_daemon=create_paths)
+        self.ok = False
+
+    def tearDown(self):
+        rc = self.env.close(self.ok)
+        if self.ok:
+            self.assertEqual(rc, 0)
+
+    def test_path_of_the_passing_probe(self):
+        c, d = self.env.cluster, self.env.daemon
+        path = "/spec/template/spec/containers/0/readinessProbe/httpGet/path"
+        act = wait_action(d, "pending", timeout=60)[0]
+        self.assertEqual((act["kind"], act["name"]), ("Deployment", "shop"))
+        self.assertEqual(act["risk"], "medium")
+        rc, out, err = d.ctl("show", str(act["id"]))
+        self.assertEqual(rc, 0, err)
+        self.assertIn({"op": "test", "path": path, "value": "/ready"}, out["action"]["patch"])
+        self.assertIn({"op": "replace", "path": path, "value": "/"}, out["action"]["patch"])
+        self.assertEqual(out["action"]["changes"], [{"path": path, "before": "/ready", "after": "/"}])
+        self.assertIn("answers status 404", out["action"]["root_cause"])
+        self.assertEqual(c.remedyd_writes(), [])
+
+        def cart_explained():
+            rc, out, err = d.ctl("incidents")
+            for inc in out["incidents"]:
+                dg = inc.get("diagnosis") or {}
+                if inc["name"] == "cart" and dg.get("status") == "explained":
+                    return dg
+            return None
+        dg = wait_for(cart_explained, 60, "the cart incident to be explained")
+        # both probes fail; the newest event's is explained
+        self.assertRegex(dg["summary"], r"probe of container cart asks GET /(ready|healthz) on port 80 "
+                                        r"and the server answers an error status")
+        rc, out, err = d.ctl("list")
+        self.assertEqual([a["name"] for a in out["actions"]], ["shop"])
+
+        rc, out, err = d.ctl("approve", str(act["id"]))
+        self.assertEqual(rc, 0, err)
+        done = wait_state(d, act["id"], ("verified", "failed", "not-recovered"), timeout=90)
+        self.assertEqual(done["state"], "verified", done)
+        pods = app_pods(c, "shop")
         self.assertTrue(pods and all(pod_ready(p) for p in pods), pods)
         self.assertEqual(len([w for w in c.remedyd_writes() if w["method"] == "PATCH"]), 1)
         self.ok = True

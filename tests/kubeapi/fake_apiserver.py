@@ -50,6 +50,12 @@ IMAGE_FILES = {
                 "/bin/false", "/usr/bin/env", "/bin/wget"},
 }
 SHELLS = ("sh", "bash", "/bin/sh", "/bin/bash")
+# The HTTP paths the built-in images' servers answer 200 on every port the
+# container declares (any other path: 404); an image not listed answers
+# every path.
+IMAGE_HTTP_PATHS = {
+    "nginx": ("/", "/index.html"),
+}
 
 # plural -> (group, version, kind, namespaced)
 RESOURCES = {
@@ -1283,13 +1289,17 @@ class Controller:
         return False
 
     @staticmethod
-    def refused_probe(c, ip):
-        """The kubelet's message when c's readiness probe is refused, else
-        None.  Modelled simply: a container serves exactly the ports it
-        declares (containerPort), so an httpGet or tcpSocket readiness probe
-        on another number, or on a name no port of c carries, is refused;
-        a probe on a declared port (or without a port) succeeds at once."""
-        probe = c.get("readinessProbe") or {}
+    def probe_failure(c, field, ip, img):
+        """The kubelet's message when c's probe `field` (readinessProbe,
+        livenessProbe) fails, else None.  Modelled simply: a container
+        serves exactly the ports it declares (containerPort), so an httpGet
+        or tcpSocket probe on another number, or on a name no port of c
+        carries, is refused; on a declared port a tcpSocket probe succeeds,
+        and an httpGet probe succeeds unless the image is one whose HTTP
+        paths IMAGE_HTTP_PATHS lists and the path is not one of them: then
+        the server answers 404, as the kubelet reports it."""
+        probe = c.get(field) or {}
+        what = "Readiness" if field == "readinessProbe" else "Liveness"
         for kind in ("httpGet", "tcpSocket"):
             h = probe.get(kind)
             if not isinstance(h, dict) or "port" not in h:
@@ -1297,19 +1307,18 @@ class Controller:
             ports = c.get("ports") or []
             port = h["port"]
             if isinstance(port, str):
-                named = [p.get("containerPort") for p in ports if p.get("name") == port]
-                if named:
-                    return None
-                return ('Readiness probe failed: Get "http://%s:%s%s": dial tcp %s:%s: '
-                        'connect: connection refused' % (ip, port, h.get("path", "/"), ip, port)
-                        if kind == "httpGet" else
-                        "Readiness probe failed: dial tcp %s:%s: connect: connection refused" % (ip, port))
-            if any(p.get("containerPort") == port for p in ports):
-                return None
-            if kind == "httpGet":
-                return ('Readiness probe failed: Get "http://%s:%d%s": dial tcp %s:%d: '
-                        'connect: connection refused' % (ip, port, h.get("path", "/"), ip, port))
-            return "Readiness probe failed: dial tcp %s:%d: connect: connection refused" % (ip, port)
+                declared = any(p.get("name") == port for p in ports)
+            else:
+                declared = any(p.get("containerPort") == port for p in ports)
+            if not declared:
+                if kind == "httpGet":
+                    return ('%s probe failed: Get "http://%s:%s%s": dial tcp %s:%s: '
+                            'connect: connection refused' % (what, ip, port, h.get("path", "/"), ip, port))
+                return "%s probe failed: dial tcp %s:%s: connect: connection refused" % (what, ip, port)
+            paths = IMAGE_HTTP_PATHS.get(split_image(img)[1].rsplit("/", 1)[-1].split(":")[0].split("@")[0])
+            if kind == "httpGet" and paths is not None and h.get("path", "/") not in paths:
+                return "%s probe failed: HTTP probe failed with statuscode: 404" % what
+            return None
         return None
 
     @staticmethod
@@ -1561,7 +1570,8 @@ class Controller:
 
     def kubelet(self, pod):
         """Drive a scheduled pod's status from its images and the registry,
-        and its readiness from its readiness probes (refused_probe)."""
+        and its readiness from its readiness and liveness probes
+        (probe_failure)."""
         st = self.st
         md, spec = pod["metadata"], pod.get("spec") or {}
         ns, name = md["namespace"], md["name"]
@@ -1617,14 +1627,27 @@ class Controller:
             if pulled:
                 st.pull_fail_since.pop(fkey, None)
                 cid = hashlib.sha256((seed + cname + img).encode()).hexdigest()
-                refused = self.refused_probe(c, probe_ip)
+                refused = self.probe_failure(c, "readinessProbe", probe_ip, img)
+                killed = self.probe_failure(c, "livenessProbe", probe_ip, img)
+                restarts = o.get("restartCount", 0)
+                # when it turns: the kubelet says so once, and a failing
+                # liveness probe gets the container killed and started
+                # again (one restart, not one per pass)
+                if (refused or killed) and (o.get("ready", True) or not running):
+                    fp = "spec.containers{%s}" % cname
+                    if refused:
+                        events.append(("Unhealthy", refused, fp))
+                    if killed:
+                        events.append(("Unhealthy", killed, fp))
+                        events.append(("Killing", "Container %s failed liveness probe, will be "
+                                       "restarted" % cname, fp))
+                        restarts += 1 if running else 0
+                refused = refused or killed
                 if refused:
                     not_ready.append(cname)
                     unready += 1
-                    if o.get("ready", True) or not running:
-                        events.append(("Unhealthy", refused, "spec.containers{%s}" % cname))
                 statuses.append({"name": cname, "state": {"running": {"startedAt": (running or {}).get("startedAt", ts)}},
-                                 "lastState": {}, "ready": not refused, "restartCount": o.get("restartCount", 0),
+                                 "lastState": {}, "ready": not refused, "restartCount": restarts,
                                  "image": image_ref(img),
                                  "imageID": o.get("imageID") if running and o.get("imageID") else
                                  "%s@%s" % (image_ref(img).rsplit(":", 1)[0],

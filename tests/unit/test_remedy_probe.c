@@ -168,8 +168,14 @@ test_unfixed(void)
 	unfixed("ReadinessProbeFailed", owner("Deployment",
 	    json_pack("[{s:i}]", "containerPort", 80), "readinessProbe",
 	    "httpGet", json_integer(8080)), "Readiness probe failed: HTTP "
-	    "probe failed with statuscode: 500", "not with \"connection "
-	    "refused\"");
+	    "probe failed with statuscode: 500", "no other probe of the "
+	    "container passes");
+	/* neither refused nor an error status */
+	unfixed("ReadinessProbeFailed", owner("Deployment",
+	    json_pack("[{s:i}]", "containerPort", 80), "readinessProbe",
+	    "httpGet", json_integer(8080)), "Readiness probe failed: Get "
+	    "\"http://10.88.0.5:80/\": context deadline exceeded",
+	    "neither with \"connection refused\"");
 }
 
 /* A named port the container lacks, a tcpSocket liveness probe. */
@@ -200,6 +206,166 @@ test_named_liveness(void)
 	    "no probe of that kind aims at a port");
 }
 
+#define STATUS404(kind) kind " probe failed: HTTP probe failed with " \
+	"statuscode: 404"
+
+/* A Deployment "web" whose container declares ports 80 and 8080, with a
+ * readiness probe GET rpath on rport and a liveness probe GET lpath on
+ * lport (numbers). */
+static json_t *
+two_probes(const char *rpath, long rport, const char *lpath, long lport)
+{
+	json_t	*o = owner("Deployment", json_pack("[{s:i}, {s:s, s:i}]",
+	    "containerPort", 80, "name", "admin", "containerPort", 8080),
+	    "readinessProbe", "httpGet", json_integer(rport));
+	json_t	*c = json_array_get(json_at(o, "spec.template.spec.containers"),
+	    0);
+
+	json_object_set_new(json_at(c, "readinessProbe.httpGet"), "path",
+	    json_string(rpath));
+	json_object_set_new(c, "livenessProbe", json_pack("{s:{s:s, s:I}, "
+	    "s:i}", "httpGet", "path", lpath, "port", (json_int_t)lport,
+	    "periodSeconds", 1));
+	return o;
+}
+
+/* The affected pod: container web running since startedAt, ready or
+ * not. */
+static json_t *
+pod(const char *started, int ready)
+{
+	return json_pack("{s:{s:[{s:s, s:b, s:{s:{s:s}}}]}}", "status",
+	    "containerStatuses", "name", "web", "ready", ready, "state",
+	    "running", "startedAt", started);
+}
+
+static int
+build_pod(struct incident *inc, json_t *o, json_t *ev, json_t *pd,
+    struct proposal *p, char *cause, size_t clen)
+{
+	struct diag_input	in;
+	int			rc;
+
+	memset(&in, 0, sizeof(in));
+	memset(p, 0, sizeof(*p));
+	snprintf(cause, clen, "1 pod(s) are not ready.");
+	in.inc = inc;
+	in.owner = o;
+	in.events = ev;
+	in.pod = pd;
+	rc = remedies_build(&in, p, cause, clen);
+	json_decref(o);
+	json_decref(ev);
+	json_decref(pd);
+	return rc;
+}
+
+/* A readiness probe answered 404, the liveness probe on the same port
+ * passes with another path: the readiness probe takes its path. */
+static void
+test_status_path(void)
+{
+	struct proposal	 p;
+	char		 cause[2048];
+	const char	*path = "/spec/template/spec/containers/0/"
+			    "readinessProbe/httpGet/path";
+
+	CHECK_INT(build_pod(incident("Deployment", "ReadinessProbeFailed"),
+	    two_probes("/ready", 80, "/", 80), events(STATUS404("Readiness")),
+	    pod("2020-01-01T00:00:00Z", 0), &p, cause, sizeof(cause)), 0);
+	CHECK(p.patch != NULL);
+	CHECK_INT(json_array_size(p.patch), 2);
+	CHECK_STR(json_str_at(json_array_get(p.patch, 0), "op"), "test");
+	CHECK_STR(json_str_at(json_array_get(p.patch, 0), "path"), path);
+	CHECK_STR(json_str_at(json_array_get(p.patch, 0), "value"), "/ready");
+	CHECK_STR(json_str_at(json_array_get(p.patch, 1), "op"), "replace");
+	CHECK_STR(json_str_at(json_array_get(p.patch, 1), "value"), "/");
+	CHECK_STR(json_str_at(json_array_get(p.changes, 0), "before"),
+	    "/ready");
+	CHECK_STR(p.risk, "medium");
+	CHECK(strstr(p.summary, "at path /, which its passing liveness "
+	    "probe asks on the same port") != NULL);
+	CHECK(strstr(cause, "answers status 404") != NULL);
+	proposal_clear(&p);
+	incidents_clear(&incs);
+
+	/* the liveness probe has not been asked yet (started just now, its
+	 * period is 1 s): no evidence */
+	{
+		char	now[64];
+
+		fmt_rfc3339(now_ms() + 60000, now, sizeof(now));
+		CHECK_INT(build_pod(incident("Deployment",
+		    "ReadinessProbeFailed"), two_probes("/ready", 80, "/", 80),
+		    events(STATUS404("Readiness")), pod(now, 0), &p, cause,
+		    sizeof(cause)), 0);
+		CHECK(p.patch == NULL);
+		CHECK(strstr(p.summary, "no other probe of the container "
+		    "passes") != NULL);
+		proposal_clear(&p);
+		incidents_clear(&incs);
+	}
+
+	/* the liveness probe fails too: no evidence */
+	CHECK_INT(build_pod(incident("Deployment", "ReadinessProbeFailed"),
+	    two_probes("/ready", 80, "/healthz", 80), json_pack("{s:[{s:s, "
+	    "s:s}, {s:s, s:s}]}", "items", "reason", "Unhealthy", "message",
+	    STATUS404("Readiness"), "reason", "Unhealthy", "message",
+	    STATUS404("Liveness")), pod("2020-01-01T00:00:00Z", 0), &p, cause,
+	    sizeof(cause)), 0);
+	CHECK(p.patch == NULL);
+	/* (the newest event, the liveness probe's, is the one explained) */
+	CHECK(strstr(p.summary, "liveness probe of container web asks GET "
+	    "/healthz on port 80") != NULL);
+	CHECK(strstr(cause, "answers status 404") != NULL);
+	proposal_clear(&p);
+	incidents_clear(&incs);
+
+	/* no pod to read: nothing says the liveness probe passes */
+	CHECK_INT(build(incident("Deployment", "ReadinessProbeFailed"),
+	    two_probes("/ready", 80, "/", 80), events(STATUS404("Readiness")),
+	    &p, cause, sizeof(cause)), 0);
+	CHECK(p.patch == NULL);
+	proposal_clear(&p);
+	incidents_clear(&incs);
+}
+
+/* A liveness probe answered 404 on port 8080 (the admin port), the ready
+ * container's readiness probe gets the same path answered on port 80:
+ * the liveness probe takes port 80. */
+static void
+test_status_port(void)
+{
+	struct proposal	 p;
+	char		 cause[2048];
+	const char	*path = "/spec/template/spec/containers/0/"
+			    "livenessProbe/httpGet/port";
+
+	CHECK_INT(build_pod(incident("Deployment", "LivenessProbeFailed"),
+	    two_probes("/healthz", 80, "/healthz", 8080),
+	    events(STATUS404("Liveness")), pod("2020-01-01T00:00:00Z", 1), &p,
+	    cause, sizeof(cause)), 0);
+	CHECK(p.patch != NULL);
+	CHECK_STR(json_str_at(json_array_get(p.patch, 1), "path"), path);
+	CHECK_INT(json_integer_value(json_object_get(json_array_get(p.patch,
+	    0), "value")), 8080);
+	CHECK_INT(json_integer_value(json_object_get(json_array_get(p.patch,
+	    1), "value")), 80);
+	CHECK(strstr(p.summary, "at port 80, where its passing readiness "
+	    "probe gets an answer for /healthz") != NULL);
+	proposal_clear(&p);
+	incidents_clear(&incs);
+
+	/* the readiness probe's container is not ready: no evidence */
+	CHECK_INT(build_pod(incident("Deployment", "LivenessProbeFailed"),
+	    two_probes("/healthz", 80, "/healthz", 8080),
+	    events(STATUS404("Liveness")), pod("2020-01-01T00:00:00Z", 0), &p,
+	    cause, sizeof(cause)), 0);
+	CHECK(p.patch == NULL);
+	proposal_clear(&p);
+	incidents_clear(&incs);
+}
+
 static void
 test_table(void)
 {
@@ -214,7 +380,7 @@ test_table(void)
 		for (j = 0; j < 3; j++) {
 			r = remedy_find(reasons[j], kinds[i]);
 			CHECK(r != NULL &&
-			    strcmp(r->family, "probe-port") == 0);
+			    strcmp(r->family, "probe") == 0);
 		}
 	CHECK(remedy_find("ReadinessProbeFailed", "Pod") == NULL);
 }
@@ -228,5 +394,7 @@ main(void)
 	test_fixed("DaemonSet", "daemonsets");
 	test_unfixed();
 	test_named_liveness();
+	test_status_path();
+	test_status_port();
 	return T_DONE();
 }

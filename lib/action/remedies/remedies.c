@@ -16,9 +16,9 @@
 	    remedy_rollback_revision }
 
 #define PROBE(reason)							\
-	{ reason, "Deployment",	 "probe-port", remedy_probe_port },	\
-	{ reason, "StatefulSet", "probe-port", remedy_probe_port },	\
-	{ reason, "DaemonSet",	 "probe-port", remedy_probe_port }
+	{ reason, "Deployment",	 "probe", remedy_probe },	\
+	{ reason, "StatefulSet", "probe", remedy_probe },	\
+	{ reason, "DaemonSet",	 "probe", remedy_probe }
 /* A missing image: the revision rollback, else the registry's closest
  * tag (image.c); a bare Pod has no revision, only the tag. */
 #define IMAGE(reason)							\

@@ -108,7 +108,7 @@ int	remedy_replace(json_t *patch, json_t *changes, const char *path,
 remedy_build_fn	remedy_rollback_deployment;	/* rollback.c */
 remedy_build_fn	remedy_rollback_revision;	/* rollback.c: STS, DS */
 remedy_build_fn	remedy_memory_raise;		/* memory.c */
-remedy_build_fn	remedy_probe_port;		/* probe.c */
+remedy_build_fn	remedy_probe;		/* probe.c */
 remedy_build_fn	remedy_image_tag;		/* image.c */
 remedy_build_fn	remedy_rollback_or_tag;		/* image.c: Deployment */
 remedy_build_fn	remedy_revision_or_tag;		/* image.c: STS, DS */
