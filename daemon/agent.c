@@ -122,7 +122,7 @@ job_refuse(struct agent_job *j, const char *rule, const char *message)
 
 /* The policy wall: 1 when it refused (and j was answered). */
 static int
-job_wall(struct agent_job *j, json_t *patch)
+job_wall(struct agent_job *j, json_t *patch, json_t *result)
 {
 	struct policy_request	 r;
 	struct policy_verdict	 v;
@@ -133,6 +133,7 @@ job_wall(struct agent_job *j, json_t *patch)
 	r.name = j->name;
 	r.verb = "patch";
 	r.patch = patch;
+	r.result = result;
 	r.owner_kind = j->owner_kind;
 	r.owner_ns = j->owner_ns;
 	r.owner_name = j->owner_name;
@@ -199,7 +200,7 @@ job_got(const struct kube_resp *r, void *arg)
 			j->p.patch = stamped;
 		}
 	}
-	if (job_wall(j, j->p.patch))
+	if (job_wall(j, j->p.patch, nz.result))
 		goto out;
 	j->p.proposed = json_incref(j->proposed);
 	job_origin(j, &o);
@@ -313,7 +314,7 @@ engine_agent_propose(void *engine, const struct agent_fix *f,
 		REFUSE(PROTO_EBADREQ, "target namespace and name are too long");
 
 	/* 2. the wall on the patch as proposed: before anything is read */
-	if (json_is_array(j->proposed) && job_wall(j, j->proposed))
+	if (json_is_array(j->proposed) && job_wall(j, j->proposed, NULL))
 		return 0;
 	if (known == -1) {
 		/* a kind the wall allows but remedy cannot read */

@@ -472,6 +472,7 @@ diagnose_rules(struct djob *j, struct incident *inc)
 		p.patch = nz.patch;
 		p.changes = nz.changes;
 		p.inverse = nz.inverse;
+		json_decref(nz.result);
 	}
 	propose(j, &p, 0);
 	return;
@@ -760,6 +761,7 @@ diagnose_llm(struct djob *j, struct incident *inc)
 	ci.pod = j->pod;
 	ci.events = j->events;
 	ci.nodes = j->nodes;
+	ci.workloads = j->workloads;
 	ci.logs = j->logs;
 	ci.log_container = j->log_container;
 	ci.log_previous = j->log_previous;
@@ -1177,9 +1179,9 @@ job_step(struct djob *j)
 		case STEP_WL_DEP:
 		case STEP_WL_STS:
 		case STEP_WL_DS:
+			/* the rules' candidates, an LLM's facts */
 			if (strcmp(inc->kind, "Service") != 0 ||
-			    strcmp(inc->reason, "NoMatchingPods") != 0 ||
-			    e->diag->llm != NULL)
+			    strcmp(inc->reason, "NoMatchingPods") != 0)
 				break;
 			snprintf(path, sizeof(path),
 			    "/apis/apps/v1/namespaces/%s/%s", inc->ns,

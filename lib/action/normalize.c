@@ -290,6 +290,7 @@ normalized_clear(struct normalized *n)
 	json_decref(n->patch);
 	json_decref(n->inverse);
 	json_decref(n->changes);
+	json_decref(n->result);
 	memset(n, 0, sizeof(*n));
 }
 
@@ -380,7 +381,8 @@ normalize_proposal(json_t *observed, json_t *proposal, struct normalized *out,
 	}
 	out->patch = c.patch;
 	out->changes = c.changes;
-	c.patch = c.changes = NULL;
+	out->result = result;
+	c.patch = c.changes = result = NULL;
 	rc = 0;
 out:
 	if (rc == -1)

@@ -48,6 +48,7 @@ struct normalized {
 	json_t	*patch;
 	json_t	*inverse;
 	json_t	*changes;
+	json_t	*result;	/* the observed object as the patch leaves it */
 };
 
 /*

@@ -42,9 +42,16 @@ static const char *const forbidden_kinds[] = {
 	pfx "/initContainers/*/image", \
 	pfx "/initContainers/*/resources"
 
+/* Where a workload's pods may run: its nodeSelector, node affinity (never
+ * pod affinity: that reads other workloads' labels) and tolerations. */
+#define PLACEMENT_PATHS(pfx) \
+	pfx "/nodeSelector", \
+	pfx "/affinity/nodeAffinity", \
+	pfx "/tolerations"
+
 static const char *const workload_paths[] = {
 	POD_PATHS("/spec/template/spec"),
-	"/spec/template/spec/nodeSelector",
+	PLACEMENT_PATHS("/spec/template/spec"),
 	"/spec/replicas",
 	"/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt",
 	"/metadata/annotations/kubernetes.io~1change-cause",
@@ -52,7 +59,7 @@ static const char *const workload_paths[] = {
 };
 static const char *const daemonset_paths[] = {
 	POD_PATHS("/spec/template/spec"),
-	"/spec/template/spec/nodeSelector",
+	PLACEMENT_PATHS("/spec/template/spec"),
 	"/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt",
 	"/metadata/annotations/kubernetes.io~1change-cause",
 	NULL
@@ -287,8 +294,10 @@ is_stamp(const char *op, const char *path, json_t *value)
  * The write at path (value: what it writes, NULL for remove) reaches what
  * a container runs or its environment: a segment command, args or env
  * right below an element of containers, initContainers or
- * ephemeralContainers, or a value written above that level (a whole
- * container, a containers list, a pod spec or template) that holds one.
+ * ephemeralContainers, an exec handler or a command anywhere below such
+ * an element (a probe's or a lifecycle hook's), or a value written above
+ * that level (a whole container, a containers list, a pod spec or
+ * template) that holds one.
  * Changing a command is a judgment on the image nobody can check from the
  * cluster, and env values are where secrets end up: no backend writes
  * them unless policy.allow_command_edits says so.
@@ -331,6 +340,7 @@ writes_command(const char *path, json_t *value)
 {
 	const char	*seg = path, *end, *prev = NULL, *prev2 = NULL;
 	size_t		 n, pn = 0, p2n = 0;
+	int		 below = 0;	/* below an element of a container list */
 
 	while (*seg == '/') {
 		seg++;
@@ -343,6 +353,13 @@ writes_command(const char *path, json_t *value)
 		    (n == 3 && strncmp(seg, "env", n) == 0) ||
 		    (n == 7 && strncmp(seg, "envFrom", n) == 0)))
 			return 1;
+		if (prev2 != NULL && is_container_list(prev2, p2n))
+			below = 1;
+		/* a probe's or hook's exec handler runs a command in the
+		 * container: .../containers/N/livenessProbe/exec/command */
+		if (below && ((n == 4 && strncmp(seg, "exec", n) == 0) ||
+		    (n == 7 && strncmp(seg, "command", n) == 0)))
+			return 1;
 		prev2 = prev;
 		p2n = pn;
 		prev = seg;
@@ -352,6 +369,79 @@ writes_command(const char *path, json_t *value)
 		seg = end;
 	}
 	return value != NULL && holds_command(value, 0);
+}
+
+/*
+ * The write at path (o: the op, value: what it writes) leaves a
+ * toleration that tolerates every taint (no key: with operator Exists it
+ * matches all taints, NoExecute ones of unreachable nodes included), or
+ * removes a toleration's key.  Tolerations are written under
+ * .../tolerations as a list, one element, or a field of one.
+ */
+static int
+tolerates_all(const char *o, const char *path, json_t *value)
+{
+	const char	*t = strstr(path, "/tolerations"), *rest;
+	json_t		*x;
+	size_t		 i;
+
+	if (t == NULL || (t[12] != '\0' && t[12] != '/'))
+		return 0;
+	rest = t + 12;
+	if (strcmp(o, "remove") == 0) {
+		/* removing a toleration or the list is fine, its key not */
+		rest = strrchr(path, '/');
+		return strcmp(rest, "/key") == 0 && rest > t + 12;
+	}
+	if (*rest == '\0') {			/* the whole list */
+		if (!json_is_array(value))
+			return 1;
+		json_array_foreach(value, i, x)
+			if (!json_is_string(json_object_get(x, "key")) ||
+			    *json_string_value(json_object_get(x, "key")) ==
+			    '\0')
+				return 1;
+		return 0;
+	}
+	rest = strchr(rest + 1, '/');
+	if (rest == NULL)			/* one toleration */
+		return !json_is_string(json_object_get(value, "key")) ||
+		    *json_string_value(json_object_get(value, "key")) == '\0';
+	if (strcmp(rest, "/key") == 0)		/* its key */
+		return !json_is_string(value) ||
+		    *json_string_value(value) == '\0';
+	return 0;
+}
+
+/* A selector: a non-empty map of non-empty strings. */
+static int
+selector_ok(json_t *sel)
+{
+	const char	*k;
+	json_t		*x;
+
+	if (!json_is_object(sel) || json_object_size(sel) == 0)
+		return 0;
+	json_object_foreach(sel, k, x)
+		if (!json_is_string(x) || *json_string_value(x) == '\0')
+			return 0;
+	return 1;
+}
+
+/*
+ * The write empties a Service's selector, or removes it: the Service would
+ * send its traffic nowhere (or to endpoints nobody manages).  Writes of
+ * one label must be non-empty strings.
+ */
+static int
+empties_selector(const char *o, const char *path, json_t *value)
+{
+	if (!policy_path_match("/spec/selector", path))
+		return 0;
+	if (strcmp(path, "/spec/selector") == 0)
+		return strcmp(o, "remove") == 0 || !selector_ok(value);
+	return strcmp(o, "remove") != 0 && (!json_is_string(value) ||
+	    *json_string_value(value) == '\0');
 }
 
 /* Last segment of a pointer names a replica count. */
@@ -421,6 +511,15 @@ check_patch(const struct policy *p, const struct policy_kind *k,
 			return refuse(v, POLICY_RULE_PATH, "operation %zu: %s "
 			    "%.256s: a Pod's tolerations may only be added to",
 			    i, o, path);
+		if (tolerates_all(o, path, val))
+			return refuse(v, POLICY_RULE_TOLERATION, "operation %zu: "
+			    "%s %.256s leaves a toleration without a key, which "
+			    "tolerates every taint", i, o, path);
+		if (strcmp(r->kind, "Service") == 0 &&
+		    empties_selector(o, path, val))
+			return refuse(v, POLICY_RULE_SELECTOR, "operation %zu: "
+			    "%s %.256s would leave the Service's selector empty "
+			    "or a label without a value", i, o, path);
 		if (is_replicas_path(path) && strcmp(o, "remove") != 0 &&
 		    (!json_is_integer(val) || json_integer_value(val) < 0 ||
 		    json_integer_value(val) > p->max_replicas))
@@ -429,6 +528,12 @@ check_patch(const struct policy *p, const struct policy_kind *k,
 			    "(policy.max_replicas)", i, path,
 			    (long long)p->max_replicas);
 	}
+	/* what the patch leaves: a selector that is still one */
+	if (r->result != NULL && strcmp(r->kind, "Service") == 0 &&
+	    !selector_ok(json_at(r->result, "spec.selector")))
+		return refuse(v, POLICY_RULE_SELECTOR, "the patch leaves "
+		    "Service %s/%s with an empty selector or a label without "
+		    "a value", r->ns, r->name);
 	return 0;
 }
 

@@ -80,6 +80,8 @@
 #define POLICY_RULE_PATH		"path-not-allowed"
 #define POLICY_RULE_COMMAND		"command-not-allowed"
 #define POLICY_RULE_REPLICAS		"replicas-out-of-bounds"
+#define POLICY_RULE_TOLERATION		"toleration-too-broad"
+#define POLICY_RULE_SELECTOR		"selector-empty"
 #define POLICY_RULE_FORCED_ROLLBACK	"forced-rollback-not-allowed"
 
 /* Steps after the patch, at most (the store keeps 64 with the patch). */
@@ -118,6 +120,9 @@ struct policy_request {
 	const char	*verb;		/* "patch" (NULL means patch) or "delete" */
 	json_t		*patch;		/* JSON Patch array (ignored for delete) */
 	json_t		*steps;		/* steps after the patch, or NULL */
+	/* The target as the patch leaves it, when known (after
+	 * normalisation), for the rules about the result: NULL skips them. */
+	json_t		*result;
 	/* The incident's root owner; NULL kind skips the target rule. */
 	const char	*owner_kind;
 	const char	*owner_ns;

@@ -13,6 +13,7 @@
 #define CTX_MAX_PODLINES	5
 #define CTX_MAX_HISTORY		5
 #define CTX_MAX_STR		400	/* one message or log line */
+#define CTX_MAX_WORKLOADS	10	/* a Service's candidates */
 
 static json_t *
 jstr(const char *s)
@@ -78,6 +79,7 @@ containers(json_t *list)
 			continue;
 		copy_if(o, "command", json_object_get(c, "command"));
 		copy_if(o, "args", json_object_get(c, "args"));
+		copy_if(o, "ports", json_object_get(c, "ports"));
 		copy_if(o, "resources", json_object_get(c, "resources"));
 		copy_if(o, "livenessProbe", json_object_get(c,
 		    "livenessProbe"));
@@ -141,6 +143,10 @@ workload(json_t *owner)
 	if (json_object_get(tmpl, "initContainers"))
 		json_object_set_new(o, "initContainers", containers(
 		    json_object_get(tmpl, "initContainers")));
+	/* where it may run: what the scheduler matches against the nodes */
+	copy_if(o, "nodeSelector", json_object_get(tmpl, "nodeSelector"));
+	copy_if(o, "affinity", json_object_get(tmpl, "affinity"));
+	copy_if(o, "tolerations", json_object_get(tmpl, "tolerations"));
 	json_object_set_new(o, "status", json_pack("{s:I, s:I, s:I, s:I}",
 	    "replicas", json_int_at(owner, "status.replicas", 0),
 	    "updated", json_int_at(owner, "status.updatedReplicas", 0),
@@ -149,6 +155,54 @@ workload(json_t *owner)
 	json_object_set_new(o, "conditions", conditions(json_at(owner,
 	    "status.conditions")));
 	return o;
+}
+
+/* A Service: what it selects and the ports it serves. */
+static json_t *
+service_view(json_t *svc)
+{
+	json_t	*o;
+
+	o = json_pack("{s:o, s:o, s:o}", "namespace", jstr(json_str_at(svc,
+	    "metadata.namespace")), "name", jstr(json_str_at(svc,
+	    "metadata.name")), "type", jstr(json_str_at(svc, "spec.type")));
+	if (o == NULL)
+		return NULL;
+	copy_if(o, "selector", json_at(svc, "spec.selector"));
+	copy_if(o, "ports", json_at(svc, "spec.ports"));
+	return o;
+}
+
+/* The workloads of a Service's namespace that have pods: their selector,
+ * pod labels and container ports (at most CTX_MAX_WORKLOADS). */
+static json_t *
+workloads_view(json_t *list)
+{
+	json_t	*out = json_array(), *w, *o, *c, *ports;
+	size_t	 i, j;
+
+	json_array_foreach(list, i, w) {
+		if (i >= CTX_MAX_WORKLOADS)
+			break;
+		o = json_pack("{s:o, s:o}", "kind", jstr(json_str_at(w,
+		    "kind")), "name", jstr(json_str_at(w, "metadata.name")));
+		if (o == NULL)
+			continue;
+		copy_if(o, "selector", json_at(w, "spec.selector"));
+		copy_if(o, "pod_labels", json_at(w,
+		    "spec.template.metadata.labels"));
+		ports = json_array();
+		json_array_foreach(json_at(w, "spec.template.spec.containers"),
+		    j, c)
+			if (json_object_get(c, "ports") != NULL)
+				json_array_append_new(ports, json_pack("{s:o, "
+				    "s:O}", "container", jstr(json_str_at(c,
+				    "name")), "ports", json_object_get(c,
+				    "ports")));
+		json_object_set_new(o, "container_ports", ports);
+		json_array_append_new(out, o);
+	}
+	return out;
 }
 
 static int
@@ -418,6 +472,11 @@ aliases(const struct context_input *in, struct redactor *r)
 		free(keys);
 	}
 	redact_alias(r, "node", json_str_at(in->pod, "spec.nodeName"));
+	/* a Service's candidate workloads, in the order they were read */
+	for (i = 0; i < json_array_size(in->workloads) &&
+	    i < CTX_MAX_WORKLOADS; i++)
+		redact_alias(r, "workload", json_str_at(json_array_get(
+		    in->workloads, i), "metadata.name"));
 }
 
 static json_t *
@@ -492,6 +551,7 @@ nodes_view(json_t *list, struct redactor *r)
 		    jstr(json_str_at(n, "status.allocatable.pods"))));
 		if (o == NULL)
 			continue;
+		copy_if(o, "labels", json_at(n, "metadata.labels"));
 		copy_if(o, "taints", json_at(n, "spec.taints"));
 		if (json_is_true(json_at(n, "spec.unschedulable")))
 			json_object_set_new(o, "unschedulable", json_true());
@@ -616,8 +676,14 @@ context_build(const struct context_input *in, struct redactor *r,
 	else if (incident_pods(inc) == 0 && inc->detail != NULL)
 		json_object_set_new(ctx, "object_lines", json_pack("[o]",
 		    jstr(inc->detail)));
-	if (in->owner != NULL)
+	if (in->owner != NULL && json_str_at(in->owner, "kind") != NULL &&
+	    strcmp(json_str_at(in->owner, "kind"), "Service") == 0)
+		json_object_set_new(ctx, "service", service_view(in->owner));
+	else if (in->owner != NULL)
 		json_object_set_new(ctx, "workload", workload(in->owner));
+	if (in->workloads != NULL)
+		json_object_set_new(ctx, "workloads", workloads_view(
+		    in->workloads));
 	if (in->nrs > 0)
 		json_object_set_new(ctx, "rollout_history", history(in));
 	else if (in->nrevs > 0)

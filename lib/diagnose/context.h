@@ -14,7 +14,11 @@
  * the oldest log lines, the least-seen events, rollout history beyond two
  * revisions, and pod evidence lines.  Incidents about other objects (a
  * Service, a PVC, a Node) carry their finding lines; scheduling failures
- * carry the nodes' conditions, taints and allocatable resources.
+ * carry the nodes' labels, conditions, taints and allocatable resources
+ * (the template's nodeSelector, affinity and tolerations are in the
+ * workload); a Service's incident carries its selector and ports and the
+ * namespace's workloads with their selectors, pod labels and container
+ * ports.
  *
  * Everything is borrowed; the result is a new reference.
  */
@@ -52,6 +56,11 @@ struct context_input {
 	size_t				  log_lines;	/* keep at most */
 	const struct pull_facts		 *pull;		/* the image registry's
 							 * answers, or NULL */
+	json_t				 *workloads;	/* a Service's
+							 * namespace: the
+							 * workloads with pods,
+							 * each with "kind"; or
+							 * NULL */
 };
 
 /* NULL on allocation failure. *truncated set when the budget cut

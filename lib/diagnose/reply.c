@@ -157,8 +157,9 @@ reply_action(json_t *doc, size_t i, const struct reply_target *t,
 		    json_is_array(patch) ? "array" : "object");
 		return -1;
 	}
-	/* The wall first, on the patch as proposed: a refused target never
-	 * gets as far as being compared with an object. */
+	/* The wall first, on the patch as proposed: a refused target or
+	 * path never gets as far as being compared with an object (the
+	 * object may not even have the path the proposal writes). */
 	memset(&req, 0, sizeof(req));
 	req.kind = kind;
 	req.ns = ns;
@@ -167,6 +168,13 @@ reply_action(json_t *doc, size_t i, const struct reply_target *t,
 	req.owner_kind = t->kind;
 	req.owner_ns = t->ns;
 	req.owner_name = t->name;
+	req.patch = json_is_array(patch) ? patch : NULL;
+	if (req.patch != NULL && policy_check(pol, &req, &v) == 1 &&
+	    strcmp(v.rule, POLICY_RULE_TARGET) != 0) {
+		snprintf(err, errlen, "action %zu refused by policy (%s): %s",
+		    i, v.rule, v.message);
+		return -1;
+	}
 	if (policy_kind_forbidden(kind) || strcmp(kind, t->kind) != 0 ||
 	    strcmp(ns, t->ns) != 0 || strcmp(name, t->name) != 0) {
 		req.patch = json_is_array(patch) ? patch : NULL;
@@ -191,6 +199,7 @@ reply_action(json_t *doc, size_t i, const struct reply_target *t,
 		return -1;
 	}
 	req.patch = nz.patch;
+	req.result = nz.result;
 	if (policy_check(pol, &req, &v) == 1) {
 		snprintf(err, errlen, "action %zu refused by policy (%s): %s",
 		    i, v.rule, v.message);

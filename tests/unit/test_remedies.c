@@ -579,7 +579,8 @@ test_node_selector(void)
 	proposal_clear(&p);
 	json_decref(in.owner);
 
-	/* required node affinity no node meets: explained, per term */
+	/* one required term no node meets: its In value becomes the closest
+	 * one nodes carry (node-a is cordoned: hdd) */
 	in.owner = sched_owner(json_pack("{}"), "1", "1Gi");
 	json_object_set_new(json_at(in.owner, "spec.template.spec"),
 	    "affinity", json_pack("{s:{s:{s:[{s:[{s:s, s:s, s:[s]}]}]}}}",
@@ -589,10 +590,54 @@ test_node_selector(void)
 	memset(&p, 0, sizeof(p));
 	cause[0] = '\0';
 	CHECK(remedy_node_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch != NULL);
+	CHECK_STR(p.risk, "medium");
+	CHECK_STR(json_str_at(json_array_get(p.patch, 1), "path"),
+	    "/spec/template/spec/affinity/nodeAffinity/requiredDuring"
+	    "SchedulingIgnoredDuringExecution/nodeSelectorTerms/0/"
+	    "matchExpressions/0/values/0");
+	CHECK_STR(json_str_at(json_array_get(p.patch, 0), "value"), "nvme");
+	CHECK_STR(json_str_at(json_array_get(p.patch, 1), "value"), "hdd");
+	CHECK(strstr(p.summary, "Correct the required node affinity") != NULL);
+	proposal_clear(&p);
+	json_decref(in.owner);
+
+	/* a key no node carries: the expression goes, and with it the empty
+	 * term: the required affinity is removed, risk high */
+	in.owner = sched_owner(json_pack("{}"), "1", "1Gi");
+	json_object_set_new(json_at(in.owner, "spec.template.spec"),
+	    "affinity", json_pack("{s:{s:{s:[{s:[{s:s, s:s, s:[s]}]}]}}}",
+	    "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
+	    "nodeSelectorTerms", "matchExpressions", "key",
+	    "topology.kubernetes.io/zone", "operator", "In", "values", "eu-1"));
+	memset(&p, 0, sizeof(p));
+	cause[0] = '\0';
+	CHECK(remedy_node_selector(&in, &p, cause, sizeof(cause)) == 0);
+	CHECK(p.patch != NULL);
+	CHECK_STR(p.risk, "high");
+	CHECK_INT(json_array_size(p.patch), 2);
+	CHECK_STR(json_str_at(json_array_get(p.patch, 1), "op"), "remove");
+	CHECK_STR(json_str_at(json_array_get(p.patch, 1), "path"),
+	    "/spec/template/spec/affinity/nodeAffinity/requiredDuring"
+	    "SchedulingIgnoredDuringExecution");
+	CHECK(strstr(cause, "risk high") != NULL);
+	proposal_clear(&p);
+	json_decref(in.owner);
+
+	/* not an In expression: explained, per term */
+	in.owner = sched_owner(json_pack("{}"), "1", "1Gi");
+	json_object_set_new(json_at(in.owner, "spec.template.spec"),
+	    "affinity", json_pack("{s:{s:{s:[{s:[{s:s, s:s, s:[s]}]}]}}}",
+	    "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
+	    "nodeSelectorTerms", "matchExpressions", "key", "cpu-gen",
+	    "operator", "Gt", "values", "5"));
+	memset(&p, 0, sizeof(p));
+	cause[0] = '\0';
+	CHECK(remedy_node_selector(&in, &p, cause, sizeof(cause)) == 0);
 	CHECK(p.patch == NULL);
 	CHECK(strstr(p.summary, "required node affinity") != NULL);
-	CHECK(strstr(cause, "term 1: disktype In [nvme] holds on no node, "
-	    "which carry disktype=hdd") != NULL);
+	CHECK(strstr(cause, "term 1: cpu-gen Gt [5] holds on no node, which "
+	    "carry no label cpu-gen") != NULL);
 	proposal_clear(&p);
 	/* a term some node meets: not the affinity */
 	json_array_append_new(json_at(in.owner, "spec.template.spec.affinity."

@@ -17,11 +17,18 @@
  *     only when some schedulable Node satisfies the selector it leaves.
  *     Entries each met by some Node but never together are explained.
  *   - Required node affinity (nodeSelectorTerms): when no Node meets the
- *     nodeSelector and any term, the explanation names, per term, the
- *     first expression no Node meets and the values Nodes carry for its
- *     key; no patch (which term was meant is a judgment call).
+ *     nodeSelector and any term, and there is one term only, each of its
+ *     `In` expressions that no Node meets is treated like a nodeSelector
+ *     entry: the value closest to one Nodes carry for the key takes that
+ *     value (risk medium), an expression whose key no Node carries is
+ *     removed (risk high; when that leaves the term empty, which matches
+ *     no node, the required affinity itself is removed).  Other operators,
+ *     or several terms (which term was meant is a judgment call): the
+ *     explanation names, per term, the first expression no Node meets and
+ *     the values Nodes carry for its key; no patch.
  * Deployment, StatefulSet and DaemonSet templates; the patch writes
- * /spec/template/spec/nodeSelector/KEY only.
+ * /spec/template/spec/nodeSelector/KEY, or below
+ * /spec/template/spec/affinity/nodeAffinity.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -200,6 +207,8 @@ some_node_matches(json_t *nodes, json_t *sel)
 #define AFFINITY_TERMS	"spec.template.spec.affinity.nodeAffinity." \
 			"requiredDuringSchedulingIgnoredDuringExecution." \
 			"nodeSelectorTerms"
+#define REQUIRED_PATH	"/spec/template/spec/affinity/nodeAffinity/" \
+			"requiredDuringSchedulingIgnoredDuringExecution"
 
 /* One matchExpressions entry holds for labels (the scheduler's operators;
  * Gt and Lt compare integers). */
@@ -329,6 +338,151 @@ affinity_text(json_t *nodes, json_t *terms, char *buf, size_t len)
 		memcpy(buf + len - 4, "...", 4);
 }
 
+/* The value Nodes carry for key closest to one of values (edit distance,
+ * ties by name), with the index of that value in *vi; NULL when no
+ * schedulable Node carries key. */
+static const char *
+closest_value(json_t *nodes, const char *key, json_t *values, size_t *vi)
+{
+	json_t		*n, *v;
+	const char	*have, *pick = NULL;
+	size_t		 i, j, bestd = (size_t)-1;
+	int		 d;
+
+	*vi = 0;
+	json_array_foreach(nodes, i, n) {
+		have = json_string_value(json_object_get(json_at(n,
+		    "metadata.labels"), key));
+		if (!schedulable(n) || have == NULL)
+			continue;
+		json_array_foreach(values, j, v) {
+			if (!json_is_string(v) || (d = tag_distance(
+			    json_string_value(v), have)) < 0)
+				continue;
+			if ((size_t)d < bestd || ((size_t)d == bestd &&
+			    pick != NULL && strcmp(have, pick) < 0)) {
+				bestd = (size_t)d;
+				pick = have;
+				*vi = j;
+			}
+		}
+		if (json_array_size(values) == 0 && pick == NULL)
+			pick = have;	/* no values to compare: any */
+	}
+	return pick;
+}
+
+/*
+ * The one required term no Node meets: fix each In expression no Node
+ * meets (see the top of the file) into p, with the text for humans.
+ * Returns 1 when fixed (some Node then fits), 0 when not (nothing
+ * written), -1 on allocation failure.
+ */
+static int
+affinity_fix(const struct diag_input *in, json_t *sel, json_t *terms,
+    struct proposal *p, char *text, size_t tlen, int *removed)
+{
+	json_t		*after = NULL, *exprs, *e, *n, *v, *aterm;
+	const char	*key, *op, *pick;
+	char		 path[512];
+	size_t		 j, k, vi, tn = 0, nfix = 0;
+	int		 rc = -1;
+
+	*removed = 0;
+	if (json_array_size(terms) != 1 || (after = json_deep_copy(terms)) ==
+	    NULL)
+		return json_array_size(terms) != 1 ? 0 : -1;
+	aterm = json_array_get(after, 0);
+	exprs = json_object_get(aterm, "matchExpressions");
+	if ((p->patch = json_array()) == NULL ||
+	    (p->changes = json_array()) == NULL)
+		goto out;
+	/* from the last expression down: a removal does not move the
+	 * indices still to be written */
+	for (j = json_array_size(exprs); j-- > 0;) {
+		e = json_array_get(exprs, j);
+		json_array_foreach(in->nodes, k, n)
+			if (schedulable(n) && expr_ok(json_at(n,
+			    "metadata.labels"), e))
+				break;
+		if (k < json_array_size(in->nodes))
+			continue;			/* some node meets it */
+		key = json_str_at(e, "key");
+		op = json_str_at(e, "operator");
+		if (key == NULL || op == NULL || strcmp(op, "In") != 0) {
+			rc = 0;				/* a judgment call */
+			goto out;
+		}
+		if ((pick = closest_value(in->nodes, key, json_object_get(e,
+		    "values"), &vi)) != NULL) {
+			v = json_array_get(json_object_get(e, "values"), vi);
+			snprintf(path, sizeof(path), "%s/nodeSelectorTerms/0/"
+			    "matchExpressions/%zu/values/%zu", REQUIRED_PATH,
+			    j, vi);
+			if (remedy_replace(p->patch, p->changes, path,
+			    json_string_value(v), pick) == -1 ||
+			    json_array_set_new(json_object_get(e, "values"), vi,
+			    json_string(pick)) == -1)
+				goto out;
+			tn += (size_t)snprintf(text + tn, tn < tlen ? tlen -
+			    tn : 0, "%srequired node affinity %s In [%s] "
+			    "matches no node, which carry %s=%s (closest)",
+			    tn ? "; " : "", key, json_string_value(v), key,
+			    pick);
+		} else {
+			snprintf(path, sizeof(path), "%s/nodeSelectorTerms/0/"
+			    "matchExpressions/%zu", REQUIRED_PATH, j);
+			if (remedy_op(p->patch, "test", path, json_incref(e)) ==
+			    -1 || remedy_op(p->patch, "remove", path,
+			    json_null()) == -1 || json_array_append_new(
+			    p->changes, json_pack("{s:s, s:O, s:n}", "path",
+			    path, "before", e, "after")) == -1)
+				goto out;
+			json_object_del(json_array_get(p->patch,
+			    json_array_size(p->patch) - 1), "value");
+			tn += (size_t)snprintf(text + tn, tn < tlen ? tlen -
+			    tn : 0, "%sno node carries label %s at all "
+			    "(required node affinity %s In [...])", tn ? "; " :
+			    "", key, key);
+			json_array_remove(exprs, j);
+			(*removed)++;
+		}
+		nfix++;
+	}
+	rc = 0;
+	if (nfix == 0)
+		goto out;
+	if (json_array_size(exprs) == 0 &&
+	    json_array_size(json_object_get(aterm, "matchFields")) == 0) {
+		/* an empty term matches no node: without its one term the
+		 * required affinity goes, as a whole */
+		json_t *req = json_at(in->owner, "spec.template.spec.affinity."
+		    "nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution");
+
+		json_array_clear(p->patch);
+		json_array_clear(p->changes);
+		if (remedy_op(p->patch, "test", REQUIRED_PATH,
+		    json_incref(req)) == -1 || remedy_op(p->patch, "remove",
+		    REQUIRED_PATH, json_null()) == -1 ||
+		    json_array_append_new(p->changes, json_pack("{s:s, s:O, "
+		    "s:n}", "path", REQUIRED_PATH, "before", req, "after")) ==
+		    -1) {
+			rc = -1;
+			goto out;
+		}
+		json_object_del(json_array_get(p->patch, 1), "value");
+		json_array_clear(after);
+	}
+	if (some_node_fits(in->nodes, json_is_object(sel) ? sel : NULL,
+	    after))
+		rc = 1;
+out:
+	if (rc != 1)
+		remedy_drop_patch(p);
+	json_decref(after);
+	return rc;
+}
+
 /* Append to cause, within clen. */
 static void
 say(char *cause, size_t clen, const char *text)
@@ -374,6 +528,28 @@ remedy_node_selector(const struct diag_input *in, struct proposal *p,
 	if (json_array_size(terms) > 0 && (!json_is_object(sel) ||
 	    some_node_matches(in->nodes, sel)) && !some_node_fits(in->nodes,
 	    json_is_object(sel) ? sel : NULL, terms)) {
+		int	fixed, loose;
+
+		if ((fixed = affinity_fix(in, sel, terms, p, text,
+		    sizeof(text), &loose)) == -1)
+			return -1;
+		if (fixed == 1 && remedy_api_path(inc->kind, inc->ns,
+		    inc->name, p->api_path, sizeof(p->api_path)) == 0) {
+			p->risk = loose ? "high" : "medium";
+			snprintf(p->summary, sizeof(p->summary), "%s the "
+			    "required node affinity of %s %s/%s so that a node "
+			    "meets it: %.300s", loose ? "Loosen" : "Correct",
+			    inc->kind, inc->ns, inc->name, text);
+			snprintf(why, sizeof(why), "No node of the cluster "
+			    "meets its required node affinity: %.500s.%s", text,
+			    loose ? " Removing the constraint lets the pods run "
+			    "on nodes it may have been meant to keep them off "
+			    "(risk high): check that none of them is wrong for "
+			    "this workload." : "");
+			say(cause, clen, why);
+			return 0;
+		}
+		remedy_drop_patch(p);
 		affinity_text(in->nodes, terms, text, sizeof(text));
 		snprintf(why, sizeof(why), "no node meets any term of the "
 		    "required node affinity of %s %s/%s (%.400s); which term or "
