@@ -1136,11 +1136,13 @@ job_step(struct djob *j)
 				path[0] = '\0';
 			break;
 		case STEP_LOGS:
-			/* For an LLM, and for the rules' crash loops: the
-			 * line saying why the process dies is in there. */
+			/* For an LLM, and for the rules' crash loops and
+			 * failing Jobs: the line saying why the process dies
+			 * is in there. */
 			if (j->pod == NULL || e->cfg->diag.log_lines == 0 ||
 			    (e->diag->llm == NULL && strcmp(inc->reason,
-			    "CrashLoopBackOff") != 0) || !log_target(j))
+			    "CrashLoopBackOff") != 0 && strcmp(inc->reason,
+			    "JobPodsFailing") != 0) || !log_target(j))
 				break;
 			snprintf(path, sizeof(path),
 			    "/api/v1/namespaces/%s/pods/%s/log", inc->ns,
@@ -1216,7 +1218,7 @@ void
 engine_diagnose(struct engine *e, struct incident *inc)
 {
 	struct djob	*j;
-	const char	*pod = NULL, *k, *slash;
+	const char	*pod = NULL, *failed = NULL, *k, *slash;
 	void		*v;
 	size_t		 pos = 0;
 
@@ -1229,10 +1231,16 @@ engine_diagnose(struct engine *e, struct incident *inc)
 	while (hmap_next(&inc->pods, &pos, &k, &v))
 		if (pod == NULL || strcmp(k, pod) < 0)
 			pod = k;
+	/* a Job that keeps failing has no pod of its own in the incident:
+	 * one of its failed pods tells why (its events, its log) */
+	if (pod == NULL && strcmp(inc->reason, "JobPodsFailing") == 0)
+		failed = engine_job_failed_pod(e, inc->kind, inc->ns,
+		    inc->name);
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
 	    (j->fingerprint = strdup(inc->fingerprint)) == NULL ||
 	    (pod != NULL && (slash = strchr(pod, '/')) != NULL &&
-	    (j->pod_name = strdup(slash + 1)) == NULL)) {
+	    (j->pod_name = strdup(slash + 1)) == NULL) ||
+	    (failed != NULL && (j->pod_name = strdup(failed)) == NULL)) {
 		if (j != NULL)
 			free(j->fingerprint);
 		free(j);

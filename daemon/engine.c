@@ -373,6 +373,51 @@ ctx_failed_pods(void *arg, const char *ns, const char *owner_uid, int *code,
 	return failed;
 }
 
+static void	root_of(struct engine *, const char *, const struct kmeta *,
+		    struct root_owner *);
+
+/*
+ * A failed pod of a Job whose root owner is kind ns/name (the Job itself,
+ * or its CronJob), for the log of a Job that keeps failing: the one whose
+ * name sorts last among those that ended with a non-zero exit code.
+ * Borrowed from the cache; NULL when there is none.
+ */
+const char *
+engine_job_failed_pod(struct engine *e, const char *kind, const char *ns,
+    const char *name)
+{
+	const struct kpod	*p;
+	struct root_owner	 r;
+	const char		*pick = NULL;
+	void			*v;
+	size_t			 i, j, pos;
+
+	for (i = 0; i < e->ninf; i++) {
+		pos = 0;
+		while (informer_next(e->pods[i], &pos, &v)) {
+			p = v;
+			if (p->m.owner.kind == NULL ||
+			    strcmp(p->m.owner.kind, "Job") != 0 ||
+			    strcmp(p->m.ns, ns) != 0 || p->phase == NULL ||
+			    strcmp(p->phase, "Failed") != 0)
+				continue;
+			for (j = 0; j < p->nstatus; j++)
+				if (!p->st[j].init && p->st[j].terminated &&
+				    p->st[j].term_exit != 0)
+					break;
+			if (j == p->nstatus)
+				continue;
+			root_of(e, "Pod", &p->m, &r);
+			if (strcmp(r.kind, kind) != 0 || strcmp(r.name, name) !=
+			    0)
+				continue;
+			if (pick == NULL || strcmp(p->m.name, pick) > 0)
+				pick = p->m.name;
+		}
+	}
+	return pick;
+}
+
 int
 engine_service_endpoints(struct engine *e, const char *ns, const char *svc,
     int *total, int *ready)

@@ -38,6 +38,10 @@ json_t	*engine_kind_json(struct engine *, const char *kind);
  * match: total and ready (condition Ready=True). */
 void	 engine_selected_pods(struct engine *, const char *ns,
 	    json_t *selector, int *total, int *ready);
+/* A failed pod (non-zero exit) of a Job whose root owner is kind ns/name,
+ * borrowed from the cache, or NULL. */
+const char *engine_job_failed_pod(struct engine *, const char *kind,
+	    const char *ns, const char *name);
 /* Call the drained callback when stopping and nothing is in flight. */
 void	 engine_check_drained(struct engine *);
 /* The kinds[] table beyond pods, ReplicaSets and Deployments. */

@@ -156,6 +156,42 @@ log_line_telling(const char *s, size_t n)
 	return 0;
 }
 
+static int	log_last_line(const char *, char *, size_t);
+
+/*
+ * A Job that keeps failing: what the log of one of its failed pods says,
+ * with the pod, container and exit code, into cause and evidence.
+ * Returns 0 (nothing to add is not an error), -1 on allocation failure.
+ */
+static int
+job_log(const struct diag_input *in, json_t *evidence, char *cause,
+    size_t clen)
+{
+	json_t		*st;
+	char		 line[LOG_LINE_MAX + 1], ev[LOG_LINE_MAX + 512];
+	const char	*pod = json_str_at(in->pod, "metadata.name");
+	size_t		 i, n;
+	long long	 code = -1;
+
+	if (pod == NULL || in->log_container == NULL ||
+	    !log_last_line(in->logs, line, sizeof(line)))
+		return 0;
+	json_array_foreach(json_at(in->pod, "status.containerStatuses"), i,
+	    st)
+		if (json_str_at(st, "name") != NULL && strcmp(json_str_at(st,
+		    "name"), in->log_container) == 0)
+			code = json_int_at(st, "state.terminated.exitCode", -1);
+	snprintf(ev, sizeof(ev), "log of failed pod %s, container %s (exit "
+	    "code %lld): %s", pod, in->log_container, code, line);
+	if (json_array_append_new(evidence, json_string(ev)) == -1)
+		return -1;
+	n = strlen(cause);
+	snprintf(cause + n, clen > n ? clen - n : 0, " The log of failed pod "
+	    "%s (container %s, exit code %lld) says: \"%s\".", pod,
+	    in->log_container, code, line);
+	return 0;
+}
+
 static int
 log_last_line(const char *logs, char *buf, size_t len)
 {
@@ -430,6 +466,9 @@ rules_diagnose(const struct diag_input *in, struct proposal *p)
 		    inc->kind, inc->ns, inc->name, inc->reason,
 		    *kubelet ? " " : "", kubelet, *kubelet &&
 		    kubelet[strlen(kubelet) - 1] != '.' ? "." : "");
+		if (strcmp(inc->reason, "JobPodsFailing") == 0 &&
+		    job_log(in, p->evidence, cause, sizeof(cause)) == -1)
+			goto fail;
 		rc = remedies_build(in, p, cause, sizeof(cause));
 	}
 	if (rc == -1)

@@ -7,7 +7,9 @@ that runs a Job's pods once: "sh -c '...; exit 3'" ends with exit code 3.
 
 Job `migrate` fails with exit code 3 on every try: before its controller
 gives up (backoffLimit 6), remedyd opens a JobPodsFailing incident whose
-evidence carries the exit code, and explains it without an action: a
+evidence carries the exit code and what the log of one of its failed pods
+says (the test API server's log of an "sh -c" script is what it echoes),
+and explains it without an action: a
 Job's pod template is immutable, so the explanation says what recreating
 the Job takes.  Job `seed` succeeds and opens nothing.
 """
@@ -30,7 +32,7 @@ def job(name, script):
 
 
 def create(c):
-    for j in (job("migrate", "echo migrating; exit 3"), job("seed", "echo seeding; exit 0")):
+    for j in (job("migrate", "echo migrating; echo 'error: cannot reach queue'; exit 3"), job("seed", "echo seeding; exit 0")):
         status, obj = c.api("POST", BATCH + "/jobs", j)
         assert status == 201, obj
 
@@ -53,6 +55,8 @@ class JobExplain(unittest.TestCase):
         self.assertTrue(any("failed with exit code 3 (container main)" in f for f in inc["findings"]),
                         inc["findings"])
         self.assertIn("immutable", inc["diagnosis"]["summary"])
+        self.assertRegex(inc["diagnosis"]["root_cause"], r"The log of failed pod migrate-\w+ \(container main, "
+                                                         r"exit code 3\) says: \"error: cannot reach queue\"")
         self.assertIn("delete the Job and create it again", inc["diagnosis"]["root_cause"])
         # told before the controller gave up: still active, not Failed
         jb = c.get(BATCH + "/jobs/migrate")
@@ -65,6 +69,8 @@ class JobExplain(unittest.TestCase):
         rc, out, err = d.ctl("list")
         self.assertEqual(out["actions"], [])
         self.assertEqual(c.remedyd_writes(include_dry_run=True), [])
+        self.assertTrue([r for r in c.requests() if r["path"].startswith("/api/v1/namespaces/demo/pods/migrate-")
+                         and "/log" in r["path"]], "the failed pod's log was read")
         self.ok = True
 
 
