@@ -330,7 +330,8 @@ struct lines {
 };
 
 /* Next line (NUL-terminated, newline removed) into *out, a heap copy.
- * deadline 0: wait for ever.  Returns 0, or -1 with err set. */
+ * deadline 0: wait for ever.  Returns 1; 0 when the deadline passed
+ * first; -1 with err set. */
 static int
 lines_next(struct lines *l, int fd, int64_t deadline, char **out,
     const char *path, char *err, size_t errlen)
@@ -352,7 +353,7 @@ lines_next(struct lines *l, int fd, int64_t deadline, char **out,
 			(*out)[n] = '\0';
 			memmove(l->buf, nl + 1, l->len - n - 1);
 			l->len -= n + 1;
-			return 0;
+			return 1;
 		}
 		if (l->len > PROTO_MAX_REPLY) {
 			snprintf(err, errlen, "%s: message from remedyd is "
@@ -373,7 +374,7 @@ lines_next(struct lines *l, int fd, int64_t deadline, char **out,
 				snprintf(err, errlen, "%s: %s", path, w == 0 ?
 				    "no reply from remedyd within 30 seconds" :
 				    strerror(errno));
-				return -1;
+				return w == 0 ? 0 : -1;
 			}
 		}
 		r = recv(fd, l->buf + l->len, l->cap - l->len, 0);
@@ -393,30 +394,66 @@ lines_next(struct lines *l, int fd, int64_t deadline, char **out,
 	}
 }
 
-int
-ctl_watch(const char *path, json_t *args, ctl_event_fn fn, void *arg,
-    char *err, size_t errlen)
-{
-	struct lines	 l = { NULL, 0, 0 };
-	json_error_t	 jerr;
-	json_t		*req, *msg = NULL, *result = NULL;
-	char		*line = NULL, *in = NULL;
-	size_t		 len;
-	int64_t		 deadline = mono_ms() + CTL_TIMEOUT_MS;
-	int		 fd = -1, rc = -1;
+struct ctl_stream {
+	int		 fd;
+	const char	*path;
+	struct lines	 l;
+};
 
+void
+ctl_stream_close(struct ctl_stream *st)
+{
+	if (st == NULL)
+		return;
+	if (st->fd != -1)
+		close(st->fd);
+	free(st->l.buf);
+	free(st);
+}
+
+int
+ctl_stream_open(const char *path, json_t *hello, json_t *args,
+    struct ctl_stream **out, char *err, size_t errlen)
+{
+	struct ctl_stream	*st;
+	json_error_t		 jerr;
+	json_t			*req = NULL, *msg = NULL, *result = NULL;
+	char			*line = NULL, *in = NULL;
+	size_t			 len;
+	int64_t			 deadline = mono_ms() + CTL_TIMEOUT_MS;
+	int			 rc = -1;
+
+	*out = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		json_decref(hello);
+		json_decref(args);
+		return -1;
+	}
+	st->path = path;
+	if ((st->fd = ctl_connect(path, err, errlen)) == -1) {
+		json_decref(hello);
+		json_decref(args);
+		goto out;
+	}
+	if (hello != NULL && (rc = exchange(st->fd, deadline, path, "hello",
+	    hello, &result, err, errlen)) != 0) {
+		json_decref(args);
+		goto out;
+	}
+	json_decref(result);
+	result = NULL;
+	rc = -1;
 	req = proto_request(CTL_REQUEST_ID, "watch", args);
 	if (req == NULL || (line = proto_encode(req, &len)) == NULL) {
 		snprintf(err, errlen, "cannot build the request");
 		goto out;
 	}
-	if ((fd = ctl_connect(path, err, errlen)) == -1)
+	if (send_line(st->fd, line, len, deadline, path, err, errlen) == -1 &&
+	    !refused_early(st->fd, deadline, &in, &len, path))
 		goto out;
-	if (send_line(fd, line, len, deadline, path, err, errlen) == -1 &&
-	    !refused_early(fd, deadline, &in, &len, path))
-		goto out;
-	if (in == NULL &&
-	    lines_next(&l, fd, deadline, &in, path, err, errlen) == -1)
+	if (in == NULL && lines_next(&st->l, st->fd, deadline, &in, path, err,
+	    errlen) != 1)
 		goto out;
 	if ((msg = json_loads(in, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
 		snprintf(err, errlen, "%s: garbled reply from remedyd: "
@@ -426,36 +463,62 @@ ctl_watch(const char *path, json_t *args, ctl_event_fn fn, void *arg,
 	}
 	if ((rc = ctl_check_reply(msg, &result, path, err, errlen)) != 0)
 		goto out;
-	rc = -1;
-	json_decref(msg);
-	msg = NULL;
-	for (;;) {
-		free(in);
-		in = NULL;
-		if (lines_next(&l, fd, 0, &in, path, err, errlen) == -1)
-			goto out;
-		if ((msg = json_loads(in, JSON_REJECT_DUPLICATES, &jerr)) ==
-		    NULL || !json_is_object(msg) ||
-		    json_str_at(msg, "event") == NULL) {
-			snprintf(err, errlen, "%s: garbled event from remedyd",
-			    path);
-			goto out;
-		}
-		if (fn(msg, arg) != 0) {
-			rc = 0;
-			goto out;
-		}
-		json_decref(msg);
-		msg = NULL;
-	}
+	*out = st;
+	st = NULL;
 out:
-	if (fd != -1)
-		close(fd);
+	ctl_stream_close(st);
 	json_decref(req);
 	json_decref(msg);
 	json_decref(result);
 	free(line);
 	free(in);
-	free(l.buf);
 	return rc;
+}
+
+int
+ctl_stream_next(struct ctl_stream *st, int64_t deadline, json_t **event,
+    char *err, size_t errlen)
+{
+	json_error_t	 jerr;
+	json_t		*msg;
+	char		*in = NULL;
+	int		 rc;
+
+	*event = NULL;
+	if ((rc = lines_next(&st->l, st->fd, deadline, &in, st->path, err,
+	    errlen)) != 1)
+		return rc;
+	if ((msg = json_loads(in, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
+	    !json_is_object(msg) || json_str_at(msg, "event") == NULL) {
+		snprintf(err, errlen, "%s: garbled event from remedyd",
+		    st->path);
+		json_decref(msg);
+		free(in);
+		return -1;
+	}
+	free(in);
+	*event = msg;
+	return 1;
+}
+
+int
+ctl_watch(const char *path, json_t *args, ctl_event_fn fn, void *arg,
+    char *err, size_t errlen)
+{
+	struct ctl_stream	*st;
+	json_t			*ev;
+	int			 rc;
+
+	if ((rc = ctl_stream_open(path, NULL, args, &st, err, errlen)) != 0)
+		return rc;
+	while ((rc = ctl_stream_next(st, 0, &ev, err, errlen)) == 1) {
+		rc = fn(ev, arg);
+		json_decref(ev);
+		if (rc != 0) {
+			rc = 1;
+			break;
+		}
+	}
+	ctl_stream_close(st);
+	return rc == 1 ? 0 : -1;
 }

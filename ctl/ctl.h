@@ -57,6 +57,20 @@ int	 ctl_mcp(const char *socket);
 typedef int (*ctl_event_fn)(json_t *event, void *arg);
 int	 ctl_watch(const char *path, json_t *args, ctl_event_fn fn, void *arg,
 	    char *err, size_t errlen);
+/*
+ * The same stream read one event at a time: ctl_stream_open sends hello
+ * (stolen; NULL: none) and watch (args stolen) and returns as ctl_call()
+ * does, *st set on 0; ctl_stream_next waits until deadline (mono_ms();
+ * 0: for ever) for the next event message: 1 and *event (the caller's),
+ * 0 when the deadline passed first, -1 with err set when the stream
+ * failed; ctl_stream_close closes it (NULL is fine).
+ */
+struct ctl_stream;
+int	 ctl_stream_open(const char *path, json_t *hello, json_t *args,
+	    struct ctl_stream **st, char *err, size_t errlen);
+int	 ctl_stream_next(struct ctl_stream *, int64_t deadline,
+	    json_t **event, char *err, size_t errlen);
+void	 ctl_stream_close(struct ctl_stream *);
 
 /* remedyctl.c: one request, its error printed as one line; the exit
  * status (0 and *result set on success). */

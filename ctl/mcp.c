@@ -7,7 +7,6 @@
  * stderr.  It exits 0 at the end of its input.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 struct mcp_run {
 	const char		*socket;
 	struct mcp_server	 srv;
+	struct ctl_stream	*watch;		/* wait_for_decision's */
 	int			 write_failed;
 };
 
@@ -44,11 +44,33 @@ op_now(void *arg)
 	return mono_ms();
 }
 
-static void
-op_sleep(void *arg, int ms)
+static int
+op_watch_open(void *arg, json_t *hello, char *err, size_t errlen)
 {
-	(void)arg;
-	(void)poll(NULL, 0, ms);
+	struct mcp_run	*r = arg;
+
+	ctl_stream_close(r->watch);
+	r->watch = NULL;
+	return ctl_stream_open(r->socket, hello, json_object(), &r->watch, err,
+	    errlen);
+}
+
+static int
+op_watch_next(void *arg, int ms, json_t **event, char *err, size_t errlen)
+{
+	struct mcp_run	*r = arg;
+
+	return ctl_stream_next(r->watch, mono_ms() + (ms > 0 ? ms : 1), event,
+	    err, errlen);
+}
+
+static void
+op_watch_close(void *arg)
+{
+	struct mcp_run	*r = arg;
+
+	ctl_stream_close(r->watch);
+	r->watch = NULL;
 }
 
 static void
@@ -89,7 +111,9 @@ ctl_mcp(const char *socket)
 	r.socket = socket;
 	ops.call = op_call;
 	ops.now_ms = op_now;
-	ops.sleep_ms = op_sleep;
+	ops.watch_open = op_watch_open;
+	ops.watch_next = op_watch_next;
+	ops.watch_close = op_watch_close;
 	ops.arg = &r;
 	ops.version = remedy_version();
 	mcp_init(&r.srv, &ops);

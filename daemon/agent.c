@@ -13,7 +13,12 @@
  *	`test` operations on every value replaced and on
  *	/metadata/generation, the inverse, the action-id stamp);
  *   4. the policy wall again, on the normalised patch;
- *   5. the server-side dry-run (engine_dryrun), then the store: pending,
+ *   5. when registries.enabled, the registry check of every container
+ *	image the patch writes (a HEAD of its manifest, one after the
+ *	other): an image the registry does not have refuses the proposal
+ *	(rule registry-image-missing, as for remedyd's own fixes), one it
+ *	could not confirm is let through with an evidence line saying so;
+ *   6. the server-side dry-run (engine_dryrun), then the store: pending,
  *	or refused with the API server's answer.
  *
  * The agent's summary and rationale are stored and shown as data; nothing
@@ -32,6 +37,8 @@
 #include "base/proto.h"
 #include "base/util.h"
 #include "engine_int.h"
+#include "registry/pull.h"
+#include "registry/registry.h"
 
 #define AGENT_MAX_DNS	253
 
@@ -49,6 +56,11 @@ struct agent_job {
 	long			 proposer_uid;
 	agent_done_fn		 done;
 	void			*arg;
+	/* the registry check: the images the patch writes, the next one */
+	json_t			*images;
+	size_t			 image_at;
+	struct reg_budget	 budget;
+	struct agent_job	*prev, *next;	/* e->agent_checks */
 };
 
 /* A DNS subdomain (RFC 1123): lower-case letters, digits, '-' and '.'. */
@@ -72,6 +84,7 @@ job_free(struct agent_job *j)
 {
 	proposal_clear(&j->p);
 	json_decref(j->proposed);
+	json_decref(j->images);
 	free(j->proposer);
 	free(j->client);
 	free(j->rationale);
@@ -96,15 +109,17 @@ job_end(struct agent_job *j, int64_t id, int code, const char *msg)
 	job_free(j);
 }
 
-/* Store the proposal as refused by rule; answer with the stored action. */
+/* Store the proposal as refused by rule of check (the policy, the
+ * registry check); answer with the stored action. */
 static void
-job_refuse(struct agent_job *j, const char *rule, const char *message)
+job_refuse(struct agent_job *j, const char *check, const char *rule,
+    const char *message)
 {
 	struct engine_origin	 o;
-	char			 reason[768];
+	char			 reason[1200];
 	int64_t			 id;
 
-	snprintf(reason, sizeof(reason), "refused by the policy (%s): %s",
+	snprintf(reason, sizeof(reason), "refused by %s (%s): %s", check,
 	    rule, message);
 	job_origin(j, &o);
 	if (j->p.patch == NULL && json_is_array(j->proposed))
@@ -139,7 +154,7 @@ job_wall(struct agent_job *j, json_t *patch, json_t *result)
 	r.owner_name = j->owner_name;
 	if (policy_check(&j->e->cfg->policy, &r, &v) == 0)
 		return 0;
-	job_refuse(j, v.rule, v.message);
+	job_refuse(j, "the policy", v.rule, v.message);
 	return 1;
 }
 
@@ -155,13 +170,135 @@ job_stored(void *arg, int64_t id, const char *state)
 		job_end(j, id, PROTO_OK, NULL);
 }
 
-/* The target as read: normalise, the wall again, the dry-run. */
+/* The dry-run, and the store; j is answered either way. */
+static void
+job_dryrun(struct agent_job *j)
+{
+	struct engine_origin	 o;
+
+	job_origin(j, &o);
+	if (engine_dryrun(j->e, &j->p, j->incident_id, "agent", &o,
+	    job_stored, j) == -1)
+		job_end(j, 0, PROTO_EINTERNAL, "cannot start the dry-run");
+	/* else j is answered and freed by job_stored */
+}
+
+static void	check_next(struct agent_job *);
+static void	check_done(struct agent_job *);
+
+/* The registry's answer about j->images[j->image_at]. */
+static void
+on_image_checked(const struct reg_answer *a, void *arg)
+{
+	struct agent_job	*j = arg;
+	struct engine		*e = j->e;
+	const char		*img = json_string_value(json_array_get(
+				    j->images, j->image_at));
+	char			 why[1024];
+
+	if (a->status == REG_TAG_UNKNOWN || a->status == REG_REPO_UNKNOWN) {
+		snprintf(why, sizeof(why), "the proposed image %s does not "
+		    "exist: %s", img, a->message);
+		json_array_append_new(j->p.evidence, json_sprintf("registry: "
+		    "proposed image %s: %s (%s)", img,
+		    reg_status_name(a->status), a->message));
+		check_done(j);
+		job_refuse(j, "the registry check", "registry-image-missing",
+		    why);
+		engine_check_drained(e);
+		return;
+	}
+	if (a->status == REG_OK)
+		json_array_append_new(j->p.evidence, json_sprintf("registry: "
+		    "the proposed image %s exists%s%s", img, a->digest[0] ?
+		    ", digest " : "", a->digest));
+	else
+		json_array_append_new(j->p.evidence, json_sprintf("registry: "
+		    "the proposed image %s could not be confirmed: %s (%s)",
+		    img, reg_status_name(a->status), a->message));
+	j->image_at++;
+	check_next(j);
+}
+
+/*
+ * Ask the registry about the next image, or, when every one was asked
+ * about, go on to the dry-run.  While a question is out j is on
+ * e->agent_checks and counts in e->inflight, so a stop waits for it or
+ * ends it (engine_agent_stop).
+ */
+static void
+check_next(struct agent_job *j)
+{
+	struct engine	*e = j->e;
+	struct imgref	 ref;
+	const char	*img;
+	char		 err[256];
+
+	while ((img = json_string_value(json_array_get(j->images,
+	    j->image_at))) != NULL) {
+		if (imgref_parse(img, &ref, err, sizeof(err)) == -1) {
+			check_done(j);
+			job_refuse(j, "the registry check",
+			    "registry-image-invalid", err);
+			engine_check_drained(e);
+			return;
+		}
+		if (registry_manifest(engine_registry(e), &ref, 0, &j->budget,
+		    on_image_checked, j) == 0) {
+			if (j->prev == NULL && e->agent_checks != j) {
+				/* the first question: j waits from now on */
+				j->next = e->agent_checks;
+				if (j->next != NULL)
+					j->next->prev = j;
+				e->agent_checks = j;
+				e->inflight++;
+			}
+			return;
+		}
+		j->image_at++;
+	}
+	check_done(j);
+	job_dryrun(j);
+	engine_check_drained(e);
+}
+
+/* j no longer waits for the registry (if it did). */
+static void
+check_done(struct agent_job *j)
+{
+	struct engine	*e = j->e;
+
+	if (j->prev == NULL && e->agent_checks != j)
+		return;
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else
+		e->agent_checks = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
+	j->prev = j->next = NULL;
+	e->inflight--;
+}
+
+void
+engine_agent_stop(struct engine *e)
+{
+	struct agent_job	*j;
+
+	while ((j = e->agent_checks) != NULL) {
+		registry_cancel(engine_registry(e), j);
+		check_done(j);
+		job_end(j, 0, PROTO_EINTERNAL, "remedyd is stopping");
+	}
+}
+
+/* The target as read: normalise, the wall again, the registry check,
+ * the dry-run. */
 static void
 job_got(const struct kube_resp *r, void *arg)
 {
 	struct agent_job	*j = arg;
 	struct engine		*e = j->e;
-	struct engine_origin	 o;
 	struct normalized	 nz;
 	char			 why[512], msg[1400];
 
@@ -203,11 +340,15 @@ job_got(const struct kube_resp *r, void *arg)
 	if (job_wall(j, j->p.patch, nz.result))
 		goto out;
 	j->p.proposed = json_incref(j->proposed);
-	job_origin(j, &o);
-	if (engine_dryrun(e, &j->p, j->incident_id, "agent", &o, job_stored,
-	    j) == -1)
-		job_end(j, 0, PROTO_EINTERNAL, "cannot start the dry-run");
-	/* else j is answered and freed by job_stored */
+	if (engine_registry(e) != NULL && !e->stopping) {
+		if ((j->images = pull_patch_images(j->p.patch)) == NULL) {
+			job_end(j, 0, PROTO_EINTERNAL, "out of memory");
+			goto out;
+		}
+		j->budget.left = e->cfg->registries.max_requests;
+		check_next(j);
+	} else
+		job_dryrun(j);
 out:
 	normalized_clear(&nz);
 	engine_check_drained(e);
@@ -318,8 +459,8 @@ engine_agent_propose(void *engine, const struct agent_fix *f,
 		return 0;
 	if (known == -1) {
 		/* a kind the wall allows but remedy cannot read */
-		job_refuse(j, POLICY_RULE_KIND, "remedy does not patch this "
-		    "kind");
+		job_refuse(j, "the policy", POLICY_RULE_KIND, "remedy does not "
+		    "patch this kind");
 		return 0;
 	}
 

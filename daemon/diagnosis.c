@@ -132,6 +132,12 @@ engine_backend_model(const struct engine *e)
 	    NULL;
 }
 
+struct registry *
+engine_registry(const struct engine *e)
+{
+	return e->diag != NULL ? e->diag->reg : NULL;
+}
+
 static void
 record(struct djob *j, const char *status, const char *error,
     const struct proposal *p, int cached)

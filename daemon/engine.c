@@ -1571,6 +1571,7 @@ engine_stop(struct engine *e, void (*drained)(void *), void *arg)
 			informer_free(e->kinf[k][i]);
 		e->nkinf[k] = 0;
 	}
+	engine_agent_stop(e);
 	engine_diag_stop(e);
 	engine_check_drained(e);
 }

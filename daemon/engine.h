@@ -78,6 +78,8 @@ struct engine {
 	uint64_t		 diagnoses;	/* diagnoses started */
 	struct diag_state	*diag;		/* diagnosis.c: backend, cache,
 						 * budgets, jobs in flight */
+	struct agent_job	*agent_checks;	/* agent.c: proposals waiting
+						 * for the registry */
 
 	struct incidents	 incs;
 	struct verify		*verifying;	/* applied actions being watched */

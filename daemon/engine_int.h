@@ -66,6 +66,9 @@ void	 engine_kind_gone(struct engine *, int k);
 void	 engine_diagnose(struct engine *, struct incident *);
 /* The LLM backend's model, NULL for the rules backend. */
 const char *engine_backend_model(const struct engine *);
+/* The image registry client, NULL when registries.enabled is false (or
+ * after the stop). */
+struct registry *engine_registry(const struct engine *);
 
 /* dryrun.c */
 /* {status, reason, message[, resourceVersion, generation]} of an answer. */
@@ -129,6 +132,10 @@ int	 engine_forced_rollback(struct engine *, json_t *owner,
 int	 engine_pod_delete(struct engine *, const char *ns, const char *name,
 	    const char *uid, const char *rv, int dry_run, kube_done_cb cb,
 	    void *arg);
+
+/* agent.c: at stop, before the registry client goes, answer the agents'
+ * proposals still waiting for it. */
+void	 engine_agent_stop(struct engine *);
 
 /* diagnosis.c: abort LLM calls at stop; release everything at free. */
 void	 engine_diag_stop(struct engine *);

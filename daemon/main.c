@@ -165,6 +165,25 @@ on_drained(void *arg)
 	uv_timer_start(&d->drain_timer, on_drained_safe, 0, 0);
 }
 
+/*
+ * The roles and the agents' caps as the running configuration has them:
+ * at start, and after a reload swapped in new lists (service.h).  The
+ * control socket reads the roles at accept, the commands the caps at
+ * each proposal.
+ */
+static void
+use_roles(void *arg)
+{
+	struct remedyd *d = arg;
+
+	d->authz.viewers = d->cfg.control_viewers;
+	d->authz.approvers = d->cfg.control_approvers;
+	d->authz.proposers = d->cfg.control_proposers;
+	d->authz.root_role = d->cfg.control_root_role;
+	d->cmd.agent_pending = d->cfg.control_agent_pending;
+	d->cmd.agent_per_min = d->cfg.control_agent_per_min;
+}
+
 static void
 on_signal(uv_signal_t *s, int signum)
 {
@@ -311,18 +330,13 @@ main(int argc, char *argv[])
 	d.cmd.two_person = d.cfg.control_two_person;
 	d.cmd.policy = &d.cfg.policy;
 	d.cmd.propose = engine_agent_propose;
-	d.cmd.agent_pending = d.cfg.control_agent_pending;
-	d.cmd.agent_per_min = d.cfg.control_agent_per_min;
 	if (d.cfg.webhooks != NULL && d.cfg.webhooks[0] != NULL &&
 	    (d.notify = d.cmd.notify = notify_new(&d.loop, d.http,
 	    d.cfg.webhooks)) == NULL) {
 		log_errx("webhooks: out of memory");
 		goto loop_out;
 	}
-	d.authz.viewers = d.cfg.control_viewers;
-	d.authz.approvers = d.cfg.control_approvers;
-	d.authz.proposers = d.cfg.control_proposers;
-	d.authz.root_role = d.cfg.control_root_role;
+	use_roles(&d);
 	d.authz.self_uid = getuid();
 	{
 		struct control_opts o = {
@@ -346,6 +360,8 @@ main(int argc, char *argv[])
 		log_errx("%s", err);
 		goto loop_out;
 	}
+	d.svc.reloaded = use_roles;
+	d.svc.reloaded_arg = &d;
 	{
 		/* The API key is checked before anything starts. */
 		char *key = NULL;

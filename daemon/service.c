@@ -371,6 +371,35 @@ dumpkeys_get(const struct dumpkeys *d, const char *key)
 	return NULL;
 }
 
+/* A value of the dump on one line: a block list as " [a, b]" (its
+ * items are the lines "  - item" below the key), else its first line. */
+static void
+oneline(char *dst, size_t len, const char *v)
+{
+	const char	*p, *eol;
+	size_t		 n;
+
+	eol = strchr(v, '\n');
+	if (eol == NULL || strspn(v, " ") != (size_t)(eol - v) ||
+	    strncmp(eol + 1, "  - ", 4) != 0) {
+		snprintf(dst, len, "%.*s", (int)(eol ? eol - v : (long)strlen(v)),
+		    v);
+		return;
+	}
+	snprintf(dst, len, " [");
+	for (p = eol + 1; strncmp(p, "  - ", 4) == 0; p = eol + 1) {
+		p += 4;
+		eol = strchr(p, '\n');
+		n = strlen(dst);
+		snprintf(dst + n, len - n, "%s%.*s", dst[2] ? ", " : "",
+		    (int)(eol ? eol - p : (long)strlen(p)), p);
+		if (eol == NULL)
+			break;
+	}
+	n = strlen(dst);
+	snprintf(dst + n, len - n, "]");
+}
+
 /*
  * Log every key whose value differs between dumps a and b.  restart:
  * these are keys that were not applied.  Returns how many differ.
@@ -380,7 +409,7 @@ log_changes(const char *a, const char *b, int restart)
 {
 	struct dumpkeys	*da, *db;
 	const char	*va, *vb;
-	char		 shorta[64], shortb[64];
+	char		 shorta[128], shortb[128];
 	size_t		 i;
 	int		 n = 0;
 
@@ -405,11 +434,8 @@ log_changes(const char *a, const char *b, int restart)
 			    "value)", db->k[i].key);
 			continue;
 		}
-		/* one-line values only, trimmed */
-		snprintf(shorta, sizeof(shorta), "%s", va ? va : "");
-		snprintf(shortb, sizeof(shortb), "%s", vb);
-		shorta[strcspn(shorta, "\n")] = '\0';
-		shortb[strcspn(shortb, "\n")] = '\0';
+		oneline(shorta, sizeof(shorta), va ? va : "");
+		oneline(shortb, sizeof(shortb), vb);
 		log_notice("SIGHUP: %s:%s ->%s", db->k[i].key, shorta, shortb);
 	}
 	dumpkeys_clear(da);
@@ -457,6 +483,15 @@ reload_http(struct service *s, const char *addr)
 	return 0;
 }
 
+static void
+swap_list(char ***a, char ***b)
+{
+	char	**t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
 int
 service_reload(struct service *s, const char *path)
 {
@@ -497,6 +532,19 @@ service_reload(struct service *s, const char *path)
 	cur->hold_down_ms = n.hold_down_ms;
 	cur->verify_timeout_ms = n.verify_timeout_ms;
 	cur->pending_ttl_ms = n.pending_ttl_ms;
+	/*
+	 * Who has which role, and the agents' caps: for the next connection
+	 * and the next proposal.  The old lists are freed with n below, so
+	 * reloaded() must point their borrowers at the new ones first.
+	 */
+	swap_list(&cur->control_viewers, &n.control_viewers);
+	swap_list(&cur->control_approvers, &n.control_approvers);
+	swap_list(&cur->control_proposers, &n.control_proposers);
+	cur->control_root_role = n.control_root_role;
+	cur->control_agent_pending = n.control_agent_pending;
+	cur->control_agent_per_min = n.control_agent_per_min;
+	if (s->reloaded != NULL)
+		s->reloaded(s->reloaded_arg);
 
 	if ((applied = config_dump(cur)) != NULL) {
 		if (log_changes(before, applied, 0) == 0)

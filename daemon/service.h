@@ -11,10 +11,19 @@
  *
  *   log.level, diagnosis.hold_down, actions.verify_timeout,
  *   actions.pending_ttl, http.listen (the endpoint is re-opened; if the new
- *   address cannot be bound the old endpoint stays)
+ *   address cannot be bound the old endpoint stays), control.viewers,
+ *   control.proposers, control.approvers, control.root (roles are given
+ *   at accept: connections open keep theirs, the next ones get the new
+ *   ones), control.max_agent_pending and
+ *   control.max_agent_proposals_per_minute (the next proposal)
  *
- * Every other key (kubernetes.*, store.path, control.*, diagnosis.backend,
- * policy.*, notifications.*, and any key added later) needs a restart: a
+ * Then reloaded(reloaded_arg) is called, when set, so what borrows those
+ * keys (the control socket's struct authz, the commands' caps) can follow
+ * before the old values are freed.
+ *
+ * Every other key (kubernetes.*, store.path, the other control.* keys,
+ * diagnosis.backend, policy.*, notifications.*, and any key added later)
+ * needs a restart: a
  * change to one is logged by name ("kubernetes.namespaces changed; restart
  * remedyd to apply it") and the running value is kept.  The changed keys
  * are found by comparing canonical dumps (config_dump), so a new key is
@@ -41,6 +50,9 @@ struct service {
 	struct sdnotify		 notify;
 	struct looplag		 lag;		/* the loop-lag probe */
 	int			 stopping;
+	/* After a reload applied the live keys; set after service_start(). */
+	void			(*reloaded)(void *arg);
+	void			*reloaded_arg;
 };
 
 /*

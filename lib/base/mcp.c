@@ -19,7 +19,6 @@
 #define MCP_MAX_ERR		1024
 #define MCP_LIST_DEFAULT	50
 #define MCP_LIST_MAX		1000
-#define MCP_POLL_MS		500
 
 #define META_VERSION	"io.modelcontextprotocol/protocolVersion"
 #define META_CAPS	"io.modelcontextprotocol/clientCapabilities"
@@ -381,6 +380,51 @@ t_propose_fix(struct mcp_server *s, json_t *a, char *err, size_t errlen)
 	return tool_result(v, text, refused);
 }
 
+/*
+ * Wait on the watch stream until an event says action id left pending
+ * (1), or the deadline passes (0), or the stream fails (-1, *out the tool
+ * error).  Events about other actions, and "pending" itself, are passed
+ * over.
+ */
+static int
+wait_event(struct mcp_server *s, json_int_t id, int64_t deadline,
+    json_t **out)
+{
+	json_t		*ev;
+	const char	*name;
+	char		 err[MCP_MAX_ERR];
+	int64_t		 left;
+	int		 rc, match;
+
+	while ((left = deadline - s->ops.now_ms(s->ops.arg)) > 0) {
+		err[0] = '\0';
+		ev = NULL;
+		rc = s->ops.watch_next(s->ops.arg, (int)left, &ev, err,
+		    sizeof(err));
+		if (rc < 0) {
+			*out = tool_failed(-1, err[0] ? err : "the watch "
+			    "stream failed");
+			return -1;
+		}
+		if (rc == 0)
+			continue;
+		name = json_string_value(json_object_get(ev, "event"));
+		match = json_integer_value(json_object_get(json_object_get(ev,
+		    "data"), "id")) == id && name != NULL &&
+		    strcmp(name, "pending") != 0;
+		json_decref(ev);
+		if (match)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The stream is opened before the action is first read, so a decision
+ * taken at any moment is seen: either in that read or as an event.  After
+ * an event, or at the deadline, the action is read once more and that is
+ * the answer.
+ */
 static json_t *
 t_wait_for_decision(struct mcp_server *s, json_t *a, char *err,
     size_t errlen)
@@ -389,7 +433,9 @@ t_wait_for_decision(struct mcp_server *s, json_t *a, char *err,
 	json_int_t	 id, timeout;
 	json_t		*res = NULL, *out = NULL, *v;
 	const char	*state;
+	char		 why[MCP_MAX_ERR];
 	int64_t		 deadline;
+	int		 rc, more = 1;
 
 	if (known_only(a, f, err, errlen) == -1 ||
 	    want_id(a, "id", 1, &id, err, errlen) == -1 ||
@@ -400,24 +446,31 @@ t_wait_for_decision(struct mcp_server *s, json_t *a, char *err,
 	if (timeout > MCP_MAX_WAIT_S)
 		timeout = MCP_MAX_WAIT_S;
 	deadline = s->ops.now_ms(s->ops.arg) + timeout * 1000;
+	why[0] = '\0';
+	if ((rc = s->ops.watch_open(s->ops.arg, hello_args(s), why,
+	    sizeof(why))) != 0)
+		return tool_failed(rc, why);
 	for (;;) {
 		if (control(s, "show", json_pack("{s:I}", "id", id), &res,
 		    &out) != 0)
-			return out;
+			goto out;
 		state = json_str_at(res, "action.state");
-		if (state == NULL || strcmp(state, "pending") != 0 ||
-		    s->ops.now_ms(s->ops.arg) >= deadline)
+		if (state == NULL || strcmp(state, "pending") != 0 || !more)
 			break;
 		json_decref(res);
 		res = NULL;
-		s->ops.sleep_ms(s->ops.arg, MCP_POLL_MS);
+		if ((more = wait_event(s, id, deadline, &out)) == -1)
+			goto out;
 	}
 	v = action_view(json_object_get(res, "action"));
 	if (v != NULL)
 		json_object_set_new(v, "decided", json_boolean(state != NULL &&
 		    strcmp(state, "pending") != 0));
+	out = tool_result(v, NULL, 0);
+out:
+	s->ops.watch_close(s->ops.arg);
 	json_decref(res);
-	return tool_result(v, NULL, 0);
+	return out;
 }
 
 /* --- the tool table, with the schemas tools/list shows --- */

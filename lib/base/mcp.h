@@ -22,7 +22,9 @@
  * (remedyd refused, could not be reached) are results with isError.
  *
  * The tools read (list_incidents, get_incident, list_actions, get_action),
- * propose (propose_fix) and wait (wait_for_decision).  No tool approves,
+ * propose (propose_fix) and wait (wait_for_decision: on a watch stream
+ * of action events, so it answers as soon as the action leaves pending
+ * and costs nothing while it waits).  No tool approves,
  * rejects or rolls back, and every control request is sent after
  * `hello {"agent": true}`, so remedyd refuses those verbs on the
  * connection whatever the uid may do.
@@ -59,7 +61,18 @@ struct mcp_ops {
 	int	(*call)(void *arg, json_t *hello, const char *cmd,
 		    json_t *args, json_t **result, char *err, size_t errlen);
 	int64_t	(*now_ms)(void *arg);		/* a monotonic clock */
-	void	(*sleep_ms)(void *arg, int ms);
+	/*
+	 * Action events, for wait_for_decision: watch_open sends the
+	 * control command watch after hello (hello stolen) and returns as
+	 * call does; watch_next waits at most ms for the next event (1 and
+	 * *event, a new reference {"event","data"}; 0 none came; -1 the
+	 * stream failed, err says why); watch_close ends the stream.
+	 */
+	int	(*watch_open)(void *arg, json_t *hello, char *err,
+		    size_t errlen);
+	int	(*watch_next)(void *arg, int ms, json_t **event, char *err,
+		    size_t errlen);
+	void	(*watch_close)(void *arg);
 	void	*arg;
 	const char *version;			/* remedyctl's */
 };

@@ -97,6 +97,105 @@ pull_patch_image(json_t *patch, size_t *i)
 	return NULL;
 }
 
+#define PULL_MAX_DEPTH	64	/* nesting walked inside one patch value */
+
+/* A JSON Pointer segment that names an array element ("-" appends). */
+static int
+index_segment(const char *s)
+{
+	if (strcmp(s, "-") == 0)
+		return 1;
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isdigit((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+/* Is a string at .../list/item/key a container's image? */
+static int
+image_at(const char *list, const char *item, const char *key)
+{
+	return strcmp(key, "image") == 0 && index_segment(item) &&
+	    (strcmp(list, "containers") == 0 ||
+	    strcmp(list, "initContainers") == 0 ||
+	    strcmp(list, "ephemeralContainers") == 0);
+}
+
+/* v sits at .../list/item/key: add the images in it to out (once each). */
+static int
+images_walk(json_t *v, const char *list, const char *item, const char *key,
+    json_t *out, int depth)
+{
+	const char	*k;
+	json_t		*m;
+	size_t		 i;
+	char		 idx[24];
+
+	if (depth > PULL_MAX_DEPTH)
+		return 0;
+	if (json_is_string(v) && image_at(list, item, key)) {
+		json_array_foreach(out, i, m)
+			if (json_equal(m, v))
+				return 0;
+		return json_array_append(out, v);
+	}
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, m)
+			if (images_walk(m, item, key, k, out, depth + 1) == -1)
+				return -1;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, m) {
+			snprintf(idx, sizeof(idx), "%zu", i);
+			if (images_walk(m, item, key, idx, out, depth + 1) ==
+			    -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+json_t *
+pull_patch_images(json_t *patch)
+{
+	const char	*o, *path, *seg[3];
+	char		 buf[3][128];
+	json_t		*out, *op;
+	size_t		 i, n, len;
+	int		 k;
+
+	if ((out = json_array()) == NULL)
+		return NULL;
+	json_array_foreach(patch, i, op) {
+		o = json_str_at(op, "op");
+		path = json_str_at(op, "path");
+		if (o == NULL || path == NULL || json_object_get(op,
+		    "value") == NULL || (strcmp(o, "replace") != 0 &&
+		    strcmp(o, "add") != 0))
+			continue;
+		/* the last three segments of the path, "" where it has fewer */
+		n = strlen(path);
+		for (k = 2; k >= 0; k--) {
+			seg[k] = "";
+			for (len = n; len > 0 && path[len - 1] != '/'; len--)
+				;
+			if (len == 0)
+				continue;
+			snprintf(buf[k], sizeof(buf[k]), "%.*s", (int)(n - len),
+			    path + len);
+			seg[k] = buf[k];
+			n = len - 1;
+		}
+		if (images_walk(json_object_get(op, "value"), seg[0], seg[1],
+		    seg[2], out, 0) == -1) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
 int
 tag_distance(const char *a, const char *b)
 {

@@ -94,6 +94,15 @@ int		 pull_target(json_t *pod, struct pull_facts *f, char *kubelet,
 /* The next image a JSON Patch writes from op *i on (an add or replace of
  * a path ending in /image with a string value), or NULL. */
 const char	*pull_patch_image(json_t *patch, size_t *i);
+/*
+ * Every container image a JSON Patch writes: each string an "add" or
+ * "replace" puts at .../containers/N/image (or initContainers,
+ * ephemeralContainers), as the value itself or anywhere inside a larger
+ * value (a whole container, a containers list, a pod template), so a
+ * patch cannot slip an image past a check by writing its parent.  A new
+ * array of the strings, each once, in patch order; NULL on ENOMEM.
+ */
+json_t		*pull_patch_images(json_t *patch);
 const char	*pull_class_name(enum pull_class);
 
 /*

@@ -177,13 +177,14 @@ class Case(unittest.TestCase):
             raise AssertionError("rolebinding in %s: %s" % (n, r.stderr))
         self.ns.append(n)
 
-    def start_remedyd(self, namespaces=None, extra=None, hold_down=None):
+    def start_remedyd(self, namespaces=None, extra=None, hold_down=None, control_extra=""):
         class K:
             kubeconfig = os.path.join(E2E_DIR, "remedyd.kubeconfig")
         self.daemon = Daemon(self.workdir, K, hold_down=hold_down or self.hold_down,
                              verify_timeout=self.verify_timeout,
                              namespaces=tuple(namespaces or self.ns),
-                             extra=self.extra if extra is None else extra)
+                             extra=self.extra if extra is None else extra,
+                             control_extra=control_extra)
         return self.daemon
 
     def tearDown(self):

@@ -47,10 +47,28 @@ stub_now(void *arg)
 	return clock_ms;
 }
 
-static void
-stub_sleep(void *arg, int ms)
+static int
+stub_watch_open(void *arg, json_t *hello, char *err, size_t errlen)
+{
+	fuzz_check(json_is_object(hello) &&
+	    json_is_true(json_object_get(hello, "agent")));
+	json_decref(hello);
+	return 0;
+}
+
+/* No event comes: the wait runs out its clock. */
+static int
+stub_watch_next(void *arg, int ms, json_t **event, char *err,
+    size_t errlen)
 {
 	clock_ms += ms;
+	*event = NULL;
+	return 0;
+}
+
+static void
+stub_watch_close(void *arg)
+{
 }
 
 static void
@@ -90,7 +108,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&ops, 0, sizeof(ops));
 	ops.call = stub_call;
 	ops.now_ms = stub_now;
-	ops.sleep_ms = stub_sleep;
+	ops.watch_open = stub_watch_open;
+	ops.watch_next = stub_watch_next;
+	ops.watch_close = stub_watch_close;
 	ops.version = "fuzz";
 	mcp_init(&s, &ops);
 	clock_ms = 0;

@@ -13,13 +13,17 @@ conformance of the server and remedy as the approval gate for agents.
 - a valid proposal is pending after only a dry-run reached the API server,
   a human's `remedyctl approve` applies it and it is verified;
 - an agent's connection may not approve (hello agent), and the uid that
-  proposed may not approve its own proposal: refused and audited.
+  proposed may not approve its own proposal: refused and audited;
+- SIGHUP applies control.proposers (and the other role lists) and the
+  agents' caps: a user added becomes a proposer, one removed is refused,
+  the caps changed hold from the next proposal.
 """
 import json
 import os
 import pwd
 import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -322,18 +326,19 @@ class Users(unittest.TestCase):
         self.ok = False
         tag = "mc%d" % (os.getpid() % 100000)
         self.group, self.agent, self.bot = tag + "s", tag + "a", tag + "b"
+        self.carol = tag + "c"      # no role until a reload gives her one
         self.users = []
         sh("groupadd", self.group)
-        for u in (self.agent, self.bot):
+        for u in (self.agent, self.bot, self.carol):
             sh("useradd", "-M", "-N", "-s", "/usr/sbin/nologin", "-G", self.group, u)
             self.users.append(u)
         self.workdir = tempfile.mkdtemp(prefix="remedy-mcp-")
         os.chmod(self.workdir, 0o711)
         self.cluster = Cluster(self.workdir, replicas=2)
         os.chmod(self.cluster.dir, 0o755)
-        control_extra = ("  group: %s\n  approvers: [%s]\n  proposers: [%s]\n"
-                         "  max_agent_pending: 1\n" % (self.group, self.agent, self.bot))
-        self.daemon = Daemon(self.workdir, self.cluster, control_extra=control_extra)
+        self.control_extra = ("  group: %s\n  approvers: [%s]\n  proposers: [%s]\n"
+                              "  max_agent_pending: 1\n" % (self.group, self.agent, self.bot))
+        self.daemon = Daemon(self.workdir, self.cluster, control_extra=self.control_extra)
         os.chmod(self.daemon.dir, 0o711)
 
     def tearDown(self):
@@ -396,6 +401,70 @@ class Users(unittest.TestCase):
         rc, out, err = self.ctl_as(self.agent, "approve", str(bot_aid))
         self.assertEqual(rc, 0, err)
         wait_state(d, bot_aid, ("applied", "verified", "not-recovered", "failed"))
+        self.ok = True
+
+    def reload(self, control_extra):
+        """Rewrite the control section, SIGHUP, wait for the reload."""
+        d = self.daemon
+        with open(d.config) as f:
+            text = f.read()
+        self.assertIn(self.control_extra, text)
+        with open(d.config, "w") as f:
+            f.write(text.replace(self.control_extra, control_extra))
+        self.control_extra = control_extra
+        n = d.log().count("SIGHUP: reloaded")
+        os.kill(d.proc.pid, signal.SIGHUP)
+        wait_for(lambda: d.log().count("SIGHUP: reloaded") > n, 20, "the reload")
+
+    def propose_as(self, user):
+        m = Mcp(self.daemon.socket, user=user)
+        m.handshake()
+        r = propose(m, GOOD)["result"]
+        self.assertEqual(m.close(), 0)
+        return r
+
+    def test_reload_roles_and_caps(self):
+        d = self.daemon
+        wait_action(d, "pending")
+        rc, out, err = self.ctl_as(self.carol, "status")
+        self.assertEqual(rc, 4, err)
+        self.assertIn("has no role", err)
+        self.assertFalse(self.propose_as(self.bot)["isError"])
+        r = self.propose_as(self.bot)
+        self.assertIn("max_agent_pending 1", r["content"][0]["text"])
+
+        # carol becomes a proposer; two pending proposals per proposer
+        self.reload("  group: %s\n  approvers: [%s]\n  proposers: [%s, %s]\n"
+                    "  max_agent_pending: 2\n  max_agent_proposals_per_minute: 3\n"
+                    % (self.group, self.agent, self.bot, self.carol))
+        log = d.log()
+        self.assertIn("SIGHUP: control.proposers: [%s] -> [%s, %s]"
+                      % (self.bot, self.bot, self.carol), log)
+        self.assertIn("SIGHUP: control.max_agent_pending: 1 -> 2", log)
+        self.assertIn("SIGHUP: control.max_agent_proposals_per_minute: 10 -> 3", log)
+        self.assertNotIn("control.proposers changed", log)
+        self.assertNotIn("control.max_agent_pending changed", log)
+        rc, out, err = self.ctl_as(self.carol, "status")
+        self.assertEqual(rc, 0, err)
+        r = self.propose_as(self.carol)
+        self.assertFalse(r["isError"], r)
+        rc, out, err = d.ctl("show", str(r["structuredContent"]["id"]))
+        self.assertEqual(out["action"]["proposer"], self.carol)
+        self.assertFalse(self.propose_as(self.bot)["isError"])
+        r = self.propose_as(self.bot)
+        self.assertTrue(r["isError"])
+        self.assertIn("max_agent_pending 2", r["content"][0]["text"])
+
+        # carol's role is taken back; two proposals a minute
+        self.reload("  group: %s\n  approvers: [%s]\n  proposers: [%s]\n"
+                    "  max_agent_pending: 10\n  max_agent_proposals_per_minute: 2\n"
+                    % (self.group, self.agent, self.bot))
+        r = self.propose_as(self.bot)
+        self.assertTrue(r["isError"])
+        self.assertIn("max_agent_proposals_per_minute 2", r["content"][0]["text"])
+        rc, out, err = self.ctl_as(self.carol, "status")
+        self.assertEqual(rc, 4, err)
+        self.assertIn("has no role", err)
         self.ok = True
 
 

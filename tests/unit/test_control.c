@@ -123,6 +123,76 @@ cmd_poke(void *ctx, const struct control_peer *peer, json_t *args,
 	return json_pack("{s:i}", "conns", control_nconns(child_ctl));
 }
 
+/*
+ * Deferred answers (control_defer): "later" answers args.ms after it was
+ * asked (an error when args.fail), from a timer; "at_once" defers and
+ * answers before its handler returns.
+ */
+static uv_loop_t	*child_loop;
+
+struct later {
+	uv_timer_t		 t;	/* t.data = this */
+	struct control_reply	*r;
+	json_int_t		 n;
+	int			 fail;
+};
+
+static void
+later_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void
+later_fire(uv_timer_t *t)
+{
+	struct later	*l = t->data;
+
+	if (l->fail)
+		control_reply_done(l->r, NULL, PROTO_ENOTFOUND, "gone later");
+	else
+		control_reply_done(l->r, json_pack("{s:I}", "later", l->n), 0,
+		    NULL);
+	uv_close((uv_handle_t *)&l->t, later_closed);
+}
+
+static json_t *
+cmd_later(void *ctx, const struct control_peer *peer, json_t *args,
+    int *code, char *msg, size_t msglen)
+{
+	struct later	*l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (l->r = control_defer(peer)) == NULL) {
+		free(l);
+		snprintf(msg, msglen, "cannot defer");
+		return NULL;
+	}
+	l->n = json_int_at(args, "n", 0);
+	l->fail = json_is_true(json_object_get(args, "fail"));
+	l->t.data = l;
+	uv_timer_init(child_loop, &l->t);
+	uv_timer_start(&l->t, later_fire, (uint64_t)json_int_at(args, "ms",
+	    100), 0);
+	*code = CONTROL_DEFERRED;
+	return NULL;
+}
+
+static json_t *
+cmd_at_once(void *ctx, const struct control_peer *peer, json_t *args,
+    int *code, char *msg, size_t msglen)
+{
+	struct control_reply	*r;
+
+	if ((r = control_defer(peer)) == NULL) {
+		snprintf(msg, msglen, "cannot defer");
+		return NULL;
+	}
+	control_reply_done(r, json_pack("{s:b}", "at_once", 1), 0, NULL);
+	*code = CONTROL_DEFERRED;
+	return NULL;
+}
+
 static void
 child_denied(void *ctx, const struct control_peer *peer, const char *cmd,
     json_t *args)
@@ -144,6 +214,9 @@ static const struct control_cmd test_table[] = {
 	{ "decide", cmd_echo, AUTHZ_APPROVER, 0 },
 	{ "watch", cmd_watch_test, AUTHZ_VIEWER, CONTROL_STREAM },
 	{ "poke", cmd_poke, AUTHZ_VIEWER, 0 },
+	{ "verdict", cmd_echo, AUTHZ_VIEWER, CONTROL_DECIDES },
+	{ "later", cmd_later, AUTHZ_VIEWER, 0 },
+	{ "at_once", cmd_at_once, AUTHZ_VIEWER, 0 },
 	{ NULL, NULL, 0, 0 }
 };
 
@@ -198,6 +271,7 @@ child_main(int wfd)
 	int			 rc;
 
 	uv_loop_init(&loop);
+	child_loop = &loop;
 	memset(&cx, 0, sizeof(cx));
 	if (with_store) {
 		if ((cx.store = store_open(dbpath, err, sizeof(err))) == NULL) {
@@ -923,6 +997,157 @@ test_stranger(void)
 	close(fd);
 }
 
+/*
+ * hello: the agent flag holds for the rest of the connection (hello
+ * cannot clear it) and only there; a deciding command (CONTROL_DECIDES)
+ * is refused on it through the denied hook, whatever the role, while
+ * reading goes on.  Bad hello arguments are refused by name.
+ */
+static void
+test_hello(void)
+{
+	char	*denied, want[64];
+	json_t	*r;
+	int	 fd, other;
+
+	unlink(deniedpath);
+	fd = client_connect();
+	r = roundtrip(fd, "{\"v\":1,\"id\":1,\"cmd\":\"verdict\"}\n");
+	CHECK(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	r = roundtrip(fd, "{\"v\":1,\"id\":2,\"cmd\":\"hello\",\"args\":"
+	    "{\"agent\":true,\"client\":{\"name\":\"tester\","
+	    "\"version\":\"1.0\"}}}\n");
+	CHECK(json_is_true(json_object_get(r, "ok")));
+	CHECK(json_is_true(json_at(r, "result.agent")));
+	CHECK_STR(json_str_at(r, "result.client"), "tester/1.0");
+	CHECK_INT(json_int_at(r, "result.you.uid", -1), getuid());
+	CHECK_STR(json_str_at(r, "result.you.role"), "approver");
+	json_decref(r);
+	r = roundtrip(fd, "{\"v\":1,\"id\":3,\"cmd\":\"verdict\","
+	    "\"args\":{\"id\":7}}\n");
+	CHECK_STR(err_code(r), "permission_denied");
+	CHECK(err_msg(r) && strstr(err_msg(r), "never allowed on an agent's "
+	    "connection") != NULL);
+	CHECK_INT(json_int_at(r, "id", -1), 3);
+	json_decref(r);
+	r = roundtrip(fd, "{\"v\":1,\"id\":4,\"cmd\":\"echo\"}\n");
+	CHECK(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	/* said once, it stays said */
+	r = roundtrip(fd, "{\"v\":1,\"id\":5,\"cmd\":\"hello\",\"args\":"
+	    "{\"agent\":false}}\n");
+	CHECK(json_is_true(json_object_get(r, "ok")));
+	CHECK(json_is_true(json_at(r, "result.agent")));
+	json_decref(r);
+	r = roundtrip(fd, "{\"v\":1,\"id\":6,\"cmd\":\"verdict\"}\n");
+	CHECK_STR(err_code(r), "permission_denied");
+	json_decref(r);
+	/* bad arguments, each refused by name; the connection lives on */
+	r = roundtrip(fd, "{\"v\":1,\"id\":7,\"cmd\":\"hello\",\"args\":"
+	    "{\"agent\":\"yes\"}}\n");
+	CHECK_STR(err_code(r), "bad_request");
+	CHECK(err_msg(r) && strstr(err_msg(r), "\"agent\"") != NULL);
+	json_decref(r);
+	r = roundtrip(fd, "{\"v\":1,\"id\":8,\"cmd\":\"hello\",\"args\":"
+	    "{\"client\":{\"name\":\"two words\"}}}\n");
+	CHECK_STR(err_code(r), "bad_request");
+	CHECK(err_msg(r) && strstr(err_msg(r), "\"client\"") != NULL);
+	json_decref(r);
+	r = roundtrip(fd, "{\"v\":1,\"id\":9,\"cmd\":\"hello\",\"args\":"
+	    "{\"client\":{\"name\":\"x\",\"version\":\"\\u001b[2J\"}}}\n");
+	CHECK_STR(err_code(r), "bad_request");
+	json_decref(r);
+	/* another connection of the same uid is not an agent's */
+	other = client_connect();
+	r = roundtrip(other, "{\"v\":1,\"id\":1,\"cmd\":\"verdict\"}\n");
+	CHECK(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	close(other);
+	close(fd);
+	denied = slurp(deniedpath);
+	snprintf(want, sizeof(want), "verdict %lu\nverdict %lu\n",
+	    (unsigned long)getuid(), (unsigned long)getuid());
+	CHECK_STR(denied, want);
+	free(denied);
+	unlink(deniedpath);
+}
+
+/*
+ * Deferred answers: the lines after a deferred request wait, unanswered,
+ * and every reply goes out in request order; an answer given before the
+ * handler returned, and an error answer, go out the same way.  A client
+ * that sent EOF still gets the deferred answer, then the close; one that
+ * went away leaves nothing behind (the child's exit status checks the
+ * handles, ASan the memory).
+ */
+static void
+test_deferred(void)
+{
+	const char	*four =
+	    "{\"v\":1,\"id\":1,\"cmd\":\"later\",\"args\":{\"ms\":300,"
+	    "\"n\":1}}\n"
+	    "{\"v\":1,\"id\":2,\"cmd\":\"echo\",\"args\":{\"n\":2}}\n"
+	    "{\"v\":1,\"id\":3,\"cmd\":\"at_once\"}\n"
+	    "{\"v\":1,\"id\":4,\"cmd\":\"later\",\"args\":{\"ms\":10,"
+	    "\"fail\":true}}\n"
+	    "{\"v\":1,\"id\":5,\"cmd\":\"echo\",\"args\":{\"n\":5}}\n";
+	const char	*one = "{\"v\":1,\"id\":9,\"cmd\":\"later\","
+	    "\"args\":{\"ms\":200,\"n\":9}}\n";
+	int64_t		 sent;
+	json_t		*r;
+	int		 fd, i;
+
+	fd = client_connect();
+	rb.len = 0;
+	sent = mono_ms();
+	CHECK(send_all(fd, four, strlen(four)) == 0);
+	r = read_reply(fd, &rb, NULL);
+	CHECK_INT(json_int_at(r, "id", -1), 1);
+	CHECK_INT(json_int_at(r, "result.later", -1), 1);
+	json_decref(r);
+	r = read_reply(fd, &rb, NULL);
+	/* the echo behind it waited for it */
+	CHECK(mono_ms() - sent >= 250);
+	CHECK_INT(json_int_at(r, "id", -1), 2);
+	CHECK_INT(json_int_at(r, "result.args.n", -1), 2);
+	json_decref(r);
+	r = read_reply(fd, &rb, NULL);
+	CHECK_INT(json_int_at(r, "id", -1), 3);
+	CHECK(json_is_true(json_at(r, "result.at_once")));
+	json_decref(r);
+	r = read_reply(fd, &rb, NULL);
+	CHECK_INT(json_int_at(r, "id", -1), 4);
+	CHECK_STR(err_code(r), "not_found");
+	CHECK_STR(err_msg(r), "gone later");
+	json_decref(r);
+	r = read_reply(fd, &rb, NULL);
+	CHECK_INT(json_int_at(r, "id", -1), 5);
+	CHECK_INT(json_int_at(r, "result.args.n", -1), 5);
+	json_decref(r);
+	/* EOF after a deferred request: the answer, then the close */
+	CHECK(send_all(fd, one, strlen(one)) == 0);
+	CHECK(shutdown(fd, SHUT_WR) == 0);
+	r = read_reply(fd, &rb, NULL);
+	CHECK_INT(json_int_at(r, "id", -1), 9);
+	CHECK_INT(json_int_at(r, "result.later", -1), 9);
+	json_decref(r);
+	CHECK(wait_closed(fd));
+	close(fd);
+	/* gone before the answer: dropped; the server goes on */
+	for (i = 0; i < 3; i++) {
+		fd = client_connect();
+		CHECK(send_all(fd, one, strlen(one)) == 0);
+		close(fd);
+	}
+	usleep(300 * 1000);
+	fd = client_connect();
+	r = roundtrip(fd, "{\"v\":1,\"id\":1,\"cmd\":\"echo\"}\n");
+	CHECK(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	close(fd);
+}
+
 /* --- remedyd_commands against a real store --- */
 
 static void
@@ -1283,6 +1508,8 @@ main(void)
 	test_backpressure();
 	test_emfile();
 	test_conn_limit();
+	test_hello();
+	test_deferred();
 
 	CHECK_INT(stop_child(pid), 0);
 	CHECK(stat(sockpath, &st) == -1 && errno == ENOENT);

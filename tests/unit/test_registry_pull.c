@@ -398,6 +398,50 @@ test_target(void)
 	json_decref(patch);
 }
 
+/*
+ * Every container image a patch writes, wherever in the value: the image
+ * itself, a whole container, a containers list, a pod template; each
+ * once; never a string named image outside a container, nor what a test
+ * or remove op names.
+ */
+static void
+test_patch_images(void)
+{
+	json_t	*patch, *got;
+	char	*s;
+
+	patch = json_loads("["
+	    "{\"op\":\"test\",\"path\":\"/spec/template/spec/containers/0/"
+	    "image\",\"value\":\"old:1\"},"
+	    "{\"op\":\"replace\",\"path\":\"/spec/template/spec/containers/0/"
+	    "image\",\"value\":\"a:1\"},"
+	    "{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/-\","
+	    "\"value\":{\"name\":\"side\",\"image\":\"b:1\"}},"
+	    "{\"op\":\"replace\",\"path\":\"/spec/template/spec/"
+	    "initContainers\",\"value\":[{\"name\":\"i\",\"image\":\"c:1\"},"
+	    "{\"name\":\"j\",\"image\":\"a:1\"}]},"
+	    "{\"op\":\"replace\",\"path\":\"/spec/template\",\"value\":"
+	    "{\"metadata\":{\"annotations\":{\"image\":\"not-one\"}},"
+	    "\"spec\":{\"ephemeralContainers\":[{\"image\":\"d:1\"}],"
+	    "\"containers\":[{\"name\":\"w\",\"image\":\"e:1\","
+	    "\"env\":[{\"name\":\"image\",\"value\":\"f:1\"}]}]}}},"
+	    "{\"op\":\"remove\",\"path\":\"/spec/containers/1/image\"},"
+	    "{\"op\":\"add\",\"path\":\"/spec/containers/0/image\","
+	    "\"value\":\"g:1\"},"
+	    "{\"op\":\"add\",\"path\":\"image\",\"value\":\"h:1\"}]", 0,
+	    NULL);
+	CHECK(patch != NULL);
+	got = pull_patch_images(patch);
+	s = json_dumps(got, JSON_COMPACT);
+	CHECK_STR(s, "[\"a:1\",\"b:1\",\"c:1\",\"d:1\",\"e:1\",\"g:1\"]");
+	free(s);
+	json_decref(got);
+	json_decref(patch);
+	got = pull_patch_images(NULL);
+	CHECK(json_is_array(got) && json_array_size(got) == 0);
+	json_decref(got);
+}
+
 /* The platform fix: the image exists without linux/amd64; the closest tags
  * whose manifests were read (registry/ask.c) decide. */
 static void
@@ -571,5 +615,6 @@ main(void)
 	test_classify();
 	test_builder();
 	test_platform();
+	test_patch_images();
 	return T_DONE();
 }
