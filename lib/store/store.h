@@ -27,6 +27,24 @@
  * and prev_hash of the first row is 64 '0's.  store_audit_verify() walks the
  * chain and reports the first row whose hash does not match.
  *
+ * Batched writes (store_batch).  remedyd turns batching on: then the writes
+ * that record what it observed -- incidents (upsert, resolve, diagnosed),
+ * diagnoses, proposed actions (pending or refused), and the daemon's own
+ * pending -> expired | superseded -- join one transaction, opened by the
+ * first of them and committed by store_flush(), which the daemon calls at
+ * the end of every loop turn.  Each function stays atomic inside it (a
+ * savepoint: a refused or failed write leaves nothing of itself).  Every
+ * other write -- an operator's decision (approve, reject, refuse,
+ * add_approval, rollback, denied) and the apply path (begin_apply, the
+ * steps, applied, failed, verified, not-recovered) -- is durable when it
+ * returns: it commits the open batch with itself.  So a crash (kill -9)
+ * can lose the observations of the last loop turn, which the next start
+ * makes again from the cluster, but never a decision, never an applying
+ * row; and the daemon flushes before it answers a control request or
+ * tells anyone about an action, so nobody is ever told of a row that a
+ * crash could still take back.  Without store_batch() every function is
+ * its own transaction.
+ *
  * Ownership: strings in struct store_action are heap copies owned by the
  * struct; store_action_clear() frees them.  JSON values returned by store_*
  * functions are new references owned by the caller.
@@ -176,6 +194,28 @@ struct store_action {
 struct store	*store_open(const char *path, char *err, size_t errlen);
 void		 store_close(struct store *);
 const char	*store_errmsg(struct store *);
+
+/*
+ * Batching (see the top of this file): on or off (off by default; turning
+ * it off does not flush).  store_flush() commits the open batch: STORE_OK,
+ * or STORE_EDB when the COMMIT failed, in which case the batch was rolled
+ * back and its writes are lost (the message says how many).
+ * store_batch_pending(): non-zero while a batch is open.  store_close()
+ * flushes.
+ */
+void		 store_batch(struct store *, int on);
+int		 store_flush(struct store *);
+int		 store_batch_pending(const struct store *);
+
+/* What the store committed since it was opened. */
+struct store_counters {
+	uint64_t	transactions;	/* COMMITs that wrote */
+	uint64_t	writes;		/* store functions that wrote: each was
+					 * one transaction before batching */
+	uint64_t	lost;		/* batched writes rolled back by a failed
+					 * COMMIT or an error of SQLite's own */
+};
+void		 store_counters(const struct store *, struct store_counters *);
 
 /* --- incidents --- */
 

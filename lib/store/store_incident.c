@@ -104,7 +104,7 @@ store_incident_upsert(struct store *s, struct store_incident *inc)
 	}
 	last = inc->last_seen ? inc->last_seen : now_ms();
 	first = inc->first_seen ? inc->first_seen : last;
-	if ((rc = st_begin(s)) != STORE_OK)
+	if ((rc = st_begin_batched(s)) != STORE_OK)
 		goto out;
 	if ((rc = st_prep(s, "SELECT id, state FROM incidents WHERE "
 	    "fingerprint = ?", &st)) != STORE_OK)
@@ -185,9 +185,11 @@ store_incident_diagnosed(struct store *s, int64_t id, int64_t when)
 	sqlite3_stmt	*st = NULL;
 	int		 rc;
 
+	if ((rc = st_begin_batched(s)) != STORE_OK)
+		return rc;
 	if ((rc = st_prep(s, "UPDATE incidents SET diagnosed_at = ? WHERE "
 	    "id = ?", &st)) != STORE_OK)
-		return rc;
+		goto out;
 	sqlite3_bind_int64(st, 1, when ? when : now_ms());
 	sqlite3_bind_int64(st, 2, id);
 	if (sqlite3_step(st) != SQLITE_DONE)
@@ -195,7 +197,12 @@ store_incident_diagnosed(struct store *s, int64_t id, int64_t when)
 	else if (sqlite3_changes(s->db) == 0)
 		rc = st_seterr(s, STORE_ENOTFOUND, "incident %lld not found",
 		    (long long)id);
+	else
+		rc = st_commit(s);
+out:
 	sqlite3_finalize(st);
+	if (rc != STORE_OK)
+		st_rollback(s);
 	return rc;
 }
 
@@ -248,7 +255,7 @@ store_incident_resolve(struct store *s, int64_t id, int64_t when)
 	sqlite3_stmt	*st = NULL;
 	int		 rc, step;
 
-	if ((rc = st_begin(s)) != STORE_OK)
+	if ((rc = st_begin_batched(s)) != STORE_OK)
 		return rc;
 	if ((rc = st_prep(s, "SELECT state FROM incidents WHERE id = ?", &st)) !=
 	    STORE_OK)

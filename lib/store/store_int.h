@@ -27,8 +27,15 @@
 #define STORE_MAX_STEPS		64	/* steps of one action, the patch included */
 
 struct store {
-	sqlite3	*db;
-	char	 err[STORE_ERRLEN];
+	sqlite3		*db;
+	char		 err[STORE_ERRLEN];
+	/* store_batch() and the transaction in progress (store.c) */
+	int		 batching;	/* batched writes join one transaction */
+	int		 batch_open;	/* that transaction is open */
+	int		 nested;	/* a function's savepoint is open */
+	int		 durable;	/* ... and its commit flushes the batch */
+	uint64_t	 batch_writes;	/* writes in the open batch */
+	uint64_t	 commits, writes, lost;	/* store_counters() */
 };
 
 /* store.c: errors, statements and transactions */
@@ -37,6 +44,7 @@ int		 st_seterr(struct store *, int code, const char *fmt, ...)
 int		 st_dberr(struct store *, const char *what);
 int		 st_prep(struct store *, const char *sql, sqlite3_stmt **st);
 int		 st_begin(struct store *);
+int		 st_begin_batched(struct store *);
 int		 st_commit(struct store *);
 void		 st_rollback(struct store *);
 
