@@ -2,7 +2,14 @@
  * diagnosis.c - from an incident to a pending action.
  *
  * One job per incident episode, a chain of steps on the event loop (nothing
- * here blocks):
+ * here blocks).  At most diagnosis.max_concurrent jobs run at once, from
+ * their first read until the proposal goes to its dry-run (dryrun.c); the
+ * others wait in a FIFO queue of at
+ * most diagnosis.max_queued.  When the queue is full the incident is not
+ * taken: it stays undiagnosed and the engine's next sweep offers it again,
+ * so a storm loses no diagnosis and holds a bounded number of jobs.  The
+ * incident is marked diagnosed in the store with its outcome, so a
+ * restart diagnoses again what was queued or under way.
  *
  *   read    the affected pod, the Events about it, the root owner as the
  *           API server has it now, and (for an LLM backend, when a
@@ -10,9 +17,9 @@
  *   rules   the offline backend decides at once;
  *   LLM     context (context.h) -> redactor -> prompt; the reply cache
  *           (cost.h) answers identical prompts; otherwise the call and
- *           token budgets are checked, the job waits for one of
- *           max_concurrent slots, and the backend is asked (llm.h: async
- *           over the shared curl multi, retries with Retry-After);
+ *           token budgets are checked and the backend is asked (llm.h:
+ *           async over the shared curl multi, retries with Retry-After;
+ *           a running job has at most one call in flight);
  *           the reply is parsed and checked against the schema; an invalid
  *           reply gets one repair round carrying the validation error;
  *           pseudonyms are mapped back; the first action that passes the
@@ -60,7 +67,10 @@ struct diag_state {
 	int		 kind;		/* enum llm_kind */
 	struct cost	 cost;
 	unsigned char	 anon_key[REDACT_KEY_LEN];
-	struct djob	*jobs;		/* every job in flight */
+	struct djob	*jobs;		/* every job, queued or running */
+	struct djob	*phead, *ptail;	/* queued: not started yet */
+	unsigned	 npend, nrun;	/* queued and running jobs */
+	int		 pumping;	/* inside diag_pump() */
 	struct djob	*qhead, *qtail;	/* waiting for an LLM slot */
 	int		 running;	/* LLM calls in flight */
 	struct registry	*reg;		/* NULL: registries.enabled false */
@@ -112,13 +122,15 @@ struct djob {
 	int		 repaired;
 	int		 in_llm, queued;
 	int		 waiting;	/* for a job asking the same prompt */
+	int		 started;	/* left the diagnosis queue */
 	int64_t		 asked_at;	/* mono ms, the call in flight */
 	int64_t		 prompt_tokens, completion_tokens, calls;
-	struct djob	*prev, *next, *qnext;
+	struct djob	*prev, *next, *qnext, *pnext;
 };
 
 static void	job_end(struct djob *);
 static void	job_step(struct djob *);
+static void	diag_pump(struct engine *);
 static void	propose_dryrun(struct djob *, struct proposal *);
 static void	check_next(struct djob *);
 static void	llm_pump(struct engine *);
@@ -151,8 +163,9 @@ record(struct djob *j, const char *status, const char *error,
 	sd.completion_tokens = j->completion_tokens;
 	sd.calls = j->calls;
 	sd.cached = cached;
-	if (j->incident_id > 0 && store_diagnosis_set(e->store, &sd) !=
-	    STORE_OK)
+	if (j->incident_id > 0 && (store_diagnosis_set(e->store, &sd) !=
+	    STORE_OK || store_incident_diagnosed(e->store, j->incident_id,
+	    now_ms()) != STORE_OK))
 		log_warnx("incident %lld: cannot store the diagnosis: %s",
 		    (long long)j->incident_id, store_errmsg(e->store));
 }
@@ -854,6 +867,22 @@ oom:
 
 /* --- reading what the diagnosis needs --- */
 
+/* Take a job that has not started out of the queue. */
+static void
+pend_unlink(struct diag_state *ds, struct djob *j)
+{
+	struct djob	**pp, *prev = NULL;
+
+	for (pp = &ds->phead; *pp != NULL; prev = *pp, pp = &(*pp)->pnext)
+		if (*pp == j) {
+			*pp = j->pnext;
+			if (ds->ptail == j)
+				ds->ptail = prev;
+			ds->npend--;
+			return;
+		}
+}
+
 /* Unlink and free; job_end() also counts it out of the engine. */
 static void
 job_free(struct djob *j)
@@ -867,6 +896,10 @@ job_free(struct djob *j)
 			ds->jobs = j->next;
 		if (j->next)
 			j->next->prev = j->prev;
+		if (j->started)
+			ds->nrun--;
+		else
+			pend_unlink(ds, j);
 	}
 	free(j->fingerprint);
 	free(j->pod_name);
@@ -895,6 +928,7 @@ job_end(struct djob *j)
 	job_free(j);
 	e->inflight--;
 	engine_check_drained(e);
+	diag_pump(e);
 }
 
 /* The container whose logs tell most: the first that restarted, else
@@ -1205,25 +1239,74 @@ job_step(struct djob *j)
 	}
 }
 
+/* A queued job starts: its first read goes out.  An incident gone or
+ * healed while it waited ends the job. */
+static void
+job_start(struct djob *j)
+{
+	struct engine	*e = j->e;
+	struct incident	*inc;
+
+	j->started = 1;
+	e->diag->nrun++;
+	inc = incidents_get(&e->incs, j->fingerprint);
+	if (inc != NULL && incident_objects(inc) > 0) {
+		j->incident_id = inc->store_id;
+		e->diagnoses++;
+		log_notice("incident %lld: diagnosing %s",
+		    (long long)j->incident_id, j->fingerprint);
+	}
+	job_step(j);
+}
+
+/* Start queued jobs while fewer than max_concurrent run.  Not re-entered
+ * from a job that ends at once. */
+static void
+diag_pump(struct engine *e)
+{
+	struct diag_state	*ds = e->diag;
+	struct djob		*j;
+
+	if (ds == NULL || ds->pumping)
+		return;
+	ds->pumping = 1;
+	while (!e->stopping && ds->phead != NULL &&
+	    ds->nrun < (unsigned)e->cfg->diag.max_concurrent) {
+		j = ds->phead;
+		if ((ds->phead = j->pnext) == NULL)
+			ds->ptail = NULL;
+		j->pnext = NULL;
+		ds->npend--;
+		job_start(j);
+	}
+	ds->pumping = 0;
+}
+
 /*
  * Diagnose an incident once per episode (the engine persisted it first, so
- * inc->store_id is its row).  The pod read is the one whose key sorts
- * first, so the choice is repeatable.
+ * inc->store_id is its row): at once when a slot is free, else after the
+ * jobs queued before it.  The pod read is the one whose key sorts first,
+ * so the choice is repeatable.
  */
-void
+int
 engine_diagnose(struct engine *e, struct incident *inc)
 {
-	struct djob	*j;
-	const char	*pod = NULL, *k, *slash;
-	void		*v;
-	size_t		 pos = 0;
+	struct diag_state	*ds = e->diag;
+	struct djob		*j;
+	const char		*pod = NULL, *k, *slash;
+	void			*v;
+	size_t			 pos = 0;
 
-	inc->diagnosed = 1;
-	if (e->diag == NULL) {
+	if (ds == NULL) {
+		inc->diagnosed = 1;
 		log_warnx("incident %lld: diagnosis is not set up",
 		    (long long)inc->store_id);
-		return;
+		return 0;
 	}
+	if (ds->nrun >= (unsigned)e->cfg->diag.max_concurrent &&
+	    ds->npend >= (unsigned)e->cfg->diag.max_queued)
+		return -1;
+	inc->diagnosed = 1;
 	while (hmap_next(&inc->pods, &pos, &k, &v))
 		if (pod == NULL || strcmp(k, pod) < 0)
 			pod = k;
@@ -1236,16 +1319,38 @@ engine_diagnose(struct engine *e, struct incident *inc)
 		free(j);
 		log_warnx("incident %lld: diagnosis failed: out of memory",
 		    (long long)inc->store_id);
-		return;
+		return 0;
 	}
 	j->e = e;
 	j->incident_id = inc->store_id;
-	j->next = e->diag->jobs;
+	j->next = ds->jobs;
 	if (j->next)
 		j->next->prev = j;
-	e->diag->jobs = j;
+	ds->jobs = j;
+	if (ds->ptail != NULL)
+		ds->ptail->pnext = j;
+	else
+		ds->phead = j;
+	ds->ptail = j;
+	ds->npend++;
 	e->inflight++;
-	job_step(j);
+	diag_pump(e);
+	return 0;
+}
+
+void
+engine_diag_counts(void *arg, struct engine_diag_counts *c)
+{
+	struct engine	*e = arg;
+
+	memset(c, 0, sizeof(*c));
+	c->max_concurrent = e->cfg->diag.max_concurrent;
+	c->max_queued = e->cfg->diag.max_queued;
+	c->waiting = e->diag_waiting;
+	if (e->diag != NULL) {
+		c->running = e->diag->nrun;
+		c->queued = e->diag->npend;
+	}
 }
 
 /* --- set-up and tear-down --- */
@@ -1336,8 +1441,8 @@ engine_diag_stop(struct engine *e)
 	ds->qhead = ds->qtail = NULL;
 	for (j = ds->jobs; j != NULL; j = next) {
 		next = j->next;
-		if (j->in_llm || j->queued || j->waiting || j->in_registry ||
-		    j->ask.in_flight)
+		if (!j->started || j->in_llm || j->queued || j->waiting ||
+		    j->in_registry || j->ask.in_flight)
 			job_end(j);
 	}
 	/* its timer handle closes while the loop still runs */
