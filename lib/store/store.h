@@ -239,6 +239,14 @@ int		 store_incident_find(struct store *, const char *fingerprint,
 void		 store_incident_clear(struct store_incident *);
 /* Array of incident objects (see store_incident_json), newest first. */
 json_t		*store_incidents_json(struct store *, const char *state_or_null);
+/* One page of it: only state and namespace (either may be NULL), ids
+ * below before (0: from the newest), at most limit (0: STORE_MAX_ROWS).
+ * store_incident_count(): how many match state and namespace (-1 on
+ * error). */
+json_t		*store_incidents_page_json(struct store *, const char *state,
+		    const char *namespace, int64_t before, int limit);
+int64_t		 store_incident_count(struct store *, const char *state,
+		    const char *namespace);
 json_t		*store_incident_json(const struct store_incident *);
 
 /* --- actions --- */
@@ -342,6 +350,9 @@ int		 store_agent_counts(struct store *, long uid, int64_t since_ms,
  * same filters (-1 on error). */
 json_t		*store_action_summaries_json(struct store *, const char *state,
 		    const char *namespace, int limit);
+/* One page of it: ids below before (0: from the newest). */
+json_t		*store_action_summaries_page(struct store *, const char *state,
+		    const char *namespace, int64_t before, int limit);
 int64_t		 store_action_count(struct store *, const char *state,
 		    const char *namespace);
 

@@ -407,16 +407,27 @@ store_incident_json(const struct store_incident *inc)
 json_t *
 store_incidents_json(struct store *s, const char *state_or_null)
 {
+	return store_incidents_page_json(s, state_or_null, NULL, 0, 0);
+}
+
+json_t *
+store_incidents_page_json(struct store *s, const char *state,
+    const char *namespace, int64_t before, int limit)
+{
 	sqlite3_stmt		*st = NULL;
 	struct store_incident	 inc;
 	json_t			*arr = NULL, *o;
 	int			 step, ok = 0;
 
 	if (st_prep(s, INCIDENT_COLS " WHERE (?1 IS NULL OR state = ?1) "
-	    "ORDER BY id DESC LIMIT ?2", &st) != STORE_OK)
+	    "AND (?2 IS NULL OR namespace = ?2) AND (?3 = 0 OR id < ?3) "
+	    "ORDER BY id DESC LIMIT ?4", &st) != STORE_OK)
 		return NULL;
-	st_bind_text(st, 1, state_or_null);
-	sqlite3_bind_int(st, 2, STORE_MAX_ROWS);
+	st_bind_text(st, 1, state);
+	st_bind_text(st, 2, namespace);
+	sqlite3_bind_int64(st, 3, before > 0 ? before : 0);
+	sqlite3_bind_int(st, 4, limit > 0 && limit < STORE_MAX_ROWS ? limit :
+	    STORE_MAX_ROWS);
 	if ((arr = json_array()) == NULL)
 		goto out;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -443,4 +454,24 @@ out:
 		arr = NULL;
 	}
 	return arr;
+}
+
+int64_t
+store_incident_count(struct store *s, const char *state, const char *namespace)
+{
+	sqlite3_stmt	*st = NULL;
+	int64_t		 n = -1;
+
+	if (st_prep(s, "SELECT count(*) FROM incidents WHERE "
+	    "(?1 IS NULL OR state = ?1) AND (?2 IS NULL OR namespace = ?2)",
+	    &st) != STORE_OK)
+		return -1;
+	st_bind_text(st, 1, state);
+	st_bind_text(st, 2, namespace);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else
+		st_dberr(s, "count incidents");
+	sqlite3_finalize(st);
+	return n;
 }

@@ -141,7 +141,7 @@ class Daemon:
 
     def __init__(self, workdir, cluster, hold_down="1s", verify_timeout="60s",
                  namespaces=("demo",), extra="", control_extra="", kube_extra="",
-                 sync_timeout=60):
+                 sync_timeout=60, diag_extra=""):
         self.dir = os.path.join(workdir, "remedyd")
         os.makedirs(self.dir, exist_ok=True)
         self.socket = os.path.join(self.dir, "remedyd.sock")
@@ -151,7 +151,7 @@ class Daemon:
             f.write(("kubernetes:\n  kubeconfig: %s\n  namespaces: [%s]\n" + kube_extra.replace("%", "%%") +
                      "store:\n  path: %s\n"
                      "control:\n  socket: %s\n" + control_extra.replace("%", "%%") +
-                     "diagnosis:\n  backend: rules\n  hold_down: %s\n"
+                     "diagnosis:\n  backend: rules\n  hold_down: %s\n" + diag_extra.replace("%", "%%") +
                      "actions:\n  verify_timeout: %s\n%s")
                     % (cluster.kubeconfig, ", ".join(namespaces), self.db, self.socket,
                        hold_down, verify_timeout, extra))
