@@ -67,9 +67,9 @@ struct diag_state {
 	int		 kind;		/* enum llm_kind */
 	struct cost	 cost;
 	unsigned char	 anon_key[REDACT_KEY_LEN];
-	struct djob	*jobs;		/* every job, queued or running */
-	struct djob	*phead, *ptail;	/* queued: not started yet */
-	unsigned	 npend, nrun;	/* queued and running jobs */
+	struct djob	*jobs;		/* every job: running */
+	struct dqueued	*phead, *ptail;	/* queued, not started yet */
+	unsigned	 npend, nrun;	/* queued and running diagnoses */
 	int		 pumping;	/* inside diag_pump() */
 	struct djob	*qhead, *qtail;	/* waiting for an LLM slot */
 	int		 running;	/* LLM calls in flight */
@@ -122,10 +122,20 @@ struct djob {
 	int		 repaired;
 	int		 in_llm, queued;
 	int		 waiting;	/* for a job asking the same prompt */
-	int		 started;	/* left the diagnosis queue */
 	int64_t		 asked_at;	/* mono ms, the call in flight */
 	int64_t		 prompt_tokens, completion_tokens, calls;
-	struct djob	*prev, *next, *qnext, *pnext;
+	struct djob	*prev, *next, *qnext;
+};
+
+/*
+ * A diagnosis in the queue: what its job will need, and no more (a job,
+ * with its buffers for the reads, the prompt and the registry, is tens of
+ * kilobytes; the queue holds diagnosis.max_queued of these).
+ */
+struct dqueued {
+	char		*fingerprint;
+	char		*pod_name;	/* the pod to read, or NULL */
+	struct dqueued	*next;
 };
 
 static void	job_end(struct djob *);
@@ -163,9 +173,8 @@ record(struct djob *j, const char *status, const char *error,
 	sd.completion_tokens = j->completion_tokens;
 	sd.calls = j->calls;
 	sd.cached = cached;
-	if (j->incident_id > 0 && (store_diagnosis_set(e->store, &sd) !=
-	    STORE_OK || store_incident_diagnosed(e->store, j->incident_id,
-	    now_ms()) != STORE_OK))
+	if (j->incident_id > 0 && store_diagnosis_set(e->store, &sd) !=
+	    STORE_OK)
 		log_warnx("incident %lld: cannot store the diagnosis: %s",
 		    (long long)j->incident_id, store_errmsg(e->store));
 }
@@ -867,20 +876,26 @@ oom:
 
 /* --- reading what the diagnosis needs --- */
 
-/* Take a job that has not started out of the queue. */
-static void
-pend_unlink(struct diag_state *ds, struct djob *j)
+/* The first queued diagnosis, out of the queue (NULL: none). */
+static struct dqueued *
+pend_pop(struct diag_state *ds)
 {
-	struct djob	**pp, *prev = NULL;
+	struct dqueued	*q;
 
-	for (pp = &ds->phead; *pp != NULL; prev = *pp, pp = &(*pp)->pnext)
-		if (*pp == j) {
-			*pp = j->pnext;
-			if (ds->ptail == j)
-				ds->ptail = prev;
-			ds->npend--;
-			return;
-		}
+	if ((q = ds->phead) == NULL)
+		return NULL;
+	if ((ds->phead = q->next) == NULL)
+		ds->ptail = NULL;
+	ds->npend--;
+	return q;
+}
+
+static void
+pend_free(struct dqueued *q)
+{
+	free(q->fingerprint);
+	free(q->pod_name);
+	free(q);
 }
 
 /* Unlink and free; job_end() also counts it out of the engine. */
@@ -896,10 +911,7 @@ job_free(struct djob *j)
 			ds->jobs = j->next;
 		if (j->next)
 			j->next->prev = j->prev;
-		if (j->started)
-			ds->nrun--;
-		else
-			pend_unlink(ds, j);
+		ds->nrun--;
 	}
 	free(j->fingerprint);
 	free(j->pod_name);
@@ -1239,16 +1251,34 @@ job_step(struct djob *j)
 	}
 }
 
-/* A queued job starts: its first read goes out.  An incident gone or
- * healed while it waited ends the job. */
+/*
+ * A queued diagnosis starts: its job is made and its first read goes out.
+ * An incident gone or healed while it waited ends the job at once.
+ */
 static void
-job_start(struct djob *j)
+job_start(struct engine *e, struct dqueued *q)
 {
-	struct engine	*e = j->e;
-	struct incident	*inc;
+	struct diag_state	*ds = e->diag;
+	struct incident		*inc;
+	struct djob		*j;
 
-	j->started = 1;
-	e->diag->nrun++;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		log_warnx("diagnosis of %s failed: out of memory",
+		    q->fingerprint);
+		pend_free(q);
+		e->inflight--;
+		engine_check_drained(e);
+		return;
+	}
+	j->e = e;
+	j->fingerprint = q->fingerprint;
+	j->pod_name = q->pod_name;
+	free(q);
+	j->next = ds->jobs;
+	if (j->next)
+		j->next->prev = j;
+	ds->jobs = j;
+	ds->nrun++;
 	inc = incidents_get(&e->incs, j->fingerprint);
 	if (inc != NULL && incident_objects(inc) > 0) {
 		j->incident_id = inc->store_id;
@@ -1259,40 +1289,33 @@ job_start(struct djob *j)
 	job_step(j);
 }
 
-/* Start queued jobs while fewer than max_concurrent run.  Not re-entered
- * from a job that ends at once. */
+/* Start queued diagnoses while fewer than max_concurrent run.  Not
+ * re-entered from a job that ends at once. */
 static void
 diag_pump(struct engine *e)
 {
 	struct diag_state	*ds = e->diag;
-	struct djob		*j;
 
 	if (ds == NULL || ds->pumping)
 		return;
 	ds->pumping = 1;
 	while (!e->stopping && ds->phead != NULL &&
-	    ds->nrun < (unsigned)e->cfg->diag.max_concurrent) {
-		j = ds->phead;
-		if ((ds->phead = j->pnext) == NULL)
-			ds->ptail = NULL;
-		j->pnext = NULL;
-		ds->npend--;
-		job_start(j);
-	}
+	    ds->nrun < (unsigned)e->cfg->diag.max_concurrent)
+		job_start(e, pend_pop(ds));
 	ds->pumping = 0;
 }
 
 /*
  * Diagnose an incident once per episode (the engine persisted it first, so
  * inc->store_id is its row): at once when a slot is free, else after the
- * jobs queued before it.  The pod read is the one whose key sorts first,
- * so the choice is repeatable.
+ * diagnoses queued before it.  The pod read is the one whose key sorts
+ * first, so the choice is repeatable.
  */
 int
 engine_diagnose(struct engine *e, struct incident *inc)
 {
 	struct diag_state	*ds = e->diag;
-	struct djob		*j;
+	struct dqueued		*q;
 	const char		*pod = NULL, *k, *slash;
 	void			*v;
 	size_t			 pos = 0;
@@ -1310,28 +1333,21 @@ engine_diagnose(struct engine *e, struct incident *inc)
 	while (hmap_next(&inc->pods, &pos, &k, &v))
 		if (pod == NULL || strcmp(k, pod) < 0)
 			pod = k;
-	if ((j = calloc(1, sizeof(*j))) == NULL ||
-	    (j->fingerprint = strdup(inc->fingerprint)) == NULL ||
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->fingerprint = strdup(inc->fingerprint)) == NULL ||
 	    (pod != NULL && (slash = strchr(pod, '/')) != NULL &&
-	    (j->pod_name = strdup(slash + 1)) == NULL)) {
-		if (j != NULL)
-			free(j->fingerprint);
-		free(j);
+	    (q->pod_name = strdup(slash + 1)) == NULL)) {
+		if (q != NULL)
+			pend_free(q);
 		log_warnx("incident %lld: diagnosis failed: out of memory",
 		    (long long)inc->store_id);
 		return 0;
 	}
-	j->e = e;
-	j->incident_id = inc->store_id;
-	j->next = ds->jobs;
-	if (j->next)
-		j->next->prev = j;
-	ds->jobs = j;
 	if (ds->ptail != NULL)
-		ds->ptail->pnext = j;
+		ds->ptail->next = q;
 	else
-		ds->phead = j;
-	ds->ptail = j;
+		ds->phead = q;
+	ds->ptail = q;
 	ds->npend++;
 	e->inflight++;
 	diag_pump(e);
@@ -1433,6 +1449,7 @@ engine_diag_stop(struct engine *e)
 {
 	struct diag_state	*ds = e->diag;
 	struct djob		*j, *next;
+	struct dqueued		*q;
 
 	if (ds == NULL)
 		return;
@@ -1441,9 +1458,13 @@ engine_diag_stop(struct engine *e)
 	ds->qhead = ds->qtail = NULL;
 	for (j = ds->jobs; j != NULL; j = next) {
 		next = j->next;
-		if (!j->started || j->in_llm || j->queued || j->waiting ||
-		    j->in_registry || j->ask.in_flight)
+		if (j->in_llm || j->queued || j->waiting || j->in_registry ||
+		    j->ask.in_flight)
 			job_end(j);
+	}
+	while ((q = pend_pop(ds)) != NULL) {
+		pend_free(q);
+		e->inflight--;
 	}
 	/* its timer handle closes while the loop still runs */
 	registry_free(ds->reg);
@@ -1455,12 +1476,15 @@ void
 engine_diag_free(struct engine *e)
 {
 	struct diag_state	*ds = e->diag;
+	struct dqueued		*q;
 
 	if (ds == NULL)
 		return;
 	llm_free(ds->llm);
 	while (ds->jobs != NULL)
 		job_free(ds->jobs);
+	while ((q = pend_pop(ds)) != NULL)
+		pend_free(q);
 	registry_free(ds->reg);
 	cost_clear(&ds->cost);
 	free(ds);

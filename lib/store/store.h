@@ -212,8 +212,9 @@ struct store_counters {
 	uint64_t	transactions;	/* COMMITs that wrote */
 	uint64_t	writes;		/* store functions that wrote: each was
 					 * one transaction before batching */
-	uint64_t	lost;		/* batched writes rolled back by a failed
-					 * COMMIT or an error of SQLite's own */
+	uint64_t	lost;		/* batched writes rolled back (a
+					 * failed COMMIT, an error of
+					 * SQLite's own) */
 };
 void		 store_counters(const struct store *, struct store_counters *);
 
@@ -407,7 +408,8 @@ struct store_diagnosis {
 	int		 cached;	/* answered from the reply cache */
 };
 
-/* Insert or replace the incident's diagnosis row. */
+/* Insert or replace the incident's diagnosis row; the incident's
+ * diagnosed_at becomes its time, in the same transaction. */
 int		 store_diagnosis_set(struct store *,
 		    const struct store_diagnosis *);
 /* {at, backend, model, status, error, summary, root_cause,
