@@ -582,8 +582,8 @@ cmd_list(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
 		if (json_object_get(args, "limit") != NULL)
 			ctl_usage_error("list: --all and --limit exclude each other");
 		if (json_object_get(args, "continue") != NULL)
-			ctl_usage_error("list: --all and --continue exclude each "
-			    "other");
+			ctl_usage_error("list: --all and --continue exclude "
+			    "each other");
 		json_object_del(args, "all");
 	} else if (json_object_get(args, "limit") == NULL)
 		json_object_set_new(args, "limit", json_integer(CTL_LIST_LIMIT));

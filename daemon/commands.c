@@ -284,34 +284,43 @@ out:
 
 /*
  * A page of a paged command (list, incidents; proto/control.md "Paging"):
- * the rows below the continue token's id, at most limit (0: all, up to
- * the store's cap).  The filters are part of the token, so a token is
- * refused with other filters.
+ * the rows in state and namespace (either may be NULL) below the continue
+ * token's id, at most limit (0: all, up to the store's cap).  The filters
+ * are part of the token, so a token is refused with other filters.
  */
 struct page {
-	int64_t	 before;
-	int64_t	 limit;
-	char	 filter[2 * CMD_MAX_NAMESPACE];
+	const char	*state, *ns;
+	int64_t		 before;
+	int64_t		 limit;
+	char		 filter[2 * CMD_MAX_NAMESPACE];
 };
 
 static int
-arg_page(json_t *args, const char *cmd, const char *state, const char *ns,
-    struct page *pg, char *msg, size_t msglen)
+arg_page(json_t *args, const char *cmd, const char *const *states,
+    size_t nstates, struct page *pg, char *msg, size_t msglen)
 {
-	const char	*tok;
+	const char	*tok, *state, *ns;
 	char		 err[400];
 
 	memset(pg, 0, sizeof(*pg));
+	if (arg_str(args, "state", 0, 32, &state, msg, msglen) == -1 ||
+	    arg_enum("state", state, states, nstates, msg, msglen) == -1 ||
+	    arg_str(args, "namespace", 0, CMD_MAX_NAMESPACE, &ns, msg,
+	    msglen) == -1 ||
+	    arg_id(args, "limit", 0, &pg->limit, msg, msglen) == -1 ||
+	    arg_str(args, "continue", 0, PAGETOKEN_MAX, &tok, msg,
+	    msglen) == -1)
+		return -1;
+	if (ns != NULL && *ns == '\0')
+		ns = NULL;
+	pg->state = state;
+	pg->ns = ns;
 	snprintf(pg->filter, sizeof(pg->filter), "%s%s%s%s",
 	    state ? "state=" : "", state ? state : "",
 	    state && ns ? "," : "", ns ? "namespace=" : "");
 	if (ns != NULL)
 		snprintf(pg->filter + strlen(pg->filter), sizeof(pg->filter) -
 		    strlen(pg->filter), "%s", ns);
-	if (arg_id(args, "limit", 0, &pg->limit, msg, msglen) == -1 ||
-	    arg_str(args, "continue", 0, PAGETOKEN_MAX, &tok, msg,
-	    msglen) == -1)
-		return -1;
 	if (pg->limit > CMD_MAX_LIMIT)
 		pg->limit = CMD_MAX_LIMIT;
 	if (tok != NULL && *tok != '\0' && pagetoken_decode(tok, cmd,
@@ -357,23 +366,15 @@ cmd_list(void *ctx, const struct control_peer *peer, json_t *args,
 {
 	struct cmd_ctx	*cx = ctx;
 	struct page	 pg;
-	const char	*state, *ns;
 	json_t		*list, *res = NULL;
 	int64_t		 total;
 
 	*code = PROTO_EBADREQ;
-	if (arg_str(args, "state", 0, 32, &state, msg, msglen) == -1 ||
-	    arg_enum("state", state, action_states, NELEM(action_states),
-	    msg, msglen) == -1 ||
-	    arg_str(args, "namespace", 0, CMD_MAX_NAMESPACE, &ns, msg,
-	    msglen) == -1)
+	if (arg_page(args, "list", action_states, NELEM(action_states), &pg,
+	    msg, msglen) == -1)
 		goto out;
-	if (ns != NULL && *ns == '\0')
-		ns = NULL;
-	if (arg_page(args, "list", state, ns, &pg, msg, msglen) == -1)
-		goto out;
-	if ((total = store_action_count(cx->store, state, ns)) < 0 ||
-	    (list = store_action_summaries_page(cx->store, state, ns,
+	if ((total = store_action_count(cx->store, pg.state, pg.ns)) < 0 ||
+	    (list = store_action_summaries_page(cx->store, pg.state, pg.ns,
 	    pg.before, pg.limit ? (int)pg.limit + 1 : 0)) == NULL)
 		FAIL(PROTO_EINTERNAL, "store: %s", store_errmsg(cx->store));
 	if ((res = page_answer("actions", list, total, "list", &pg)) == NULL)
@@ -718,26 +719,19 @@ cmd_incidents(void *ctx, const struct control_peer *peer, json_t *args,
 {
 	struct cmd_ctx	*cx = ctx;
 	struct page	 pg;
-	const char	*state, *ns;
 	json_t		*list, *res = NULL;
 	int64_t		 total;
 
 	*code = PROTO_EBADREQ;
-	if (arg_str(args, "state", 0, 32, &state, msg, msglen) == -1 ||
-	    arg_enum("state", state, incident_states, NELEM(incident_states),
-	    msg, msglen) == -1 ||
-	    arg_str(args, "namespace", 0, CMD_MAX_NAMESPACE, &ns, msg,
-	    msglen) == -1)
+	if (arg_page(args, "incidents", incident_states,
+	    NELEM(incident_states), &pg, msg, msglen) == -1)
 		goto out;
-	if (ns != NULL && *ns == '\0')
-		ns = NULL;
-	if (arg_page(args, "incidents", state, ns, &pg, msg, msglen) == -1)
-		goto out;
-	if ((total = store_incident_count(cx->store, state, ns)) < 0 ||
-	    (list = store_incidents_page_json(cx->store, state, ns,
+	if ((total = store_incident_count(cx->store, pg.state, pg.ns)) < 0 ||
+	    (list = store_incidents_page_json(cx->store, pg.state, pg.ns,
 	    pg.before, pg.limit ? (int)pg.limit + 1 : 0)) == NULL)
 		FAIL(PROTO_EINTERNAL, "store: %s", store_errmsg(cx->store));
-	if ((res = page_answer("incidents", list, total, "incidents", &pg)) == NULL)
+	if ((res = page_answer("incidents", list, total, "incidents",
+	    &pg)) == NULL)
 		FAIL(PROTO_EINTERNAL, "out of memory");
 out:
 	return res;

@@ -266,19 +266,7 @@ out:
 int64_t
 store_action_count(struct store *s, const char *state, const char *namespace)
 {
-	sqlite3_stmt	*st = NULL;
-	int64_t		 n = -1;
-
-	if (st_prep(s, "SELECT count(*) FROM actions WHERE "
+	return st_count(s, "SELECT count(*) FROM actions WHERE "
 	    "(?1 IS NULL OR state = ?1) AND (?2 IS NULL OR namespace = ?2)",
-	    &st) != STORE_OK)
-		return -1;
-	st_bind_text(st, 1, state);
-	st_bind_text(st, 2, namespace);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	else
-		st_dberr(s, "count actions");
-	sqlite3_finalize(st);
-	return n;
+	    state, namespace);
 }

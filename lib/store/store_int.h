@@ -30,10 +30,11 @@ struct store {
 	sqlite3		*db;
 	char		 err[STORE_ERRLEN];
 	/* store_batch() and the transaction in progress (store.c) */
-	int		 batching;	/* batched writes join one transaction */
+	int		 batching;	/* batched writes share one
+					 * transaction */
 	int		 batch_open;	/* that transaction is open */
 	int		 nested;	/* a function's savepoint is open */
-	int		 durable;	/* ... and its commit flushes the batch */
+	int		 durable;	/* ... and its commit flushes */
 	uint64_t	 batch_writes;	/* writes in the open batch */
 	uint64_t	 commits, writes, lost;	/* store_counters() */
 };
@@ -63,6 +64,11 @@ int		 st_col_json(struct store *, sqlite3_stmt *st, int i,
 json_t		*st_jstr(const char *v);
 json_t		*st_jtime(int64_t ms);
 json_t		*st_jref(json_t *v);
+
+/* store_stats.c: the count a statement with two text parameters
+ * selects, -1 on error */
+int64_t		 st_count(struct store *, const char *sql, const char *a,
+		    const char *b);
 
 /* store_diagnosis.c: set "diagnosis" (object or null) on each incident
  * object of arr (by its "id"). */

@@ -30,84 +30,13 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "storetest.h"
 #include "t.h"
 
 static char	tmpdir[64];
 static char	dbpath[128];
 
 static const struct store_actor alice = { 1000, "alice" };
-
-/* One integer read through a connection of its own (another reader). */
-static long long
-raw_int(const char *sql)
-{
-	sqlite3		*db = NULL;
-	sqlite3_stmt	*st = NULL;
-	long long	 v = -1;
-
-	if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK)
-		goto out;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static int64_t
-incident(struct store *s, const char *name)
-{
-	struct store_incident	inc;
-	char			fp[128];
-
-	memset(&inc, 0, sizeof(inc));
-	snprintf(fp, sizeof(fp), "image-pull/demo/Deployment/%s/X", name);
-	inc.fingerprint = fp;
-	inc.analyzer = (char *)"image-pull";
-	inc.namespace = (char *)"demo";
-	inc.kind = (char *)"Deployment";
-	inc.name = (char *)name;
-	inc.reason = (char *)"ImagePullBackOff";
-	inc.summary = (char *)"pods cannot pull";
-	if (store_incident_upsert(s, &inc) != STORE_OK)
-		return 0;
-	return inc.id;
-}
-
-static int64_t
-action(struct store *s, int64_t inc)
-{
-	struct store_action	a;
-	int64_t			id = 0;
-
-	memset(&a, 0, sizeof(a));
-	a.incident_id = inc;
-	a.namespace = (char *)"demo";
-	a.kind = (char *)"Deployment";
-	a.name = (char *)"web";
-	a.api_path = (char *)"/apis/apps/v1/namespaces/demo/deployments/web";
-	a.backend = (char *)"rules";
-	a.risk = (char *)"low";
-	a.summary = (char *)"Roll back web";
-	a.evidence = json_array();
-	a.patch = json_pack("[{s:s,s:s,s:i},{s:s,s:s,s:s}]",
-	    "op", "test", "path", "/metadata/generation", "value", 2,
-	    "op", "replace", "path", "/spec/template/spec/containers/0/image",
-	    "value", "nginx:1.25");
-	a.changes = json_array();
-	a.approved_uid = -1;
-	if (store_action_propose(s, &a, NULL, NULL) == STORE_OK)
-		id = a.id;
-	json_decref(a.evidence);
-	json_decref(a.patch);
-	json_decref(a.changes);
-	free(a.state);
-	return id;
-}
 
 static int
 diagnosis(struct store *s, int64_t inc)
@@ -154,16 +83,16 @@ test_unbatched(void)
 	if (s == NULL)
 		return;
 	store_counters(s, &c0);
-	inc = incident(s, "plain");
+	inc = incident_of(s, "Deployment", "plain");
 	CHECK(inc > 0);
 	CHECK_INT(store_incident_diagnosed(s, inc, 0), STORE_OK);
 	CHECK_INT(diagnosis(s, inc), STORE_OK);
-	CHECK(action(s, inc) > 0);
+	CHECK(rollback_action(s, inc, NULL, NULL, NULL) > 0);
 	store_counters(s, &c1);
 	CHECK_INT(c1.writes - c0.writes, 4);
 	CHECK_INT(c1.transactions - c0.transactions, 4);
 	CHECK_INT(store_batch_pending(s), 0);
-	CHECK_INT(raw_int("SELECT count(*) FROM incidents WHERE name = "
+	CHECK_INT(raw_int(dbpath, "SELECT count(*) FROM incidents WHERE name = "
 	    "'plain'"), 1);
 	store_close(s);
 }
@@ -185,23 +114,23 @@ test_one_turn(void)
 		return;
 	store_batch(s, 1);
 	store_counters(s, &c0);
-	a = incident(s, "turn-a");
-	b = incident(s, "turn-b");
+	a = incident_of(s, "Deployment", "turn-a");
+	b = incident_of(s, "Deployment", "turn-b");
 	CHECK(a > 0 && b > 0 && a != b);
 	CHECK(store_batch_pending(s) != 0);
 	CHECK_INT(store_incident_diagnosed(s, a, 0), STORE_OK);
 	CHECK_INT(diagnosis(s, a), STORE_OK);
-	act = action(s, a);
-	act2 = action(s, b);
+	act = rollback_action(s, a, NULL, NULL, NULL);
+	act2 = rollback_action(s, b, NULL, NULL, NULL);
 	CHECK(act > 0 && act2 > act);
 	/* refused inside the batch: pending -> superseded twice */
 	CHECK_INT(store_action_supersede(s, act2, "healed"), STORE_OK);
 	CHECK_INT(store_action_supersede(s, act2, "healed"), STORE_EBADSTATE);
 	/* an action for an incident that does not exist */
-	CHECK(action(s, 999999) == 0);
+	CHECK(rollback_action(s, 999999, NULL, NULL, NULL) == 0);
 	/* nothing is visible to another connection yet */
-	CHECK_INT(raw_int("SELECT count(*) FROM incidents WHERE name LIKE "
-	    "'turn-%'"), 0);
+	CHECK_INT(raw_int(dbpath, "SELECT count(*) FROM incidents WHERE "
+	    "name LIKE 'turn-%'"), 0);
 	CHECK_INT(transactions(s), c0.transactions);
 	CHECK_INT(store_flush(s), STORE_OK);
 	CHECK_INT(store_batch_pending(s), 0);
@@ -210,15 +139,17 @@ test_one_turn(void)
 	CHECK_INT(c1.writes - c0.writes, 7);	/* the refusals wrote
 						 * nothing */
 	CHECK_INT(c1.lost, 0);
-	CHECK_INT(raw_int("SELECT count(*) FROM incidents WHERE name LIKE "
-	    "'turn-%'"), 2);
-	CHECK_INT(raw_int("SELECT count(*) FROM incident_diagnosis"), 2);
+	CHECK_INT(raw_int(dbpath, "SELECT count(*) FROM incidents WHERE "
+	    "name LIKE 'turn-%'"), 2);
+	CHECK_INT(raw_int(dbpath, "SELECT count(*) FROM incident_diagnosis"),
+	    2);
 	{
 		char sql[128];
 
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE "
 		    "action_id = %lld", (long long)act2);
-		CHECK_INT(raw_int(sql), 2);	/* suggested, superseded */
+		/* suggested, superseded */
+		CHECK_INT(raw_int(dbpath, sql), 2);
 	}
 	/* an empty flush commits nothing */
 	CHECK_INT(store_flush(s), STORE_OK);
@@ -238,21 +169,21 @@ test_durable(void)
 	if (s == NULL)
 		return;
 	store_batch(s, 1);
-	inc = incident(s, "durable");
-	act = action(s, inc);
+	inc = incident_of(s, "Deployment", "durable");
+	act = rollback_action(s, inc, NULL, NULL, NULL);
 	CHECK(act > 0);
 	t0 = transactions(s);
 	CHECK_INT(store_action_approve(s, act, &alice, NULL), STORE_OK);
 	CHECK_INT(store_batch_pending(s), 0);
 	CHECK_INT(transactions(s), t0 + 1);
-	CHECK_INT(raw_int("SELECT count(*) FROM actions WHERE state = "
+	CHECK_INT(raw_int(dbpath, "SELECT count(*) FROM actions WHERE state = "
 	    "'approved'"), 1);
-	CHECK_INT(raw_int("SELECT count(*) FROM incidents WHERE name = "
+	CHECK_INT(raw_int(dbpath, "SELECT count(*) FROM incidents WHERE name = "
 	    "'durable'"), 1);
 	/* the apply path: each step durable on its own */
 	CHECK_INT(store_action_begin_apply(s, act), STORE_OK);
 	CHECK_INT(store_batch_pending(s), 0);
-	CHECK_INT(raw_int("SELECT count(*) FROM actions WHERE state = "
+	CHECK_INT(raw_int(dbpath, "SELECT count(*) FROM actions WHERE state = "
 	    "'applying'"), 1);
 	store_close(s);
 }
@@ -266,6 +197,7 @@ test_crash(void)
 {
 	struct store	*s;
 	pid_t		 pid;
+	int64_t		 first;
 	int		 status;
 	int64_t		 rows = 0, bad = 0;
 	char		 why[256];
@@ -275,19 +207,23 @@ test_crash(void)
 			_exit(2);
 		store_batch(s, 1);
 		/* turn 1: flushed */
-		if (action(s, incident(s, "crash-1")) == 0 ||
+		if (rollback_action(s, incident_of(s, "Deployment", "crash-1"),
+		    NULL, NULL, NULL) == 0 ||
 		    store_flush(s) != STORE_OK)
 			_exit(3);
 		/* turn 2: an incident and an action, then a decision on
 		 * turn 1's action: durable, it takes turn 2 with it */
-		if (action(s, incident(s, "crash-2")) == 0)
+		if (rollback_action(s, incident_of(s, "Deployment", "crash-2"),
+		    NULL, NULL, NULL) == 0)
 			_exit(4);
-		if (store_action_approve(s, (int64_t)raw_int("SELECT id FROM "
-		    "actions WHERE incident_id = (SELECT id FROM incidents "
-		    "WHERE name = 'crash-1')"), &alice, "ok") != STORE_OK)
+		first = raw_int(dbpath, "SELECT id FROM actions WHERE "
+		    "incident_id = (SELECT id FROM incidents WHERE name = "
+		    "'crash-1')");
+		if (store_action_approve(s, first, &alice, "ok") != STORE_OK)
 			_exit(5);
 		/* turn 3: never flushed */
-		if (action(s, incident(s, "crash-3")) == 0)
+		if (rollback_action(s, incident_of(s, "Deployment", "crash-3"),
+		    NULL, NULL, NULL) == 0)
 			_exit(6);
 		kill(getpid(), SIGKILL);
 		_exit(7);
@@ -295,27 +231,27 @@ test_crash(void)
 	CHECK(pid > 0);
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	CHECK_INT(raw_int("SELECT count(*) FROM incidents WHERE name = "
+	CHECK_INT(raw_int(dbpath, "SELECT count(*) FROM incidents WHERE name = "
 	    "'crash-1'"), 1);
-	CHECK_INT(raw_int("SELECT count(*) FROM incidents WHERE name = "
+	CHECK_INT(raw_int(dbpath, "SELECT count(*) FROM incidents WHERE name = "
 	    "'crash-2'"), 1);
-	CHECK_INT(raw_int("SELECT count(*) FROM incidents WHERE name = "
+	CHECK_INT(raw_int(dbpath, "SELECT count(*) FROM incidents WHERE name = "
 	    "'crash-3'"), 0);
-	CHECK_INT(raw_int("SELECT count(*) FROM actions a JOIN incidents i "
-	    "ON a.incident_id = i.id WHERE i.name = 'crash-1' AND a.state = "
-	    "'approved'"), 1);
-	CHECK_INT(raw_int("SELECT count(*) FROM actions a JOIN incidents i "
-	    "ON a.incident_id = i.id WHERE i.name = 'crash-2' AND a.state = "
-	    "'pending'"), 1);
+	CHECK_INT(raw_int(dbpath, "SELECT count(*) FROM actions a JOIN "
+	    "incidents i ON a.incident_id = i.id WHERE i.name = 'crash-1' AND "
+	    "a.state = 'approved'"), 1);
+	CHECK_INT(raw_int(dbpath, "SELECT count(*) FROM actions a JOIN "
+	    "incidents i ON a.incident_id = i.id WHERE i.name = 'crash-2' AND "
+	    "a.state = 'pending'"), 1);
 	/* what survived is whole */
-	CHECK_INT(raw_int("SELECT count(*) FROM pragma_integrity_check WHERE "
-	    "integrity_check = 'ok'"), 1);
+	CHECK_INT(raw_int(dbpath, "SELECT count(*) FROM "
+	    "pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
 	if ((s = open_store()) != NULL) {
 		CHECK_INT(store_audit_verify(s, &rows, &bad, why, sizeof(why)),
 		    0);
 		CHECK(rows > 0);
 		/* the killed turn left no open transaction behind */
-		CHECK(incident(s, "after-crash") > 0);
+		CHECK(incident_of(s, "Deployment", "after-crash") > 0);
 		store_close(s);
 	}
 }
@@ -330,10 +266,10 @@ test_close_flushes(void)
 	if (s == NULL)
 		return;
 	store_batch(s, 1);
-	CHECK(incident(s, "closing") > 0);
+	CHECK(incident_of(s, "Deployment", "closing") > 0);
 	CHECK(store_batch_pending(s) != 0);
 	store_close(s);
-	CHECK_INT(raw_int("SELECT count(*) FROM incidents WHERE name = "
+	CHECK_INT(raw_int(dbpath, "SELECT count(*) FROM incidents WHERE name = "
 	    "'closing'"), 1);
 }
 
