@@ -129,6 +129,25 @@ class Cluster:
         self.log.close()
 
 
+def deployment(name, image, replicas=1, ns="demo"):
+    return {"kind": "Deployment", "apiVersion": "apps/v1",
+            "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "app", "image": image}]}}}}
+
+
+def broken_rollouts(cluster, names):
+    """Deployments of one pod at nginx:1.25, each rolled out to an image
+    that does not exist: one ImagePullBackOff incident each, and a rollback
+    for the rules to propose."""
+    items = [deployment(n, "nginx:1.25") for n in names]
+    cluster.test("POST", "/objects", {"kind": "List", "items": items})
+    for it in items:
+        it["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.27-typo"
+    cluster.test("POST", "/objects", {"kind": "List", "items": items})
+
+
 def pod_ready(p):
     cs = p.get("status", {}).get("containerStatuses", [])
     return p.get("status", {}).get("phase") == "Running" and cs and all(c.get("ready") for c in cs)

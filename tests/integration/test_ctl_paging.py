@@ -22,25 +22,9 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Cluster, Daemon, pod_ready, wait_for  # noqa: E402
+from harness import Cluster, Daemon, broken_rollouts, pod_ready, wait_for  # noqa: E402
 
 DEPS = 12
-
-
-def deployment(name, image):
-    return {"kind": "Deployment", "apiVersion": "apps/v1",
-            "metadata": {"name": name, "namespace": "demo", "labels": {"app": name}},
-            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name}},
-                                  "spec": {"containers": [{"name": "app", "image": image}]}}}}
-
-
-def broken(cluster, names):
-    items = [deployment(n, "nginx:1.25") for n in names]
-    cluster.test("POST", "/objects", {"kind": "List", "items": items})
-    for it in items:
-        it["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.27-typo"
-    cluster.test("POST", "/objects", {"kind": "List", "items": items})
 
 
 class Paging(unittest.TestCase):
@@ -48,7 +32,7 @@ class Paging(unittest.TestCase):
         self.workdir = tempfile.mkdtemp(prefix="remedy-paging-")
         self.cluster = c = Cluster(self.workdir, scenario="empty", replicas=0)
         self.ok = False
-        broken(c, ["p%02d" % i for i in range(DEPS)])
+        broken_rollouts(c, ["p%02d" % i for i in range(DEPS)])
         wait_for(lambda: len([p for p in c.pods() if not pod_ready(p)]) >= DEPS, 60,
                  "%d broken pods" % DEPS)
         self.daemon = d = Daemon(self.workdir, c, hold_down="1s")
@@ -96,7 +80,7 @@ class Paging(unittest.TestCase):
         self.assertEqual(all_ids, sorted(all_ids, reverse=True), "newest first")
 
         def open_another():
-            broken(self.cluster, ["late"])
+            broken_rollouts(self.cluster, ["late"])
             wait_for(lambda: any(i["name"] == "late" for i in self.ctl("incidents")["incidents"]),
                      60, "the late incident")
         pages = self.walk("incidents", "incidents", between=open_another)

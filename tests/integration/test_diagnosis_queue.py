@@ -18,34 +18,17 @@ held 0.3 s), so the queue is full for a while:
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import sys
 import tempfile
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Cluster, Daemon, pod_ready, wait_for  # noqa: E402
+from harness import Cluster, Daemon, broken_rollouts, pod_ready, wait_for  # noqa: E402
+from svc import free_port, http_get  # noqa: E402
 
 DEPS = 24
 QUEUE = 3
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def deployment(name, image):
-    return {"kind": "Deployment", "apiVersion": "apps/v1",
-            "metadata": {"name": name, "namespace": "demo", "labels": {"app": name}},
-            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name}},
-                                  "spec": {"containers": [{"name": "app", "image": image}]}}}}
 
 
 class Queue(unittest.TestCase):
@@ -54,11 +37,7 @@ class Queue(unittest.TestCase):
         self.cluster = c = Cluster(self.workdir, scenario="empty", replicas=0)
         self.daemon = None
         self.ok = False
-        items = [deployment("q%02d" % i, "nginx:1.25") for i in range(DEPS)]
-        c.test("POST", "/objects", {"kind": "List", "items": items})
-        for it in items:
-            it["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.27-typo"
-        c.test("POST", "/objects", {"kind": "List", "items": items})
+        broken_rollouts(c, ["q%02d" % i for i in range(DEPS)])
         wait_for(lambda: len([p for p in c.pods() if not pod_ready(p)]) >= DEPS, 60,
                  "%d broken pods" % DEPS)
         # every diagnosis reads its pod first: hold each of those reads
@@ -93,8 +72,8 @@ class Queue(unittest.TestCase):
         return out["diagnoses"]
 
     def metrics(self):
-        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.port, timeout=10) as r:
-            text = r.read().decode()
+        status, _, text = http_get(self.port, "/metrics")
+        self.assertEqual(status, 200)
         return {m.group(1): float(m.group(2))
                 for m in re.finditer(r"^(remedy_diagnos\w+) (\S+)$", text, re.M)}
 
