@@ -116,6 +116,9 @@ class Prober(threading.Thread):
         self.synced_at = None
         self.stop = False
 
+    def saw(self, status):
+        """Each answer of remedyctl status (a subclass looks closer)."""
+
     def run(self):
         while not self.stop:
             t = time.monotonic()
@@ -124,8 +127,10 @@ class Prober(threading.Thread):
             dt = time.monotonic() - t
             if r.returncode == 0:
                 self.ctl.append(dt)
-                if self.synced_at is None and json.loads(r.stdout).get("synced"):
+                st = json.loads(r.stdout)
+                if self.synced_at is None and st.get("synced"):
                     self.synced_at = time.monotonic()
+                self.saw(st)
             t = time.monotonic()
             try:
                 with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % self.port, timeout=120) as h:
