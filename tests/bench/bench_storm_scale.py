@@ -49,8 +49,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import bench_loop  # noqa: E402
-from bench_loop import (REMEDYCTL, REMEDYD, bench, free_port, hwm_mib,  # noqa: E402
-                        lag_quantile, metrics, series, wait)
+from bench_loop import (REMEDYCTL, bench, hwm_mib, lag_quantile, metrics,  # noqa: E402
+                        series, wait)
 
 SERVER = os.path.join(HERE, "storm_server.py")
 HOLD_DOWN = 10      # s, diagnosis.hold_down's default
@@ -103,25 +103,9 @@ def run(npods, owners, qps, work):
         wait(lambda: os.path.exists(os.path.join(d, "ready")), 600, "the storm server")
         info = json.load(open(os.path.join(d, "ready")))
         r["failing"], r["owners"] = info["failing"], info["deployments"]
-        with open(os.path.join(d, "kubeconfig"), "w") as f:
-            f.write("apiVersion: v1\nkind: Config\nclusters:\n- name: b\n  cluster:\n"
-                    "    server: http://127.0.0.1:%d\nusers:\n- name: b\n  user:\n    token: bench\n"
-                    "contexts:\n- name: b\n  context: {cluster: b, user: b}\ncurrent-context: b\n"
-                    % info["port"])
-        hport = free_port()
-        sock = os.path.join(d, "remedyd.sock")
-        with open(os.path.join(d, "remedyd.yaml"), "w") as f:
-            f.write("kubernetes:\n  kubeconfig: %s\n  qps: %d\n  burst: %d\nstore:\n  path: %s\n"
-                    "control:\n  socket: %s\nhttp:\n  listen: 127.0.0.1:%d\n"
-                    "diagnosis:\n  backend: rules\n"
-                    % (os.path.join(d, "kubeconfig"), qps, qps, os.path.join(d, "remedy.db"), sock, hport))
-        t0 = time.monotonic()
-        logpath = os.path.join(d, "remedyd.log")
-        log = open(logpath, "w")
-        rd = subprocess.Popen([REMEDYD, "-c", os.path.join(d, "remedyd.yaml")], stdout=log,
-                              stderr=subprocess.STDOUT)
-        pr = Prober(sock, hport)
-        pr.start()
+        rd, pr, log, hport, t0 = bench_loop.start_remedyd(
+            d, info["port"], Prober, "  qps: %d\n  burst: %d\n" % (qps, qps))
+        sock, logpath = pr.sock, log.name
         try:
             wait(lambda: pr.synced_at or rd.poll() is not None, 1800, "remedyd to sync")
             if rd.poll() is not None:

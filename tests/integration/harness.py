@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 import urllib.request
 
 SRCDIR = os.environ.get("REMEDY_SRCDIR",
@@ -135,6 +136,35 @@ def deployment(name, image, replicas=1, ns="demo"):
             "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
                      "template": {"metadata": {"labels": {"app": name}},
                                   "spec": {"containers": [{"name": "app", "image": image}]}}}}
+
+
+class BrokenRollouts(unittest.TestCase):
+    """A test on its own test API server with `rollouts` Deployments
+    broken by broken_rollouts(), their pods failing when setUp returns;
+    self.daemon, once the test starts one, is stopped by tearDown, which
+    keeps the work directory and prints remedyd's log unless the test set
+    self.ok."""
+    rollouts = ()
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="remedy-it-")
+        self.cluster = c = Cluster(self.workdir, scenario="empty", replicas=0)
+        self.daemon = None
+        self.ok = False
+        broken_rollouts(c, self.rollouts)
+        wait_for(lambda: len([p for p in c.pods() if not pod_ready(p)]) >= len(self.rollouts), 60,
+                 "%d broken pods" % len(self.rollouts))
+
+    def tearDown(self):
+        if not self.ok and self.daemon:
+            print("--- remedyd log ---\n" + self.daemon.log())
+        rc = self.daemon.stop() if self.daemon else 0
+        self.cluster.stop()
+        if self.ok:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        else:
+            print("--- workdir kept: " + self.workdir)
+        self.assertEqual(rc, 0, "remedyd exit status after SIGTERM")
 
 
 def broken_rollouts(cluster, names):

@@ -16,42 +16,26 @@ remedyctl (proto/control.md, "Paging").
   other filters are refused with a message that says so (exit 1).
 """
 import os
-import shutil
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Cluster, Daemon, broken_rollouts, pod_ready, wait_for  # noqa: E402
+from harness import BrokenRollouts, Daemon, broken_rollouts, wait_for  # noqa: E402
 
 DEPS = 12
 
 
-class Paging(unittest.TestCase):
+class Paging(BrokenRollouts):
+    rollouts = ["p%02d" % i for i in range(DEPS)]
+
     def setUp(self):
-        self.workdir = tempfile.mkdtemp(prefix="remedy-paging-")
-        self.cluster = c = Cluster(self.workdir, scenario="empty", replicas=0)
-        self.ok = False
-        broken_rollouts(c, ["p%02d" % i for i in range(DEPS)])
-        wait_for(lambda: len([p for p in c.pods() if not pod_ready(p)]) >= DEPS, 60,
-                 "%d broken pods" % DEPS)
-        self.daemon = d = Daemon(self.workdir, c, hold_down="1s")
+        super().setUp()
+        self.daemon = d = Daemon(self.workdir, self.cluster, hold_down="1s")
 
         def ready():
             rc, out, _ = d.ctl("list", "--all")
             return rc == 0 and len([a for a in out["actions"] if a["state"] == "pending"]) == DEPS
         wait_for(ready, 90, "one pending action per broken Deployment")
-
-    def tearDown(self):
-        if not self.ok:
-            print("--- remedyd log ---\n" + self.daemon.log())
-        rc = self.daemon.stop()
-        self.cluster.stop()
-        if self.ok:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-        else:
-            print("--- workdir kept: " + self.workdir)
-        self.assertEqual(rc, 0, "remedyd exit status after SIGTERM")
 
     def ctl(self, *args, output="json"):
         rc, out, err = self.daemon.ctl(*args, output=output)

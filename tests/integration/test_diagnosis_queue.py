@@ -17,44 +17,27 @@ held 0.3 s), so the queue is full for a while:
 """
 import os
 import re
-import shutil
 import sqlite3
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Cluster, Daemon, broken_rollouts, pod_ready, wait_for  # noqa: E402
+from harness import BrokenRollouts, Daemon, wait_for  # noqa: E402
 from svc import free_port, http_get  # noqa: E402
 
 DEPS = 24
 QUEUE = 3
 
 
-class Queue(unittest.TestCase):
-    def setUp(self):
-        self.workdir = tempfile.mkdtemp(prefix="remedy-queue-")
-        self.cluster = c = Cluster(self.workdir, scenario="empty", replicas=0)
-        self.daemon = None
-        self.ok = False
-        broken_rollouts(c, ["q%02d" % i for i in range(DEPS)])
-        wait_for(lambda: len([p for p in c.pods() if not pod_ready(p)]) >= DEPS, 60,
-                 "%d broken pods" % DEPS)
-        # every diagnosis reads its pod first: hold each of those reads
-        c.test("POST", "/inject", {"method": "GET", "path": "/api/v1/namespaces/demo/pods/",
-                                   "delay": 0.3, "count": 10000})
-        self.port = free_port()
+class Queue(BrokenRollouts):
+    rollouts = ["q%02d" % i for i in range(DEPS)]
 
-    def tearDown(self):
-        if not self.ok and self.daemon:
-            print("--- remedyd log ---\n" + self.log()[-8000:])
-        rc = self.daemon.stop() if self.daemon else 0
-        self.cluster.stop()
-        if self.ok:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-        else:
-            print("--- workdir kept: " + self.workdir)
-        self.assertEqual(rc, 0, "remedyd exit status after SIGTERM")
+    def setUp(self):
+        super().setUp()
+        # every diagnosis reads its pod first: hold each of those reads
+        self.cluster.test("POST", "/inject", {"method": "GET", "path": "/api/v1/namespaces/demo/pods/",
+                                              "delay": 0.3, "count": 10000})
+        self.port = free_port()
 
     def start(self):
         self.daemon = Daemon(self.workdir, self.cluster, hold_down="1s",
