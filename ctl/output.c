@@ -201,6 +201,18 @@ out_status(FILE *fp, json_t *r)
 		any = 1;
 	}
 	fprintf(fp, "%s\n", any ? "" : " none");
+	if (json_is_object(json_object_get(r, "diagnoses"))) {
+		fprintf(fp, "Diagnoses:  %lld running (at most %lld), %lld "
+		    "queued (at most %lld)",
+		    (long long)json_int_at(r, "diagnoses.running", 0),
+		    (long long)json_int_at(r, "diagnoses.max_concurrent", 0),
+		    (long long)json_int_at(r, "diagnoses.queued", 0),
+		    (long long)json_int_at(r, "diagnoses.max_queued", 0));
+		if (json_int_at(r, "diagnoses.waiting", 0) > 0)
+			fprintf(fp, ", %lld waiting for room in the queue",
+			    (long long)json_int_at(r, "diagnoses.waiting", 0));
+		fprintf(fp, "\n");
+	}
 	if (json_is_true(json_object_get(r, "two_person")))
 		fprintf(fp, "Approvals:  two approvers for risk high\n");
 	if (json_str_at(r, "you.user") != NULL)
@@ -209,6 +221,15 @@ out_status(FILE *fp, json_t *r)
 		    (long long)json_int_at(r, "you.uid", -1),
 		    json_str_at(r, "you.role") ? json_str_at(r, "you.role") :
 		    "?");
+}
+
+/* One page of several: how to ask for the next. */
+static void
+more_footer(FILE *fp, json_t *r, json_t *list)
+{
+	fprintf(fp, "(%zu of %lld shown; --continue %s shows the next page)\n",
+	    json_array_size(list), (long long)json_int_at(r, "total", 0),
+	    json_str_at(r, "continue"));
 }
 
 void
@@ -252,7 +273,9 @@ out_list(FILE *fp, json_t *r)
 		table_row(&t, row);
 	}
 	table_print(fp, &t);
-	if (json_int_at(r, "total", 0) > (json_int_t)json_array_size(list))
+	if (json_str_at(r, "continue") != NULL)
+		more_footer(fp, r, list);
+	else if (json_int_at(r, "total", 0) > (json_int_t)json_array_size(list))
 		fprintf(fp, "(the newest %zu of %lld; --all or --limit N shows "
 		    "more)\n", json_array_size(list),
 		    (long long)json_int_at(r, "total", 0));
@@ -304,6 +327,8 @@ out_incidents(FILE *fp, json_t *r)
 		table_row(&t, row);
 	}
 	table_print(fp, &t);
+	if (json_str_at(r, "continue") != NULL)
+		more_footer(fp, r, list);
 }
 
 /* Compact JSON of v cut to max bytes with "..." (a heap string). */

@@ -44,7 +44,7 @@ _remedyctl()
 			;;
 		-o | --output | --state | --action | --since | --until | \
 		    --actor | --event | -n | --namespace | --comment | \
-		    --reason | --limit)
+		    --reason | --limit | --continue)
 			((i++))
 			;;
 		-*) ;;
@@ -87,7 +87,7 @@ _remedyctl()
 		return
 		;;
 	--comment | --reason | --since | --until | --actor | --limit | -n | \
-	    --namespace)
+	    --namespace | --continue)
 		return
 		;;
 	esac
@@ -109,7 +109,7 @@ _remedyctl()
 	fi
 	case $cmd in
 	list)
-		COMPREPLY=($(compgen -W "--state -n --namespace --limit --all --help $global" -- "$cur")) ;;
+		COMPREPLY=($(compgen -W "--state -n --namespace --limit --continue --all --help $global" -- "$cur")) ;;
 	show)
 		COMPREPLY=($(compgen -W "$(_remedyctl_ids) --help" -- "$cur")) ;;
 	approve)
@@ -119,7 +119,7 @@ _remedyctl()
 	rollback)
 		COMPREPLY=($(compgen -W "$(_remedyctl_ids verified) $(_remedyctl_ids applied) $(_remedyctl_ids not-recovered) --help" -- "$cur")) ;;
 	incidents)
-		COMPREPLY=($(compgen -W "show --state -n --namespace --help $global" -- "$cur")) ;;
+		COMPREPLY=($(compgen -W "show --state -n --namespace --limit --continue --help $global" -- "$cur")) ;;
 	audit)
 		if [[ ${words[cword - 1]} == show ]]; then
 			COMPREPLY=($(compgen -W "$(_remedyctl_ids)" -- "$cur"))

@@ -29,6 +29,9 @@
 #define CTL_MAX_OPTS	8
 #define OPT_FLAG	2
 #define CTL_LIST_LIMIT	100	/* list: the newest this many unless --all */
+#define CTL_LIST_CHUNK	500	/* list --all: actions per request */
+#define CTL_INC_CHUNK	100	/* incidents: incidents per request (each
+				 * carries its findings and diagnosis) */
 #define CTL_MAX_POS	2
 
 struct ctl_opt {
@@ -86,7 +89,10 @@ static const struct ctl_cmd commands[] = {
 		    "only actions in this namespace" },
 		{ "limit", 0, "limit", 1, "N",
 		    "the newest N actions (default 100)" },
-		{ "all", 'a', "all", OPT_FLAG, NULL, "every action" },
+		{ "continue", 0, "continue", 0, "TOKEN",
+		    "the page after the one whose answer gave TOKEN" },
+		{ "all", 'a', "all", OPT_FLAG, NULL,
+		    "every action (fetched 500 at a time)" },
 		{ NULL, 0, NULL, 0, NULL, NULL } },
 	    cmd_list, "list proposed actions, newest first (the newest 100 "
 	    "unless --limit or --all)" },
@@ -111,6 +117,11 @@ static const struct ctl_cmd commands[] = {
 		    "only incidents in this state (open, resolved)" },
 		{ "namespace", 'n', "namespace", 0, "NS",
 		    "only incidents in this namespace" },
+		{ "limit", 0, "limit", 1, "N",
+		    "one page: the newest N incidents (default: every one, "
+		    "fetched 100 at a time)" },
+		{ "continue", 0, "continue", 0, "TOKEN",
+		    "the page after the one whose answer gave TOKEN" },
 		{ NULL, 0, NULL, 0, NULL, NULL } },
 	    cmd_incidents, "list incidents, newest first; \"incidents show "
 	    "ID\" shows one: findings, affected objects, counts, actions" },
@@ -509,43 +520,100 @@ cmd_status(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
 	return simple(ctl, "status", args, out_status);
 }
 
+/*
+ * A paged command (list, incidents; proto/control.md "Paging").  With
+ * --limit or --continue, the one page asked for, "continue" included
+ * when more remain.  Otherwise every page, chunk rows at a time, merged
+ * into one answer (as kubectl's --chunk-size does), so that no single
+ * answer holds the daemon's loop for long.
+ */
+static int
+fetch_pages(struct ctl *ctl, const char *cmd, const char *key, json_t *args,
+    int chunk, json_t **out)
+{
+	json_t		*req, *res = NULL, *all = NULL;
+	const char	*tok;
+	int		 rc;
+
+	*out = NULL;
+	if (json_object_get(args, "limit") != NULL ||
+	    json_object_get(args, "continue") != NULL)
+		return ctl_request(ctl, cmd, args, out);
+	if ((req = json_deep_copy(args)) == NULL)
+		return CTL_EXIT_REFUSED;
+	json_object_set_new(req, "limit", json_integer(chunk));
+	for (;;) {
+		if ((rc = ctl_request(ctl, cmd, req, &res)) != CTL_EXIT_OK)
+			goto out;
+		if (all == NULL)
+			all = json_incref(res);
+		else if (json_array_extend(json_object_get(all, key),
+		    json_object_get(res, key)) == -1) {
+			rc = CTL_EXIT_REFUSED;
+			goto out;
+		}
+		tok = json_string_value(json_object_get(res, "continue"));
+		if (tok == NULL || json_array_size(json_object_get(res,
+		    key)) == 0)
+			break;
+		json_object_set_new(req, "continue", json_string(tok));
+		json_decref(res);
+		res = NULL;
+	}
+	json_object_del(all, "continue");
+	*out = all;
+	all = NULL;
+out:
+	json_decref(res);
+	json_decref(all);
+	json_decref(req);
+	return rc;
+}
+
 /* The newest CTL_LIST_LIMIT unless --limit or --all says otherwise. */
 static int
 cmd_list(struct ctl *ctl, const struct ctl_cmd *c, int npos, char **pos,
     json_t *args)
 {
+	json_t	*result = NULL;
+	int	 rc;
+
 	if (json_object_get(args, "all") != NULL) {
 		if (json_object_get(args, "limit") != NULL)
 			ctl_usage_error("list: --all and --limit exclude each other");
+		if (json_object_get(args, "continue") != NULL)
+			ctl_usage_error("list: --all and --continue exclude "
+			    "each other");
 		json_object_del(args, "all");
 	} else if (json_object_get(args, "limit") == NULL)
 		json_object_set_new(args, "limit", json_integer(CTL_LIST_LIMIT));
-	return simple(ctl, "list", args, out_list);
+	if ((rc = fetch_pages(ctl, "list", "actions", args, CTL_LIST_CHUNK,
+	    &result)) != CTL_EXIT_OK)
+		return rc;
+	if (!ctl_machine_output(ctl, result, &rc))
+		out_list(stdout, result);
+	json_decref(result);
+	return rc;
 }
 
 static int
 cmd_incidents(struct ctl *ctl, const struct ctl_cmd *c, int npos,
     char **pos, json_t *args)
 {
-	json_t		*result = NULL, *list, *inc, *req;
+	json_t		*result = NULL, *list, *inc;
 	const char	*ns, *ins;
 	size_t		 i;
 	int		 rc;
 
 	if (npos == 0) {
-		/* -n filters here: the daemon's incidents take state only */
-		ns = json_string_value(json_object_get(args, "namespace"));
-		if (ns == NULL)
-			return simple(ctl, "incidents", args, out_incidents);
-		if ((req = json_deep_copy(args)) == NULL)
-			return CTL_EXIT_REFUSED;
-		json_object_del(req, "namespace");
-		rc = ctl_request(ctl, "incidents", req, &result);
-		json_decref(req);
-		if (rc != CTL_EXIT_OK)
+		if ((rc = fetch_pages(ctl, "incidents", "incidents", args,
+		    CTL_INC_CHUNK, &result)) != CTL_EXIT_OK)
 			return rc;
+		/* -n: the daemon filters; one that predates the filter does
+		 * not, so the namespace is checked here as well */
+		ns = json_string_value(json_object_get(args, "namespace"));
 		list = json_object_get(result, "incidents");
-		for (i = json_array_size(list); i-- > 0;) {
+		for (i = json_array_size(list); ns != NULL && i-- > 0;) {
 			inc = json_array_get(list, i);
 			ins = json_str_at(inc, "namespace");
 			if (ins == NULL || strcmp(ins, ns) != 0)

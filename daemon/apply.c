@@ -879,45 +879,56 @@ pod_recreated(struct engine *e, const struct store_action *act, char *why,
  * Pending actions past actions.pending_ttl become expired; those whose
  * Deployment, StatefulSet or DaemonSet moved to another generation than
  * their patch tests, or whose bare Pod was created again under its name
- * (so the patch could only fail) become superseded.
+ * (so the patch could only fail) become superseded.  One action per step
+ * of the sweep's slices: a storm leaves thousands pending, and reading
+ * each is tens of microseconds.
  */
 static void
-sweep_pending(struct engine *e)
+sweep_one(struct engine *e, int64_t id)
 {
 	struct store_action	 act;
-	int64_t			*ids, now = now_ms();
-	size_t			 n, i;
+	int64_t			 now = now_ms();
 	char			 why[512];
 
-	if ((ids = store_action_ids(e->store, ACTION_PENDING, &n)) == NULL)
+	if (store_action_get(e->store, id, &act) != STORE_OK)
 		return;
-	for (i = 0; i < n; i++) {
-		if (store_action_get(e->store, ids[i], &act) != STORE_OK)
-			continue;
-		why[0] = '\0';
-		if (now - act.created >= e->cfg->pending_ttl_ms) {
-			snprintf(why, sizeof(why), "not decided within "
-			    "actions.pending_ttl (%llds)",
-			    (long long)(e->cfg->pending_ttl_ms / 1000));
-			if (store_action_expire(e->store, act.id, why) ==
-			    STORE_OK) {
-				told(e, act.id, ACTION_EXPIRED);
-				log_notice("action %lld expired: %s",
-				    (long long)act.id, why);
-			}
-		} else if (e->synced && (generation_moved(e, &act, why,
-		    sizeof(why)) || pod_recreated(e, &act, why,
-		    sizeof(why)))) {
-			if (store_action_supersede(e->store, act.id, why) ==
-			    STORE_OK) {
-				told(e, act.id, ACTION_SUPERSEDED);
-				log_notice("action %lld superseded: %s",
-				    (long long)act.id, why);
-			}
+	why[0] = '\0';
+	if (strcmp(act.state, ACTION_PENDING) != 0)
+		;	/* decided since the sweep listed it */
+	else if (now - act.created >= e->cfg->pending_ttl_ms) {
+		snprintf(why, sizeof(why), "not decided within "
+		    "actions.pending_ttl (%llds)",
+		    (long long)(e->cfg->pending_ttl_ms / 1000));
+		if (store_action_expire(e->store, act.id, why) == STORE_OK) {
+			told(e, act.id, ACTION_EXPIRED);
+			log_notice("action %lld expired: %s",
+			    (long long)act.id, why);
 		}
-		store_action_clear(&act);
+	} else if (e->synced && (generation_moved(e, &act, why,
+	    sizeof(why)) || pod_recreated(e, &act, why, sizeof(why)))) {
+		if (store_action_supersede(e->store, act.id, why) ==
+		    STORE_OK) {
+			told(e, act.id, ACTION_SUPERSEDED);
+			log_notice("action %lld superseded: %s",
+			    (long long)act.id, why);
+		}
 	}
-	free(ids);
+	store_action_clear(&act);
+}
+
+int
+engine_pending_step(void *arg)
+{
+	struct engine	*e = arg;
+
+	if (e->pend_at < e->pend_n && !e->stopping) {
+		sweep_one(e, e->pend_ids[e->pend_at++]);
+		return 1;
+	}
+	free(e->pend_ids);
+	e->pend_ids = NULL;
+	e->pend_n = e->pend_at = 0;
+	return 0;
 }
 
 /* Every pods and Deployments informer, and those of the target's kind,
@@ -1065,9 +1076,14 @@ engine_verify_tick(struct engine *e, int64_t now)
 	char			  detail[512];
 	int			  done;
 
-	if (now >= e->sweep_at && !e->stopping) {
+	if (now >= e->sweep_at && !e->stopping &&
+	    !slice_pending(&e->psweep)) {
 		e->sweep_at = now + SWEEP_MS;
-		sweep_pending(e);
+		free(e->pend_ids);
+		e->pend_n = e->pend_at = 0;
+		if ((e->pend_ids = store_action_ids(e->store, ACTION_PENDING,
+		    &e->pend_n)) != NULL && e->pend_n > 0)
+			slice_run(&e->psweep);
 	}
 	while ((v = *vp) != NULL) {
 		done = 0;
@@ -1173,4 +1189,7 @@ engine_verify_free(struct engine *e)
 		e->verifying = v->next;
 		verify_free(v);
 	}
+	free(e->pend_ids);
+	e->pend_ids = NULL;
+	e->pend_n = e->pend_at = 0;
 }

@@ -15,6 +15,7 @@
 
 #include "base/authz.h"
 #include "base/log.h"
+#include "base/pagetoken.h"
 #include "base/proto.h"
 #include "base/util.h"
 #include "commands.h"
@@ -28,7 +29,8 @@
 #define CMD_MAX_COMMENT		1024	/* bytes of an approve comment */
 #define CMD_MAX_NAMESPACE	253	/* a DNS subdomain */
 #define CMD_MAX_TIME		64	/* bytes of a "since" string */
-#define CMD_MAX_LIMIT		1000000	/* list: more is "no limit" */
+#define CMD_MAX_LIMIT		1000000	/* list, incidents: more is "no
+					 * limit" */
 #define CMD_MAX_SUMMARY		200	/* bytes of an agent's summary */
 #define CMD_MAX_PATCH		(32 * 1024)	/* bytes of an agent's patch */
 #define CMD_MAX_KIND		63
@@ -223,45 +225,138 @@ out:
 	return res;
 }
 
+/* store_state_counts() into an object of the known states (0 when none). */
+static void
+count_state(const char *state, int64_t n, void *arg)
+{
+	if (json_object_get(arg, state) != NULL)
+		json_object_set_new(arg, state, json_integer((json_int_t)n));
+}
+
+/*
+ * What the daemon is doing.  Counts come from one GROUP BY each: status is
+ * what a prober asks every few seconds, in a storm too.
+ */
 static json_t *
 cmd_status(void *ctx, const struct control_peer *peer, json_t *args,
     int *code, char *msg, size_t msglen)
 {
-	struct cmd_ctx	*cx = ctx;
-	json_t		*res = NULL, *counts = NULL, *open = NULL;
-	int64_t		*ids;
-	size_t		 i, n;
+	struct cmd_ctx		*cx = ctx;
+	struct engine_diag_counts dc;
+	json_t			*res = NULL, *counts = NULL, *incs = NULL;
+	size_t			 i;
 
-	if ((counts = json_object()) == NULL)
+	if ((counts = json_object()) == NULL ||
+	    (incs = json_pack("{s:I}", "open", (json_int_t)0)) == NULL)
 		FAIL(PROTO_EINTERNAL, "out of memory");
-	for (i = 0; i < NELEM(action_states); i++) {
-		n = 0;
-		ids = store_action_ids(cx->store, action_states[i], &n);
-		if (ids == NULL)
-			FAIL(PROTO_EINTERNAL, "store: %s",
-			    store_errmsg(cx->store));
-		free(ids);
-		json_object_set_new(counts, action_states[i],
-		    json_integer((json_int_t)n));
-	}
-	if ((open = store_incidents_json(cx->store, "open")) == NULL)
+	for (i = 0; i < NELEM(action_states); i++)
+		json_object_set_new(counts, action_states[i], json_integer(0));
+	if (store_state_counts(cx->store, "actions", count_state, counts) !=
+	    STORE_OK || store_state_counts(cx->store, "incidents",
+	    count_state, incs) != STORE_OK)
 		FAIL(PROTO_EINTERNAL, "store: %s", store_errmsg(cx->store));
-	res = json_pack("{s:s, s:I, s:I, s:b, s:I, s:O, s:b, s:{s:I, s:s, "
-	    "s:s}}",
+	memset(&dc, 0, sizeof(dc));
+	if (cx->diag_counts != NULL)
+		cx->diag_counts(cx->arg, &dc);
+	res = json_pack("{s:s, s:I, s:I, s:b, s:O, s:O, s:b, s:{s:I, s:s, "
+	    "s:s}, s:{s:I, s:I, s:I, s:i, s:i}}",
 	    "version", REMEDY_VERSION,
 	    "pid", (json_int_t)getpid(),
 	    "uptime_s", (json_int_t)((now_ms() - cx->started_ms) / 1000),
 	    "synced", cx->synced ? cx->synced(cx->arg) != 0 : 0,
-	    "incidents_open", (json_int_t)json_array_size(open),
+	    "incidents_open", json_object_get(incs, "open"),
 	    "actions", counts,
 	    "two_person", cx->two_person,
 	    "you", "uid", (json_int_t)peer->uid, "user", peer->user,
-	    "role", authz_role_name(peer->role));
+	    "role", authz_role_name(peer->role),
+	    "diagnoses", "running", (json_int_t)dc.running,
+	    "queued", (json_int_t)dc.queued,
+	    "waiting", (json_int_t)dc.waiting,
+	    "max_concurrent", dc.max_concurrent,
+	    "max_queued", dc.max_queued);
 	if (res == NULL)
 		FAIL(PROTO_EINTERNAL, "out of memory");
 out:
 	json_decref(counts);
-	json_decref(open);
+	json_decref(incs);
+	return res;
+}
+
+/*
+ * A page of a paged command (list, incidents; proto/control.md "Paging"):
+ * the rows in state and namespace (either may be NULL) below the continue
+ * token's id, at most limit (0: all, up to the store's cap).  The filters
+ * are part of the token, so a token is refused with other filters.
+ */
+struct page {
+	const char	*state, *ns;
+	int64_t		 before;
+	int64_t		 limit;
+	char		 filter[2 * CMD_MAX_NAMESPACE];
+};
+
+static int
+arg_page(json_t *args, const char *cmd, const char *const *states,
+    size_t nstates, struct page *pg, char *msg, size_t msglen)
+{
+	const char	*tok, *state, *ns;
+	char		 err[400];
+
+	memset(pg, 0, sizeof(*pg));
+	if (arg_str(args, "state", 0, 32, &state, msg, msglen) == -1 ||
+	    arg_enum("state", state, states, nstates, msg, msglen) == -1 ||
+	    arg_str(args, "namespace", 0, CMD_MAX_NAMESPACE, &ns, msg,
+	    msglen) == -1 ||
+	    arg_id(args, "limit", 0, &pg->limit, msg, msglen) == -1 ||
+	    arg_str(args, "continue", 0, PAGETOKEN_MAX, &tok, msg,
+	    msglen) == -1)
+		return -1;
+	if (ns != NULL && *ns == '\0')
+		ns = NULL;
+	pg->state = state;
+	pg->ns = ns;
+	snprintf(pg->filter, sizeof(pg->filter), "%s%s%s%s",
+	    state ? "state=" : "", state ? state : "",
+	    state && ns ? "," : "", ns ? "namespace=" : "");
+	if (ns != NULL)
+		snprintf(pg->filter + strlen(pg->filter), sizeof(pg->filter) -
+		    strlen(pg->filter), "%s", ns);
+	if (pg->limit > CMD_MAX_LIMIT)
+		pg->limit = CMD_MAX_LIMIT;
+	if (tok != NULL && *tok != '\0' && pagetoken_decode(tok, cmd,
+	    pg->filter, &pg->before, err, sizeof(err)) == -1) {
+		snprintf(msg, msglen, "field \"continue\": %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The answer {key: page, "total": total, "continue"?}: the page as read
+ * (one row past the limit, if there is one; stolen) cut to the limit,
+ * with "continue" when a row was left.  NULL on ENOMEM.
+ */
+static json_t *
+page_answer(const char *key, json_t *list, int64_t total, const char *cmd,
+    const struct page *pg)
+{
+	json_t	*res;
+	char	 tok[PAGETOKEN_MAX];
+	size_t	 n = json_array_size(list);
+
+	if ((res = json_pack("{s:o, s:I}", key, list, "total",
+	    (json_int_t)total)) == NULL)
+		return NULL;
+	if (pg->limit <= 0 || n <= (size_t)pg->limit)
+		return res;
+	while (n > (size_t)pg->limit)
+		json_array_remove(list, --n);
+	if (pagetoken_encode(cmd, json_int_at(json_array_get(list, n - 1),
+	    "id", 0), pg->filter, tok, sizeof(tok)) == -1 ||
+	    json_object_set_new(res, "continue", json_string(tok)) == -1) {
+		json_decref(res);
+		return NULL;
+	}
 	return res;
 }
 
@@ -270,28 +365,20 @@ cmd_list(void *ctx, const struct control_peer *peer, json_t *args,
     int *code, char *msg, size_t msglen)
 {
 	struct cmd_ctx	*cx = ctx;
-	const char	*state, *ns;
+	struct page	 pg;
 	json_t		*list, *res = NULL;
-	int64_t		 limit, total;
+	int64_t		 total;
 
 	*code = PROTO_EBADREQ;
-	if (arg_str(args, "state", 0, 32, &state, msg, msglen) == -1 ||
-	    arg_enum("state", state, action_states, NELEM(action_states),
-	    msg, msglen) == -1 ||
-	    arg_str(args, "namespace", 0, CMD_MAX_NAMESPACE, &ns, msg,
-	    msglen) == -1 ||
-	    arg_id(args, "limit", 0, &limit, msg, msglen) == -1)
+	if (arg_page(args, "list", action_states, NELEM(action_states), &pg,
+	    msg, msglen) == -1)
 		goto out;
-	if (limit > CMD_MAX_LIMIT)
-		limit = CMD_MAX_LIMIT;
-	if (ns != NULL && *ns == '\0')
-		ns = NULL;
-	if ((total = store_action_count(cx->store, state, ns)) < 0 ||
-	    (list = store_action_summaries_json(cx->store, state, ns,
-	    (int)limit)) == NULL)
+	if ((total = store_action_count(cx->store, pg.state, pg.ns)) < 0 ||
+	    (list = store_action_summaries_page(cx->store, pg.state, pg.ns,
+	    pg.before, pg.limit ? (int)pg.limit + 1 : 0)) == NULL)
 		FAIL(PROTO_EINTERNAL, "store: %s", store_errmsg(cx->store));
-	res = json_pack("{s:o, s:I}", "actions", list, "total",
-	    (json_int_t)total);
+	if ((res = page_answer("actions", list, total, "list", &pg)) == NULL)
+		FAIL(PROTO_EINTERNAL, "out of memory");
 out:
 	return res;
 }
@@ -631,17 +718,21 @@ cmd_incidents(void *ctx, const struct control_peer *peer, json_t *args,
     int *code, char *msg, size_t msglen)
 {
 	struct cmd_ctx	*cx = ctx;
-	const char	*state;
+	struct page	 pg;
 	json_t		*list, *res = NULL;
+	int64_t		 total;
 
 	*code = PROTO_EBADREQ;
-	if (arg_str(args, "state", 0, 32, &state, msg, msglen) == -1 ||
-	    arg_enum("state", state, incident_states, NELEM(incident_states),
-	    msg, msglen) == -1)
+	if (arg_page(args, "incidents", incident_states,
+	    NELEM(incident_states), &pg, msg, msglen) == -1)
 		goto out;
-	if ((list = store_incidents_json(cx->store, state)) == NULL)
+	if ((total = store_incident_count(cx->store, pg.state, pg.ns)) < 0 ||
+	    (list = store_incidents_page_json(cx->store, pg.state, pg.ns,
+	    pg.before, pg.limit ? (int)pg.limit + 1 : 0)) == NULL)
 		FAIL(PROTO_EINTERNAL, "store: %s", store_errmsg(cx->store));
-	res = json_pack("{s:o}", "incidents", list);
+	if ((res = page_answer("incidents", list, total, "incidents",
+	    &pg)) == NULL)
+		FAIL(PROTO_EINTERNAL, "out of memory");
 out:
 	return res;
 }
@@ -814,6 +905,7 @@ cmd_action_event(void *ctx, int64_t id, const char *state)
 	struct store_action	 a;
 	json_t			*v = NULL;
 
+	cmd_before(cx);		/* nobody is told of an uncommitted row */
 	memset(&a, 0, sizeof(a));
 	if (store_action_get(cx->store, id, &a) != STORE_OK ||
 	    (v = store_action_json(&a)) == NULL) {
@@ -829,6 +921,16 @@ cmd_action_event(void *ctx, int64_t id, const char *state)
 out:
 	json_decref(v);
 	store_action_clear(&a);
+}
+
+void
+cmd_before(void *ctx)
+{
+	struct cmd_ctx	*cx = ctx;
+
+	if (store_batch_pending(cx->store) && store_flush(cx->store) !=
+	    STORE_OK)
+		log_warnx("%s", store_errmsg(cx->store));
 }
 
 void

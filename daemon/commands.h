@@ -31,6 +31,9 @@ struct cmd_ctx {
 	int		(*propose)(void *arg, const struct agent_fix *,
 			    agent_done_fn done, void *done_arg, int *code,
 			    char *msg, size_t msglen);
+	/* The diagnoses running, queued and waiting (engine_diag_counts),
+	 * or NULL. */
+	void		(*diag_counts)(void *arg, struct engine_diag_counts *);
 	int		 agent_pending;	/* control.max_agent_pending */
 	int		 agent_per_min;	/* control.max_agent_proposals_per_minute */
 };
@@ -44,6 +47,9 @@ extern const struct control_cmd remedyd_commands[];
  * The engine calls this after the store committed the transition.
  */
 void	cmd_action_event(void *cmd_ctx, int64_t action_id, const char *state);
+/* control_opts.before: commit the store's batch, so that an answer never
+ * shows a row a crash could still take back. */
+void	cmd_before(void *cmd_ctx);
 /* control_opts.denied: audit a refused request as "denied". */
 void	cmd_denied(void *cmd_ctx, const struct control_peer *peer,
 	    const char *cmd, json_t *args);

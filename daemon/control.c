@@ -115,6 +115,7 @@ struct control {
 	const struct authz	*authz;
 	void			(*denied)(void *, const struct control_peer *,
 				    const char *, json_t *);
+	void			(*before)(void *);
 	int			 open_handles;	/* ours + every conn's */
 	int			 freeing;
 	unsigned long		 npauses;	/* accept pauses, for tests */
@@ -546,6 +547,8 @@ conn_request(struct conn *c, const char *line, size_t len)
 	}
 	code = PROTO_EINTERNAL;
 	msg[0] = '\0';
+	if (c->ctl->before != NULL)
+		c->ctl->before(c->ctl->ctx);
 	c->in_handler = 1;
 	result = cmd->fn(c->ctl->ctx, &c->peer, args, &code, msg, sizeof(msg));
 	c->in_handler = 0;
@@ -901,6 +904,7 @@ control_new(uv_loop_t *loop, const struct control_opts *opts,
 	    CONTROL_MAX_PER_UID;
 	ctl->authz = opts->authz;
 	ctl->denied = opts->denied;
+	ctl->before = opts->before;
 	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
 	if ((r = uv_poll_init(loop, &ctl->lpoll, fd)) < 0) {
 		snprintf(err, errlen, "control socket %s: %s", path,

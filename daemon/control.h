@@ -69,7 +69,9 @@ struct control_cmd {
  * How the socket is run.  Zero fields take the defaults in control.c.
  * denied, when set, is called for every request refused for lack of a
  * role (after the refusal was decided, before it is sent), so the caller
- * can audit it.
+ * can audit it.  before, when set, is called before every command handler
+ * runs (remedyd commits the store's batch there, so that no answer shows
+ * a row a crash could still take back).
  */
 struct control_opts {
 	const char		*path;
@@ -81,6 +83,7 @@ struct control_opts {
 	void			(*denied)(void *ctx,
 				    const struct control_peer *peer,
 				    const char *cmd, json_t *args);
+	void			(*before)(void *ctx);
 };
 
 /* table ends with {NULL, NULL}.  Returns NULL with a message in err. */

@@ -2,7 +2,14 @@
  * diagnosis.c - from an incident to a pending action.
  *
  * One job per incident episode, a chain of steps on the event loop (nothing
- * here blocks):
+ * here blocks).  At most diagnosis.max_concurrent jobs run at once, from
+ * their first read until the proposal goes to its dry-run (dryrun.c); the
+ * others wait in a FIFO queue of at
+ * most diagnosis.max_queued.  When the queue is full the incident is not
+ * taken: it stays undiagnosed and the engine's next sweep offers it again,
+ * so a storm loses no diagnosis and holds a bounded number of jobs.  The
+ * incident is marked diagnosed in the store with its outcome, so a
+ * restart diagnoses again what was queued or under way.
  *
  *   read    the affected pod, the Events about it, the root owner as the
  *           API server has it now, and (for an LLM backend, when a
@@ -10,9 +17,9 @@
  *   rules   the offline backend decides at once;
  *   LLM     context (context.h) -> redactor -> prompt; the reply cache
  *           (cost.h) answers identical prompts; otherwise the call and
- *           token budgets are checked, the job waits for one of
- *           max_concurrent slots, and the backend is asked (llm.h: async
- *           over the shared curl multi, retries with Retry-After);
+ *           token budgets are checked and the backend is asked (llm.h:
+ *           async over the shared curl multi, retries with Retry-After;
+ *           a running job has at most one call in flight);
  *           the reply is parsed and checked against the schema; an invalid
  *           reply gets one repair round carrying the validation error;
  *           pseudonyms are mapped back; the first action that passes the
@@ -60,7 +67,10 @@ struct diag_state {
 	int		 kind;		/* enum llm_kind */
 	struct cost	 cost;
 	unsigned char	 anon_key[REDACT_KEY_LEN];
-	struct djob	*jobs;		/* every job in flight */
+	struct djob	*jobs;		/* every job: running */
+	struct dqueued	*phead, *ptail;	/* queued, not started yet */
+	unsigned	 npend, nrun;	/* queued and running diagnoses */
+	int		 pumping;	/* inside diag_pump() */
 	struct djob	*qhead, *qtail;	/* waiting for an LLM slot */
 	int		 running;	/* LLM calls in flight */
 	struct registry	*reg;		/* NULL: registries.enabled false */
@@ -117,8 +127,20 @@ struct djob {
 	struct djob	*prev, *next, *qnext;
 };
 
+/*
+ * A diagnosis in the queue: what its job will need, and no more (a job,
+ * with its buffers for the reads, the prompt and the registry, is tens of
+ * kilobytes; the queue holds diagnosis.max_queued of these).
+ */
+struct dqueued {
+	char		*fingerprint;
+	char		*pod_name;	/* the pod to read, or NULL */
+	struct dqueued	*next;
+};
+
 static void	job_end(struct djob *);
 static void	job_step(struct djob *);
+static void	diag_pump(struct engine *);
 static void	propose_dryrun(struct djob *, struct proposal *);
 static void	check_next(struct djob *);
 static void	llm_pump(struct engine *);
@@ -862,6 +884,28 @@ oom:
 
 /* --- reading what the diagnosis needs --- */
 
+/* The first queued diagnosis, out of the queue (NULL: none). */
+static struct dqueued *
+pend_pop(struct diag_state *ds)
+{
+	struct dqueued	*q;
+
+	if ((q = ds->phead) == NULL)
+		return NULL;
+	if ((ds->phead = q->next) == NULL)
+		ds->ptail = NULL;
+	ds->npend--;
+	return q;
+}
+
+static void
+pend_free(struct dqueued *q)
+{
+	free(q->fingerprint);
+	free(q->pod_name);
+	free(q);
+}
+
 /* Unlink and free; job_end() also counts it out of the engine. */
 static void
 job_free(struct djob *j)
@@ -875,6 +919,7 @@ job_free(struct djob *j)
 			ds->jobs = j->next;
 		if (j->next)
 			j->next->prev = j->prev;
+		ds->nrun--;
 	}
 	free(j->fingerprint);
 	free(j->pod_name);
@@ -903,6 +948,7 @@ job_end(struct djob *j)
 	job_free(j);
 	e->inflight--;
 	engine_check_drained(e);
+	diag_pump(e);
 }
 
 /* The container whose logs tell most: the first that restarted, else
@@ -1216,24 +1262,84 @@ job_step(struct djob *j)
 }
 
 /*
- * Diagnose an incident once per episode (the engine persisted it first, so
- * inc->store_id is its row).  The pod read is the one whose key sorts
- * first, so the choice is repeatable.
+ * A queued diagnosis starts: its job is made and its first read goes out.
+ * An incident gone or healed while it waited ends the job at once.
  */
-void
-engine_diagnose(struct engine *e, struct incident *inc)
+static void
+job_start(struct engine *e, struct dqueued *q)
 {
-	struct djob	*j;
-	const char	*pod = NULL, *failed = NULL, *k, *slash;
-	void		*v;
-	size_t		 pos = 0;
+	struct diag_state	*ds = e->diag;
+	struct incident		*inc;
+	struct djob		*j;
 
-	inc->diagnosed = 1;
-	if (e->diag == NULL) {
-		log_warnx("incident %lld: diagnosis is not set up",
-		    (long long)inc->store_id);
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		log_warnx("diagnosis of %s failed: out of memory",
+		    q->fingerprint);
+		pend_free(q);
+		e->inflight--;
+		engine_check_drained(e);
 		return;
 	}
+	j->e = e;
+	j->fingerprint = q->fingerprint;
+	j->pod_name = q->pod_name;
+	free(q);
+	j->next = ds->jobs;
+	if (j->next)
+		j->next->prev = j;
+	ds->jobs = j;
+	ds->nrun++;
+	inc = incidents_get(&e->incs, j->fingerprint);
+	if (inc != NULL && incident_objects(inc) > 0) {
+		j->incident_id = inc->store_id;
+		e->diagnoses++;
+		log_notice("incident %lld: diagnosing %s",
+		    (long long)j->incident_id, j->fingerprint);
+	}
+	job_step(j);
+}
+
+/* Start queued diagnoses while fewer than max_concurrent run.  Not
+ * re-entered from a job that ends at once. */
+static void
+diag_pump(struct engine *e)
+{
+	struct diag_state	*ds = e->diag;
+
+	if (ds == NULL || ds->pumping)
+		return;
+	ds->pumping = 1;
+	while (!e->stopping && ds->phead != NULL &&
+	    ds->nrun < (unsigned)e->cfg->diag.max_concurrent)
+		job_start(e, pend_pop(ds));
+	ds->pumping = 0;
+}
+
+/*
+ * Diagnose an incident once per episode (the engine persisted it first, so
+ * inc->store_id is its row): at once when a slot is free, else after the
+ * diagnoses queued before it.  The pod read is the one whose key sorts
+ * first, so the choice is repeatable.
+ */
+int
+engine_diagnose(struct engine *e, struct incident *inc)
+{
+	struct diag_state	*ds = e->diag;
+	struct dqueued		*q;
+	const char		*pod = NULL, *failed = NULL, *k, *slash;
+	void			*v;
+	size_t			 pos = 0;
+
+	if (ds == NULL) {
+		inc->diagnosed = 1;
+		log_warnx("incident %lld: diagnosis is not set up",
+		    (long long)inc->store_id);
+		return 0;
+	}
+	if (ds->nrun >= (unsigned)e->cfg->diag.max_concurrent &&
+	    ds->npend >= (unsigned)e->cfg->diag.max_queued)
+		return -1;
+	inc->diagnosed = 1;
 	while (hmap_next(&inc->pods, &pos, &k, &v))
 		if (pod == NULL || strcmp(k, pod) < 0)
 			pod = k;
@@ -1242,26 +1348,41 @@ engine_diagnose(struct engine *e, struct incident *inc)
 	if (pod == NULL && strcmp(inc->reason, "JobPodsFailing") == 0)
 		failed = engine_job_failed_pod(e, inc->kind, inc->ns,
 		    inc->name);
-	if ((j = calloc(1, sizeof(*j))) == NULL ||
-	    (j->fingerprint = strdup(inc->fingerprint)) == NULL ||
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->fingerprint = strdup(inc->fingerprint)) == NULL ||
 	    (pod != NULL && (slash = strchr(pod, '/')) != NULL &&
-	    (j->pod_name = strdup(slash + 1)) == NULL) ||
-	    (failed != NULL && (j->pod_name = strdup(failed)) == NULL)) {
-		if (j != NULL)
-			free(j->fingerprint);
-		free(j);
+	    (q->pod_name = strdup(slash + 1)) == NULL) ||
+	    (failed != NULL && (q->pod_name = strdup(failed)) == NULL)) {
+		if (q != NULL)
+			pend_free(q);
 		log_warnx("incident %lld: diagnosis failed: out of memory",
 		    (long long)inc->store_id);
-		return;
+		return 0;
 	}
-	j->e = e;
-	j->incident_id = inc->store_id;
-	j->next = e->diag->jobs;
-	if (j->next)
-		j->next->prev = j;
-	e->diag->jobs = j;
+	if (ds->ptail != NULL)
+		ds->ptail->next = q;
+	else
+		ds->phead = q;
+	ds->ptail = q;
+	ds->npend++;
 	e->inflight++;
-	job_step(j);
+	diag_pump(e);
+	return 0;
+}
+
+void
+engine_diag_counts(void *arg, struct engine_diag_counts *c)
+{
+	struct engine	*e = arg;
+
+	memset(c, 0, sizeof(*c));
+	c->max_concurrent = e->cfg->diag.max_concurrent;
+	c->max_queued = e->cfg->diag.max_queued;
+	c->waiting = e->diag_waiting;
+	if (e->diag != NULL) {
+		c->running = e->diag->nrun;
+		c->queued = e->diag->npend;
+	}
 }
 
 /* --- set-up and tear-down --- */
@@ -1344,6 +1465,7 @@ engine_diag_stop(struct engine *e)
 {
 	struct diag_state	*ds = e->diag;
 	struct djob		*j, *next;
+	struct dqueued		*q;
 
 	if (ds == NULL)
 		return;
@@ -1356,6 +1478,10 @@ engine_diag_stop(struct engine *e)
 		    j->ask.in_flight)
 			job_end(j);
 	}
+	while ((q = pend_pop(ds)) != NULL) {
+		pend_free(q);
+		e->inflight--;
+	}
 	/* its timer handle closes while the loop still runs */
 	registry_free(ds->reg);
 	ds->reg = NULL;
@@ -1366,12 +1492,15 @@ void
 engine_diag_free(struct engine *e)
 {
 	struct diag_state	*ds = e->diag;
+	struct dqueued		*q;
 
 	if (ds == NULL)
 		return;
 	llm_free(ds->llm);
 	while (ds->jobs != NULL)
 		job_free(ds->jobs);
+	while ((q = pend_pop(ds)) != NULL)
+		pend_free(q);
 	registry_free(ds->reg);
 	cost_clear(&ds->cost);
 	free(ds);

@@ -1014,60 +1014,202 @@ owner_unseen(struct engine *e, const struct incident *inc)
 	    NULL;
 }
 
+/* The key of a root owner in e->causes. */
+static void
+root_key(const struct incident *inc, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s/%s", inc->ns, inc->kind, inc->name);
+}
+
+/*
+ * The roots of the causes (incidents_has_cause): one pass, so that each
+ * symptom is looked up instead of compared with every incident (a storm
+ * has thousands of both).
+ */
+static void
+causes_build(struct engine *e)
+{
+	struct incident	*inc;
+	size_t		 pos = 0;
+	char		 key[768];
+
+	hmap_clear(&e->causes);
+	while (incidents_next(&e->incs, &pos, &inc)) {
+		if (inc->symptom || (incident_objects(inc) == 0 &&
+		    inc->store_id == 0))
+			continue;
+		root_key(inc, key, sizeof(key));
+		if (hmap_get(&e->causes, key) == NULL &&
+		    hmap_put(&e->causes, key, inc, NULL) == -1)
+			log_warnx("incident sweep: out of memory");
+	}
+}
+
+static int
+has_cause(struct engine *e, const struct incident *inc)
+{
+	char	key[768];
+
+	root_key(inc, key, sizeof(key));
+	return hmap_get(&e->causes, key) != NULL;
+}
+
+/* What an incident needs from the sweep. */
+#define DUE_DROP	0x1	/* forget it (never stored) */
+#define DUE_RESOLVE	0x2	/* resolve its row, then forget it */
+#define DUE_STORE	0x4	/* store its row (new, or refresh) */
+#define DUE_DIAGNOSE	0x8	/* start its diagnosis */
+
+static int
+incident_due(struct engine *e, const struct incident *inc, int64_t now)
+{
+	int	quiet, due = 0;
+
+	if (incident_objects(inc) == 0) {
+		if (inc->store_id == 0)
+			return DUE_DROP;	/* a blip shorter than the
+						 * hold-down */
+		if (inc->healthy_since != 0 && now - inc->healthy_since >=
+		    e->cfg->resolve_after_ms)
+			return DUE_RESOLVE;
+		return inc->dirty && now - inc->last_write >= WRITE_EVERY_MS ?
+		    DUE_STORE : 0;
+	}
+	quiet = inc->symptom && has_cause(e, inc);
+	if (inc->store_id == 0) {
+		if (now - inc->first_seen < e->cfg->hold_down_ms || quiet)
+			return 0;
+		/* A symptom gives its cause time to show. */
+		if (inc->symptom && now - inc->first_seen <
+		    e->cfg->hold_down_ms + e->cfg->symptom_wait_ms)
+			return 0;
+		if (owner_unseen(e, inc) && now - inc->first_seen <
+		    e->cfg->hold_down_ms + OWNER_WAIT_MS)
+			return 0;
+		due = DUE_STORE;
+	} else if (inc->dirty && now - inc->last_write >= WRITE_EVERY_MS)
+		due = DUE_STORE;
+	if (!inc->diagnosed && !quiet)
+		due |= DUE_DIAGNOSE;
+	return due;
+}
+
+/* One incident's store work, as it is due now (the walk may be a few
+ * loop turns old). */
+static void
+incident_work(struct engine *e, struct incident *inc, int64_t now)
+{
+	int	due = incident_due(e, inc, now);
+
+	if (due & DUE_DROP) {
+		incidents_drop(&e->incs, inc);
+		return;
+	}
+	if (due & DUE_RESOLVE) {
+		resolve(e, inc);
+		incidents_drop(&e->incs, inc);
+		return;
+	}
+	if ((due & DUE_STORE) && persist(e, inc, now) == -1 &&
+	    inc->store_id == 0)
+		return;
+	if ((due & DUE_DIAGNOSE) && engine_diagnose(e, inc) == -1)
+		e->diag_waiting_now++;
+}
+
+/*
+ * One step of the sweep: the next listed incident (looked up again by its
+ * fingerprint: it may have been dropped since).  At the end, how many
+ * incidents found the diagnosis queue full.
+ */
+static int
+sweep_step(void *arg)
+{
+	struct engine	*e = arg;
+	struct incident	*inc;
+	char		*fp;
+
+	if (e->iwork_at == e->iwork_n) {
+		e->iwork_n = e->iwork_at = 0;
+		e->diag_waiting = e->diag_waiting_now;
+		return 0;
+	}
+	fp = e->iwork[e->iwork_at];
+	e->iwork[e->iwork_at++] = NULL;
+	if ((inc = incidents_get(&e->incs, fp)) != NULL)
+		incident_work(e, inc, mono_ms());
+	free(fp);
+	return 1;
+}
+
+static void
+sweep_clear(struct engine *e)
+{
+	size_t i;
+
+	for (i = e->iwork_at; i < e->iwork_n; i++)
+		free(e->iwork[i]);
+	free(e->iwork);
+	e->iwork = NULL;
+	e->iwork_n = e->iwork_at = e->iwork_cap = 0;
+}
+
+/*
+ * The incident sweep, every tick: a walk over the incidents (a few
+ * microseconds each) decides which have store work, and that work --
+ * storing, refreshing, resolving rows, starting diagnoses -- runs in
+ * slices (base/slice.h), because a storm brings thousands at once: 2 000
+ * new incidents are a quarter of a second of SQLite and JSON in one
+ * callback otherwise.  The writes join the store's batch of the loop
+ * turn.  A tick whose previous sweep is still under way walks nothing.
+ */
 static void
 incidents_tick(struct engine *e, int64_t now)
 {
 	struct incident	*inc;
 	size_t		 pos = 0;
-	int		 quiet;
+	char		**v, *fp;
+	int		 due;
 
+	if (slice_pending(&e->isweep))
+		return;
+	causes_build(e);
+	e->diag_waiting_now = 0;
 	while (incidents_next(&e->incs, &pos, &inc)) {
-		if (incident_objects(inc) == 0) {
-			if (inc->store_id == 0) {
-				/* A blip shorter than the hold-down. */
-				incidents_drop(&e->incs, inc);
-				continue;
-			}
-			if (inc->healthy_since != 0 && now - inc->healthy_since
-			    >= e->cfg->resolve_after_ms) {
-				resolve(e, inc);
-				incidents_drop(&e->incs, inc);
-				continue;
-			}
-			if (inc->dirty && now - inc->last_write >=
-			    WRITE_EVERY_MS)
-				persist(e, inc, now);
+		if ((due = incident_due(e, inc, now)) == 0)
+			continue;
+		if (due & DUE_DROP) {
+			incidents_drop(&e->incs, inc);
 			continue;
 		}
-		quiet = inc->symptom && incidents_has_cause(&e->incs, inc);
-		if (inc->store_id == 0) {
-			if (now - inc->first_seen < e->cfg->hold_down_ms ||
-			    quiet)
-				continue;
-			/* A symptom gives its cause time to show. */
-			if (inc->symptom && now - inc->first_seen <
-			    e->cfg->hold_down_ms + e->cfg->symptom_wait_ms)
-				continue;
-			if (owner_unseen(e, inc) && now - inc->first_seen <
-			    e->cfg->hold_down_ms + OWNER_WAIT_MS)
-				continue;
-			if (persist(e, inc, now) == -1)
-				continue;
-		} else if (inc->dirty && now - inc->last_write >=
-		    WRITE_EVERY_MS)
-			persist(e, inc, now);
-		if (!inc->diagnosed && !quiet) {
-			e->diagnoses++;
-			log_notice("incident %lld: diagnosing %s",
-			    (long long)inc->store_id, inc->fingerprint);
-			if (store_incident_diagnosed(e->store, inc->store_id,
-			    now_ms()) != STORE_OK)
-				log_warnx("incident %lld: %s",
-				    (long long)inc->store_id,
-				    store_errmsg(e->store));
-			engine_diagnose(e, inc);
+		if (e->iwork_n == e->iwork_cap) {
+			size_t cap = e->iwork_cap ? e->iwork_cap * 2 : 64;
+
+			if ((v = reallocarray(e->iwork, cap, sizeof(*v))) ==
+			    NULL)
+				break;
+			e->iwork = v;
+			e->iwork_cap = cap;
 		}
+		if ((fp = strdup(inc->fingerprint)) == NULL)
+			break;
+		e->iwork[e->iwork_n++] = fp;
 	}
+	if (e->iwork_n > 0)
+		slice_run(&e->isweep);
+	else
+		e->diag_waiting = 0;
+}
+
+/* Commit the store's batch before the loop waits for I/O. */
+static void
+on_flush(uv_prepare_t *h)
+{
+	struct engine	*e = h->data;
+
+	if (store_batch_pending(e->store) &&
+	    store_flush(e->store) != STORE_OK)
+		log_warnx("%s", store_errmsg(e->store));
 }
 
 /*
@@ -1522,6 +1664,15 @@ engine_start(struct engine *e, uv_loop_t *loop, const struct remedy_config *cfg,
 	uv_timer_init(loop, &e->tick);
 	e->tick.data = e;
 	slice_init(&e->bulk, loop, bulk_step, e);
+	slice_init(&e->isweep, loop, sweep_step, e);
+	slice_init(&e->psweep, loop, engine_pending_step, e);
+	hmap_init(&e->causes);
+	/* the store's batch: one transaction per loop turn */
+	store_batch(st, 1);
+	uv_prepare_init(loop, &e->flush);
+	e->flush.data = e;
+	uv_prepare_start(&e->flush, on_flush);
+	uv_unref((uv_handle_t *)&e->flush);
 	/* a one-shot look has nothing to pace: it ends when it is done */
 	uv_timer_start(&e->tick, on_tick, e->oneshot ? ENGINE_TICK_ONESHOT_MS :
 	    ENGINE_TICK_MS, e->oneshot ? ENGINE_TICK_ONESHOT_MS :
@@ -1559,6 +1710,12 @@ engine_stop(struct engine *e, void (*drained)(void *), void *arg)
 	uv_timer_stop(&e->tick);
 	uv_close((uv_handle_t *)&e->tick, NULL);
 	slice_close(&e->bulk, NULL);
+	slice_close(&e->isweep, NULL);
+	slice_close(&e->psweep, NULL);
+	/* what is written while draining is committed at once */
+	on_flush(&e->flush);
+	store_batch(e->store, 0);
+	uv_close((uv_handle_t *)&e->flush, NULL);
 	engine_discovery_stop(e);
 	for (i = 0; i < e->ninf; i++) {
 		informer_free(e->pods[i]);
@@ -1583,6 +1740,8 @@ engine_free(struct engine *e)
 
 	engine_verify_free(e);
 	engine_diag_free(e);
+	sweep_clear(e);
+	hmap_clear(&e->causes);
 	incidents_clear(&e->incs);
 	evidx_clear(e);
 	free(e->pods);

@@ -82,9 +82,28 @@ struct engine {
 						 * for the registry */
 
 	struct incidents	 incs;
+	/*
+	 * The incident sweep (engine.c incidents_tick): every tick walks
+	 * the incidents and lists the fingerprints with store work (store,
+	 * refresh, resolve, diagnose); the work runs in slices.  causes
+	 * holds the roots of the walk's causes ("ns/kind/name"); waiting
+	 * counts the incidents due for a diagnosis that found the queue
+	 * full (the last sweep's, and the one under way's).
+	 */
+	struct slice		 isweep;
+	char			**iwork;
+	size_t			 iwork_n, iwork_at, iwork_cap;
+	struct hmap		 causes;
+	unsigned		 diag_waiting, diag_waiting_now;
+	/* The store's batch is committed before the loop waits for I/O
+	 * (store.h, "Batched writes"). */
+	uv_prepare_t		 flush;
 	struct verify		*verifying;	/* applied actions being watched */
 	int64_t			 sweep_at;	/* apply.c: next pending TTL /
 						 * superseded sweep (mono ms) */
+	struct slice		 psweep;	/* ... run in slices over: */
+	int64_t			*pend_ids;
+	size_t			 pend_n, pend_at;
 	uv_timer_t		 tick;
 	int			 synced;	/* every informer listed once */
 	/*
@@ -120,6 +139,18 @@ int	engine_start(struct engine *, uv_loop_t *, const struct remedy_config *,
  * has run the close callbacks. */
 void	engine_stop(struct engine *, void (*drained)(void *), void *arg);
 void	engine_free(struct engine *);
+
+/*
+ * The diagnoses now (diagnosis.c): running (at most diagnosis.
+ * max_concurrent), queued for a running slot (at most
+ * diagnosis.max_queued), and the incidents due for one that wait for room
+ * in the queue (engine.c's last sweep).  arg is the struct engine.
+ */
+struct engine_diag_counts {
+	unsigned	running, queued, waiting;
+	int		max_concurrent, max_queued;
+};
+void	engine_diag_counts(void *arg, struct engine_diag_counts *);
 
 /* False while a standby in leader election: no diagnosis, no apply. */
 int	engine_active(const struct engine *);

@@ -62,8 +62,14 @@ void	 engine_discovery_stop(struct engine *);
 void	 engine_kind_gone(struct engine *, int k);
 
 /* diagnosis.c */
-/* Diagnose an incident once per episode (events, backend, dry-run, store). */
-void	 engine_diagnose(struct engine *, struct incident *);
+/*
+ * Diagnose an incident once per episode (events, backend, dry-run,
+ * store): it runs at once when fewer than diagnosis.max_concurrent run,
+ * else it joins the queue.  0 when taken (inc->diagnosed set), -1 when
+ * the queue holds diagnosis.max_queued already: nothing changed, the
+ * incident waits and is offered again by the next sweep.
+ */
+int	 engine_diagnose(struct engine *, struct incident *);
 /* The LLM backend's model, NULL for the rules backend. */
 const char *engine_backend_model(const struct engine *);
 /* The image registry client, NULL when registries.enabled is false (or
@@ -111,6 +117,9 @@ int64_t	 engine_refuse_as(struct engine *, const struct proposal *,
 /* Apply an approved action; anything not in state approved is left alone. */
 void	 engine_apply(struct engine *, int64_t action_id);
 void	 engine_verify_tick(struct engine *, int64_t now);
+/* One pending action of the pending-action sweep (a slice_step_fn on
+ * the engine): 1 while more remain. */
+int	 engine_pending_step(void *);
 /* At start: resume applying/applied/approved actions of a previous run. */
 void	 engine_recover(struct engine *);
 void	 engine_verify_free(struct engine *);

@@ -330,6 +330,7 @@ main(int argc, char *argv[])
 	d.cmd.two_person = d.cfg.control_two_person;
 	d.cmd.policy = &d.cfg.policy;
 	d.cmd.propose = engine_agent_propose;
+	d.cmd.diag_counts = engine_diag_counts;
 	if (d.cfg.webhooks != NULL && d.cfg.webhooks[0] != NULL &&
 	    (d.notify = d.cmd.notify = notify_new(&d.loop, d.http,
 	    d.cfg.webhooks)) == NULL) {
@@ -346,6 +347,7 @@ main(int argc, char *argv[])
 			.max_per_uid = d.cfg.control_max_per_uid,
 			.authz = &d.authz,
 			.denied = cmd_denied,
+			.before = cmd_before,
 		};
 
 		if ((d.control = d.cmd.control = control_new(&d.loop, &o,

@@ -74,9 +74,10 @@ set_state(const char *state, int64_t n, void *arg)
 static void
 collect_store(void *arg)
 {
-	struct service	*s = arg;
-	struct metric	*acts, *incs;
-	size_t		 i;
+	struct service		*s = arg;
+	struct metric		*acts, *incs;
+	struct store_counters	 c;
+	size_t			 i;
 
 	acts = metric_gauge("remedy_actions", "Actions in the store by state.",
 	    "state");
@@ -94,6 +95,38 @@ collect_store(void *arg)
 	if (store_state_counts(s->store, "actions", set_state, acts) != 0 ||
 	    store_state_counts(s->store, "incidents", set_state, incs) != 0)
 		log_warnx("metrics: %s", store_errmsg(s->store));
+	store_counters(s->store, &c);
+	metric_set(metric_counter("remedy_store_transactions_total",
+	    "SQLite transactions committed (a loop turn's batched writes are "
+	    "one).", NULL), NULL, (double)c.transactions);
+	metric_set(metric_counter("remedy_store_writes_total",
+	    "Store writes committed (incidents, diagnoses, action "
+	    "transitions).", NULL), NULL, (double)c.writes);
+	metric_set(metric_counter("remedy_store_lost_writes_total",
+	    "Batched writes rolled back by a failed commit.", NULL), NULL,
+	    (double)c.lost);
+}
+
+/* The diagnosis queue: running, queued and waiting, and their bounds. */
+static void
+publish_diagnoses(struct engine *e)
+{
+	struct engine_diag_counts c;
+
+	engine_diag_counts(e, &c);
+	metric_set(metric_gauge("remedy_diagnoses_running",
+	    "Diagnoses running (at most remedy_diagnoses_running_max).", NULL),
+	    NULL, c.running);
+	metric_set(metric_gauge("remedy_diagnoses_running_max",
+	    "diagnosis.max_concurrent.", NULL), NULL, c.max_concurrent);
+	metric_set(metric_gauge("remedy_diagnosis_queue_length",
+	    "Diagnoses queued for a running slot.", NULL), NULL, c.queued);
+	metric_set(metric_gauge("remedy_diagnosis_queue_max",
+	    "diagnosis.max_queued: the queue's capacity.", NULL), NULL,
+	    c.max_queued);
+	metric_set(metric_gauge("remedy_diagnoses_waiting",
+	    "Incidents due for a diagnosis that wait for room in the queue.",
+	    NULL), NULL, c.waiting);
 }
 
 struct inf_totals {
@@ -174,6 +207,7 @@ collect_engine(void *arg)
 			publish_informers(informer_name(e->kinf[k][0]),
 			    e->kinf[k], e->nkinf[k]);
 	engine_publish_kinds(e);
+	publish_diagnoses(e);
 	metric_set(metric_gauge("remedy_ready",
 	    "1 once every informer cache has synced (what /readyz answers).",
 	    NULL), NULL, is_ready(s));

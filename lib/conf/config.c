@@ -779,6 +779,7 @@ static const struct cfgkey diagnosis_keys[] = {
 	{ "max_retries",	k_diag },
 	{ "max_tokens",		k_diag },
 	{ "max_concurrent",	k_diag },
+	{ "max_queued",		k_diag },
 	{ "max_calls_per_hour",	k_diag },
 	{ "max_tokens_per_day",	k_diag },
 	{ "cache_ttl",		k_diag },

@@ -17,7 +17,8 @@
 const char *const diag_config_keys[] = {
 	"model", "endpoint", "api_key_file", "api_key_env",
 	"azure_deployment", "api_version", "structured_output", "timeout",
-	"max_retries", "max_tokens", "max_concurrent", "max_calls_per_hour",
+	"max_retries", "max_tokens", "max_concurrent", "max_queued",
+	"max_calls_per_hour",
 	"max_tokens_per_day", "cache_ttl", "anonymize", "redact_ips",
 	"context_bytes", "log_lines", "memory_raise_factor", "memory_ceiling",
 	NULL
@@ -36,6 +37,7 @@ diag_config_init(struct diag_config *d)
 	d->max_retries = 3;
 	d->max_tokens = 1024;
 	d->max_concurrent = 2;
+	d->max_queued = 256;
 	d->max_calls_per_hour = 60;
 	d->max_tokens_per_day = 200000;
 	d->cache_ttl_ms = 24LL * 3600 * 1000;
@@ -202,6 +204,10 @@ diag_config_key(struct diag_config *d, struct ytree *t, const char *key,
 		n = d->max_concurrent;
 		set_int(t, keypath, v, 1, 64, &n);
 		d->max_concurrent = (int)n;
+	} else if (strcmp(key, "max_queued") == 0) {
+		n = d->max_queued;
+		set_int(t, keypath, v, 1, 100000, &n);
+		d->max_queued = (int)n;
 	} else if (strcmp(key, "max_calls_per_hour") == 0)
 		set_int(t, keypath, v, 0, 1000000, &d->max_calls_per_hour);
 	else if (strcmp(key, "max_tokens_per_day") == 0)
@@ -308,6 +314,7 @@ diag_config_dump(const struct diag_config *d,
 	else
 		snprintf(b[10], sizeof(b[10]), "%lld",
 		    (long long)d->memory_ceiling);
+	snprintf(b[11], sizeof(b[11]), "%d", d->max_queued);
 	return pair(arg, "model", d->model) &&
 	    pair(arg, "endpoint", d->endpoint) &&
 	    pair(arg, "api_key_file", d->api_key_file) &&
@@ -319,6 +326,7 @@ diag_config_dump(const struct diag_config *d,
 	    pair(arg, "max_retries", b[1]) &&
 	    pair(arg, "max_tokens", b[2]) &&
 	    pair(arg, "max_concurrent", b[3]) &&
+	    pair(arg, "max_queued", b[11]) &&
 	    pair(arg, "max_calls_per_hour", b[4]) &&
 	    pair(arg, "max_tokens_per_day", b[5]) &&
 	    pair(arg, "cache_ttl", b[6]) &&

@@ -27,7 +27,8 @@ struct diag_config {
 	int64_t	 timeout_ms;		/* per attempt, default 60 s */
 	int	 max_retries;		/* default 3 */
 	int	 max_tokens;		/* reply limit, default 1024 */
-	int	 max_concurrent;	/* LLM calls at once, default 2 */
+	int	 max_concurrent;	/* diagnoses running, default 2 */
+	int	 max_queued;		/* ... queued for a slot, 256 */
 	int64_t	 max_calls_per_hour;	/* default 60, 0: no limit */
 	int64_t	 max_tokens_per_day;	/* default 200000, 0: no limit */
 	int64_t	 cache_ttl_ms;		/* default 24 h */

@@ -39,6 +39,7 @@ struct llm_call {
 	llm_done_cb		 done;
 	void			*arg;
 	int			 attempts;
+	enum llm_structured	 level;		/* the attempt's */
 	char			 errbuf[CURL_ERROR_SIZE];
 	struct llm_call		*prev, *next;
 };
@@ -485,11 +486,18 @@ on_done(CURL *easy, CURLcode result, void *arg)
 		return;
 	}
 	error_message(c, msg, sizeof(msg));
-	/* Structured output not supported here: step down and go again. */
+	/* Structured output not supported here: step down and go again.
+	 * Calls sent at the same level before the first refusal came back
+	 * go again at the level it chose, without stepping further. */
 	if (result == CURLE_OK && status == 400 && l->cfg.kind == LLM_OPENAI &&
-	    l->level != LLM_PROMPTED && c->resp != NULL &&
+	    c->level != LLM_PROMPTED && c->resp != NULL &&
 	    (strstr(c->resp, "response_format") != NULL ||
 	    strstr(c->resp, "json_schema") != NULL)) {
+		if (c->level != l->level) {
+			c->attempts--;
+			attempt(c);
+			return;
+		}
 		l->level++;
 		log_info("llm: %s does not take response_format %s; using %s",
 		    l->endpoint, l->level == LLM_JSON_OBJECT ? "json_schema" :
@@ -548,6 +556,7 @@ attempt(struct llm_call *c)
 	c->retry_after = -1;
 	c->errbuf[0] = '\0';
 	memset(&res, 0, sizeof(res));
+	c->level = l->level;
 	if (llm_request(&l->cfg, l->level, c->system, c->messages, c->schema,
 	    url, sizeof(url), &c->body, &c->hdrs) == -1 ||
 	    (e = curl_easy_init()) == NULL) {

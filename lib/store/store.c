@@ -4,9 +4,10 @@
  *
  * Every statement is prepared with bound parameters; no SQL text is ever
  * built from data.  Every action transition is one BEGIN IMMEDIATE
- * transaction that reads the current state, refuses (writing nothing) unless
- * it is the allowed predecessor, updates the row and appends exactly one
- * audit row.
+ * transaction (or, for the writes store_batch() lets join the batch of the
+ * loop turn, one savepoint of it) that reads the current state, refuses
+ * (writing nothing) unless it is the allowed predecessor, updates the row
+ * and appends exactly one audit row.
  *
  * This file opens and closes the database, owns the schema and its
  * migrations, and holds the helpers shared by the other store modules
@@ -167,29 +168,146 @@ st_prep(struct store *s, const char *sql, sqlite3_stmt **st)
 	return STORE_OK;
 }
 
+/*
+ * Transactions and the batch (store.h, "Batched writes").  A function's
+ * own transaction is BEGIN IMMEDIATE ... COMMIT, or, while a batch is open,
+ * a savepoint inside it: st_begin() makes the function durable (its commit
+ * commits the batch too), st_begin_batched() lets it join the batch when
+ * batching is on.  Each function's writes stay atomic either way: a
+ * refusal or an error rolls back to its savepoint, never further.
+ */
+static int
+st_exec(struct store *s, const char *sql, const char *what)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return st_dberr(s, what);
+	return STORE_OK;
+}
+
 int
 st_begin(struct store *s)
 {
-	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK)
-		return st_dberr(s, "begin");
-	return STORE_OK;
+	int	rc;
+
+	if (!s->batch_open)
+		return st_exec(s, "BEGIN IMMEDIATE", "begin");
+	if ((rc = st_exec(s, "SAVEPOINT st", "begin")) == STORE_OK) {
+		s->nested = 1;
+		s->durable = 1;
+	}
+	return rc;
+}
+
+int
+st_begin_batched(struct store *s)
+{
+	int	rc;
+
+	if (!s->batching)
+		return st_begin(s);
+	if (!s->batch_open) {
+		if ((rc = st_exec(s, "BEGIN IMMEDIATE", "begin")) != STORE_OK)
+			return rc;
+		s->batch_open = 1;
+		s->batch_writes = 0;
+	}
+	if ((rc = st_exec(s, "SAVEPOINT st", "begin")) == STORE_OK) {
+		s->nested = 1;
+		s->durable = 0;
+	}
+	return rc;
 }
 
 int
 st_commit(struct store *s)
 {
-	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		return st_dberr(s, "commit");
-	return STORE_OK;
+	int	rc;
+
+	if (!s->nested) {
+		if ((rc = st_exec(s, "COMMIT", "commit")) != STORE_OK)
+			return rc;
+		s->commits++;
+		s->writes++;
+		return STORE_OK;
+	}
+	s->nested = 0;
+	if ((rc = st_exec(s, "RELEASE st", "commit")) != STORE_OK)
+		return rc;
+	s->writes++;
+	s->batch_writes++;
+	return s->durable ? store_flush(s) : STORE_OK;
 }
 
-/* Roll back if a transaction is open; keeps the message already recorded. */
+/*
+ * Roll back the function's own writes: its savepoint inside a batch (what
+ * the batch held before stays), else its transaction.  Keeps the message
+ * already recorded.  When SQLite has rolled back the whole transaction on
+ * its own (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM may), the batch is gone
+ * and counted lost.
+ */
 void
 st_rollback(struct store *s)
 {
+	if (s->nested) {
+		s->nested = 0;
+		if (!sqlite3_get_autocommit(s->db)) {
+			sqlite3_exec(s->db, "ROLLBACK TO st", NULL, NULL, NULL);
+			sqlite3_exec(s->db, "RELEASE st", NULL, NULL, NULL);
+			return;
+		}
+	} else if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (s->batch_open) {
+		s->lost += s->batch_writes;
+		s->batch_open = 0;
+		s->batch_writes = 0;
+	}
+}
+
+void
+store_batch(struct store *s, int on)
+{
+	s->batching = on != 0;
+}
+
+int
+store_batch_pending(const struct store *s)
+{
+	return s->batch_open ? (int)s->batch_writes + 1 : 0;
+}
+
+/*
+ * Commit the open batch.  A COMMIT that fails is rolled back: the batch's
+ * writes are lost (counted, and the error says how many), as they would
+ * be by a crash before the flush.
+ */
+int
+store_flush(struct store *s)
+{
+	uint64_t	n = s->batch_writes;
+
+	if (!s->batch_open)
+		return STORE_OK;
+	s->batch_open = 0;
+	s->batch_writes = 0;
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+		s->commits++;
+		return STORE_OK;
+	}
+	st_seterr(s, STORE_EDB, "store: commit of %llu batched write%s: %s",
+	    (unsigned long long)n, n == 1 ? "" : "s", sqlite3_errmsg(s->db));
 	if (!sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->lost += n;
+	return STORE_EDB;
+}
+
+void
+store_counters(const struct store *s, struct store_counters *c)
+{
+	c->transactions = s->commits;
+	c->writes = s->writes;
+	c->lost = s->lost;
 }
 
 /* Bind a string or NULL; the text is copied by SQLite. */
@@ -469,6 +587,8 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	if (s->db != NULL && store_flush(s) != STORE_OK)
+		log_warnx("%s", s->err);
 	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
 		log_warnx("store: close: %s", sqlite3_errmsg(s->db));
 	free(s);

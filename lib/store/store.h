@@ -27,6 +27,24 @@
  * and prev_hash of the first row is 64 '0's.  store_audit_verify() walks the
  * chain and reports the first row whose hash does not match.
  *
+ * Batched writes (store_batch).  remedyd turns batching on: then the writes
+ * that record what it observed -- incidents (upsert, resolve, diagnosed),
+ * diagnoses, proposed actions (pending or refused), and the daemon's own
+ * pending -> expired | superseded -- join one transaction, opened by the
+ * first of them and committed by store_flush(), which the daemon calls at
+ * the end of every loop turn.  Each function stays atomic inside it (a
+ * savepoint: a refused or failed write leaves nothing of itself).  Every
+ * other write -- an operator's decision (approve, reject, refuse,
+ * add_approval, rollback, denied) and the apply path (begin_apply, the
+ * steps, applied, failed, verified, not-recovered) -- is durable when it
+ * returns: it commits the open batch with itself.  So a crash (kill -9)
+ * can lose the observations of the last loop turn, which the next start
+ * makes again from the cluster, but never a decision, never an applying
+ * row; and the daemon flushes before it answers a control request or
+ * tells anyone about an action, so nobody is ever told of a row that a
+ * crash could still take back.  Without store_batch() every function is
+ * its own transaction.
+ *
  * Ownership: strings in struct store_action are heap copies owned by the
  * struct; store_action_clear() frees them.  JSON values returned by store_*
  * functions are new references owned by the caller.
@@ -177,6 +195,29 @@ struct store	*store_open(const char *path, char *err, size_t errlen);
 void		 store_close(struct store *);
 const char	*store_errmsg(struct store *);
 
+/*
+ * Batching (see the top of this file): on or off (off by default; turning
+ * it off does not flush).  store_flush() commits the open batch: STORE_OK,
+ * or STORE_EDB when the COMMIT failed, in which case the batch was rolled
+ * back and its writes are lost (the message says how many).
+ * store_batch_pending(): non-zero while a batch is open.  store_close()
+ * flushes.
+ */
+void		 store_batch(struct store *, int on);
+int		 store_flush(struct store *);
+int		 store_batch_pending(const struct store *);
+
+/* What the store committed since it was opened. */
+struct store_counters {
+	uint64_t	transactions;	/* COMMITs that wrote */
+	uint64_t	writes;		/* store functions that wrote: each was
+					 * one transaction before batching */
+	uint64_t	lost;		/* batched writes rolled back (a
+					 * failed COMMIT, an error of
+					 * SQLite's own) */
+};
+void		 store_counters(const struct store *, struct store_counters *);
+
 /* --- incidents --- */
 
 /*
@@ -199,6 +240,14 @@ int		 store_incident_find(struct store *, const char *fingerprint,
 void		 store_incident_clear(struct store_incident *);
 /* Array of incident objects (see store_incident_json), newest first. */
 json_t		*store_incidents_json(struct store *, const char *state_or_null);
+/* One page of it: only state and namespace (either may be NULL), ids
+ * below before (0: from the newest), at most limit (0: STORE_MAX_ROWS).
+ * store_incident_count(): how many match state and namespace (-1 on
+ * error). */
+json_t		*store_incidents_page_json(struct store *, const char *state,
+		    const char *namespace, int64_t before, int limit);
+int64_t		 store_incident_count(struct store *, const char *state,
+		    const char *namespace);
 json_t		*store_incident_json(const struct store_incident *);
 
 /* --- actions --- */
@@ -302,6 +351,9 @@ int		 store_agent_counts(struct store *, long uid, int64_t since_ms,
  * same filters (-1 on error). */
 json_t		*store_action_summaries_json(struct store *, const char *state,
 		    const char *namespace, int limit);
+/* One page of it: ids below before (0: from the newest). */
+json_t		*store_action_summaries_page(struct store *, const char *state,
+		    const char *namespace, int64_t before, int limit);
 int64_t		 store_action_count(struct store *, const char *state,
 		    const char *namespace);
 
@@ -356,7 +408,8 @@ struct store_diagnosis {
 	int		 cached;	/* answered from the reply cache */
 };
 
-/* Insert or replace the incident's diagnosis row. */
+/* Insert or replace the incident's diagnosis row; the incident's
+ * diagnosed_at becomes its time, in the same transaction. */
 int		 store_diagnosis_set(struct store *,
 		    const struct store_diagnosis *);
 /* {at, backend, model, status, error, summary, root_cause,

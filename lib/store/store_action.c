@@ -166,7 +166,7 @@ store_action_propose(struct store *s, struct store_action *act,
 		goto out;
 	}
 	now = now_ms();
-	if ((rc = st_begin(s)) != STORE_OK)
+	if ((rc = st_begin_batched(s)) != STORE_OK)
 		goto out;
 	if ((rc = st_prep(s, "SELECT 1 FROM incidents WHERE id = ?", &st)) !=
 	    STORE_OK)
@@ -266,6 +266,7 @@ struct xition {
 	const char			*reason;	/* set when not NULL */
 	json_t				*result;	/* set when not NULL */
 	const char			*rule;		/* set when not NULL */
+	int				 batched;	/* st_begin_batched() */
 };
 
 /* state is one of the '|'-separated states in from. */
@@ -354,8 +355,8 @@ out:
 	return rc;
 }
 
-/* One transition in one BEGIN IMMEDIATE transaction; nothing written when
- * it is refused. */
+/* One transition in one BEGIN IMMEDIATE transaction (or, batched, one
+ * savepoint of the batch); nothing written when it is refused. */
 static int
 transition(struct store *s, const struct xition *x)
 {
@@ -363,7 +364,7 @@ transition(struct store *s, const struct xition *x)
 
 	if (x->detail == NULL)
 		return st_seterr(s, STORE_EDB, "store: out of memory");
-	if ((rc = st_begin(s)) != STORE_OK)
+	if ((rc = x->batched ? st_begin_batched(s) : st_begin(s)) != STORE_OK)
 		return rc;
 	if ((rc = transition_txn(s, x)) == STORE_OK)
 		rc = st_commit(s);
@@ -603,7 +604,7 @@ pending_to(struct store *s, int64_t id, const char *to, const char *event,
 {
 	struct xition	x = { .id = id, .from = ACTION_PENDING, .to = to,
 			    .event = event, .who = &store_actor_daemon,
-			    .reason = reason };
+			    .reason = reason, .batched = 1 };
 	int		rc;
 
 	if ((rc = st_check_text(s, "reason", reason, STORE_MAX_TEXT, 1)) !=

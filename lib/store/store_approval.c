@@ -196,6 +196,13 @@ json_t *
 store_action_summaries_json(struct store *s, const char *state,
     const char *namespace, int limit)
 {
+	return store_action_summaries_page(s, state, namespace, 0, limit);
+}
+
+json_t *
+store_action_summaries_page(struct store *s, const char *state,
+    const char *namespace, int64_t before, int limit)
+{
 	sqlite3_stmt	*st = NULL;
 	json_t		*arr = NULL, *o;
 	int		 step, ok = 0;
@@ -204,12 +211,14 @@ store_action_summaries_json(struct store *s, const char *state,
 	    "kind, name, summary, backend, risk, origin, proposer FROM actions "
 	    "WHERE "
 	    "(?1 IS NULL OR state = ?1) AND (?2 IS NULL OR namespace = ?2) "
-	    "ORDER BY id DESC LIMIT ?3", &st) != STORE_OK)
+	    "AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?3", &st) !=
+	    STORE_OK)
 		return NULL;
 	st_bind_text(st, 1, state);
 	st_bind_text(st, 2, namespace);
 	sqlite3_bind_int(st, 3, limit > 0 && limit < STORE_MAX_ROWS ? limit :
 	    STORE_MAX_ROWS);
+	sqlite3_bind_int64(st, 4, before > 0 ? before : 0);
 	if ((arr = json_array()) == NULL)
 		goto out;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -257,19 +266,7 @@ out:
 int64_t
 store_action_count(struct store *s, const char *state, const char *namespace)
 {
-	sqlite3_stmt	*st = NULL;
-	int64_t		 n = -1;
-
-	if (st_prep(s, "SELECT count(*) FROM actions WHERE "
+	return st_count(s, "SELECT count(*) FROM actions WHERE "
 	    "(?1 IS NULL OR state = ?1) AND (?2 IS NULL OR namespace = ?2)",
-	    &st) != STORE_OK)
-		return -1;
-	st_bind_text(st, 1, state);
-	st_bind_text(st, 2, namespace);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	else
-		st_dberr(s, "count actions");
-	sqlite3_finalize(st);
-	return n;
+	    state, namespace);
 }

@@ -39,6 +39,7 @@ int
 store_diagnosis_set(struct store *s, const struct store_diagnosis *d)
 {
 	sqlite3_stmt	*st = NULL;
+	int64_t		 at;
 	int		 rc;
 
 	if (d->status == NULL || (strcmp(d->status, "ok") != 0 &&
@@ -57,16 +58,18 @@ store_diagnosis_set(struct store *s, const struct store_diagnosis *d)
 	    (rc = st_check_text(s, "diagnosis root cause", d->root_cause,
 	    STORE_MAX_LONG, 0)) != STORE_OK)
 		return rc;
-	if ((rc = ensure(s)) != STORE_OK)
+	at = d->at ? d->at : now_ms();
+	if ((rc = st_begin_batched(s)) != STORE_OK)
 		return rc;
-	if ((rc = st_prep(s, "INSERT OR REPLACE INTO incident_diagnosis"
+	if ((rc = ensure(s)) != STORE_OK ||
+	    (rc = st_prep(s, "INSERT OR REPLACE INTO incident_diagnosis"
 	    " (incident_id, at, backend, model, status, error, summary,"
 	    " root_cause, prompt_tokens, completion_tokens, calls, cached)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	    &st)) != STORE_OK)
-		return rc;
+		goto out;
 	sqlite3_bind_int64(st, 1, d->incident_id);
-	sqlite3_bind_int64(st, 2, d->at ? d->at : now_ms());
+	sqlite3_bind_int64(st, 2, at);
 	st_bind_text(st, 3, d->backend);
 	st_bind_text(st, 4, d->model);
 	st_bind_text(st, 5, d->status);
@@ -77,9 +80,24 @@ store_diagnosis_set(struct store *s, const struct store_diagnosis *d)
 	sqlite3_bind_int64(st, 10, d->completion_tokens);
 	sqlite3_bind_int64(st, 11, d->calls);
 	sqlite3_bind_int(st, 12, d->cached != 0);
-	rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK :
-	    st_dberr(s, "store diagnosis");
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = st_dberr(s, "store diagnosis");
+		goto out;
+	}
 	sqlite3_finalize(st);
+	st = NULL;
+	/* the incident is diagnosed with its outcome */
+	if ((rc = st_prep(s, "UPDATE incidents SET diagnosed_at = ?2 WHERE "
+	    "id = ?1", &st)) != STORE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, d->incident_id);
+	sqlite3_bind_int64(st, 2, at);
+	rc = sqlite3_step(st) == SQLITE_DONE ? st_commit(s) :
+	    st_dberr(s, "mark incident diagnosed");
+out:
+	sqlite3_finalize(st);
+	if (rc != STORE_OK)
+		st_rollback(s);
 	return rc;
 }
 

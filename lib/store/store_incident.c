@@ -104,7 +104,7 @@ store_incident_upsert(struct store *s, struct store_incident *inc)
 	}
 	last = inc->last_seen ? inc->last_seen : now_ms();
 	first = inc->first_seen ? inc->first_seen : last;
-	if ((rc = st_begin(s)) != STORE_OK)
+	if ((rc = st_begin_batched(s)) != STORE_OK)
 		goto out;
 	if ((rc = st_prep(s, "SELECT id, state FROM incidents WHERE "
 	    "fingerprint = ?", &st)) != STORE_OK)
@@ -185,9 +185,11 @@ store_incident_diagnosed(struct store *s, int64_t id, int64_t when)
 	sqlite3_stmt	*st = NULL;
 	int		 rc;
 
+	if ((rc = st_begin_batched(s)) != STORE_OK)
+		return rc;
 	if ((rc = st_prep(s, "UPDATE incidents SET diagnosed_at = ? WHERE "
 	    "id = ?", &st)) != STORE_OK)
-		return rc;
+		goto out;
 	sqlite3_bind_int64(st, 1, when ? when : now_ms());
 	sqlite3_bind_int64(st, 2, id);
 	if (sqlite3_step(st) != SQLITE_DONE)
@@ -195,7 +197,12 @@ store_incident_diagnosed(struct store *s, int64_t id, int64_t when)
 	else if (sqlite3_changes(s->db) == 0)
 		rc = st_seterr(s, STORE_ENOTFOUND, "incident %lld not found",
 		    (long long)id);
+	else
+		rc = st_commit(s);
+out:
 	sqlite3_finalize(st);
+	if (rc != STORE_OK)
+		st_rollback(s);
 	return rc;
 }
 
@@ -248,7 +255,7 @@ store_incident_resolve(struct store *s, int64_t id, int64_t when)
 	sqlite3_stmt	*st = NULL;
 	int		 rc, step;
 
-	if ((rc = st_begin(s)) != STORE_OK)
+	if ((rc = st_begin_batched(s)) != STORE_OK)
 		return rc;
 	if ((rc = st_prep(s, "SELECT state FROM incidents WHERE id = ?", &st)) !=
 	    STORE_OK)
@@ -400,16 +407,27 @@ store_incident_json(const struct store_incident *inc)
 json_t *
 store_incidents_json(struct store *s, const char *state_or_null)
 {
+	return store_incidents_page_json(s, state_or_null, NULL, 0, 0);
+}
+
+json_t *
+store_incidents_page_json(struct store *s, const char *state,
+    const char *namespace, int64_t before, int limit)
+{
 	sqlite3_stmt		*st = NULL;
 	struct store_incident	 inc;
 	json_t			*arr = NULL, *o;
 	int			 step, ok = 0;
 
 	if (st_prep(s, INCIDENT_COLS " WHERE (?1 IS NULL OR state = ?1) "
-	    "ORDER BY id DESC LIMIT ?2", &st) != STORE_OK)
+	    "AND (?2 IS NULL OR namespace = ?2) AND (?3 = 0 OR id < ?3) "
+	    "ORDER BY id DESC LIMIT ?4", &st) != STORE_OK)
 		return NULL;
-	st_bind_text(st, 1, state_or_null);
-	sqlite3_bind_int(st, 2, STORE_MAX_ROWS);
+	st_bind_text(st, 1, state);
+	st_bind_text(st, 2, namespace);
+	sqlite3_bind_int64(st, 3, before > 0 ? before : 0);
+	sqlite3_bind_int(st, 4, limit > 0 && limit < STORE_MAX_ROWS ? limit :
+	    STORE_MAX_ROWS);
 	if ((arr = json_array()) == NULL)
 		goto out;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -436,4 +454,12 @@ out:
 		arr = NULL;
 	}
 	return arr;
+}
+
+int64_t
+store_incident_count(struct store *s, const char *state, const char *namespace)
+{
+	return st_count(s, "SELECT count(*) FROM incidents WHERE "
+	    "(?1 IS NULL OR state = ?1) AND (?2 IS NULL OR namespace = ?2)",
+	    state, namespace);
 }

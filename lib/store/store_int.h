@@ -27,8 +27,16 @@
 #define STORE_MAX_STEPS		64	/* steps of one action, the patch included */
 
 struct store {
-	sqlite3	*db;
-	char	 err[STORE_ERRLEN];
+	sqlite3		*db;
+	char		 err[STORE_ERRLEN];
+	/* store_batch() and the transaction in progress (store.c) */
+	int		 batching;	/* batched writes share one
+					 * transaction */
+	int		 batch_open;	/* that transaction is open */
+	int		 nested;	/* a function's savepoint is open */
+	int		 durable;	/* ... and its commit flushes */
+	uint64_t	 batch_writes;	/* writes in the open batch */
+	uint64_t	 commits, writes, lost;	/* store_counters() */
 };
 
 /* store.c: errors, statements and transactions */
@@ -37,6 +45,7 @@ int		 st_seterr(struct store *, int code, const char *fmt, ...)
 int		 st_dberr(struct store *, const char *what);
 int		 st_prep(struct store *, const char *sql, sqlite3_stmt **st);
 int		 st_begin(struct store *);
+int		 st_begin_batched(struct store *);
 int		 st_commit(struct store *);
 void		 st_rollback(struct store *);
 
@@ -55,6 +64,11 @@ int		 st_col_json(struct store *, sqlite3_stmt *st, int i,
 json_t		*st_jstr(const char *v);
 json_t		*st_jtime(int64_t ms);
 json_t		*st_jref(json_t *v);
+
+/* store_stats.c: the count a statement with two text parameters
+ * selects, -1 on error */
+int64_t		 st_count(struct store *, const char *sql, const char *a,
+		    const char *b);
 
 /* store_diagnosis.c: set "diagnosis" (object or null) on each incident
  * object of arr (by its "id"). */

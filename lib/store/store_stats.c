@@ -1,5 +1,6 @@
 /*
- * store_stats.c - row counts by state, for the metrics endpoint.
+ * store_stats.c - row counts: by state, for the metrics endpoint and
+ * status; of a filtered view, for list and incidents.
  */
 #include <string.h>
 
@@ -31,4 +32,24 @@ store_state_counts(struct store *s, const char *what,
 	}
 	sqlite3_finalize(st);
 	return STORE_OK;
+}
+
+/* The count a constant statement with two text parameters (NULL allowed)
+ * selects; -1 with the message set on error. */
+int64_t
+st_count(struct store *s, const char *sql, const char *a, const char *b)
+{
+	sqlite3_stmt	*st = NULL;
+	int64_t		 n = -1;
+
+	if (st_prep(s, sql, &st) != STORE_OK)
+		return -1;
+	st_bind_text(st, 1, a);
+	st_bind_text(st, 2, b);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else
+		st_dberr(s, "count");
+	sqlite3_finalize(st);
+	return n;
 }

@@ -116,6 +116,9 @@ class Prober(threading.Thread):
         self.synced_at = None
         self.stop = False
 
+    def saw(self, status):
+        """Each answer of remedyctl status (a subclass looks closer)."""
+
     def run(self):
         while not self.stop:
             t = time.monotonic()
@@ -124,8 +127,10 @@ class Prober(threading.Thread):
             dt = time.monotonic() - t
             if r.returncode == 0:
                 self.ctl.append(dt)
-                if self.synced_at is None and json.loads(r.stdout).get("synced"):
+                st = json.loads(r.stdout)
+                if self.synced_at is None and st.get("synced"):
                     self.synced_at = time.monotonic()
+                self.saw(st)
             t = time.monotonic()
             try:
                 with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % self.port, timeout=120) as h:
@@ -138,6 +143,30 @@ class Prober(threading.Thread):
                 self.health.append(time.monotonic() - t)
                 self.health_bad += 0 if ok else 1
             time.sleep(0.1)
+
+
+def start_remedyd(d, port, prober, kube=""):
+    """remedyd in directory d against the test server on port (rules
+    backend, http.listen set; kube: more kubernetes.* lines), with a
+    prober of class prober running -> (process, prober, log, http port,
+    start time)."""
+    with open(os.path.join(d, "kubeconfig"), "w") as f:
+        f.write("apiVersion: v1\nkind: Config\nclusters:\n- name: b\n  cluster:\n"
+                "    server: http://127.0.0.1:%d\nusers:\n- name: b\n  user:\n    token: bench\n"
+                "contexts:\n- name: b\n  context: {cluster: b, user: b}\ncurrent-context: b\n" % port)
+    hport = free_port()
+    sock = os.path.join(d, "remedyd.sock")
+    with open(os.path.join(d, "remedyd.yaml"), "w") as f:
+        f.write("kubernetes:\n  kubeconfig: %s\n%sstore:\n  path: %s\ncontrol:\n  socket: %s\n"
+                "http:\n  listen: 127.0.0.1:%d\ndiagnosis:\n  backend: rules\n"
+                % (os.path.join(d, "kubeconfig"), kube, os.path.join(d, "remedy.db"), sock, hport))
+    t0 = time.monotonic()
+    log = open(os.path.join(d, "remedyd.log"), "w")
+    rd = subprocess.Popen([REMEDYD, "-c", os.path.join(d, "remedyd.yaml")], stdout=log,
+                          stderr=subprocess.STDOUT)
+    pr = prober(sock, hport)
+    pr.start()
+    return rd, pr, log, hport, t0
 
 
 def run_one(npods, nevents, work):
@@ -153,22 +182,7 @@ def run_one(npods, nevents, work):
                             capture_output=True, text=True, timeout=600)
         m = re.search(r"floor: (\d+) events, ([0-9.]+) s CPU", fl.stdout)
         floor_us = float(m.group(2)) * 1e6 / int(m.group(1))
-        with open(os.path.join(d, "kubeconfig"), "w") as f:
-            f.write("apiVersion: v1\nkind: Config\nclusters:\n- name: b\n  cluster:\n"
-                    "    server: http://127.0.0.1:%d\nusers:\n- name: b\n  user:\n    token: bench\n"
-                    "contexts:\n- name: b\n  context: {cluster: b, user: b}\ncurrent-context: b\n" % port)
-        hport = free_port()
-        sock = os.path.join(d, "remedyd.sock")
-        with open(os.path.join(d, "remedyd.yaml"), "w") as f:
-            f.write("kubernetes:\n  kubeconfig: %s\nstore:\n  path: %s\ncontrol:\n  socket: %s\n"
-                    "http:\n  listen: 127.0.0.1:%d\ndiagnosis:\n  backend: rules\n"
-                    % (os.path.join(d, "kubeconfig"), os.path.join(d, "remedy.db"), sock, hport))
-        t0 = time.monotonic()
-        log = open(os.path.join(d, "remedyd.log"), "w")
-        rd = subprocess.Popen([REMEDYD, "-c", os.path.join(d, "remedyd.yaml")], stdout=log,
-                              stderr=subprocess.STDOUT)
-        pr = Prober(sock, hport)
-        pr.start()
+        rd, pr, log, hport, t0 = start_remedyd(d, port, Prober)
         try:
             wait(lambda: pr.synced_at or rd.poll() is not None, 1800, "remedyd to sync")
             if rd.poll() is not None:

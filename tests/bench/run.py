@@ -43,6 +43,15 @@ EXPECTED = [
     ("/healthz max at 150k pods", "never fails"),
     ("remedyd RSS at 150k pods", "<= 150 MiB"),
     ("remedyd CPU per watch event at 150k pods", "<= 1.3x jansson parse-only floor"),
+    ("storm 150k pods: loop lag p99", "<= 20 ms (#17)"),
+    ("storm 150k pods: loop lag max", "<= 250 ms (#17)"),
+    ("storm 150k pods: remedyctl status max", "<= 250 ms (#17)"),
+    ("storm 150k pods: /healthz max", "never fails (#17)"),
+    ("storm 150k pods: incidents stored", "= owners, one incident each (#17)"),
+    ("storm 150k pods: incidents diagnosed once", "= incidents stored (#17)"),
+    ("storm 150k pods: store transactions", "one per loop turn, not one per write (#17)"),
+    ("storm 150k pods: diagnosis queue length max", "<= diagnosis.max_queued (#17)"),
+    ("storm 150k pods: remedyd RSS (peak)", "<= 150 MiB (#17)"),
 ]
 
 

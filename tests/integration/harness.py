@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 import urllib.request
 
 SRCDIR = os.environ.get("REMEDY_SRCDIR",
@@ -129,6 +130,54 @@ class Cluster:
         self.log.close()
 
 
+def deployment(name, image, replicas=1, ns="demo"):
+    return {"kind": "Deployment", "apiVersion": "apps/v1",
+            "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "app", "image": image}]}}}}
+
+
+class BrokenRollouts(unittest.TestCase):
+    """A test on its own test API server with `rollouts` Deployments
+    broken by broken_rollouts(), their pods failing when setUp returns;
+    self.daemon, once the test starts one, is stopped by tearDown, which
+    keeps the work directory and prints remedyd's log unless the test set
+    self.ok."""
+    rollouts = ()
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="remedy-it-")
+        self.cluster = c = Cluster(self.workdir, scenario="empty", replicas=0)
+        self.daemon = None
+        self.ok = False
+        broken_rollouts(c, self.rollouts)
+        wait_for(lambda: len([p for p in c.pods() if not pod_ready(p)]) >= len(self.rollouts), 60,
+                 "%d broken pods" % len(self.rollouts))
+
+    def tearDown(self):
+        if not self.ok and self.daemon:
+            print("--- remedyd log ---\n" + self.daemon.log())
+        rc = self.daemon.stop() if self.daemon else 0
+        self.cluster.stop()
+        if self.ok:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        else:
+            print("--- workdir kept: " + self.workdir)
+        self.assertEqual(rc, 0, "remedyd exit status after SIGTERM")
+
+
+def broken_rollouts(cluster, names):
+    """Deployments of one pod at nginx:1.25, each rolled out to an image
+    that does not exist: one ImagePullBackOff incident each, and a rollback
+    for the rules to propose."""
+    items = [deployment(n, "nginx:1.25") for n in names]
+    cluster.test("POST", "/objects", {"kind": "List", "items": items})
+    for it in items:
+        it["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.27-typo"
+    cluster.test("POST", "/objects", {"kind": "List", "items": items})
+
+
 def pod_ready(p):
     cs = p.get("status", {}).get("containerStatuses", [])
     return p.get("status", {}).get("phase") == "Running" and cs and all(c.get("ready") for c in cs)
@@ -141,7 +190,7 @@ class Daemon:
 
     def __init__(self, workdir, cluster, hold_down="1s", verify_timeout="60s",
                  namespaces=("demo",), extra="", control_extra="", kube_extra="",
-                 sync_timeout=60):
+                 sync_timeout=60, diag_extra=""):
         self.dir = os.path.join(workdir, "remedyd")
         os.makedirs(self.dir, exist_ok=True)
         self.socket = os.path.join(self.dir, "remedyd.sock")
@@ -151,7 +200,7 @@ class Daemon:
             f.write(("kubernetes:\n  kubeconfig: %s\n  namespaces: [%s]\n" + kube_extra.replace("%", "%%") +
                      "store:\n  path: %s\n"
                      "control:\n  socket: %s\n" + control_extra.replace("%", "%%") +
-                     "diagnosis:\n  backend: rules\n  hold_down: %s\n"
+                     "diagnosis:\n  backend: rules\n  hold_down: %s\n" + diag_extra.replace("%", "%%") +
                      "actions:\n  verify_timeout: %s\n%s")
                     % (cluster.kubeconfig, ", ".join(namespaces), self.db, self.socket,
                        hold_down, verify_timeout, extra))

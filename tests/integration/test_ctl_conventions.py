@@ -240,7 +240,8 @@ class Walk(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         import json
         self.assertEqual([i["id"] for i in json.loads(out)["incidents"]], [2])
-        self.assertEqual(reqs[0]["args"], {})
+        # the daemon filters too, and every incident comes, 100 a page
+        self.assertEqual(reqs[0]["args"], {"namespace": "prod", "limit": 100})
         # audit: --since as an age becomes unix ms for the daemon; --actor,
         # --event, --until filter here; -n asks "list" for the namespace
         rows = [{"seq": i, "time": "t", "time_ms": 1000 * i, "action_id": a, "event": e,

@@ -235,7 +235,8 @@ class AgainstScriptedDaemon(unittest.TestCase):
         self.assertEqual(reqs[1]["args"], {"state": "pending", "namespace": "demo", "limit": 100})
         # --since reaches the daemon as unix ms (remedyctl also takes ages: 1h)
         self.assertEqual(reqs[2]["args"], {"action": 7, "since": 1795737600000})
-        self.assertEqual(reqs[3]["args"], {})
+        # --all fetches every page, 500 actions a request
+        self.assertEqual(reqs[3]["args"], {"limit": 500})
         self.assertEqual(reqs[4]["args"], {"limit": 5})
         self.assertEqual(len(reqs), 5)
 

@@ -1,6 +1,7 @@
 """Azure OpenAI (deployment path, api-version, api-key header) against a
 server that refuses response_format json_schema: remedyd steps down to
-json_object; every scenario and fault mode (backend_case.py)."""
+json_object, once, however many calls were refused at json_schema; every
+scenario and fault mode (backend_case.py)."""
 import os
 import sys
 import unittest
@@ -16,10 +17,16 @@ class AzureOpenAI(BackendCase):
                 self.assertEqual(r["path"], "/openai/deployments/remedy-gpt/chat/completions"
                                  "?api-version=2024-10-21")
             kinds = [(r["body"].get("response_format") or {}).get("type") for r in reqs]
-            # json_schema was refused once, then json_object for the rest.
+            # json_schema was refused, then json_object for the rest.  The
+            # calls made before the first refusal came back (diagnoses run
+            # max_concurrent, 4, at a time) ask json_schema too, perhaps
+            # arriving after a json_object one, and are asked again with
+            # json_object: a refusal steps down once, never to a prompted
+            # reply.
             self.assertEqual(kinds[0], "json_schema")
-            self.assertEqual(kinds.count("json_schema"), 1, kinds)
-            self.assertEqual(set(kinds[1:]), {"json_object"})
+            self.assertEqual(set(kinds), {"json_schema", "json_object"}, kinds)
+            self.assertLessEqual(kinds.count("json_schema"), 4, kinds)
+            self.assertEqual(kinds[-1], "json_object")
         self.run_backend("openai", {"azure_deployment": "remedy-gpt", "api_version": "2024-10-21"},
                          ["--reject-json-schema"], check)
 

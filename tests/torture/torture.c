@@ -17,7 +17,8 @@
  * action's state matches its last audit row (one transaction, one row).
  * Leaks are reported by LeakSanitizer when the program exits.
  *
- *   torture [PATH...]      PATH: config, watch, proto, store-new, store
+ *   torture [PATH...]      PATH: config, watch, proto, store-new,
+ *                          store-batch, store
  * Environment: REMEDY_TORTURE_STICKY=1, REMEDY_TORTURE_MAX=N (stop each
  * sweep after N failure points, for quick runs), REMEDY_TORTURE_ONLY=N
  * (fail only allocation N: to reproduce a report; the database is kept).
@@ -429,6 +430,33 @@ run_store_new(void)
 }
 
 /*
+ * The same with the store's batch on (what remedyd runs): the
+ * observations join one transaction, the decisions commit it; a failure
+ * inside a savepoint takes back that write only, a failed commit the
+ * batch.  Then one more turn, committed by store_close().
+ */
+static int
+run_store_batch(void)
+{
+	struct store	*s;
+	char		 err[512];
+
+	remove_db();
+	if ((s = store_open(dbpath, err, sizeof(err))) != NULL) {
+		store_batch(s, 1);
+		store_transitions(s);
+		store_flush(s);
+		propose(s, "image-pull/demo/Deployment/db");
+		store_close(s);
+	} else if (err[0] == '\0') {
+		fprintf(stderr, "store-batch: open failed without a message\n");
+		return 0;
+	}
+	alloc_reset();
+	return check_store("store-batch");
+}
+
+/*
  * An existing database with a pending action: reopen, approve, apply,
  * fail one, verify.  The setup runs with failures off.
  */
@@ -489,6 +517,7 @@ static const struct path paths[] = {
 	{ "watch",	NULL,		run_watch },
 	{ "proto",	NULL,		run_proto },
 	{ "store-new",	NULL,		run_store_new },
+	{ "store-batch", NULL,		run_store_batch },
 	{ "store",	setup_store,	run_store },
 };
 

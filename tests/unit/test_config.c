@@ -513,6 +513,7 @@ test_dump(void)
 	    "  max_retries: 3\n"
 	    "  max_tokens: 1024\n"
 	    "  max_concurrent: 2\n"
+	    "  max_queued: 256\n"
 	    "  max_calls_per_hour: 60\n"
 	    "  max_tokens_per_day: 200000\n"
 	    "  cache_ttl: 1d\n"

@@ -15,6 +15,7 @@
 
 #include "base/util.h"
 #include "store/store.h"
+#include "storetest.h"
 #include "t.h"
 
 static char	tmpdir[64];
@@ -44,26 +45,6 @@ out:
 	sqlite3_free(msg);
 	sqlite3_close(db);
 	return rc;
-}
-
-/* One integer from a query on a second connection, -1 on error. */
-static long long
-raw_int(const char *path, const char *sql)
-{
-	sqlite3		*db = NULL;
-	sqlite3_stmt	*st = NULL;
-	long long	 v = -1;
-
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		goto out;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
 }
 
 static long long

@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "storetest.h"
 #include "t.h"
 
 static char	tmpdir[64];
@@ -25,32 +26,13 @@ static char	dbpath[128];
 static const struct store_actor alice = { 1000, "alice" };
 
 static long long
-raw_int(const char *sql)
-{
-	sqlite3		*db = NULL;
-	sqlite3_stmt	*st = NULL;
-	long long	 v = -1;
-
-	if (sqlite3_open(dbpath, &db) != SQLITE_OK)
-		goto out;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static long long
 audit_rows(int64_t action)
 {
 	char	sql[128];
 
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE "
 	    "action_id = %lld", (long long)action);
-	return raw_int(sql);
+	return raw_int(dbpath, sql);
 }
 
 static const char *
@@ -65,63 +47,6 @@ state_of(struct store *s, int64_t id)
 		store_action_clear(&a);
 	}
 	return buf;
-}
-
-static int64_t
-new_incident(struct store *s)
-{
-	struct store_incident	inc;
-
-	memset(&inc, 0, sizeof(inc));
-	inc.fingerprint = (char *)"image-pull/demo/Deployment/web/X";
-	inc.analyzer = (char *)"image-pull";
-	inc.namespace = (char *)"demo";
-	inc.kind = (char *)"Deployment";
-	inc.name = (char *)"web";
-	inc.reason = (char *)"ImagePullBackOff";
-	inc.summary = (char *)"pods cannot pull";
-	if (store_incident_upsert(s, &inc) != STORE_OK)
-		return 0;
-	return inc.id;
-}
-
-/* A normalised patch: generation test, test old + replace new. */
-static int64_t
-new_action(struct store *s, int64_t inc, json_t *inverse, const char *rule,
-    const char *refused)
-{
-	struct store_action	a;
-	int64_t			id = 0;
-
-	memset(&a, 0, sizeof(a));
-	a.incident_id = inc;
-	a.namespace = (char *)"demo";
-	a.kind = (char *)"Deployment";
-	a.name = (char *)"web";
-	a.api_path = (char *)"/apis/apps/v1/namespaces/demo/deployments/web";
-	a.backend = (char *)"rules";
-	a.risk = (char *)"low";
-	a.summary = (char *)"Roll back web";
-	a.evidence = json_array();
-	a.patch = json_pack("[{s:s,s:s,s:i},{s:s,s:s,s:s},{s:s,s:s,s:s}]",
-	    "op", "test", "path", "/metadata/generation", "value", 2,
-	    "op", "test", "path", "/spec/template/spec/containers/0/image",
-	    "value", "nginx:typo",
-	    "op", "replace", "path", "/spec/template/spec/containers/0/image",
-	    "value", "nginx:1.25");
-	a.changes = json_pack("[{s:s,s:s,s:s}]", "path",
-	    "/spec/template/spec/containers/0/image", "before", "nginx:typo",
-	    "after", "nginx:1.25");
-	a.inverse = inverse;
-	a.rule = (char *)rule;
-	a.approved_uid = -1;
-	if (store_action_propose(s, &a, refused, NULL) == STORE_OK)
-		id = a.id;
-	json_decref(a.evidence);
-	json_decref(a.patch);
-	json_decref(a.changes);
-	free(a.state);
-	return id;
 }
 
 static void
@@ -142,7 +67,7 @@ test_expire_refuse(struct store *s, int64_t inc)
 	struct store_action	a;
 	int64_t			id;
 
-	id = new_action(s, inc, NULL, NULL, NULL);
+	id = rollback_action(s, inc, NULL, NULL, NULL);
 	CHECK_INT(store_action_expire(s, id, "not decided within 24h"),
 	    STORE_OK);
 	CHECK_STR(state_of(s, id), ACTION_EXPIRED);
@@ -152,7 +77,7 @@ test_expire_refuse(struct store *s, int64_t inc)
 	CHECK_INT(audit_rows(id), 2);
 	CHECK_INT(store_action_expire(s, id, NULL), STORE_EINVAL);
 
-	id = new_action(s, inc, NULL, NULL, NULL);
+	id = rollback_action(s, inc, NULL, NULL, NULL);
 	CHECK_INT(store_action_refuse(s, id, &alice, "namespace-denied",
 	    "refused by the policy (namespace-denied): demo is denied"),
 	    STORE_OK);
@@ -168,7 +93,8 @@ test_expire_refuse(struct store *s, int64_t inc)
 	    STORE_ENOTFOUND);
 
 	/* refused at propose time, with its rule */
-	id = new_action(s, inc, NULL, "forbidden-kind", "refused by the policy");
+	id = rollback_action(s, inc, NULL, "forbidden-kind",
+	    "refused by the policy");
 	CHECK_INT(store_action_get(s, id, &a), STORE_OK);
 	CHECK_STR(a.state, ACTION_REFUSED);
 	CHECK_STR(a.rule, "forbidden-kind");
@@ -185,7 +111,7 @@ test_rollback(struct store *s, int64_t inc)
 	char			*txt, want[1024];
 
 	/* the inverse follows from the normalised patch */
-	id = new_action(s, inc, NULL, NULL, NULL);
+	id = rollback_action(s, inc, NULL, NULL, NULL);
 	CHECK_INT(store_action_get(s, id, &a), STORE_OK);
 	txt = a.inverse ? json_dumps(a.inverse, JSON_COMPACT) : NULL;
 	CHECK_STR(txt, "[{\"op\":\"test\",\"path\":"
@@ -322,7 +248,7 @@ main(void)
 		fprintf(stderr, "%s\n", err);
 		return T_DONE();
 	}
-	inc = new_incident(s);
+	inc = incident_of(s, "Deployment", "web");
 	CHECK(inc > 0);
 	test_expire_refuse(s, inc);
 	test_rollback(s, inc);

@@ -21,31 +21,13 @@
 #include "action/policy.h"
 #include "store/policy_gate.h"
 #include "store/store.h"
+#include "storetest.h"
 #include "t.h"
 
 static char	tmpdir[64];
 static char	dbpath[128];
 
 static const struct store_actor alice = { 1000, "alice" };
-
-static long long
-raw_int(const char *path, const char *sql)
-{
-	sqlite3		*db = NULL;
-	sqlite3_stmt	*st = NULL;
-	long long	 v = -1;
-
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		goto out;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
 
 static long long
 audit_rows(int64_t action)
@@ -112,24 +94,6 @@ state_of(struct store *s, int64_t id)
 		store_action_clear(&a);
 	}
 	return buf;
-}
-
-static int64_t
-new_incident(struct store *s)
-{
-	struct store_incident	inc;
-
-	memset(&inc, 0, sizeof(inc));
-	inc.fingerprint = (char *)"image-pull/demo/StatefulSet/db/X";
-	inc.analyzer = (char *)"image-pull";
-	inc.namespace = (char *)"demo";
-	inc.kind = (char *)"StatefulSet";
-	inc.name = (char *)"db";
-	inc.reason = (char *)"ImagePullBackOff";
-	inc.summary = (char *)"pods cannot pull";
-	if (store_incident_upsert(s, &inc) != STORE_OK)
-		return 0;
-	return inc.id;
 }
 
 static json_t *
@@ -408,7 +372,7 @@ test_upgrade(void)
 		return;
 	}
 	CHECK_INT(raw_int(path, "PRAGMA user_version"), 5);
-	inc = new_incident(s);
+	inc = incident_of(s, "StatefulSet", "db");
 	id = new_action(s, inc, json_pack("[o]", pod_step("db-1", "u1")), &rc);
 	CHECK_INT(rc, STORE_OK);
 	CHECK(id > 0);
@@ -434,7 +398,7 @@ main(void)
 		fprintf(stderr, "%s\n", err);
 		return T_DONE();
 	}
-	inc = new_incident(s);
+	inc = incident_of(s, "StatefulSet", "db");
 	CHECK(inc > 0);
 	test_bad_steps(s, inc);
 	test_steps_in_order(s, inc);
