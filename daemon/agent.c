@@ -354,28 +354,24 @@ out:
 	engine_check_drained(e);
 }
 
-/* The open incident whose root owner is kind ns/name, or 0. */
+/*
+ * The open incident whose root owner is kind ns/name, or 0: from the
+ * engine's incidents in memory (the store's row is read, and its state
+ * checked, by the caller), without rendering every open incident.
+ */
 static int64_t
 find_incident(struct engine *e, const char *kind, const char *ns,
     const char *name)
 {
-	json_t	*list, *inc;
-	size_t	 i;
-	int64_t	 id = 0;
+	struct incident	*inc;
+	size_t		 pos = 0;
+	int64_t		 id = 0;
 
-	if ((list = store_incidents_json(e->store, "open")) == NULL)
-		return 0;
-	json_array_foreach(list, i, inc) {
-		if (strcmp(json_str_at(inc, "kind") ? json_str_at(inc, "kind") :
-		    "", kind) == 0 && strcmp(json_str_at(inc, "namespace") ?
-		    json_str_at(inc, "namespace") : "", ns) == 0 &&
-		    strcmp(json_str_at(inc, "name") ? json_str_at(inc, "name") :
-		    "", name) == 0) {
-			id = json_integer_value(json_object_get(inc, "id"));
-			break;
-		}
-	}
-	json_decref(list);
+	while (incidents_next(&e->incs, &pos, &inc))
+		if (inc->store_id > 0 && strcmp(inc->kind, kind) == 0 &&
+		    strcmp(inc->ns, ns) == 0 && strcmp(inc->name, name) == 0 &&
+		    (id == 0 || inc->store_id < id))
+			id = inc->store_id;
 	return id;
 }
 
