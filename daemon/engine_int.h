@@ -146,6 +146,22 @@ int	 engine_pod_delete(struct engine *, const char *ns, const char *name,
  * proposals still waiting for it. */
 void	 engine_agent_stop(struct engine *);
 
+/* engine.c, for incidents.c: the kinds[] index of kind (-1: none), the
+ * cached object of kinds[k] ns/name, and a pod evaluation of every pod
+ * the object kind m owns (its root may have changed). */
+int	 engine_kind_index(const char *kind);
+void	*engine_kind_get_at(struct engine *, int k, const char *ns,
+	    const char *name);
+void	 engine_owned_pods_again(struct engine *, const char *kind,
+	    const struct kmeta *m);
+
+/* incidents.c: the store side of incidents (see there) */
+void	 engine_incidents_tick(struct engine *, int64_t now);
+int	 engine_sweep_step(void *arg);
+void	 engine_sweep_clear(struct engine *);
+void	 engine_load_open(struct engine *);
+void	 engine_start_healthy_clocks(struct engine *, int64_t now);
+
 /* diagnosis.c: abort LLM calls at stop; release everything at free. */
 void	 engine_diag_stop(struct engine *);
 void	 engine_diag_free(struct engine *);
