@@ -84,16 +84,23 @@ def create_paths(c):
     wait_for(failing, 60, "the pods to run without passing their readiness probe")
 
 
-class ProbeFix(unittest.TestCase):
+class Case(unittest.TestCase):
+    """The test API server with what create_fn makes, and remedyd."""
+    create_fn = None
+
     def setUp(self):
         self.env = Env(scenario="empty", hold_down="1s", verify_timeout="60s",
-                       before_daemon=create)
+                       before_daemon=type(self).create_fn)
         self.ok = False
 
     def tearDown(self):
         rc = self.env.close(self.ok)
         if self.ok:
             self.assertEqual(rc, 0)
+
+
+class ProbeFix(Case):
+    create_fn = create
 
     def test_probe_pointed_at_the_declared_port(self):
         c, d = self.env.cluster, self.env.daemon
@@ -138,16 +145,8 @@ class ProbeFix(unittest.TestCase):
         self.ok = True
 
 
-class ProbePath(unittest.TestCase):
-    def setUp(self):
-        self.env = Env(scenario="empty", hold_down="1s", verify_timeout="60s",
-                       before_daemon=create_paths)
-        self.ok = False
-
-    def tearDown(self):
-        rc = self.env.close(self.ok)
-        if self.ok:
-            self.assertEqual(rc, 0)
+class ProbePath(Case):
+    create_fn = create_paths
 
     def test_path_of_the_passing_probe(self):
         c, d = self.env.cluster, self.env.daemon

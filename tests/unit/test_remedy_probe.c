@@ -70,10 +70,11 @@ events(const char *msg)
 	    "Unhealthy", "type", "Warning", "message", msg);
 }
 
-/* Build for inc with owner o and events ev (both taken over). */
+/* Build for inc with owner o, events ev and the affected pod pd (all
+ * taken over; pd may be NULL). */
 static int
-build(struct incident *inc, json_t *o, json_t *ev, struct proposal *p,
-    char *cause, size_t clen)
+build_pod(struct incident *inc, json_t *o, json_t *ev, json_t *pd,
+    struct proposal *p, char *cause, size_t clen)
 {
 	struct diag_input	in;
 	int			rc;
@@ -84,10 +85,20 @@ build(struct incident *inc, json_t *o, json_t *ev, struct proposal *p,
 	in.inc = inc;
 	in.owner = o;
 	in.events = ev;
+	in.pod = pd;
 	rc = remedies_build(&in, p, cause, clen);
 	json_decref(o);
 	json_decref(ev);
+	json_decref(pd);
 	return rc;
+}
+
+/* The same without a pod read. */
+static int
+build(struct incident *inc, json_t *o, json_t *ev, struct proposal *p,
+    char *cause, size_t clen)
+{
+	return build_pod(inc, o, ev, NULL, p, cause, clen);
 }
 
 static void
@@ -237,27 +248,6 @@ pod(const char *started, int ready)
 	return json_pack("{s:{s:[{s:s, s:b, s:{s:{s:s}}}]}}", "status",
 	    "containerStatuses", "name", "web", "ready", ready, "state",
 	    "running", "startedAt", started);
-}
-
-static int
-build_pod(struct incident *inc, json_t *o, json_t *ev, json_t *pd,
-    struct proposal *p, char *cause, size_t clen)
-{
-	struct diag_input	in;
-	int			rc;
-
-	memset(&in, 0, sizeof(in));
-	memset(p, 0, sizeof(*p));
-	snprintf(cause, clen, "1 pod(s) are not ready.");
-	in.inc = inc;
-	in.owner = o;
-	in.events = ev;
-	in.pod = pd;
-	rc = remedies_build(&in, p, cause, clen);
-	json_decref(o);
-	json_decref(ev);
-	json_decref(pd);
-	return rc;
 }
 
 /* A readiness probe answered 404, the liveness probe on the same port
